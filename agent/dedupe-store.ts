@@ -1,0 +1,279 @@
+/**
+ * The agent's memory of the requests it has taken on, on disk, so each request runs at most once
+ * even when the inbox redelivers it after a restart or a crash. An append-only file of JSON lines,
+ * `{"k":key,"s":"started"|"done","t":ms}`, compacted when it grows to twice its live entries.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+
+export const DEFAULT_MAX_ENTRIES = 10_000;
+export const DEFAULT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Below this many lines the file is never compacted: rewriting it would buy nothing. */
+const MIN_LINES_TO_COMPACT = 64;
+
+type EntryState = 'started' | 'done';
+
+interface Entry {
+  state: EntryState;
+  /** When the key was first claimed (or first seen, for a key known only as done). */
+  t: number;
+}
+
+export interface DedupeStoreOptions {
+  maxEntries?: number;
+  maxAgeMs?: number;
+  now?: () => number;
+  /** Told when the file was corrupted and only part of it could be read. */
+  onWarning?: (message: string) => void;
+}
+
+/** The store's file or directory cannot be read or written; dedupe cannot be guaranteed. */
+export class DedupeStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DedupeStoreError';
+  }
+}
+
+/**
+ * Request ids (`<runId>#<batch>`) the agent has claimed, and whether each finished. Entries older
+ * than `maxAgeMs`, and the oldest beyond `maxEntries`, are forgotten: requests expire long before.
+ * All methods are synchronous so a claim is on disk before the caller acts on it.
+ */
+export class DedupeStore {
+  private readonly entries = new Map<string, Entry>();
+  private fd: number | undefined;
+  private linesInFile = 0;
+
+  private constructor(
+    private readonly filePath: string,
+    private readonly maxEntries: number,
+    private readonly maxAgeMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Opens (or creates, with its parent directories) the store at `filePath`. Corrupted or
+   * truncated lines are skipped with a warning naming the file, and the file is rewritten clean.
+   * Throws {@link DedupeStoreError} when the file cannot be read or written.
+   */
+  static open(filePath: string, options: DedupeStoreOptions = {}): DedupeStore {
+    const store = new DedupeStore(
+      filePath,
+      options.maxEntries ?? DEFAULT_MAX_ENTRIES,
+      options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+      options.now ?? Date.now,
+    );
+    try {
+      mkdirSync(dirname(filePath), { recursive: true });
+    } catch (e: unknown) {
+      throw new DedupeStoreError(
+        `cannot create the directory of dedupe store ${filePath}: ${messageOf(e)}; check the agent's state directory`,
+        { cause: e },
+      );
+    }
+    const { skipped, endsCleanly } = store.load();
+    if (skipped > 0) {
+      options.onWarning?.(
+        `${filePath}: skipped ${skipped} corrupted or truncated line(s); kept ${store.entries.size} entries`,
+      );
+    }
+    if (skipped > 0 || !endsCleanly) store.compact();
+    else store.openForAppend();
+    store.compactIfBloated();
+    return store;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /**
+   * Claims `key` for execution: true if it was never seen (now recorded as started and flushed to
+   * disk), false if it was already claimed. Throws {@link DedupeStoreError} if the claim cannot be
+   * made durable; the key is then not claimed.
+   */
+  claim(key: string): boolean {
+    this.evict();
+    if (this.entries.has(key)) return false;
+    const t = this.now();
+    this.append({ k: key, s: 'started', t }, true);
+    this.entries.set(key, { state: 'started', t });
+    this.evict();
+    this.compactIfBloated();
+    return true;
+  }
+
+  /** Records that the request `key` finished (whatever its outcome). */
+  markDone(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry?.state === 'done') return;
+    const t = entry?.t ?? this.now();
+    this.append({ k: key, s: 'done', t }, false);
+    if (entry) entry.state = 'done';
+    else this.entries.set(key, { state: 'done', t });
+    this.evict();
+    this.compactIfBloated();
+  }
+
+  /** Keys claimed but never marked done: requests interrupted by a crash (or still running). */
+  startedButNotDone(): string[] {
+    return [...this.entries].filter(([, entry]) => entry.state === 'started').map(([key]) => key);
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private load(): { skipped: number; endsCleanly: boolean } {
+    let text: string;
+    try {
+      text = readFileSync(this.filePath, 'utf8');
+    } catch (e: unknown) {
+      if (isErrno(e, 'ENOENT')) return { skipped: 0, endsCleanly: true };
+      throw new DedupeStoreError(`cannot read dedupe store ${this.filePath}: ${messageOf(e)}`, { cause: e });
+    }
+    let skipped = 0;
+    const lines = text.split('\n');
+    // The last element is what follows the final newline: empty unless a write was cut short.
+    const endsCleanly = lines.at(-1) === '';
+    if (endsCleanly) lines.pop();
+    for (const line of lines) {
+      this.linesInFile++;
+      const record = parseRecord(line);
+      if (record === undefined) {
+        skipped++;
+        continue;
+      }
+      const existing = this.entries.get(record.k);
+      if (existing) {
+        if (record.s === 'done') existing.state = 'done';
+      } else {
+        this.entries.set(record.k, { state: record.s, t: record.t });
+      }
+      if (this.entries.size > this.maxEntries) this.evict();
+    }
+    this.evict();
+    return { skipped, endsCleanly };
+  }
+
+  /** Drops expired entries, then the oldest beyond `maxEntries` (the map keeps claim order). */
+  private evict(): void {
+    const oldestKept = this.now() - this.maxAgeMs;
+    for (const [key, entry] of this.entries) {
+      if (entry.t >= oldestKept && this.entries.size <= this.maxEntries) break;
+      this.entries.delete(key);
+    }
+  }
+
+  private compactIfBloated(): void {
+    if (this.linesInFile > Math.max(2 * this.entries.size, MIN_LINES_TO_COMPACT)) this.compact();
+  }
+
+  /** Rewrites the file with one line per live entry, atomically (temp file, fsync, rename). */
+  private compact(): void {
+    this.close();
+    const tempPath = `${this.filePath}.${process.pid}.tmp`;
+    const lines = [...this.entries].map(([k, e]) => JSON.stringify({ k, s: e.state, t: e.t }) + '\n');
+    try {
+      const fd = openSync(tempPath, 'w');
+      try {
+        writeSync(fd, lines.join(''));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tempPath, this.filePath);
+      syncDirectory(dirname(this.filePath));
+    } catch (e: unknown) {
+      try {
+        unlinkSync(tempPath);
+      } catch {
+        // The temp file may never have been created; the original error is the one to report.
+      }
+      throw new DedupeStoreError(`cannot rewrite dedupe store ${this.filePath}: ${messageOf(e)}`, {
+        cause: e,
+      });
+    }
+    this.linesInFile = lines.length;
+    this.openForAppend();
+  }
+
+  private openForAppend(): void {
+    try {
+      this.fd = openSync(this.filePath, 'a');
+    } catch (e: unknown) {
+      throw new DedupeStoreError(
+        `cannot open dedupe store ${this.filePath} for writing: ${messageOf(e)}; check the agent's state directory is writable`,
+        { cause: e },
+      );
+    }
+  }
+
+  private append(record: { k: string; s: EntryState; t: number }, durable: boolean): void {
+    if (this.fd === undefined) throw new DedupeStoreError(`dedupe store ${this.filePath} is closed`);
+    try {
+      writeSync(this.fd, JSON.stringify(record) + '\n');
+      if (durable) fsyncSync(this.fd);
+    } catch (e: unknown) {
+      throw new DedupeStoreError(`cannot write to dedupe store ${this.filePath}: ${messageOf(e)}`, {
+        cause: e,
+      });
+    }
+    this.linesInFile++;
+  }
+}
+
+function parseRecord(line: string): { k: string; s: EntryState; t: number } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { k, s, t } = value as Record<string, unknown>;
+  if (
+    typeof k !== 'string' ||
+    (s !== 'started' && s !== 'done') ||
+    typeof t !== 'number' ||
+    !Number.isFinite(t)
+  ) {
+    return undefined;
+  }
+  return { k, s, t };
+}
+
+/** Makes a rename durable: the directory entry itself must reach the disk. */
+function syncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isErrno(e: unknown, code: string): boolean {
+  return e instanceof Error && 'code' in e && e.code === code;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,68 @@
+/**
+ * The agent's logs: one JSON object per line (for journald and log shippers), with run id and
+ * node id as keys. Never full command output, never secrets.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface AgentLog {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): AgentLog;
+}
+
+export function jsonLog(
+  write: (line: string) => void,
+  level: LogLevel = 'info',
+  base: Record<string, unknown> = {},
+): AgentLog {
+  const emit = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < ORDER[level]) return;
+    write(
+      JSON.stringify(
+        { time: new Date().toISOString(), level: lvl, message, ...base, ...fields },
+        errorReplacer,
+      ) + '\n',
+    );
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: (fields) => jsonLog(write, level, { ...base, ...fields }),
+  };
+}
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  return value;
+}
+
+/** One line per accepted or refused request, appended to the audit file. */
+export interface AuditEntry {
+  decision: 'accepted' | 'rejected' | 'dropped';
+  reason?: string;
+  runId?: string;
+  batch?: number;
+  caller?: string;
+  command?: unknown;
+  exitCode?: number | null;
+  durationMs?: number;
+  messageId?: string;
+}
+
+export class AuditLog {
+  constructor(private readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  record(entry: AuditEntry): void {
+    appendFileSync(this.path, JSON.stringify({ time: new Date().toISOString(), ...entry }) + '\n');
+  }
+}

@@ -1,0 +1,16 @@
+/** Step `plan` of the run state machine: validate, discover targets, write the run record. */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { planRun } from './run/plan-run.ts';
+import { logger, stage, wiring } from './run/wiring.ts';
+
+export const handler = middy(async (event: unknown) => {
+  const state = await planRun(event, {
+    runs: wiring.runs(),
+    nodes: wiring.nodes(),
+    now: wiring.now,
+    retentionDays: stage().retentionDays,
+  });
+  logger.info('run planned', { runId: state.runId, batches: state.batchCount });
+  return state;
+}).use(injectLambdaContext(logger));

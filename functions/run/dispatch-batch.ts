@@ -1,0 +1,105 @@
+/**
+ * Dispatch: sign the batch's request once per group of targets and send one message to each
+ * target's inbox, with bounded parallelism. Hosts whose inbox cannot be reached are marked
+ * `unreachable` at once, so the waits do not wait for them.
+ */
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
+import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/messages.ts';
+import type { RequestSigner } from '#shared/signing.ts';
+import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
+import { SIGNING_GROUP_SIZE, type BatchRef } from './state.ts';
+import type { RunStore } from './run-store.ts';
+import type { ReplyLedger } from './reply-ledger.ts';
+
+export interface DispatchDeps {
+  runs: RunStore;
+  ledger: ReplyLedger;
+  sqs: SQSClient;
+  signer: RequestSigner;
+  now: () => number;
+  /** Concurrent SendMessage calls. */
+  parallelism?: number;
+}
+
+export interface DispatchOutcome {
+  sent: number;
+  unreachable: number;
+}
+
+/** The document agents verify: common to the group, listing its targets. */
+export function buildSignedRequest(
+  meta: RunMetaItem,
+  batch: number,
+  targets: readonly string[],
+  now: number,
+): SignedRequest {
+  const ttlSec = meta.options.ttlSec ?? meta.options.discoveryTimeoutSec + 60;
+  return {
+    v: MESSAGE_VERSION,
+    runId: meta.runId,
+    batch,
+    action: meta.action,
+    ...(meta.command ? { command: meta.command } : {}),
+    timeoutSec: meta.options.timeoutSec,
+    issuedAt: now,
+    expiresAt: now + ttlSec * 1000,
+    filter: meta.filter,
+    targets: [...targets],
+    caller: meta.caller,
+  };
+}
+
+export async function dispatchBatch(ref: BatchRef, deps: DispatchDeps): Promise<DispatchOutcome> {
+  const meta = await deps.runs.getMeta(ref.runId);
+  if (!meta) throw new Error(`run ${ref.runId} has no meta record`);
+  const targets = (await deps.runs.queryNodes(ref.runId, { batch: ref.batch })).filter(
+    (node) => node.status === 'pending',
+  );
+  const now = deps.now();
+  await deps.runs.markBatchDispatched(ref.runId, ref.batch, now);
+  if (meta.firstDispatchAt === undefined) await deps.runs.updateMeta(ref.runId, { firstDispatchAt: now });
+
+  const limit = pLimit(deps.parallelism ?? 32);
+  let sent = 0;
+  const unreachable: { node: NodeRunItem; error: string }[] = [];
+  for (let i = 0; i < targets.length; i += SIGNING_GROUP_SIZE) {
+    const group = targets.slice(i, i + SIGNING_GROUP_SIZE);
+    const document = JSON.stringify(
+      buildSignedRequest(
+        meta,
+        ref.batch,
+        group.map((n) => n.nodeId),
+        now,
+      ),
+    );
+    const signature = await deps.signer.sign(document);
+    await Promise.all(
+      group.map((node) =>
+        limit(async () => {
+          const message: InboxMessage = {
+            v: MESSAGE_VERSION,
+            nodeId: node.nodeId,
+            request: document,
+            signature,
+          };
+          try {
+            await deps.sqs.send(
+              new SendMessageCommand({ QueueUrl: node.inbox, MessageBody: JSON.stringify(message) }),
+            );
+            sent++;
+          } catch (error: unknown) {
+            unreachable.push({
+              node,
+              error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+            });
+          }
+        }),
+      ),
+    );
+  }
+  for (const { node, error } of unreachable) {
+    await deps.ledger.markUnreachable(ref.runId, ref.batch, node.nodeId, `inbox unreachable: ${error}`);
+  }
+  return { sent, unreachable: unreachable.length };
+}

@@ -1,0 +1,83 @@
+/**
+ * Ingest: the consumer of the replies queue. Parses each record; heartbeats update the nodes
+ * table, run replies go to the ledger as one group (one counter update per batch). Records that
+ * fail are reported back so SQS redelivers them, and after 5 receives moves them to the DLQ.
+ */
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { describeZodError, replySchema, type HeartbeatReply, type Reply } from '#shared/messages.ts';
+import type { ReplyLedger } from './reply-ledger.ts';
+import type { NodeRegistry } from './node-registry.ts';
+import type { RunReply } from './reply-transitions.ts';
+
+export interface IngestDeps {
+  ledger: ReplyLedger;
+  registry: NodeRegistry;
+  now: () => number;
+  log: {
+    warn(message: string, extra: Record<string, unknown>): void;
+    error(message: string, extra: Record<string, unknown>): void;
+  };
+  onNodeJoined?: (hb: HeartbeatReply) => Promise<void>;
+}
+
+/** Parses one SQS body into a reply, or the reason it is not one. */
+export function parseReply(body: string): { reply: Reply } | { error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { error: 'body is not JSON' };
+  }
+  const parsed = replySchema.safeParse(json);
+  if (!parsed.success) return { error: describeZodError(parsed.error) };
+  return { reply: parsed.data };
+}
+
+export async function ingestReplies(
+  records: readonly SQSRecord[],
+  deps: IngestDeps,
+): Promise<SQSBatchResponse> {
+  const failures = new Set<string>();
+  const runReplies: { id: string; reply: RunReply }[] = [];
+  const heartbeats: { id: string; reply: HeartbeatReply }[] = [];
+
+  for (const record of records) {
+    const parsed = parseReply(record.body);
+    if ('error' in parsed) {
+      deps.log.warn('malformed reply rejected', { messageId: record.messageId, reason: parsed.error });
+      failures.add(record.messageId);
+    } else if (parsed.reply.type === 'heartbeat') {
+      heartbeats.push({ id: record.messageId, reply: parsed.reply });
+    } else {
+      runReplies.push({ id: record.messageId, reply: parsed.reply });
+    }
+  }
+
+  await Promise.all([
+    ...heartbeats.map(async ({ id, reply }) => {
+      try {
+        const joined = await deps.registry.recordHeartbeat(reply, deps.now());
+        if (joined) await deps.onNodeJoined?.(reply);
+      } catch (error: unknown) {
+        deps.log.error('heartbeat not recorded', { messageId: id, nodeId: reply.nodeId, error });
+        failures.add(id);
+      }
+    }),
+    (async () => {
+      if (runReplies.length === 0) return;
+      try {
+        const outcomes = await deps.ledger.record(runReplies.map((r) => r.reply));
+        outcomes.forEach((outcome, i) => {
+          const { reply } = runReplies[i]!;
+          if (outcome !== 'recorded') {
+            deps.log.warn(`${outcome} reply`, { runId: reply.runId, nodeId: reply.nodeId, type: reply.type });
+          }
+        });
+      } catch (error: unknown) {
+        deps.log.error('run replies not recorded', { count: runReplies.length, error });
+        for (const { id } of runReplies) failures.add(id);
+      }
+    })(),
+  ]);
+  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+}

@@ -1,0 +1,142 @@
+/**
+ * Plan: validate the request, resolve its targets, split them into batches and write the run
+ * record. Everything later in the run reads the targets from the runs table.
+ */
+import { describeZodError, runRequestSchema, type RunRequest } from '#shared/messages.ts';
+import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
+import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
+import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
+import type { RunStore } from './run-store.ts';
+import type { NodeDirectory } from './node-directory.ts';
+
+export interface PlanDeps {
+  runs: RunStore;
+  nodes: NodeDirectory;
+  now: () => number;
+  retentionDays: number;
+  /** Random source in [0, 1) for `limit`; seeded in tests. */
+  random?: () => number;
+}
+
+/** Parses and validates the state machine input; throws InvalidRunRequest naming the problem. */
+export function parseRunRequest(input: unknown): RunRequest {
+  const parsed = runRequestSchema.safeParse(input);
+  if (!parsed.success) throw new InvalidRunRequest(`invalid run request: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Nodes that match the request's filter (or explicit list) and heartbeated recently enough. */
+export function selectTargets(request: RunRequest, nodes: readonly NodeItem[], now: number): NodeItem[] {
+  let filter;
+  try {
+    filter = parseFilter(request.filter);
+  } catch (error: unknown) {
+    if (error instanceof FilterSyntaxError) throw new InvalidRunRequest(error.message, { cause: error });
+    throw error;
+  }
+  const wanted = request.options.nodes ? new Set(request.options.nodes) : undefined;
+  const fresh = nodes.filter((node) => {
+    const staleAfterMs = request.options.staleAfterHeartbeats * node.heartbeatSec * 1000;
+    return now - node.lastSeen <= staleAfterMs;
+  });
+  return fresh
+    .filter((node) => !wanted || wanted.has(node.identity) || wanted.has(node.nodeId))
+    .filter((node) =>
+      matchFilter(filter, { identity: node.identity, facts: node.facts, classes: node.classes }),
+    )
+    .sort((a, b) => a.identity.localeCompare(b.identity));
+}
+
+/** A uniformly random subset of `limit` items, kept in their original order. */
+export function limitTargets<T>(items: readonly T[], limit: number | undefined, random: () => number): T[] {
+  if (limit === undefined || limit >= items.length) return [...items];
+  const indices = items.map((_, i) => i);
+  for (let i = indices.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [indices[i], indices[j]] = [indices[j]!, indices[i]!];
+  }
+  return indices
+    .slice(0, limit)
+    .sort((a, b) => a - b)
+    .map((i) => items[i]!);
+}
+
+/** Sizes of consecutive batches for `count` hosts; one batch when `batchSize` is not set. */
+export function batchSizes(count: number, batchSize: number | undefined): number[] {
+  if (count === 0) return [];
+  const size = batchSize ?? count;
+  const sizes: number[] = [];
+  for (let left = count; left > 0; left -= size) sizes.push(Math.min(size, left));
+  return sizes;
+}
+
+/** Plans a run: writes meta, batch and node items, and returns the first state of the loop. */
+export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState> {
+  const request = parseRunRequest(input);
+  const startedAt = deps.now();
+  const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
+  const targets = limitTargets(discovered, request.options.limit, deps.random ?? Math.random);
+  const sizes = batchSizes(targets.length, request.options.batchSize);
+  const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
+  const { runId } = request;
+
+  const meta: RunMetaItem = {
+    runId,
+    sk: META_SK,
+    status: 'running',
+    action: request.action,
+    command: request.command,
+    filter: request.filter,
+    options: request.options,
+    caller: request.caller,
+    createdAt: startedAt,
+    startedAt,
+    expected: targets.length,
+    batchCount: sizes.length,
+    expiresAt,
+  };
+  await deps.runs.putMeta(meta);
+
+  let offset = 0;
+  const items: Record<string, unknown>[] = [];
+  for (const [batch, size] of sizes.entries()) {
+    items.push({
+      runId,
+      sk: batchSk(batch),
+      batch,
+      expected: size,
+      acked: 0,
+      rejected: 0,
+      done: 0,
+      unreachable: 0,
+      expiresAt,
+    });
+    for (const node of targets.slice(offset, offset + size)) {
+      items.push({
+        runId,
+        sk: nodeSk(node.nodeId),
+        nodeId: node.nodeId,
+        identity: node.identity,
+        batch,
+        inbox: node.inbox,
+        status: 'pending',
+        expiresAt,
+      });
+    }
+    offset += size;
+  }
+  await deps.runs.putMany(items);
+  await deps.runs.updateMeta(runId, { plannedAt: deps.now() });
+
+  return {
+    runId,
+    batch: 0,
+    batchCount: sizes.length,
+    batchSleepSec: request.options.batchSleepSec,
+    timeouts: {
+      ackSec: request.options.discoveryTimeoutSec,
+      resultSec: request.options.timeoutSec + RESULT_GRACE_SEC,
+    },
+    more: sizes.length > 0,
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * The ledger of replies for runs: node states, batch counters and the task tokens of the two
+ * waits. Every write is conditional on the node's current state, so a duplicated or replayed
+ * reply changes nothing, and the wait is released the moment the counters reach their target.
+ */
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { awsErrorName } from '#shared/aws.ts';
+import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
+import {
+  acceptedFrom,
+  acksComplete,
+  addDeltas,
+  NO_DELTAS,
+  resultsComplete,
+  transition,
+  type CounterDeltas,
+  type RunReply,
+} from './reply-transitions.ts';
+
+export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
+
+export interface LedgerDeps {
+  db: DynamoDBDocumentClient;
+  sfn: SFNClient;
+  table: string;
+  now: () => number;
+}
+
+type Phase = 'acks' | 'results';
+const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
+const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
+
+export class ReplyLedger {
+  constructor(private readonly deps: LedgerDeps) {}
+
+  /**
+   * Records replies (any runs, any batches): node transitions first, then one counter update per
+   * batch, then releases any wait whose target is reached.
+   */
+  async record(replies: readonly RunReply[]): Promise<ReplyOutcome[]> {
+    const deltas = new Map<string, { runId: string; batch: number; deltas: CounterDeltas }>();
+    const outcomes: ReplyOutcome[] = [];
+    for (const reply of replies) {
+      const { outcome, delta } = await this.#applyReply(reply);
+      outcomes.push(outcome);
+      if (!delta) continue;
+      const key = `${reply.runId}#${reply.batch}`;
+      const entry = deltas.get(key) ?? { runId: reply.runId, batch: reply.batch, deltas: NO_DELTAS };
+      entry.deltas = addDeltas(entry.deltas, delta);
+      deltas.set(key, entry);
+    }
+    await Promise.all(
+      [...deltas.values()].map(async ({ runId, batch, deltas: d }) => {
+        const counters = await this.#addCounters(runId, batch, d);
+        await this.#releaseWaits(counters);
+      }),
+    );
+    return outcomes;
+  }
+
+  async #applyReply(reply: RunReply): Promise<{ outcome: ReplyOutcome; delta?: CounterDeltas }> {
+    const allowed = acceptedFrom(reply);
+    const now = this.deps.now();
+    const fields = replyFields(reply, now);
+    // The status is set per previous state below; try the common path first.
+    for (const previous of allowed) {
+      const next = transition(previous, reply);
+      try {
+        await this.#updateNode(reply.runId, reply.nodeId, { ...fields, status: next.status }, previous);
+        return { outcome: 'recorded', delta: next.deltas };
+      } catch (error: unknown) {
+        if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      }
+    }
+    return { outcome: await this.#recordLate(reply, fields) };
+  }
+
+  /** A reply for a node that is no longer waiting: `late` if the batch gave up on it, else a duplicate. */
+  async #recordLate(reply: RunReply, fields: Record<string, unknown>): Promise<ReplyOutcome> {
+    const item = await this.#getNode(reply.runId, reply.nodeId);
+    if (!item) return 'unknown';
+    if (!item.closed || reply.type === 'rejected') return 'duplicate';
+    if (reply.type === 'ack' && item.status !== 'no_response') return 'duplicate';
+    const expr = setExpression({ ...fields, status: 'late' satisfies NodeStatus, lateAs: item.status });
+    try {
+      await this.deps.db.send(
+        new UpdateCommand({
+          TableName: this.deps.table,
+          Key: { runId: reply.runId, sk: nodeSk(reply.nodeId) },
+          ...expr,
+          ConditionExpression: '#closed = :true AND attribute_not_exists(#resultAt)',
+          ExpressionAttributeNames: {
+            ...expr.ExpressionAttributeNames,
+            '#closed': 'closed',
+            '#resultAt': 'resultAt',
+          },
+          ExpressionAttributeValues: { ...expr.ExpressionAttributeValues, ':true': true },
+        }),
+      );
+      return 'late';
+    } catch (error: unknown) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return 'duplicate';
+      throw error;
+    }
+  }
+
+  async #updateNode(
+    runId: string,
+    nodeId: string,
+    values: Record<string, unknown>,
+    previous: NodeStatus,
+  ): Promise<void> {
+    const expr = setExpression(values);
+    await this.deps.db.send(
+      new UpdateCommand({
+        TableName: this.deps.table,
+        Key: { runId, sk: nodeSk(nodeId) },
+        ...expr,
+        ConditionExpression: '#status = :previous',
+        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
+        ExpressionAttributeValues: { ...expr.ExpressionAttributeValues, ':previous': previous },
+      }),
+    );
+  }
+
+  async #getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
+    const out = await this.deps.db.send(
+      new GetCommand({
+        TableName: this.deps.table,
+        Key: { runId, sk: nodeSk(nodeId) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item as NodeRunItem | undefined;
+  }
+
+  async #addCounters(
+    runId: string,
+    batch: number,
+    d: CounterDeltas & { unreachable?: number },
+  ): Promise<BatchItem> {
+    const out = await this.deps.db.send(
+      new UpdateCommand({
+        TableName: this.deps.table,
+        Key: { runId, sk: batchSk(batch) },
+        UpdateExpression: 'ADD #acked :a, #rejected :r, #done :d, #unreachable :u',
+        ConditionExpression: 'attribute_exists(runId)',
+        ExpressionAttributeNames: {
+          '#acked': 'acked',
+          '#rejected': 'rejected',
+          '#done': 'done',
+          '#unreachable': 'unreachable',
+        },
+        ExpressionAttributeValues: {
+          ':a': d.acked,
+          ':r': d.rejected,
+          ':d': d.done,
+          ':u': d.unreachable ?? 0,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as BatchItem;
+  }
+
+  /** Marks a host whose inbox could not be reached; it counts as answered for the acks wait. */
+  async markUnreachable(runId: string, batch: number, nodeId: string, error: string): Promise<void> {
+    try {
+      await this.#updateNode(runId, nodeId, { status: 'unreachable', error, closed: true }, 'pending');
+    } catch (e: unknown) {
+      if (awsErrorName(e) === 'ConditionalCheckFailedException') return;
+      throw e;
+    }
+    await this.#releaseWaits(await this.#addCounters(runId, batch, { ...NO_DELTAS, unreachable: 1 }));
+  }
+
+  /**
+   * Stores the task token of a wait, then checks the counters itself: replies may all be in
+   * already, and ingest only releases waits whose token it can see.
+   */
+  async registerWait(runId: string, batch: number, phase: Phase, token: string): Promise<void> {
+    const out = await this.deps.db.send(
+      new UpdateCommand({
+        TableName: this.deps.table,
+        Key: { runId, sk: batchSk(batch) },
+        UpdateExpression: `SET #t = :t`,
+        ConditionExpression: 'attribute_exists(runId)',
+        ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase] },
+        ExpressionAttributeValues: { ':t': token },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await this.#releaseWaits(out.Attributes as BatchItem);
+  }
+
+  async #releaseWaits(batch: BatchItem): Promise<void> {
+    if (batch.ackToken && acksComplete(batch)) await this.#release(batch, 'acks', batch.ackToken);
+    if (batch.resultToken && resultsComplete(batch)) await this.#release(batch, 'results', batch.resultToken);
+  }
+
+  /** Claims the token (only one caller wins) and resumes the state machine. */
+  async #release(batch: BatchItem, phase: Phase, token: string): Promise<void> {
+    try {
+      await this.deps.db.send(
+        new UpdateCommand({
+          TableName: this.deps.table,
+          Key: { runId: batch.runId, sk: batch.sk },
+          UpdateExpression: 'REMOVE #t SET #at = :now',
+          ConditionExpression: '#t = :t',
+          ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
+          ExpressionAttributeValues: { ':t': token, ':now': this.deps.now() },
+        }),
+      );
+    } catch (error: unknown) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return;
+      throw error;
+    }
+    try {
+      await this.deps.sfn.send(
+        new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ phase }) }),
+      );
+    } catch (error: unknown) {
+      // The wait may have timed out already; the state machine has moved on without us.
+      if (awsErrorName(error) === 'TaskTimedOut' || awsErrorName(error) === 'TaskDoesNotExist') return;
+      throw error;
+    }
+  }
+}
+
+function replyFields(reply: RunReply, now: number): Record<string, unknown> {
+  switch (reply.type) {
+    case 'ack':
+      return { ackedAt: now };
+    case 'rejected':
+      return { reason: reply.reason, resultAt: now };
+    case 'result':
+      return {
+        exitCode: reply.exitCode,
+        signal: reply.signal,
+        timedOut: reply.timedOut,
+        stdout: reply.stdout,
+        stderr: reply.stderr,
+        startedAt: reply.startedAt,
+        endedAt: reply.endedAt,
+        resultAt: now,
+        ...(reply.error !== undefined ? { error: reply.error } : {}),
+      };
+  }
+}
+
+function setExpression(values: Record<string, unknown>) {
+  const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+  return {
+    UpdateExpression: 'SET ' + entries.map((_, i) => `#f${i} = :f${i}`).join(', '),
+    ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])) as Record<
+      string,
+      string
+    >,
+    ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])) as Record<
+      string,
+      unknown
+    >,
+  };
+}

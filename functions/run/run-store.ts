@@ -1,0 +1,134 @@
+/**
+ * The runs table behind a small interface, so the run steps read as domain code and tests can
+ * run them against the local DynamoDB.
+ */
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
+import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { awsErrorName } from '#shared/aws.ts';
+import {
+  META_SK,
+  nodeSk,
+  type NodeStatus,
+  batchSk,
+  type BatchItem,
+  type NodeRunItem,
+  type RunMetaItem,
+} from '#shared/runs-table.ts';
+
+export class RunStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly table: string,
+  ) {}
+
+  async putMeta(meta: RunMetaItem): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: meta,
+        ConditionExpression: 'attribute_not_exists(runId)',
+      }),
+    );
+  }
+
+  /** Sets top-level attributes of the meta item. */
+  async updateMeta(runId: string, values: Partial<RunMetaItem>): Promise<void> {
+    const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return;
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { runId, sk: META_SK },
+        UpdateExpression: 'SET ' + entries.map((_, i) => `#k${i} = :v${i}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#k${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])),
+      }),
+    );
+  }
+
+  /** Writes items in batches of 25 with bounded parallelism, retrying unprocessed ones. */
+  async putMany(items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    const limit = pLimit(8);
+    const chunks: Record<string, unknown>[][] = [];
+    for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+    await Promise.all(chunks.map((chunk) => limit(() => this.#writeChunk(chunk))));
+  }
+
+  async #writeChunk(chunk: Record<string, unknown>[]): Promise<void> {
+    let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`could not write ${requests.length} items to ${this.table}`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+      requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+    }
+  }
+
+  async getBatch(runId: string, batch: number): Promise<BatchItem | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { runId, sk: batchSk(batch) }, ConsistentRead: true }),
+    );
+    return out.Item as BatchItem | undefined;
+  }
+
+  async markBatchDispatched(runId: string, batch: number, at: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { runId, sk: batchSk(batch) },
+        UpdateExpression: 'SET dispatchedAt = :at',
+        ConditionExpression: 'attribute_exists(runId)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
+  /**
+   * Moves a node from `from` to `to` unless a reply moved it first; returns whether it moved.
+   * Used when a batch gives up on hosts.
+   */
+  async closeNode(runId: string, nodeId: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { runId, sk: nodeSk(nodeId) },
+          UpdateExpression: 'SET #s = :to, #closed = :true',
+          ConditionExpression: '#s = :from',
+          ExpressionAttributeNames: { '#s': 'status', '#closed': 'closed' },
+          ExpressionAttributeValues: { ':to': to, ':from': from, ':true': true },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async markBatchClosed(runId: string, batch: number, at: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { runId, sk: batchSk(batch) },
+        UpdateExpression: 'SET closedAt = :at REMOVE ackToken, resultToken',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
+  async getMeta(runId: string): Promise<RunMetaItem | undefined> {
+    return getRunMeta(this.db, this.table, runId);
+  }
+
+  queryNodes(runId: string, options: { batch?: number; withOutput?: boolean } = {}): Promise<NodeRunItem[]> {
+    return queryRunNodes(this.db, this.table, runId, options);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The data the `run` state machine carries between states. Node lists never travel here (the
+ * 256 KiB payload limit): they live in the runs table; the state carries ids and counts.
+ */
+import { z } from 'zod';
+
+export const runStateSchema = z.object({
+  runId: z.string().min(1),
+  batch: z.number().int().min(0),
+  batchCount: z.number().int().min(0),
+  batchSleepSec: z.number().int().min(0),
+  /** Seconds for the two waits, read by TimeoutSecondsPath in the ASL. */
+  timeouts: z.object({ ackSec: z.number().int().min(1), resultSec: z.number().int().min(1) }),
+  /** True while there is a batch left to dispatch. */
+  more: z.boolean(),
+});
+export type RunState = z.infer<typeof runStateSchema>;
+
+export const batchRefSchema = z.object({ runId: z.string().min(1), batch: z.number().int().min(0) });
+export type BatchRef = z.infer<typeof batchRefSchema>;
+
+export const awaitInputSchema = batchRefSchema.extend({
+  phase: z.enum(['acks', 'results']),
+  token: z.string().min(1),
+});
+export type AwaitInput = z.infer<typeof awaitInputSchema>;
+
+export const finishInputSchema = z.object({
+  runId: z.string().min(1),
+  /** Present when a step failed: the state machine's Catch output. */
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+});
+export type FinishInput = z.infer<typeof finishInputSchema>;
+
+/** Seconds the results wait allows beyond the command timeout: kill grace plus delivery. */
+export const RESULT_GRACE_SEC = 15;
+
+/** Largest number of hosts one signature covers (the signed document lists them). */
+export const SIGNING_GROUP_SIZE = 500;
+
+export class InvalidRunRequest extends Error {
+  override name = 'InvalidRunRequest';
+}

@@ -1,0 +1,59 @@
+/**
+ * Builds the dependencies of the run steps from the stage configuration and the process-wide
+ * AWS clients, once per Lambda container (or per local runtime process).
+ */
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { defaultClients } from '#shared/aws.ts';
+import { loadStageConfig, type StageConfig } from '#shared/stage-config.ts';
+import { signerFor, type RequestSigner } from '#shared/signing.ts';
+import { RunStore } from './run-store.ts';
+import { NodeDirectory } from './node-directory.ts';
+import { ReplyLedger } from './reply-ledger.ts';
+import type { RunEventPublisher } from './finish-run.ts';
+
+export const logger = new Logger({ serviceName: 'drover' });
+
+let config: StageConfig | undefined;
+export const stage = (): StageConfig => (config ??= loadStageConfig());
+
+const now = (): number => Date.now();
+
+let runs: RunStore | undefined;
+let nodes: NodeDirectory | undefined;
+let ledger: ReplyLedger | undefined;
+let signer: RequestSigner | undefined;
+
+export const wiring = {
+  now,
+  runs: (): RunStore => (runs ??= new RunStore(defaultClients.dynamo, stage().runsTable)),
+  nodes: (): NodeDirectory => (nodes ??= new NodeDirectory(defaultClients.dynamo, stage().nodesTable)),
+  ledger: (): ReplyLedger =>
+    (ledger ??= new ReplyLedger({
+      db: defaultClients.dynamo,
+      sfn: defaultClients.sfn,
+      table: stage().runsTable,
+      now,
+    })),
+  signer: (): RequestSigner => (signer ??= signerFor(stage().signingKey, () => defaultClients.kms)),
+  events: (): RunEventPublisher => eventPublisher(stage().eventBus),
+};
+
+/** Publishes to the stage's EventBridge bus; a stage without a bus publishes nothing. */
+function eventPublisher(bus: string): RunEventPublisher {
+  return {
+    async publish(detailType, detail) {
+      if (bus === '') return;
+      const out = await defaultClients.events.send(
+        new PutEventsCommand({
+          Entries: [
+            { EventBusName: bus, Source: 'drover', DetailType: detailType, Detail: JSON.stringify(detail) },
+          ],
+        }),
+      );
+      if ((out.FailedEntryCount ?? 0) > 0) {
+        logger.warn('event not published', { detailType, entries: out.Entries });
+      }
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The emulators named in the design, on loopback: dynalite for DynamoDB and local-aws-sqs for SQS,
+ * with the stage's tables and queues created the way serverless.yml declares them.
+ */
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createSqsServer } from 'local-aws-sqs';
+import { listen } from './api-server.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface Closable {
+  port: number;
+  close(): Promise<void>;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolveClose) => {
+    server.closeAllConnections?.();
+    server.close(() => resolveClose());
+  });
+}
+
+/** dynalite in memory, or on disk under `path`. */
+export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<Closable> {
+  const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
+  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listen(server, options.port ?? 0);
+  return { port, close: () => closeServer(server) };
+}
+
+export async function startSqs(options: { port?: number; region: string }): Promise<Closable> {
+  const server = (await createSqsServer({
+    port: options.port ?? 0,
+    hostname: '127.0.0.1',
+    region: options.region,
+    accountId: '000000000000',
+    emulateQueueCreationLifecycle: false,
+  })) as unknown as Server;
+  if (!server.listening) await new Promise((r) => server.once('listening', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { port, close: () => closeServer(server) };
+}
+
+export interface StageResources {
+  nodesTable: string;
+  runsTable: string;
+  repliesQueueUrl: string;
+  repliesQueueArn: string;
+  deadLetterQueueUrl: string;
+}
+
+/** Creates the stage's tables and queues (idempotent for queues; tables only when missing). */
+export async function createStageResources(
+  stage: string,
+  clients: { dynamo: DynamoDBClient; sqs: SQSClient },
+): Promise<StageResources> {
+  const nodesTable = `drover-${stage}-nodes`;
+  const runsTable = `drover-${stage}-runs`;
+  await createTable(clients.dynamo, nodesTable, [{ AttributeName: 'nodeId', KeyType: 'HASH' }]);
+  await createTable(clients.dynamo, runsTable, [
+    { AttributeName: 'runId', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
+  const dlq = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: `drover-${stage}-replies-dlq`,
+      Attributes: { MessageRetentionPeriod: '1209600' },
+    }),
+  );
+  const dlqArn = await queueArn(clients.sqs, dlq.QueueUrl!);
+  const replies = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: `drover-${stage}-replies`,
+      Attributes: {
+        VisibilityTimeout: '10',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+      },
+    }),
+  );
+  return {
+    nodesTable,
+    runsTable,
+    repliesQueueUrl: replies.QueueUrl!,
+    repliesQueueArn: await queueArn(clients.sqs, replies.QueueUrl!),
+    deadLetterQueueUrl: dlq.QueueUrl!,
+  };
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return out.Attributes?.QueueArn ?? '';
+}
+
+async function createTable(
+  db: DynamoDBClient,
+  name: string,
+  keys: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[],
+): Promise<void> {
+  try {
+    await db.send(
+      new CreateTableCommand({
+        TableName: name,
+        KeySchema: keys,
+        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' })),
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error: unknown) {
+    if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+  }
+}

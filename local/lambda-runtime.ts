@@ -1,0 +1,91 @@
+/**
+ * Hosts the control-plane handlers in this process, the way Lambda hosts them in AWS: each
+ * function's module is loaded once from its deploy path and invoked with an event and a context.
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CONTROL_PLANE_FUNCTIONS, type FunctionName } from './functions.ts';
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** An error thrown by a handler, named like Lambda names function errors (`errorType`). */
+export class LambdaFunctionError extends Error {
+  constructor(errorType: string, errorMessage: string, cause?: unknown) {
+    super(JSON.stringify({ errorType, errorMessage }), { cause });
+    this.name = errorType;
+  }
+}
+
+export class LambdaRuntime {
+  readonly #handlers = new Map<string, Promise<Handler>>();
+
+  constructor(
+    private readonly root: string,
+    private readonly arnPrefix: string,
+    private readonly timeoutMs = 300_000,
+  ) {}
+
+  arnOf(name: FunctionName): string {
+    return `${this.arnPrefix}${name}`;
+  }
+
+  /** The function a name or ARN refers to, or undefined. */
+  resolveName(nameOrArn: string): FunctionName | undefined {
+    const name = nameOrArn.startsWith(this.arnPrefix) ? nameOrArn.slice(this.arnPrefix.length) : nameOrArn;
+    return name in CONTROL_PLANE_FUNCTIONS ? (name as FunctionName) : undefined;
+  }
+
+  /** Loads every handler now, so the first run does not pay for module loading. */
+  async warm(): Promise<void> {
+    await Promise.all(
+      Object.keys(CONTROL_PLANE_FUNCTIONS).map((name) => this.#handler(name as FunctionName)),
+    );
+  }
+
+  async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+    const name = this.resolveName(nameOrArn);
+    if (!name) throw new LambdaFunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
+    const handler = await this.#handler(name);
+    const deadline = Date.now() + this.timeoutMs;
+    const context = {
+      functionName: name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: this.arnOf(name),
+      memoryLimitInMB: '256',
+      awsRequestId: randomUUID(),
+      logGroupName: `/aws/lambda/${name}`,
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: false,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    try {
+      // Lambda hands the function a copy of its event, never the caller's object.
+      return await handler(structuredClone(event), context);
+    } catch (error: unknown) {
+      if (error instanceof Error) throw new LambdaFunctionError(error.name, error.message, error);
+      throw new LambdaFunctionError('Error', String(error));
+    }
+  }
+
+  #handler(name: FunctionName): Promise<Handler> {
+    let loaded = this.#handlers.get(name);
+    if (!loaded) {
+      const [file, exportName] = splitHandler(CONTROL_PLANE_FUNCTIONS[name]);
+      loaded = import(pathToFileURL(resolve(this.root, `${file}.ts`)).href).then(
+        (module: Record<string, unknown>) => {
+          const handler = module[exportName];
+          if (typeof handler !== 'function') throw new Error(`${file}.ts does not export ${exportName}`);
+          return handler as Handler;
+        },
+      );
+      this.#handlers.set(name, loaded);
+    }
+    return loaded;
+  }
+}
+
+function splitHandler(handler: string): [string, string] {
+  const dot = handler.lastIndexOf('.');
+  return [handler.slice(0, dot), handler.slice(dot + 1)];
+}

@@ -1,0 +1,190 @@
+/**
+ * The whole control plane on one machine: emulators on loopback, the handlers hosted in this
+ * process, the ASL files run by the local Step Functions, ingest fed by an event source poller.
+ * The code paths are the AWS ones; only endpoints and the handler host differ.
+ */
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoClient, createSqsClient } from '#shared/aws.ts';
+import { ensureLocalKeyPair } from '#shared/signing.ts';
+import { localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
+import { createApiServer, listen } from './api-server.ts';
+import { createStageResources, startDynalite, startSqs, type Closable } from './emulators.ts';
+import { LambdaRuntime } from './lambda-runtime.ts';
+import { LocalStepFunctions } from './step-functions.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { SqsEventSource } from './event-source.ts';
+import { sweepExpired } from './ttl-sweeper.ts';
+import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
+
+export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '../..');
+const ACCOUNT = '000000000000';
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface LocalStackOptions {
+  /** The `.drover` directory: local.json, keys, state. */
+  home: string;
+  stage?: string;
+  region?: string;
+  /** Keep DynamoDB data on disk under `<home>/local/dynamodb` instead of in memory. */
+  persist?: boolean;
+  onError?: (error: unknown) => void;
+}
+
+export interface LocalStack {
+  file: LocalStackFile;
+  bus: LocalEventBus;
+  stop(): Promise<void>;
+}
+
+/** Replaces `${NameFunctionArn}` placeholders, as DefinitionSubstitutions do in AWS. */
+export function substituteFunctionArns(asl: string, arnOf: (name: FunctionName) => string): string {
+  let text = asl;
+  for (const name of Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[]) {
+    text = text.split(placeholderFor(name)).join(arnOf(name));
+  }
+  const left = /\$\{[A-Za-z]+FunctionArn\}/.exec(text);
+  if (left) throw new Error(`state machine refers to an unknown function: ${left[0]}`);
+  return text;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const stage = options.stage ?? 'local';
+  const region = options.region ?? 'us-east-1';
+  const stateDir = join(options.home, 'local');
+  mkdirSync(stateDir, { recursive: true });
+  const closables: Closable[] = [];
+  const stopFns: (() => Promise<void> | void)[] = [];
+  try {
+    const dynamo = await startDynalite({ path: options.persist ? join(stateDir, 'dynamodb') : undefined });
+    closables.push(dynamo);
+    const sqs = await startSqs({ region });
+    closables.push(sqs);
+
+    const endpoints = {
+      sqs: `http://127.0.0.1:${sqs.port}`,
+      dynamodb: `http://127.0.0.1:${dynamo.port}`,
+      sfn: '',
+      events: '',
+    };
+    const clientOptions = { region, credentials: LOCAL_CREDENTIALS, endpoints };
+    const sqsClient = createSqsClient(clientOptions);
+    const resources = await createStageResources(stage, {
+      dynamo: new DynamoDBClient({ region, credentials: LOCAL_CREDENTIALS, endpoint: endpoints.dynamodb }),
+      sqs: sqsClient,
+    });
+
+    const privateKeyPath = join(stateDir, 'signing-key.pem');
+    const publicKeyPath = join(stateDir, 'signing-key.pub.pem');
+    ensureLocalKeyPair(privateKeyPath, publicKeyPath);
+
+    const lambdas = new LambdaRuntime(
+      PROJECT_ROOT,
+      `arn:aws:lambda:${region}:${ACCOUNT}:function:drover-${stage}-`,
+    );
+    const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
+    const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));
+    const api = createApiServer(sfn, bus);
+    const apiPort = await listen(api);
+    closables.push({
+      port: apiPort,
+      close: () =>
+        new Promise<void>((r) => {
+          api.closeAllConnections();
+          api.close(() => r());
+        }),
+    });
+    endpoints.sfn = `http://127.0.0.1:${apiPort}`;
+    endpoints.events = endpoints.sfn;
+
+    // The handlers read these, exactly as they read their Lambda environment in AWS.
+    Object.assign(process.env, {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SFN: endpoints.sfn,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      DROVER_STAGE: stage,
+      DROVER_NODES_TABLE: resources.nodesTable,
+      DROVER_RUNS_TABLE: resources.runsTable,
+      DROVER_REPLIES_QUEUE_URL: resources.repliesQueueUrl,
+      DROVER_SIGNING_KEY: `file:${privateKeyPath}`,
+      DROVER_EVENT_BUS: `drover-${stage}`,
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    });
+    await lambdas.warm();
+
+    const stateMachines: Record<string, string> = {};
+    const machinesDir = join(PROJECT_ROOT, 'state-machines');
+    for (const file of readdirSync(machinesDir).filter((f) => f.endsWith('.asl.json'))) {
+      const name = file.replace(/\.asl\.json$/, '');
+      const definition = JSON.parse(
+        substituteFunctionArns(readFileSync(join(machinesDir, file), 'utf8'), (fn) => lambdas.arnOf(fn)),
+      ) as Record<string, unknown>;
+      stateMachines[name] = sfn.createStateMachine(`drover-${stage}-${name}`, definition);
+    }
+    stopFns.push(() => sfn.stopAll());
+
+    const ingest = new SqsEventSource({
+      sqs: sqsClient,
+      queueUrl: resources.repliesQueueUrl,
+      queueArn: resources.repliesQueueArn,
+      region,
+      invoke: (event) => lambdas.invoke('ingest', event),
+      onError: options.onError,
+    });
+    ingest.start();
+    stopFns.push(() => ingest.stop());
+
+    const db = createDynamoClient(clientOptions);
+    const sweep = setInterval(() => {
+      Promise.all([
+        sweepExpired(db, resources.nodesTable, ['nodeId']),
+        sweepExpired(db, resources.runsTable, ['runId', 'sk']),
+      ]).catch((error: unknown) => options.onError?.(error));
+    }, 60_000);
+    sweep.unref();
+    stopFns.push(() => clearInterval(sweep));
+
+    const file: LocalStackFile = {
+      stage,
+      region,
+      pid: process.pid,
+      startedAt: Date.now(),
+      credentials: LOCAL_CREDENTIALS,
+      endpoints,
+      stateMachines,
+      nodesTable: resources.nodesTable,
+      runsTable: resources.runsTable,
+      repliesQueueUrl: resources.repliesQueueUrl,
+      deadLetterQueueUrl: resources.deadLetterQueueUrl,
+      publicKeyPath,
+      stateDir,
+    };
+    const stackFile = localStackFilePath(options.home);
+    writeFileSync(stackFile, JSON.stringify(file, null, 2) + '\n');
+    stopFns.push(() => rmSync(stackFile, { force: true }));
+
+    let stopped: Promise<void> | undefined;
+    return {
+      file,
+      bus,
+      stop: () =>
+        (stopped ??= (async () => {
+          for (const fn of stopFns.reverse()) await fn();
+          sqsClient.destroy();
+          db.destroy();
+          for (const c of closables.reverse()) await c.close();
+        })()),
+    };
+  } catch (error: unknown) {
+    for (const fn of stopFns.reverse()) await fn();
+    for (const c of closables.reverse()) await c.close();
+    throw error;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * AWS clients, built in one place. The SDK already honours `AWS_ENDPOINT_URL_SQS`,
+ * `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SFN`; local mode sets those (or passes
+ * `endpoints`) so the same calls reach the loopback emulators.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface AwsEndpoints {
+  sqs?: string;
+  dynamodb?: string;
+  sfn?: string;
+  kms?: string;
+  events?: string;
+}
+
+export interface AwsClientOptions {
+  region?: string;
+  endpoints?: AwsEndpoints;
+  /** Explicit credentials (local mode uses dummy ones); otherwise the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Concurrent sockets per client; long polls each hold one. */
+  maxSockets?: number;
+  maxAttempts?: number;
+}
+
+function baseConfig(options: AwsClientOptions, endpoint: string | undefined) {
+  const maxSockets = options.maxSockets ?? 256;
+  return {
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      connectionTimeout: 3_000,
+    }),
+  };
+}
+
+export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
+  return new SQSClient(baseConfig(options, options.endpoints?.sqs));
+}
+
+export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBDocumentClient {
+  const client = new DynamoDBClient(baseConfig(options, options.endpoints?.dynamodb));
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
+
+export function createSfnClient(options: AwsClientOptions = {}): SFNClient {
+  return new SFNClient(baseConfig(options, options.endpoints?.sfn));
+}
+
+export function createKmsClient(options: AwsClientOptions = {}): KMSClient {
+  return new KMSClient(baseConfig(options, options.endpoints?.kms));
+}
+
+export function createEventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
+  return new EventBridgeClient(baseConfig(options, options.endpoints?.events));
+}
+
+/** Lazily built, process-wide clients for handlers (one per module, as Lambda reuses them). */
+export const defaultClients = {
+  get sqs(): SQSClient {
+    return (cache.sqs ??= createSqsClient());
+  },
+  get dynamo(): DynamoDBDocumentClient {
+    return (cache.dynamo ??= createDynamoClient());
+  },
+  get sfn(): SFNClient {
+    return (cache.sfn ??= createSfnClient());
+  },
+  get kms(): KMSClient {
+    return (cache.kms ??= createKmsClient());
+  },
+  get events(): EventBridgeClient {
+    return (cache.events ??= createEventBridgeClient());
+  },
+};
+
+const cache: {
+  sqs?: SQSClient;
+  dynamo?: DynamoDBDocumentClient;
+  sfn?: SFNClient;
+  kms?: KMSClient;
+  events?: EventBridgeClient;
+} = {};
+
+/** The name of an AWS SDK error (`ConditionalCheckFailedException`, …), or undefined. */
+export function awsErrorName(error: unknown): string | undefined {
+  if (error instanceof Error) return error.name;
+  return undefined;
+}

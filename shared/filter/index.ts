@@ -1,0 +1,14 @@
+/**
+ * The filter language of drover (MCollective-style `-W`, `-F`, `-C`, `-I`, `-S`), shared by
+ * discovery in the control plane and by agents re-checking a request.
+ */
+export { FilterSyntaxError, formatFilterError, type FilterFlag } from './errors.ts';
+export {
+  describeFilter,
+  exactIdentities,
+  parseFilter,
+  type CompareOperator,
+  type Filter,
+  type NameMatch,
+} from './parser.ts';
+export { lookupFact, matchFilter, type HostFacts } from './matcher.ts';

@@ -1,0 +1,57 @@
+/**
+ * `.drover/local.json`: how the CLI and agents find a running local stack (endpoints, names,
+ * the public key agents verify requests with). Written by `drover local`, removed when it stops.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+export const localStackFileSchema = z.object({
+  stage: z.string(),
+  region: z.string(),
+  pid: z.number().int(),
+  startedAt: z.number().int(),
+  credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),
+  endpoints: z.object({ sqs: z.string(), dynamodb: z.string(), sfn: z.string(), events: z.string() }),
+  stateMachines: z.record(z.string(), z.string()),
+  nodesTable: z.string(),
+  runsTable: z.string(),
+  repliesQueueUrl: z.string(),
+  deadLetterQueueUrl: z.string(),
+  publicKeyPath: z.string(),
+  stateDir: z.string(),
+});
+export type LocalStackFile = z.infer<typeof localStackFileSchema>;
+
+/** The `.drover` directory of a project: `DROVER_HOME`, else `.drover` under the working directory. */
+export function droverHome(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  return resolve(env.DROVER_HOME ?? join(cwd, '.drover'));
+}
+
+export const localStackFilePath = (home: string): string => join(home, 'local.json');
+
+export class LocalStackNotRunning extends Error {
+  override name = 'LocalStackNotRunning';
+}
+
+/** Reads the stack file and checks the stack's process is alive. */
+export function readLocalStackFile(home: string): LocalStackFile {
+  const path = localStackFilePath(home);
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch {
+    throw new LocalStackNotRunning(`no local stack found (${path} is missing): start one with \`npm start\``);
+  }
+  const parsed = localStackFileSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success)
+    throw new LocalStackNotRunning(`${path} is not a valid stack file: delete it and run \`npm start\``);
+  try {
+    process.kill(parsed.data.pid, 0);
+  } catch {
+    throw new LocalStackNotRunning(
+      `the local stack recorded in ${path} (pid ${parsed.data.pid}) is not running: start it with \`npm start\``,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,199 @@
+/**
+ * The wire formats of drover: what the CLI starts a run with, what dispatch sends to an agent's
+ * inbox, and what agents send back on the replies queue. Every reader parses with these schemas;
+ * anything that fails is rejected with the reason, never trusted.
+ */
+import { z } from 'zod';
+
+export const MESSAGE_VERSION = 1;
+
+/** Largest stdout or stderr an agent keeps per stream, by default (head and tail). */
+export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
+
+export const commandSchema = z.union([
+  z.object({ shell: z.string().min(1, 'command is empty') }).strict(),
+  z.object({ argv: z.array(z.string()).min(1, 'argv is empty') }).strict(),
+]);
+export type Command = z.infer<typeof commandSchema>;
+
+export const actionSchema = z.enum(['exec', 'ping']);
+export type Action = z.infer<typeof actionSchema>;
+
+/** The filter as the operator gave it: each list ANDs with the others (see shared/filter). */
+export const filterSpecSchema = z
+  .object({
+    with: z.array(z.string()).default([]),
+    fact: z.array(z.string()).default([]),
+    class: z.array(z.string()).default([]),
+    identity: z.array(z.string()).default([]),
+    select: z.string().optional(),
+  })
+  .strict();
+export type FilterSpec = z.infer<typeof filterSpecSchema>;
+
+export const runOptionsSchema = z
+  .object({
+    /** Seconds a command may run on a host before it is killed. */
+    timeoutSec: z.number().int().min(1).max(86_400).default(60),
+    /** Seconds to wait for agents to acknowledge a request. */
+    discoveryTimeoutSec: z.number().int().min(1).max(3_600).default(10),
+    /** Seconds a request stays valid; an agent drops it after that. Defaults to discovery timeout + 60. */
+    ttlSec: z.number().int().min(1).max(86_400).optional(),
+    /** Hosts per batch (absolute); undefined = one batch. */
+    batchSize: z.number().int().min(1).optional(),
+    batchSleepSec: z.number().int().min(0).max(3_600).default(0),
+    /** Stop dispatching further batches once this many hosts failed; undefined = never stop. */
+    maxErrors: z.number().int().min(0).optional(),
+    /** Explicit identities (or node ids) to address directly instead of discovering. */
+    nodes: z.array(z.string().min(1)).optional(),
+    limit: z.number().int().min(1).optional(),
+    /** Heartbeat intervals after which a silent node is no longer discovered. */
+    staleAfterHeartbeats: z.number().int().min(1).default(3),
+  })
+  .strict();
+export type RunOptions = z.infer<typeof runOptionsSchema>;
+
+/** The input of the `run` state machine. */
+export const runRequestSchema = z
+  .object({
+    runId: z.string().regex(/^[0-9A-Z]{26}$/, 'runId must be a ULID'),
+    action: actionSchema.default('exec'),
+    command: commandSchema.optional(),
+    filter: filterSpecSchema.default({ with: [], fact: [], class: [], identity: [] }),
+    options: runOptionsSchema.default(runOptionsSchema.parse({})),
+    caller: z.string().default('unknown'),
+  })
+  .strict()
+  .refine((r) => r.action !== 'exec' || r.command !== undefined, {
+    message: 'an exec request needs a command',
+    path: ['command'],
+  });
+export type RunRequest = z.infer<typeof runRequestSchema>;
+export type RunRequestInput = z.input<typeof runRequestSchema>;
+
+/**
+ * The part of a request that is signed: common to every target of one dispatch group, so one
+ * signature (one KMS call in AWS) covers many hosts. Agents check they are among `targets`.
+ */
+export const signedRequestSchema = z
+  .object({
+    v: z.literal(MESSAGE_VERSION),
+    runId: z.string().min(1),
+    batch: z.number().int().min(0),
+    action: actionSchema,
+    command: commandSchema.optional(),
+    timeoutSec: z.number().int().min(1),
+    issuedAt: z.number().int(),
+    expiresAt: z.number().int(),
+    filter: filterSpecSchema,
+    targets: z.array(z.string().min(1)).min(1),
+    caller: z.string(),
+  })
+  .strict();
+export type SignedRequest = z.infer<typeof signedRequestSchema>;
+
+export const signatureSchema = z
+  .object({
+    keyId: z.string().min(1),
+    alg: z.literal('ECDSA_SHA_256'),
+    /** Base64 of the DER-encoded ECDSA signature, as KMS Sign returns it. */
+    value: z.string().min(1),
+  })
+  .strict();
+export type Signature = z.infer<typeof signatureSchema>;
+
+/** What lands in an agent's inbox: the signed document, verbatim, plus the addressee. */
+export const inboxMessageSchema = z
+  .object({
+    v: z.literal(MESSAGE_VERSION),
+    nodeId: z.string().min(1),
+    /** JSON of a SignedRequest, exactly the bytes that were signed. */
+    request: z.string().min(2),
+    signature: signatureSchema,
+  })
+  .strict();
+export type InboxMessage = z.infer<typeof inboxMessageSchema>;
+
+const factsSchema = z.record(z.string(), z.unknown());
+
+const replyBase = {
+  v: z.literal(MESSAGE_VERSION),
+  nodeId: z.string().min(1),
+  identity: z.string().min(1),
+  sentAt: z.number().int(),
+};
+
+export const heartbeatReplySchema = z
+  .object({
+    ...replyBase,
+    type: z.literal('heartbeat'),
+    inbox: z.string().min(1),
+    facts: factsSchema,
+    classes: z.array(z.string()),
+    agentVersion: z.string(),
+    heartbeatSec: z.number().int().min(1),
+    startedAt: z.number().int(),
+  })
+  .strict();
+
+export const ackReplySchema = z
+  .object({ ...replyBase, type: z.literal('ack'), runId: z.string().min(1), batch: z.number().int().min(0) })
+  .strict();
+
+export const rejectedReplySchema = z
+  .object({
+    ...replyBase,
+    type: z.literal('rejected'),
+    runId: z.string().min(1),
+    batch: z.number().int().min(0),
+    reason: z.string(),
+  })
+  .strict();
+
+export const streamSchema = z
+  .object({
+    /** Head and tail of the stream when truncated, the whole stream otherwise. */
+    text: z.string(),
+    bytes: z.number().int().min(0),
+    truncated: z.boolean(),
+  })
+  .strict();
+export type CapturedStream = z.infer<typeof streamSchema>;
+
+export const resultReplySchema = z
+  .object({
+    ...replyBase,
+    type: z.literal('result'),
+    runId: z.string().min(1),
+    batch: z.number().int().min(0),
+    /** Exit code, or null when the process ended by a signal or never started. */
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    timedOut: z.boolean(),
+    stdout: streamSchema,
+    stderr: streamSchema,
+    startedAt: z.number().int(),
+    endedAt: z.number().int(),
+    /** Why the command could not run or finish normally, when it could not. */
+    error: z.string().optional(),
+  })
+  .strict();
+
+export const replySchema = z.discriminatedUnion('type', [
+  heartbeatReplySchema,
+  ackReplySchema,
+  rejectedReplySchema,
+  resultReplySchema,
+]);
+export type Reply = z.infer<typeof replySchema>;
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
+export type AckReply = z.infer<typeof ackReplySchema>;
+export type RejectedReply = z.infer<typeof rejectedReplySchema>;
+export type ResultReply = z.infer<typeof resultReplySchema>;
+
+/** One line per problem, `path: message`, for errors shown to operators and logs. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}

@@ -1,0 +1,146 @@
+/**
+ * Layout of the runs table: one partition per run (`runId`), with sort keys
+ * `meta`, `batch#NNN` and `node#<nodeId>`. Shared by the control plane (writes) and the CLI (reads).
+ */
+import type { CapturedStream, FilterSpec, RunOptions, Command, Action } from './messages.ts';
+
+export const META_SK = 'meta';
+export const batchSk = (batch: number): string => `batch#${String(batch).padStart(4, '0')}`;
+export const nodeSk = (nodeId: string): string => `node#${nodeId}`;
+export const NODE_SK_PREFIX = 'node#';
+export const BATCH_SK_PREFIX = 'batch#';
+
+/**
+ * Per-node states. `pending`: planned and (once its batch is dispatched) sent, not yet acknowledged.
+ * `skipped`: in a batch never dispatched because the run stopped early.
+ */
+export const NODE_STATUSES = [
+  'pending',
+  'acked',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'no_response',
+  'rejected',
+  'unreachable',
+  'cancelled',
+  'skipped',
+  'late',
+] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+export const TERMINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'no_response',
+  'rejected',
+  'unreachable',
+  'cancelled',
+  'skipped',
+  'late',
+]);
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'no_match' | 'invalid' | 'error' | 'cancelled';
+
+export interface RunSummary {
+  expected: number;
+  /** Hosts that answered at all (acknowledged or rejected). */
+  discovered: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  noResponse: number;
+  rejected: number;
+  unreachable: number;
+  skipped: number;
+  cancelled: number;
+  late: number;
+  /** Count of hosts per exit code, as strings for DynamoDB maps. */
+  exitCodes: Record<string, number>;
+  durationMs: { p50: number; p95: number; max: number } | null;
+  /** The run's exit code as documented for the CLI (0–4). */
+  exitCode: number;
+  stoppedEarly?: string;
+}
+
+export interface PhaseTimes {
+  startedAt?: number;
+  plannedAt?: number;
+  firstDispatchAt?: number;
+  lastAckAt?: number;
+  lastResultAt?: number;
+  finishedAt?: number;
+}
+
+export interface RunMetaItem extends PhaseTimes {
+  runId: string;
+  sk: typeof META_SK;
+  status: RunStatus;
+  action: Action;
+  command?: Command;
+  filter: FilterSpec;
+  options: RunOptions;
+  caller: string;
+  createdAt: number;
+  expected: number;
+  batchCount: number;
+  summary?: RunSummary;
+  error?: string;
+  expiresAt: number;
+}
+
+export interface BatchItem {
+  runId: string;
+  sk: string;
+  batch: number;
+  expected: number;
+  acked: number;
+  rejected: number;
+  done: number;
+  unreachable: number;
+  ackToken?: string;
+  resultToken?: string;
+  dispatchedAt?: number;
+  closedAt?: number;
+  expiresAt: number;
+}
+
+export interface NodeRunItem {
+  runId: string;
+  sk: string;
+  nodeId: string;
+  identity: string;
+  batch: number;
+  inbox: string;
+  status: NodeStatus;
+  /** Set by close-batch when it gave up on the node; a result after that is `late`. */
+  closed?: boolean;
+  exitCode?: number | null;
+  signal?: string | null;
+  timedOut?: boolean;
+  stdout?: CapturedStream;
+  stderr?: CapturedStream;
+  reason?: string;
+  error?: string;
+  ackedAt?: number;
+  startedAt?: number;
+  endedAt?: number;
+  resultAt?: number;
+  expiresAt: number;
+}
+
+/** Item shape of the nodes (facts) table. */
+export interface NodeItem {
+  nodeId: string;
+  identity: string;
+  facts: Record<string, unknown>;
+  classes: string[];
+  inbox: string;
+  agentVersion: string;
+  heartbeatSec: number;
+  lastSeen: number;
+  joinedAt: number;
+  startedAt: number;
+  expiresAt: number;
+}

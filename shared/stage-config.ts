@@ -1,0 +1,54 @@
+/**
+ * Where a stage's resources are, as the control-plane functions see them: environment variables
+ * set by serverless.yml in AWS and by the local runtime on one machine.
+ */
+export interface StageConfig {
+  stage: string;
+  nodesTable: string;
+  runsTable: string;
+  repliesQueueUrl: string;
+  /** `file:<path to PEM private key>` (local stack) or a KMS key id/ARN (AWS). */
+  signingKey: string;
+  /** EventBridge bus name; events are not published when empty. */
+  eventBus: string;
+  retentionDays: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function required(env: NodeJS.ProcessEnv, key: string): string {
+  const value = env[key];
+  if (value === undefined || value === '') {
+    throw new ConfigError(`environment variable ${key} is not set`);
+  }
+  return value;
+}
+
+/** Reads the stage configuration; throws ConfigError naming the first missing variable. */
+export function loadStageConfig(env: NodeJS.ProcessEnv = process.env): StageConfig {
+  const retention = Number(env.DROVER_RETENTION_DAYS ?? '30');
+  if (!Number.isInteger(retention) || retention < 1) {
+    throw new ConfigError(
+      `DROVER_RETENTION_DAYS must be a positive whole number, got "${env.DROVER_RETENTION_DAYS}"`,
+    );
+  }
+  return {
+    stage: required(env, 'DROVER_STAGE'),
+    nodesTable: required(env, 'DROVER_NODES_TABLE'),
+    runsTable: required(env, 'DROVER_RUNS_TABLE'),
+    repliesQueueUrl: required(env, 'DROVER_REPLIES_QUEUE_URL'),
+    signingKey: env.DROVER_SIGNING_KEY ?? '',
+    eventBus: env.DROVER_EVENT_BUS ?? '',
+    retentionDays: retention,
+  };
+}
+
+/** Stage names become part of queue and table names. */
+export const STAGE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,20}$/;
+
+/** The inbox queue name of one node, e.g. `drover-prod-node-i-0abc`. */
+export function inboxQueueName(stage: string, nodeId: string): string {
+  return `drover-${stage}-node-${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 80);
+}

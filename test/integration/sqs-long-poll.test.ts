@@ -1,0 +1,93 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { createSqsServer } from 'local-aws-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Pinned by patches/local-aws-sqs+2.0.2.patch: a long poll returns as soon as a message is available,
+// instead of waiting until MaxNumberOfMessages messages have arrived or the whole wait has elapsed.
+
+let server: Server;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  server = await createSqsServer({ port: 0, hostname: '127.0.0.1' });
+  const { port } = server.address() as AddressInfo;
+  sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+});
+
+afterAll(async () => {
+  sqs?.destroy();
+  if (server) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  }
+});
+
+async function createQueue(name: string): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  if (!QueueUrl) throw new Error('CreateQueue returned no QueueUrl');
+  return QueueUrl;
+}
+
+describe('local-aws-sqs long polling (patched)', () => {
+  it('returns as soon as one message arrives, even when MaxNumberOfMessages is 10', async () => {
+    const queueUrl = await createQueue('long-poll-early-return');
+
+    const started = performance.now();
+    const receive = sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 5, MaxNumberOfMessages: 10 }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'hello' }));
+
+    const { Messages } = await receive;
+    const elapsedMs = performance.now() - started;
+
+    expect(Messages?.map((m) => m.Body)).toEqual(['hello']);
+    // Unpatched, the receive only resolves when the 5 s wait ends.
+    expect(elapsedMs).toBeLessThan(2500);
+  });
+
+  it('still waits for WaitTimeSeconds when the queue stays empty', async () => {
+    const queueUrl = await createQueue('long-poll-empty');
+
+    const started = performance.now();
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }),
+    );
+    const elapsedMs = performance.now() - started;
+
+    expect(Messages ?? []).toHaveLength(0);
+    expect(elapsedMs).toBeGreaterThanOrEqual(900);
+  });
+
+  it('returns all messages already in the queue in one receive', async () => {
+    const queueUrl = await createQueue('long-poll-batch');
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: ['a', 'b', 'c'].map((body) => ({ Id: body, MessageBody: body })),
+      }),
+    );
+
+    const started = performance.now();
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 5, MaxNumberOfMessages: 10 }),
+    );
+    const elapsedMs = performance.now() - started;
+
+    expect(Messages?.map((m) => m.Body).sort()).toEqual(['a', 'b', 'c']);
+    expect(elapsedMs).toBeLessThan(2500);
+  });
+});

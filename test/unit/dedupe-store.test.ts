@@ -1,0 +1,141 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DedupeStore, DedupeStoreError, type DedupeStoreOptions } from '#agent/dedupe-store.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+let dir: string;
+let file: string;
+const opened: DedupeStore[] = [];
+
+function open(options: DedupeStoreOptions = {}): DedupeStore {
+  const store = DedupeStore.open(file, options);
+  opened.push(store);
+  return store;
+}
+
+function fileLines(): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'drover-dedupe-'));
+  file = join(dir, 'state', 'seen.jsonl');
+});
+
+afterEach(() => {
+  for (const store of opened.splice(0)) store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('DedupeStore', () => {
+  it('claims a request once and refuses the second claim', () => {
+    const store = open();
+
+    expect(store.claim('RUN1#0')).toBe(true);
+    expect(store.claim('RUN1#0')).toBe(false);
+    expect(store.claim('RUN1#1')).toBe(true);
+    expect(store.has('RUN1#0')).toBe(true);
+    expect(store.size).toBe(2);
+  });
+
+  it('remembers claims across a reopen', () => {
+    const first = open();
+    first.claim('RUN1#0');
+    first.close();
+
+    const second = open();
+
+    expect(second.has('RUN1#0')).toBe(true);
+    expect(second.claim('RUN1#0')).toBe(false);
+  });
+
+  it('lists requests claimed but never finished before a restart', () => {
+    const first = open();
+    first.claim('RUN1#0');
+    first.claim('RUN2#0');
+    first.markDone('RUN1#0');
+    first.close();
+
+    const second = open();
+
+    expect(second.startedButNotDone()).toEqual(['RUN2#0']);
+  });
+
+  it('skips corrupted and truncated lines with a warning and keeps what it could read', () => {
+    const good = (k: string) => JSON.stringify({ k, s: 'started', t: Date.now() }) + '\n';
+    open().close();
+    appendFileSync(file, good('RUN1#0'));
+    appendFileSync(file, Buffer.from([0xff, 0x00, 0x13, 0x7b, 0x22, 0x0a]));
+    appendFileSync(file, '{"k":"RUN9#0","s":"weird","t":1}\n');
+    appendFileSync(file, good('RUN2#0'));
+    appendFileSync(file, '{"k":"RUN3#0","s":"sta');
+    const warnings: string[] = [];
+
+    const store = open({ onWarning: (message) => warnings.push(message) });
+
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(file);
+    expect(warnings[0]).toMatch(/skipped 3 corrupted or truncated line\(s\); kept 2 entries/);
+    expect(store.has('RUN1#0')).toBe(true);
+    expect(store.has('RUN2#0')).toBe(true);
+    expect(store.has('RUN3#0')).toBe(false);
+    expect(store.claim('RUN4#0')).toBe(true);
+    store.close();
+    const reopened = open({ onWarning: (message) => warnings.push(message) });
+    expect(warnings).toHaveLength(1);
+    expect(reopened.startedButNotDone()).toEqual(['RUN1#0', 'RUN2#0', 'RUN4#0']);
+  });
+
+  it('forgets the oldest entries beyond the size bound', () => {
+    const store = open({ maxEntries: 3 });
+
+    for (const key of ['a', 'b', 'c', 'd', 'e']) store.claim(key);
+
+    expect(store.size).toBe(3);
+    expect(['a', 'b', 'c', 'd', 'e'].filter((key) => store.has(key))).toEqual(['c', 'd', 'e']);
+  });
+
+  it('forgets entries older than the age bound', () => {
+    let now = 0;
+    const store = open({ maxAgeMs: 7 * DAY_MS, now: () => now });
+    store.claim('old');
+    now = 3 * DAY_MS;
+    store.claim('recent');
+    now = 8 * DAY_MS;
+
+    store.claim('new');
+
+    expect(store.has('old')).toBe(false);
+    expect(store.has('recent')).toBe(true);
+    store.close();
+    now = 11 * DAY_MS;
+    expect(open({ maxAgeMs: 7 * DAY_MS, now: () => now }).startedButNotDone()).toEqual(['new']);
+  });
+
+  it('compacts the file to its live entries and keeps them', () => {
+    const store = open({ maxEntries: 50 });
+
+    for (let i = 0; i < 500; i++) {
+      store.claim(`RUN${i}#0`);
+      store.markDone(`RUN${i}#0`);
+    }
+    store.claim('RUN-last#0');
+
+    expect(fileLines().length).toBeLessThanOrEqual(2 * 50 + 64);
+    store.close();
+    const reopened = open({ maxEntries: 50 });
+    expect(reopened.size).toBe(50);
+    expect(reopened.has('RUN499#0')).toBe(true);
+    expect(reopened.has('RUN0#0')).toBe(false);
+    expect(reopened.startedButNotDone()).toEqual(['RUN-last#0']);
+  });
+
+  it('throws a typed error when the directory cannot be created', () => {
+    writeFileSync(join(dir, 'not-a-dir'), '');
+
+    expect(() => DedupeStore.open(join(dir, 'not-a-dir', 'seen.jsonl'))).toThrow(DedupeStoreError);
+  });
+});
