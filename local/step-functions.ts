@@ -111,7 +111,9 @@ export class LocalStepFunctions {
         this.#settle(record, { status: 'SUCCEEDED', output: JSON.stringify(output ?? null) }),
       (error: unknown) => {
         if (record.status === 'ABORTED') return this.#settle(record, {});
-        const e = error instanceof Error ? error : new Error(String(error));
+        // The emulator wraps the failing state's error in an ExecutionError; the API reports the inner one.
+        const outer = error instanceof Error ? error : new Error(String(error));
+        const e = outer.name === 'ExecutionError' && outer.cause instanceof Error ? outer.cause : outer;
         const failed = e.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED';
         this.#settle(record, { status: failed, error: e.name, cause: e.message });
       },

@@ -1,0 +1,85 @@
+/**
+ * A scripted agent for integration tests of the control plane: registers a node with a heartbeat
+ * and answers its inbox the way the test says (ack only, ack and result, or nothing).
+ */
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { MESSAGE_VERSION, inboxMessageSchema, signedRequestSchema, type Reply, type SignedRequest } from '#shared/messages.ts';
+import { inboxQueueName } from '#shared/stage-config.ts';
+
+export type Behaviour = 'ack-and-result' | 'ack-only' | 'silent';
+
+export class FakeAgent {
+  inbox = '';
+  readonly received: SignedRequest[] = [];
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly repliesQueueUrl: string,
+    readonly nodeId: string,
+    private readonly facts: Record<string, unknown>,
+    private readonly behaviour: Behaviour,
+  ) {}
+
+  async start(stage: string): Promise<void> {
+    const out = await this.sqs.send(new CreateQueueCommand({ QueueName: inboxQueueName(stage, this.nodeId) }));
+    this.inbox = out.QueueUrl!;
+    await this.#reply({
+      v: MESSAGE_VERSION,
+      type: 'heartbeat',
+      nodeId: this.nodeId,
+      identity: this.nodeId,
+      sentAt: Date.now(),
+      inbox: this.inbox,
+      facts: this.facts,
+      classes: [],
+      agentVersion: 'fake',
+      heartbeatSec: 60,
+      startedAt: Date.now(),
+    });
+    if (this.behaviour !== 'silent') this.#loop = this.#poll();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort.abort();
+    await this.#loop?.catch(() => undefined);
+  }
+
+  async #poll(): Promise<void> {
+    while (!this.#stopped) {
+      const out = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.inbox, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        { abortSignal: this.#abort.signal },
+      );
+      for (const message of out.Messages ?? []) {
+        const envelope = inboxMessageSchema.parse(JSON.parse(message.Body!));
+        const request = signedRequestSchema.parse(JSON.parse(envelope.request));
+        this.received.push(request);
+        await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.inbox, ReceiptHandle: message.ReceiptHandle }));
+        const base = { v: MESSAGE_VERSION, nodeId: this.nodeId, identity: this.nodeId, sentAt: Date.now(), runId: request.runId, batch: request.batch } as const;
+        await this.#reply({ ...base, type: 'ack' });
+        if (this.behaviour === 'ack-and-result') {
+          const now = Date.now();
+          await this.#reply({
+            ...base,
+            type: 'result',
+            exitCode: 0,
+            signal: null,
+            timedOut: false,
+            stdout: { text: `${this.nodeId}\n`, bytes: this.nodeId.length + 1, truncated: false },
+            stderr: { text: '', bytes: 0, truncated: false },
+            startedAt: now,
+            endedAt: now + 5,
+          });
+        }
+      }
+    }
+  }
+
+  async #reply(reply: Reply): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.repliesQueueUrl, MessageBody: JSON.stringify(reply) }));
+  }
+}

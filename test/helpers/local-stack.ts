@@ -1,0 +1,55 @@
+/**
+ * Starts the real local stack for a test file, in a temporary home, and tears it down afterwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack, type LocalStack } from '#local/stack.ts';
+import { createDynamoClient, createSfnClient, createSqsClient } from '#shared/aws.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+
+export interface TestStack {
+  home: string;
+  stack: LocalStack;
+  db: DynamoDBDocumentClient;
+  sfn: SFNClient;
+  sqs: SQSClient;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  const home = mkdtempSync(join(tmpdir(), 'drover-test-'));
+  const errors: unknown[] = [];
+  const stack = await startLocalStack({ home, onError: (e) => errors.push(e) });
+  const options = { region: stack.file.region, endpoints: stack.file.endpoints, credentials: stack.file.credentials };
+  const db = createDynamoClient(options);
+  const sfn = createSfnClient(options);
+  const sqs = createSqsClient(options);
+  return {
+    home,
+    stack,
+    db,
+    sfn,
+    sqs,
+    async stop() {
+      db.destroy();
+      sfn.destroy();
+      sqs.destroy();
+      await stack.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
