@@ -14,6 +14,9 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // The control plane runs in the test process: keep its expected warnings out of test output.
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
     },
   },
 });

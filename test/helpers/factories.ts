@@ -7,7 +7,7 @@ import {
   type RejectedReply,
   type SignedRequest,
 } from '#shared/messages.ts';
-import type { NodeItem, NodeRunItem, RunSummary } from '#shared/runs-table.ts';
+import type { NodeItem, NodeRunItem, RunMetaItem, RunSummary } from '#shared/runs-table.ts';
 
 export function ackReply(overrides: Partial<AckReply> = {}): AckReply {
   return { v: MESSAGE_VERSION, type: 'ack', nodeId: 'web-1', identity: 'web-1', sentAt: 1, runId: 'RUN', batch: 0, ...overrides };
@@ -137,6 +137,28 @@ export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
     exitCodes: { '0': 1 },
     durationMs: { p50: 50, p95: 50, max: 50 },
     exitCode: 0,
+    ...overrides,
+  };
+}
+
+/** The meta item of a run of `uptime` on every web server, started at 1000 ms and finished. */
+export function runMetaItem(overrides: Partial<RunMetaItem> = {}): RunMetaItem {
+  return {
+    runId: 'RUN',
+    sk: 'meta',
+    status: 'succeeded',
+    action: 'exec',
+    command: { shell: 'uptime' },
+    filter: { with: [], fact: ['role=web'], class: [], identity: [] },
+    options: { timeoutSec: 60, discoveryTimeoutSec: 10, batchSleepSec: 0, staleAfterHeartbeats: 3 },
+    caller: 'tester',
+    createdAt: 1_000,
+    startedAt: 1_000,
+    finishedAt: 2_500,
+    expected: 1,
+    batchCount: 1,
+    summary: runSummary(),
+    expiresAt: 0,
     ...overrides,
   };
 }

@@ -63,7 +63,7 @@ export function startAgent(home: string, spec: AgentSpec): AgentProcess {
       '--heartbeat',
       String(spec.heartbeat ?? 60),
     ],
-    { env: testEnv(), stdio: ['ignore', 'ignore', 'inherit'] },
+    { env: testEnv(), stdio: ['ignore', process.env.DROVER_TEST_AGENT_LOGS ? 'inherit' : 'ignore', 'inherit'] },
   );
   children.add(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
