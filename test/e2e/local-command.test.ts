@@ -1,0 +1,61 @@
+/**
+ * `drover local` (what `npm start` runs): starts the stack with demo agents in the foreground,
+ * writes the stack file, serves runs, and on SIGTERM stops everything it started.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalStackFile } from '#shared/local-stack-file.ts';
+import { ROOT, drover, isAlive, stopAll } from '../helpers/processes.ts';
+
+const home = mkdtempSync(join(tmpdir(), 'drover-local-'));
+
+afterAll(async () => {
+  await stopAll();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const portOpen = (url: string) =>
+  new Promise<boolean>((resolve) => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+describe('drover local', () => {
+  it('runs the stack with demo agents until SIGTERM, then leaves nothing behind', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), '--home', home, 'local', '--agents', '3'], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!stdout.includes('Ctrl-C stops') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(stdout).toContain('demo agents     3/3 joined: web-1, web-2, db-1');
+      expect(stdout).toContain("npx drover run 'hostname; uptime' -F role=web");
+      const file = JSON.parse(readFileSync(join(home, 'local.json'), 'utf8')) as LocalStackFile;
+      const agentPid = Number(/\(pid (\d+)\)/.exec(stdout)![1]);
+
+      const r = await drover(home, ['run', 'echo $DROVER_IDENTITY', '-F', 'role=db']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('>>>>>> db-1 exit code: (0):\ndb-1\n');
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(isAlive(agentPid)).toBe(false);
+      expect(existsSync(join(home, 'local.json'))).toBe(false);
+      for (const url of [file.endpoints.sqs, file.endpoints.dynamodb, file.endpoints.sfn]) {
+        expect(await portOpen(url)).toBe(false);
+      }
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
