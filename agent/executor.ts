@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { DEFAULT_OUTPUT_CAP_BYTES, type Command, type CapturedStream } from '#shared/messages.ts';
 
 /** How long to wait after a TERM before the process group gets a KILL, by default. */

@@ -22,8 +22,11 @@ async function joined(spec: AgentSpec): Promise<{ agent: AgentProcess; node: Nod
   const agent = startAgent(t.home, spec);
   const node = await eventually(
     async () =>
-      (await t.db.send(new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId: spec.identity } })))
-        .Item as NodeItem | undefined,
+      (
+        await t.db.send(
+          new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId: spec.identity } }),
+        )
+      ).Item as NodeItem | undefined,
     30_000,
     `${spec.identity} to join`,
   );
@@ -49,11 +52,15 @@ const auditLines = (agent: AgentProcess): Record<string, unknown>[] => {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 };
 
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+const lines = (file: string): string[] =>
+  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
 
 beforeAll(async () => {
   t = await startTestStack();
-  signer = new LocalKeySigner('local-test', readFileSync(join(t.stack.file.stateDir, 'signing-key.pem'), 'utf8'));
+  signer = new LocalKeySigner(
+    'local-test',
+    readFileSync(join(t.stack.file.stateDir, 'signing-key.pem'), 'utf8'),
+  );
 });
 
 afterAll(async () => {
@@ -66,13 +73,27 @@ describe('delivery', () => {
     const { agent, node } = await joined({ identity: 'thrice-1', facts: { role: 'thrice' } });
     const marker = join(t.home, 'thrice.marker');
 
-    await deliver(node, signedRequest({ runId: newRunId(), targets: ['thrice-1'], command: { shell: `echo ran >> ${marker}` } }), 3);
+    await deliver(
+      node,
+      signedRequest({
+        runId: newRunId(),
+        targets: ['thrice-1'],
+        command: { shell: `echo ran >> ${marker}` },
+      }),
+      3,
+    );
 
-    await eventually(async () => (auditLines(agent).length >= 3 ? true : undefined), 15_000, 'three audit lines');
+    await eventually(
+      async () => (auditLines(agent).length >= 3 ? true : undefined),
+      15_000,
+      'three audit lines',
+    );
     expect(lines(marker)).toEqual(['ran']);
     const audit = auditLines(agent);
     expect(audit.filter((a) => a.decision === 'accepted')).toHaveLength(1);
-    expect(audit.filter((a) => a.decision === 'dropped' && String(a.reason).startsWith('replay'))).toHaveLength(2);
+    expect(
+      audit.filter((a) => a.decision === 'dropped' && String(a.reason).startsWith('replay')),
+    ).toHaveLength(2);
   });
 
   it('does not execute a request whose expiry has passed', async () => {
@@ -101,10 +122,20 @@ describe('delivery', () => {
     const { agent, node } = await joined({ identity: 'forged-1', facts: { role: 'forged' } });
     const marker = join(t.home, 'forged.marker');
     const { generateKeyPairSync } = await import('node:crypto');
-    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
     const forger = new LocalKeySigner('attacker', String(other));
-    const document = JSON.stringify(signedRequest({ targets: ['forged-1'], command: { shell: `echo ran >> ${marker}` } }));
-    const body = JSON.stringify({ v: MESSAGE_VERSION, nodeId: 'forged-1', request: document, signature: await forger.sign(document) });
+    const document = JSON.stringify(
+      signedRequest({ targets: ['forged-1'], command: { shell: `echo ran >> ${marker}` } }),
+    );
+    const body = JSON.stringify({
+      v: MESSAGE_VERSION,
+      nodeId: 'forged-1',
+      request: document,
+      signature: await forger.sign(document),
+    });
 
     await t.sqs.send(new SendMessageCommand({ QueueUrl: node.inbox, MessageBody: body }));
 
@@ -130,8 +161,21 @@ describe('delivery', () => {
     const spec = { identity: 'phoenix-1', facts: { role: 'phoenix' } };
     const first = await joined(spec);
     const marker = join(t.home, 'phoenix.marker');
-    const run = drover(t.home, ['run', `echo started >> ${marker}; sleep 3`, '-I', 'phoenix-1', '--dt', '10', '-t', '20']);
-    await eventually(async () => (lines(marker).length > 0 ? true : undefined), 20_000, 'the command to start');
+    const run = drover(t.home, [
+      'run',
+      `echo started >> ${marker}; sleep 3`,
+      '-I',
+      'phoenix-1',
+      '--dt',
+      '10',
+      '-t',
+      '20',
+    ]);
+    await eventually(
+      async () => (lines(marker).length > 0 ? true : undefined),
+      20_000,
+      'the command to start',
+    );
     const key = readFileSync(join(first.agent.stateDir, 'dedupe.jsonl'), 'utf8').match(/"k":"([^"]+)"/)![1]!;
 
     first.agent.process.kill('SIGKILL');
@@ -141,11 +185,20 @@ describe('delivery', () => {
     // agent's last long poll is still open on the queue's side and may swallow the first copy (as
     // SQS does with a receive whose client went away), leaving it invisible for the visibility timeout.
     const [runId, batch] = key.split('#');
-    const replay = signedRequest({ runId, batch: Number(batch), targets: ['phoenix-1'], command: { shell: `echo started >> ${marker}` } });
+    const replay = signedRequest({
+      runId,
+      batch: Number(batch),
+      targets: ['phoenix-1'],
+      command: { shell: `echo started >> ${marker}` },
+    });
     await deliver(first.node, replay);
     await new Promise((r) => setTimeout(r, 300));
     await deliver(first.node, replay);
-    await eventually(async () => (auditLines(second).some((a) => a.decision === 'dropped') ? true : undefined), 20_000, 'the replay to be dropped');
+    await eventually(
+      async () => (auditLines(second).some((a) => a.decision === 'dropped') ? true : undefined),
+      20_000,
+      'the replay to be dropped',
+    );
     const result = await run;
 
     expect(lines(marker)).toEqual(['started']);

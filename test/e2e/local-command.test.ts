@@ -28,16 +28,21 @@ const portOpen = (url: string) =>
 
 describe('drover local', () => {
   it('runs the stack with demo agents until SIGTERM, then leaves nothing behind', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), '--home', home, 'local', '--agents', '3'], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'drover.js'), '--home', home, 'local', '--agents', '3'],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       const deadline = Date.now() + 60_000;
-      while (!stdout.includes('Ctrl-C stops') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!stdout.includes('Ctrl-C stops') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(stdout).toContain('demo agents     3/3 joined: web-1, web-2, db-1');
       expect(stdout).toContain("npx drover run 'hostname; uptime' -F role=web");
       const file = JSON.parse(readFileSync(join(home, 'local.json'), 'utf8')) as LocalStackFile;

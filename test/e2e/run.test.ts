@@ -17,15 +17,21 @@ const FLEET = [
   { identity: 'db-1', facts: { role: 'db', env: 'production', az: 'us-east-1a' }, classes: ['postgresql'] },
 ];
 
-const blocks = (stdout: string) => [...stdout.matchAll(/^>>>>>> (\S+) exit code: \((.+)\):$/gm)].map((m) => [m[1], m[2]]);
-const hostsIn = (stdout: string) => blocks(stdout).map(([host]) => host).sort();
+const blocks = (stdout: string) =>
+  [...stdout.matchAll(/^>>>>>> (\S+) exit code: \((.+)\):$/gm)].map((m) => [m[1], m[2]]);
+const hostsIn = (stdout: string) =>
+  blocks(stdout)
+    .map(([host]) => host)
+    .sort();
 
 beforeAll(async () => {
   t = await startTestStack();
   for (const spec of FLEET) startAgent(t.home, spec);
   for (const { identity } of FLEET) {
     await eventually(
-      async () => (await t.db.send(new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId: identity } }))).Item,
+      async () =>
+        (await t.db.send(new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId: identity } })))
+          .Item,
       30_000,
       `${identity} to join`,
     );
@@ -42,7 +48,12 @@ describe('drover run', () => {
     const r = await drover(t.home, ['run', 'echo "I am $DROVER_IDENTITY"', '-F', 'role=web']);
 
     expect(r.code).toBe(0);
-    expect(blocks(r.stdout)).toEqual(expect.arrayContaining([['web-1', '0'], ['web-2', '0']]));
+    expect(blocks(r.stdout)).toEqual(
+      expect.arrayContaining([
+        ['web-1', '0'],
+        ['web-2', '0'],
+      ]),
+    );
     expect(hostsIn(r.stdout)).toEqual(['web-1', 'web-2']);
     expect(r.stdout).toContain('>>>>>> web-1 exit code: (0):\nI am web-1\n');
     expect(r.stdout).toContain('Got response from 2 out of 2/2 (discovered/expected) - exit code (0)');
@@ -68,7 +79,13 @@ describe('drover run', () => {
     const r = await drover(t.home, ['run', '[ "$DROVER_IDENTITY" = web-2 ] && exit 7; echo fine']);
 
     expect(r.code).toBe(2);
-    expect(blocks(r.stdout)).toEqual(expect.arrayContaining([['web-2', '7'], ['web-1', '0'], ['db-1', '0']]));
+    expect(blocks(r.stdout)).toEqual(
+      expect.arrayContaining([
+        ['web-2', '7'],
+        ['web-1', '0'],
+        ['db-1', '0'],
+      ]),
+    );
     expect(r.stdout).toContain('Got response from 3 out of 3/3 (discovered/expected) - exit code (2)');
   });
 
@@ -106,7 +123,12 @@ describe('drover run', () => {
     const host = (JSON.parse(json.stdout) as { hosts: Record<string, unknown>[] }).hosts[0]!;
 
     expect(json.code).toBe(2);
-    expect(host).toMatchObject({ exitCode: 5, stdoutTruncated: true, stdoutBytes: 204_809, status: 'failed' });
+    expect(host).toMatchObject({
+      exitCode: 5,
+      stdoutTruncated: true,
+      stdoutBytes: 204_809,
+      status: 'failed',
+    });
     expect(String(host.stdout).length).toBeLessThan(70_000);
     expect(String(host.stdout)).toMatch(/THE-END\n$/);
     expect(text.stdout).toContain('>>>>>> web-1 exit code: (5):');
@@ -132,9 +154,13 @@ describe('drover run', () => {
   });
 
   it('refuses a bad filter with its column and exit code 4, before anything is sent', async () => {
-    const before = await t.sfn.send(new ListExecutionsCommand({ stateMachineArn: t.stack.file.stateMachines.run }));
+    const before = await t.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: t.stack.file.stateMachines.run }),
+    );
     const r = await drover(t.home, ['run', 'true', '-S', 'role=web and (']);
-    const after = await t.sfn.send(new ListExecutionsCommand({ stateMachineArn: t.stack.file.stateMachines.run }));
+    const after = await t.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: t.stack.file.stateMachines.run }),
+    );
 
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('column 15');

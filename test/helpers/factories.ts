@@ -10,7 +10,16 @@ import {
 import type { NodeItem, NodeRunItem, RunMetaItem, RunSummary } from '#shared/runs-table.ts';
 
 export function ackReply(overrides: Partial<AckReply> = {}): AckReply {
-  return { v: MESSAGE_VERSION, type: 'ack', nodeId: 'web-1', identity: 'web-1', sentAt: 1, runId: 'RUN', batch: 0, ...overrides };
+  return {
+    v: MESSAGE_VERSION,
+    type: 'ack',
+    nodeId: 'web-1',
+    identity: 'web-1',
+    sentAt: 1,
+    runId: 'RUN',
+    batch: 0,
+    ...overrides,
+  };
 }
 
 export function resultReply(overrides: Partial<ResultReply> = {}): ResultReply {

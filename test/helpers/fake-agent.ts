@@ -2,8 +2,20 @@
  * A scripted agent for integration tests of the control plane: registers a node with a heartbeat
  * and answers its inbox the way the test says (ack only, ack and result, or nothing).
  */
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { MESSAGE_VERSION, inboxMessageSchema, signedRequestSchema, type Reply, type SignedRequest } from '#shared/messages.ts';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  MESSAGE_VERSION,
+  inboxMessageSchema,
+  signedRequestSchema,
+  type Reply,
+  type SignedRequest,
+} from '#shared/messages.ts';
 import { inboxQueueName } from '#shared/stage-config.ts';
 
 export type Behaviour = 'ack-and-result' | 'ack-only' | 'silent';
@@ -24,7 +36,9 @@ export class FakeAgent {
   ) {}
 
   async start(stage: string): Promise<void> {
-    const out = await this.sqs.send(new CreateQueueCommand({ QueueName: inboxQueueName(stage, this.nodeId) }));
+    const out = await this.sqs.send(
+      new CreateQueueCommand({ QueueName: inboxQueueName(stage, this.nodeId) }),
+    );
     this.inbox = out.QueueUrl!;
     await this.#reply({
       v: MESSAGE_VERSION,
@@ -58,8 +72,17 @@ export class FakeAgent {
         const envelope = inboxMessageSchema.parse(JSON.parse(message.Body!));
         const request = signedRequestSchema.parse(JSON.parse(envelope.request));
         this.received.push(request);
-        await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.inbox, ReceiptHandle: message.ReceiptHandle }));
-        const base = { v: MESSAGE_VERSION, nodeId: this.nodeId, identity: this.nodeId, sentAt: Date.now(), runId: request.runId, batch: request.batch } as const;
+        await this.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: this.inbox, ReceiptHandle: message.ReceiptHandle }),
+        );
+        const base = {
+          v: MESSAGE_VERSION,
+          nodeId: this.nodeId,
+          identity: this.nodeId,
+          sentAt: Date.now(),
+          runId: request.runId,
+          batch: request.batch,
+        } as const;
         await this.#reply({ ...base, type: 'ack' });
         if (this.behaviour === 'ack-and-result') {
           const now = Date.now();
@@ -80,6 +103,8 @@ export class FakeAgent {
   }
 
   async #reply(reply: Reply): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.repliesQueueUrl, MessageBody: JSON.stringify(reply) }));
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.repliesQueueUrl, MessageBody: JSON.stringify(reply) }),
+    );
   }
 }

@@ -23,7 +23,11 @@ export async function startTestStack(): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), 'drover-test-'));
   const errors: unknown[] = [];
   const stack = await startLocalStack({ home, onError: (e) => errors.push(e) });
-  const options = { region: stack.file.region, endpoints: stack.file.endpoints, credentials: stack.file.credentials };
+  const options = {
+    region: stack.file.region,
+    endpoints: stack.file.endpoints,
+    credentials: stack.file.credentials,
+  };
   const db = createDynamoClient(options);
   const sfn = createSfnClient(options);
   const sqs = createSqsClient(options);
@@ -44,7 +48,11 @@ export async function startTestStack(): Promise<TestStack> {
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

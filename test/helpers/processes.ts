@@ -63,7 +63,10 @@ export function startAgent(home: string, spec: AgentSpec): AgentProcess {
       '--heartbeat',
       String(spec.heartbeat ?? 60),
     ],
-    { env: testEnv(), stdio: ['ignore', process.env.DROVER_TEST_AGENT_LOGS ? 'inherit' : 'ignore', 'inherit'] },
+    {
+      env: testEnv(),
+      stdio: ['ignore', process.env.DROVER_TEST_AGENT_LOGS ? 'inherit' : 'ignore', 'inherit'],
+    },
   );
   children.add(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -78,7 +81,11 @@ export interface CliResult {
 }
 
 /** Runs `drover ARGS` to completion. */
-export function drover(home: string, args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+export function drover(
+  home: string,
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [DROVER, '--home', home, ...args], { env: testEnv() });
     children.add(child);
@@ -88,7 +95,11 @@ export function drover(home: string, args: string[], options: { timeoutMs?: numb
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`drover ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `drover ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 60_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
