@@ -4,6 +4,7 @@
 import { userInfo, hostname } from 'node:os';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { newRunId } from '#shared/ids.ts';
+import { describeLambdaCause } from '#shared/lambda-errors.ts';
 import type { NodeRunItem } from '#shared/runs-table.ts';
 import { CliError } from '../errors.ts';
 import { buildRunRequest, type RunFlags } from '../run-request.ts';
@@ -68,14 +69,16 @@ export async function runCommand(command: string, options: RunCommandOptions): P
         const failure =
           event.execution.status === 'SUCCEEDED'
             ? undefined
-            : `${event.execution.error ?? event.execution.status}: ${event.execution.cause ?? ''}`;
+            : event.execution.error === 'InvalidRunRequest'
+              ? describeLambdaCause(event.execution.cause)
+              : `${event.execution.error ?? event.execution.status}: ${describeLambdaCause(event.execution.cause)}`;
         if (options.json) {
           options.out(JSON.stringify(runJson(runId, event.meta, nodes, elapsed, failure), null, 2) + '\n');
         } else if (summary) {
           if (summary.expected === 0) options.err('No hosts matched the filter.\n');
           else options.out(summaryText(summary, nodes, elapsed, style));
         }
-        if (failure && !summary) throw new CliError(`run ${runId} failed: ${failure}`);
+        if (failure && !summary) throw new CliError(`run ${runId} was refused: ${failure}`);
         if (failure) options.err(`run ${runId} ended with an error: ${failure}\n`);
         return summary?.exitCode ?? 4;
       }

@@ -3,6 +3,7 @@
  * stored with the final status, and `Run Completed` goes to the stage's event bus.
  */
 import type { RunStatus, RunSummary } from '#shared/runs-table.ts';
+import { describeLambdaCause } from '#shared/lambda-errors.ts';
 import { finishInputSchema } from './state.ts';
 import { summarize } from './summary.ts';
 import type { RunStore } from './run-store.ts';
@@ -41,7 +42,7 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
         if (await deps.runs.closeNode(runId, node.nodeId, 'pending', 'skipped')) node.status = 'skipped';
       }),
   );
-  const errorText = error ? `${error.Error}: ${describeCause(error.Cause)}` : undefined;
+  const errorText = error ? `${error.Error}: ${describeLambdaCause(error.Cause)}` : undefined;
   const summary = summarize(nodes, meta?.error);
   if (errorText?.startsWith('InvalidRunRequest')) summary.exitCode = 4;
   const status = runStatusOf(summary, errorText, meta?.status ?? 'running');
@@ -56,16 +57,4 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
   }
   await deps.events.publish('Run Completed', { runId, status, summary, caller: meta?.caller ?? 'unknown' });
   return { runId, status, summary };
-}
-
-/** Lambda error causes are JSON (`{"errorType","errorMessage",…}`); keep the message. */
-function describeCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // Not JSON: the cause is already the message.
-  }
-  return cause;
 }
