@@ -20,6 +20,7 @@ const NODE_FIELDS_WITHOUT_OUTPUT = [
   'inbox',
   'status',
   'closed',
+  'lateAs',
   'exitCode',
   'signal',
   'timedOut',

@@ -116,6 +116,8 @@ export interface NodeRunItem {
   status: NodeStatus;
   /** Set by close-batch when it gave up on the node; a result after that is `late`. */
   closed?: boolean;
+  /** For a `late` node: what the run had recorded when it gave up on it (`no_response`, `timed_out`). */
+  lateAs?: NodeStatus;
   exitCode?: number | null;
   signal?: string | null;
   timedOut?: boolean;

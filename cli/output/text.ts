@@ -88,11 +88,11 @@ export function summaryText(
   };
   list(
     'No response from:',
-    nodes.filter((n) => n.status === 'no_response' || (n.status === 'late' && n.ackedAt === undefined)),
+    nodes.filter((n) => n.status === 'no_response' || (n.status === 'late' && n.lateAs === 'no_response')),
   );
   list(
     'Timeout in response from:',
-    nodes.filter((n) => n.status === 'timed_out'),
+    nodes.filter((n) => n.status === 'timed_out' || (n.status === 'late' && n.lateAs === 'timed_out')),
   );
   list(
     'Skipped (the run stopped before their batch):',

@@ -61,28 +61,44 @@ export class ReplyLedger {
 
   async #applyReply(reply: RunReply): Promise<{ outcome: ReplyOutcome; delta?: CounterDeltas }> {
     const allowed = acceptedFrom(reply);
-    const now = this.deps.now();
-    const fields = replyFields(reply, now);
-    // The status is set per previous state below; try the common path first.
-    for (const previous of allowed) {
-      const next = transition(previous, reply);
-      try {
-        await this.#updateNode(reply.runId, reply.nodeId, { ...fields, status: next.status }, previous);
-        return { outcome: 'recorded', delta: next.deltas };
-      } catch (error: unknown) {
-        if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+    const fields = replyFields(reply, this.deps.now());
+    // Try the common path first; if another reply moved the node in between, read its status and
+    // try again from there (a result racing its own ack must not be taken for a duplicate).
+    let candidates: NodeStatus[] = allowed;
+    for (let round = 0; round < 3; round++) {
+      for (const previous of candidates) {
+        const next = transition(previous, reply);
+        try {
+          await this.#updateNode(reply.runId, reply.nodeId, { ...fields, status: next.status }, previous);
+          return { outcome: 'recorded', delta: next.deltas };
+        } catch (error: unknown) {
+          if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+        }
       }
+      const item = await this.#getNode(reply.runId, reply.nodeId);
+      if (!item) return { outcome: 'unknown' };
+      if (!allowed.includes(item.status) || item.closed)
+        return { outcome: await this.#recordLate(reply, fields, item) };
+      candidates = [item.status];
     }
-    return { outcome: await this.#recordLate(reply, fields) };
+    throw new Error(
+      `reply of ${reply.nodeId} for run ${reply.runId} kept racing other replies; will be retried`,
+    );
   }
 
   /** A reply for a node that is no longer waiting: `late` if the batch gave up on it, else a duplicate. */
-  async #recordLate(reply: RunReply, fields: Record<string, unknown>): Promise<ReplyOutcome> {
-    const item = await this.#getNode(reply.runId, reply.nodeId);
-    if (!item) return 'unknown';
+  async #recordLate(
+    reply: RunReply,
+    fields: Record<string, unknown>,
+    item: NodeRunItem,
+  ): Promise<ReplyOutcome> {
     if (!item.closed || reply.type === 'rejected') return 'duplicate';
     if (reply.type === 'ack' && item.status !== 'no_response') return 'duplicate';
-    const expr = setExpression({ ...fields, status: 'late' satisfies NodeStatus, lateAs: item.status });
+    const expr = setExpression({
+      ...fields,
+      status: 'late' satisfies NodeStatus,
+      lateAs: item.lateAs ?? item.status,
+    });
     try {
       await this.deps.db.send(
         new UpdateCommand({

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  describeZodError,
-  replySchema,
-  runRequestSchema,
-  type RunRequestInput,
-} from '#shared/messages.ts';
+import { describeZodError, replySchema, runRequestSchema, type RunRequestInput } from '#shared/messages.ts';
 import { ackReply, heartbeatReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
 const RUN_ID = '01HZY8J9K2M3N4P5Q6R7S8T9VW';
@@ -94,9 +89,9 @@ describe('runRequestSchema', () => {
   });
 
   it('rejects a command that is both shell and argv', () => {
-    expect(runRequestSchema.safeParse(runRequestInput({ command: { shell: 'ls', argv: ['ls'] } })).success).toBe(
-      false,
-    );
+    expect(
+      runRequestSchema.safeParse(runRequestInput({ command: { shell: 'ls', argv: ['ls'] } })).success,
+    ).toBe(false);
   });
 
   it.each([

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  batchSizes,
-  limitTargets,
-  parseRunRequest,
-  selectTargets,
-} from '#functions/run/plan-run.ts';
+import { batchSizes, limitTargets, parseRunRequest, selectTargets } from '#functions/run/plan-run.ts';
 import { InvalidRunRequest } from '#functions/run/state.ts';
 import type { RunRequest } from '#shared/messages.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
@@ -97,9 +92,9 @@ describe('selectTargets', () => {
     const nodes = [host('quiet', { lastSeen: NOW - 400_000 })];
 
     expect(selectTargets(runRequest(), nodes, NOW)).toEqual([]);
-    expect(identities(selectTargets(runRequest({ options: { staleAfterHeartbeats: 10 } }), nodes, NOW))).toEqual([
-      'quiet',
-    ]);
+    expect(
+      identities(selectTargets(runRequest({ options: { staleAfterHeartbeats: 10 } }), nodes, NOW)),
+    ).toEqual(['quiet']);
   });
 
   it('addresses explicit nodes by identity or by node id', () => {

@@ -10,7 +10,9 @@ import {
 } from '#functions/run/reply-transitions.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
-function batchCounters(overrides: Partial<{ expected: number; acked: number; rejected: number; unreachable: number }>) {
+function batchCounters(
+  overrides: Partial<{ expected: number; acked: number; rejected: number; unreachable: number }>,
+) {
   return { expected: 3, acked: 0, rejected: 0, unreachable: 0, ...overrides };
 }
 
@@ -51,7 +53,9 @@ describe('resultStatus', () => {
 
   it('marks a timed out command as timed_out whatever its exit code', () => {
     expect(resultStatus(resultReply({ timedOut: true, exitCode: 0 }))).toBe('timed_out');
-    expect(resultStatus(resultReply({ timedOut: true, exitCode: null, signal: 'SIGKILL' }))).toBe('timed_out');
+    expect(resultStatus(resultReply({ timedOut: true, exitCode: null, signal: 'SIGKILL' }))).toBe(
+      'timed_out',
+    );
   });
 });
 

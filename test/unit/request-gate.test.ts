@@ -84,7 +84,9 @@ describe('checkRequest', () => {
   });
 
   it('accepts a request whose filter the host matches', async () => {
-    const body = await inboxBody(request({ filter: { with: [], fact: ['role=web'], class: ['nginx'], identity: [] } }));
+    const body = await inboxBody(
+      request({ filter: { with: [], fact: ['role=web'], class: ['nginx'], identity: [] } }),
+    );
 
     expect(checkRequest(body, gate()).kind).toBe('accept');
   });
@@ -104,13 +106,19 @@ describe('checkRequest', () => {
 
     const decision = checkRequest(JSON.stringify(unsigned), gate());
 
-    expect(decision).toEqual({ kind: 'drop', reason: expect.stringMatching(/^malformed message: signature: /) });
+    expect(decision).toEqual({
+      kind: 'drop',
+      reason: expect.stringMatching(/^malformed message: signature: /),
+    });
   });
 
   it('drops a message addressed to another node', async () => {
     const body = await inboxBody(request({ targets: ['web-2', NODE_ID] }), { nodeId: 'web-2' });
 
-    expect(checkRequest(body, gate())).toEqual({ kind: 'drop', reason: 'addressed to web-2, not to this node' });
+    expect(checkRequest(body, gate())).toEqual({
+      kind: 'drop',
+      reason: 'addressed to web-2, not to this node',
+    });
   });
 
   it('drops a request signed with another key', async () => {
@@ -138,7 +146,10 @@ describe('checkRequest', () => {
       tamper: (signed) => signed.replace('"targets":["web-2"]', `"targets":["web-2","${NODE_ID}"]`),
     });
 
-    expect(checkRequest(body, gate())).toMatchObject({ kind: 'drop', reason: expect.stringMatching(/^bad signature/) });
+    expect(checkRequest(body, gate())).toMatchObject({
+      kind: 'drop',
+      reason: expect.stringMatching(/^bad signature/),
+    });
   });
 
   it('drops an authentic request that does not list this node among its targets', async () => {
@@ -146,7 +157,11 @@ describe('checkRequest', () => {
 
     const decision = checkRequest(await inboxBody(sent), gate());
 
-    expect(decision).toEqual({ kind: 'drop', reason: 'this node is not among the signed targets', request: sent });
+    expect(decision).toEqual({
+      kind: 'drop',
+      reason: 'this node is not among the signed targets',
+      request: sent,
+    });
     expect(dedupe.has(requestKey(sent))).toBe(false);
   });
 
@@ -202,7 +217,9 @@ describe('checkRequest', () => {
 
   it('accepts a redelivered request once the host matches its filter again', async () => {
     // Prepare: the host is a db while the first copy arrives, a web server for the second.
-    const body = await inboxBody(request({ filter: { with: [], fact: ['role=web'], class: [], identity: [] } }));
+    const body = await inboxBody(
+      request({ filter: { with: [], fact: ['role=web'], class: [], identity: [] } }),
+    );
     hostFacts = { ...hostFacts, facts: { role: 'db' } };
     const first = checkRequest(body, gate());
     hostFacts = { ...hostFacts, facts: { role: 'web' } };
@@ -226,11 +243,16 @@ describe('checkRequest', () => {
   });
 
   it('rejects a signed filter that does not parse, naming the problem', async () => {
-    const sent = request({ filter: { with: [], fact: [], class: [], identity: [], select: 'role=web and (' } });
+    const sent = request({
+      filter: { with: [], fact: [], class: [], identity: [], select: 'role=web and (' },
+    });
 
     const decision = checkRequest(await inboxBody(sent), gate());
 
-    expect(decision).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/^filter does not parse: -S: /) });
+    expect(decision).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringMatching(/^filter does not parse: -S: /),
+    });
     expect(dedupe.has(requestKey(sent))).toBe(false);
   });
 

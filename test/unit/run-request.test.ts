@@ -57,7 +57,9 @@ describe('filterSpecFrom', () => {
     const error = cliError(() => filterSpecFrom({ wf: ['env=prod', 'role='] }));
 
     expect(error.exitCode).toBe(4);
-    expect(error.message).toBe('-F: expected a value after "=" at column 6, found end of input\n  role=\n       ^');
+    expect(error.message).toBe(
+      '-F: expected a value after "=" at column 6, found end of input\n  role=\n       ^',
+    );
   });
 
   it('keeps the filter syntax error as the cause', () => {
@@ -143,7 +145,9 @@ describe('buildRunRequest', () => {
   });
 
   it('refuses an empty command', () => {
-    expect(cliError(() => buildRunRequest(RUN_ID, '', {}, 'alice')).message).toMatch(/^invalid request: command/);
+    expect(cliError(() => buildRunRequest(RUN_ID, '', {}, 'alice')).message).toMatch(
+      /^invalid request: command/,
+    );
   });
 
   it('refuses a bad filter before building anything else', () => {

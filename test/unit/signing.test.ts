@@ -96,9 +96,9 @@ describe('verifySignature', () => {
   it('refuses a signature claiming another algorithm', async () => {
     const signature = await new LocalKeySigner('file:key.pem', privatePem).sign(DOCUMENT);
 
-    expect(verifySignature(publicKey, DOCUMENT, { ...signature, alg: 'RSASSA_PSS_SHA_256' as 'ECDSA_SHA_256' })).toBe(
-      false,
-    );
+    expect(
+      verifySignature(publicKey, DOCUMENT, { ...signature, alg: 'RSASSA_PSS_SHA_256' as 'ECDSA_SHA_256' }),
+    ).toBe(false);
   });
 });
 

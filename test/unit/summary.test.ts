@@ -101,9 +101,9 @@ describe('summarize', () => {
   });
 
   it('gives the run the exit code of its outcome', () => {
-    expect(summarize([nodeRunItem(), nodeRunItem({ nodeId: 'b', status: 'failed', exitCode: 1 })]).exitCode).toBe(
-      EXIT.commandFailed,
-    );
+    expect(
+      summarize([nodeRunItem(), nodeRunItem({ nodeId: 'b', status: 'failed', exitCode: 1 })]).exitCode,
+    ).toBe(EXIT.commandFailed);
   });
 
   it('gives an empty run the "nothing matched" exit code', () => {
@@ -151,6 +151,10 @@ describe('runExitCode', () => {
   });
 
   it('is 4 when a host rejected the request, whatever else happened', () => {
-    expect(runExitCode(runSummary({ expected: 4, succeeded: 0, failed: 1, noResponse: 1, timedOut: 1, rejected: 1 }))).toBe(4);
+    expect(
+      runExitCode(
+        runSummary({ expected: 4, succeeded: 0, failed: 1, noResponse: 1, timedOut: 1, rejected: 1 }),
+      ),
+    ).toBe(4);
   });
 });

@@ -80,9 +80,15 @@ describe('hostBlock', () => {
   });
 
   it('prints the reason a host rejected the request', () => {
-    const node = nodeRunItem({ status: 'rejected', exitCode: undefined, reason: 'facts no longer match the filter' });
+    const node = nodeRunItem({
+      status: 'rejected',
+      exitCode: undefined,
+      reason: 'facts no longer match the filter',
+    });
 
-    expect(hostBlock(node, plain)).toBe('>>>>>> web-1 rejected the request:\nfacts no longer match the filter\n');
+    expect(hostBlock(node, plain)).toBe(
+      '>>>>>> web-1 rejected the request:\nfacts no longer match the filter\n',
+    );
   });
 
   it('prints why a host could not be reached', () => {
@@ -123,7 +129,11 @@ describe('hostBlock', () => {
   });
 
   it('marks a result that arrived after the run gave up on the host', () => {
-    const node = nodeRunItem({ status: 'late', closed: true, stdout: { text: 'ok\n', bytes: 3, truncated: false } });
+    const node = nodeRunItem({
+      status: 'late',
+      closed: true,
+      stdout: { text: 'ok\n', bytes: 3, truncated: false },
+    });
 
     expect(hostBlock(node, plain)).toBe(
       '>>>>>> web-1 exit code: (0):\nok\n[late: arrived after the run gave up on this host]\n',
@@ -142,7 +152,14 @@ describe('summaryText', () => {
   it('counts responses, lists silent and timed out hosts sorted, and reports durations', () => {
     // Prepare
     const nodes = [
-      nodeRunItem({ nodeId: 'web-2', identity: 'web-2', status: 'failed', exitCode: 1, startedAt: 100, endedAt: 250 }),
+      nodeRunItem({
+        nodeId: 'web-2',
+        identity: 'web-2',
+        status: 'failed',
+        exitCode: 1,
+        startedAt: 100,
+        endedAt: 250,
+      }),
       silentHost('db-2'),
       nodeRunItem({ nodeId: 'web-1', identity: 'web-1', startedAt: 100, endedAt: 150 }),
       timedOutHost('app-1'),
@@ -185,17 +202,31 @@ describe('summaryText', () => {
     );
   });
 
-  it('lists a host that answered only after the run gave up on it without acknowledging as silent', () => {
-    const nodes = [nodeRunItem({ nodeId: 'web-9', identity: 'web-9', status: 'late', ackedAt: undefined })];
+  it('lists a host that answered only after the run gave up on it under what the run recorded', () => {
+    const silent = [nodeRunItem({ nodeId: 'web-9', identity: 'web-9', status: 'late', lateAs: 'no_response' })];
+    const slow = [nodeRunItem({ nodeId: 'web-8', identity: 'web-8', status: 'late', lateAs: 'timed_out' })];
 
-    expect(summaryText(summarize(nodes), nodes, 1, plain)).toContain('No response from:\n    web-9\n');
+    expect(summaryText(summarize(silent), silent, 1, plain)).toContain('No response from:\n    web-9\n');
+    expect(summaryText(summarize(slow), slow, 1, plain)).toContain('Timeout in response from:\n    web-8\n');
   });
 
   it('lists skipped hosts and why the run stopped early', () => {
     const nodes = [
       nodeRunItem({ nodeId: 'a', identity: 'web-1', status: 'failed', exitCode: 1 }),
-      nodeRunItem({ nodeId: 'c', identity: 'web-3', status: 'skipped', exitCode: undefined, resultAt: undefined }),
-      nodeRunItem({ nodeId: 'b', identity: 'web-2', status: 'skipped', exitCode: undefined, resultAt: undefined }),
+      nodeRunItem({
+        nodeId: 'c',
+        identity: 'web-3',
+        status: 'skipped',
+        exitCode: undefined,
+        resultAt: undefined,
+      }),
+      nodeRunItem({
+        nodeId: 'b',
+        identity: 'web-2',
+        status: 'skipped',
+        exitCode: undefined,
+        resultAt: undefined,
+      }),
     ];
     const summary = summarize(nodes, 'stopped: 1 host failed (--max-errors 0)');
 
