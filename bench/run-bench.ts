@@ -23,6 +23,8 @@ import type { StackConnection } from '../cli/stack.ts';
 
 const HEARTBEAT_SEC = 30;
 const JOIN_TIMEOUT_MS = 120_000;
+/** How long the fleet is watched doing nothing, to tell the emulators' idle load from run costs. */
+const IDLE_WINDOW_MS = 2_000;
 /** Linux reports process CPU times in clock ticks of 1/100 s (USER_HZ) on every architecture. */
 const TICKS_PER_SEC = 100;
 
@@ -267,6 +269,20 @@ function procCpuSec(pid: number): number | null {
   }
 }
 
+/** CPU use of both processes, in percent of one core, while no run is going on. */
+async function measureIdle(fleetPid: number): Promise<{ stackPct: number; agentPct: number | null }> {
+  const stackBefore = process.cpuUsage();
+  const agentBefore = procCpuSec(fleetPid);
+  await sleep(IDLE_WINDOW_MS);
+  const stack = process.cpuUsage(stackBefore);
+  const agentAfter = procCpuSec(fleetPid);
+  const pct = (sec: number) => Math.round((sec * 100_000) / IDLE_WINDOW_MS);
+  return {
+    stackPct: pct((stack.user + stack.system) / 1e6),
+    agentPct: agentBefore === null || agentAfter === null ? null : pct(agentAfter - agentBefore),
+  };
+}
+
 function machine() {
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -284,6 +300,7 @@ function buildReport(
   warmup: RunSample,
   samples: RunSample[],
   cpu: { stackSec: number; agentSec: number | null },
+  idle: { stackPct: number; agentPct: number | null },
   fleetPid: number,
 ) {
   const mib = (kb: number | null) => (kb === null ? null : Math.round(kb / 1024));
@@ -302,6 +319,8 @@ function buildReport(
       ...Object.fromEntries(PHASES.map((phase) => [phase, spread(samples.map((s) => s.phases[phase]))])),
     } as Record<'endToEnd' | Phase, Spread | null>,
     resources: {
+      stackIdleCpuPct: idle.stackPct,
+      agentIdleCpuPct: idle.agentPct,
       stackCpuSec: cpu.stackSec,
       stackRssMiB: mib(procStatusKb('self', 'VmRSS')),
       stackPeakRssMiB: mib(procStatusKb('self', 'VmHWM')),
@@ -332,8 +351,8 @@ function formatReport(report: Report): string {
     `${'ms'.padEnd(12)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'max'.padStart(7)}`,
     ...rows.map(([name, s]) => `${name.padEnd(12)}${cell(s?.p50)}${cell(s?.p95)}${cell(s?.max)}`),
     '',
-    `stack process: CPU ${r.stackCpuSec.toFixed(2)} s (${perRun(r.stackCpuSec)}), RSS ${r.stackRssMiB} MiB (peak ${r.stackPeakRssMiB} MiB)`,
-    `agent process: CPU ${r.agentCpuSec?.toFixed(2) ?? '-'} s (${perRun(r.agentCpuSec)}), RSS ${r.agentRssMiB} MiB (peak ${r.agentPeakRssMiB} MiB)`,
+    `stack process: CPU ${r.stackCpuSec.toFixed(2)} s (${perRun(r.stackCpuSec)}; idle ${r.stackIdleCpuPct}% of a core), RSS ${r.stackRssMiB} MiB (peak ${r.stackPeakRssMiB} MiB)`,
+    `agent process: CPU ${r.agentCpuSec?.toFixed(2) ?? '-'} s (${perRun(r.agentCpuSec)}; idle ${r.agentIdleCpuPct ?? '-'}% of a core), RSS ${r.agentRssMiB} MiB (peak ${r.agentPeakRssMiB} MiB)`,
     `runs ok: ${c.runs - report.runs.filter((s) => !s.ok).length}/${c.runs}`,
     ...report.runs.filter((s) => !s.ok).map((s) => `  FAILED ${s.runId}: ${s.problem}`),
   ];
@@ -409,6 +428,7 @@ async function main(): Promise<void> {
 
     const warmup = await measureRun(bench, options);
     progress(`warm-up: ${warmup.endToEndMs} ms${warmup.ok ? '' : ` FAILED: ${warmup.problem}`}`);
+    const idle = await measureIdle(fleet.pid);
 
     const cpuBefore = process.cpuUsage();
     const agentCpuBefore = procCpuSec(fleet.pid);
@@ -432,6 +452,7 @@ async function main(): Promise<void> {
         stackSec: (cpu.user + cpu.system) / 1e6,
         agentSec: agentCpuBefore === null || agentCpuAfter === null ? null : agentCpuAfter - agentCpuBefore,
       },
+      idle,
       fleet.pid,
     );
     writeOut(options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));

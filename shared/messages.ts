@@ -56,7 +56,8 @@ export type RunOptions = z.infer<typeof runOptionsSchema>;
 /** The input of the `run` state machine. */
 export const runRequestSchema = z
   .object({
-    runId: z.string().regex(/^[0-9A-Z]{26}$/, 'runId must be a ULID'),
+    // Crockford base32, as ULIDs are: no I, L, O or U.
+    runId: z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'runId must be a ULID'),
     action: actionSchema.default('exec'),
     command: commandSchema.optional(),
     filter: filterSpecSchema.default({ with: [], fact: [], class: [], identity: [] }),
