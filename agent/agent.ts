@@ -312,6 +312,7 @@ export class Agent {
       exitCode: r.exitCode,
       signal: r.signal,
       timedOut: r.timedOut,
+      ...(r.cancelled ? { cancelled: true } : {}),
       stdout: r.stdout,
       stderr: r.stderr,
       startedAt: r.startedAt,

@@ -16,7 +16,11 @@ export const commandSchema = z.union([
 ]);
 export type Command = z.infer<typeof commandSchema>;
 
-export const actionSchema = z.enum(['exec', 'ping']);
+/**
+ * `exec` runs the command, `ping` answers without running anything, `cancel` stops the command a
+ * host is running for the same run and batch (and keeps it from starting if it has not yet).
+ */
+export const actionSchema = z.enum(['exec', 'ping', 'cancel']);
 export type Action = z.infer<typeof actionSchema>;
 
 /** The filter as the operator gave it: each list ANDs with the others (see shared/filter). */
@@ -171,6 +175,8 @@ export const resultReplySchema = z
     exitCode: z.number().int().nullable(),
     signal: z.string().nullable(),
     timedOut: z.boolean(),
+    /** The command was stopped by `drover cancel`. */
+    cancelled: z.boolean().optional(),
     stdout: streamSchema,
     stderr: streamSchema,
     startedAt: z.number().int(),

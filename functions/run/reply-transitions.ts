@@ -29,6 +29,7 @@ export function acceptedFrom(reply: RunReply): NodeStatus[] {
 
 /** The status a result reply gives its node. */
 export function resultStatus(reply: ResultReply): NodeStatus {
+  if (reply.cancelled) return 'cancelled';
   if (reply.timedOut) return 'timed_out';
   if (reply.exitCode === 0 && reply.error === undefined) return 'succeeded';
   return 'failed';
