@@ -35,6 +35,25 @@ export const filterSpecSchema = z
   .strict();
 export type FilterSpec = z.infer<typeof filterSpecSchema>;
 
+/** A number of hosts, absolute (`10`) or a share of the hosts in play (`"25%"`). */
+export const percentageSchema = z
+  .string()
+  .regex(/^(100|[1-9]?[0-9])%$/, 'a percentage is written like "25%" (0–100)');
+export const hostCountSchema = z.union([z.number().int().min(0), percentageSchema]);
+export type HostCount = z.infer<typeof hostCountSchema>;
+
+/**
+ * Resolves a host count against `total` hosts. Percentages round up for sizes (at least 1 host
+ * when total > 0) and down for thresholds.
+ */
+export function resolveHostCount(value: HostCount, total: number, rounding: 'up' | 'down'): number {
+  if (typeof value === 'number') return value;
+  const share = (Number(value.slice(0, -1)) / 100) * total;
+  return rounding === 'up'
+    ? Math.min(total, Math.max(total > 0 ? 1 : 0, Math.ceil(share)))
+    : Math.floor(share);
+}
+
 export const runOptionsSchema = z
   .object({
     /** Seconds a command may run on a host before it is killed. */
@@ -43,14 +62,17 @@ export const runOptionsSchema = z
     discoveryTimeoutSec: z.number().int().min(1).max(3_600).default(10),
     /** Seconds a request stays valid; an agent drops it after that. Defaults to discovery timeout + 60. */
     ttlSec: z.number().int().min(1).max(86_400).optional(),
-    /** Hosts per batch (absolute); undefined = one batch. */
-    batchSize: z.number().int().min(1).optional(),
+    /** Hosts per batch, or a share of the targets; undefined = one batch. */
+    batchSize: z.union([z.number().int().min(1), percentageSchema]).optional(),
     batchSleepSec: z.number().int().min(0).max(3_600).default(0),
     /** Stop dispatching further batches once this many hosts failed; undefined = never stop. */
-    maxErrors: z.number().int().min(0).optional(),
+    maxErrors: hostCountSchema.optional(),
     /** Explicit identities (or node ids) to address directly instead of discovering. */
     nodes: z.array(z.string().min(1)).optional(),
-    limit: z.number().int().min(1).optional(),
+    /** A random subset of the matching hosts: a number or a share. */
+    limit: z.union([z.number().int().min(1), percentageSchema]).optional(),
+    /** Seed for the random subset, so a limited run can be repeated on the same hosts. */
+    limitSeed: z.string().min(1).optional(),
     /** Heartbeat intervals after which a silent node is no longer discovered. */
     staleAfterHeartbeats: z.number().int().min(1).default(3),
   })

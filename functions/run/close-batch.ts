@@ -3,6 +3,7 @@
  * result (`timed_out`), then decide whether the next batch goes out (`--max-errors`).
  */
 import type { NodeRunItem } from '#shared/runs-table.ts';
+import { resolveHostCount } from '#shared/messages.ts';
 import { runStateSchema, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 
@@ -49,7 +50,10 @@ export async function closeBatch(input: unknown, deps: CloseDeps): Promise<RunSt
   let more = next < state.batchCount;
   if (more) {
     const meta = await deps.runs.getMeta(runId);
-    const maxErrors = meta?.options.maxErrors;
+    const maxErrors =
+      meta?.options.maxErrors === undefined
+        ? undefined
+        : resolveHostCount(meta.options.maxErrors, meta.expected, 'down');
     if (meta?.status === 'cancelled') {
       more = false;
     } else if (maxErrors !== undefined) {
@@ -57,7 +61,7 @@ export async function closeBatch(input: unknown, deps: CloseDeps): Promise<RunSt
       if (errors > maxErrors) {
         more = false;
         await deps.runs.updateMeta(runId, {
-          error: `stopped after batch ${batch + 1} of ${state.batchCount}: ${errors} hosts failed (--max-errors ${maxErrors})`,
+          error: `stopped after batch ${batch + 1} of ${state.batchCount}: ${errors} hosts failed (--max-errors ${meta?.options.maxErrors})`,
         });
       }
     }

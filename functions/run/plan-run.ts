@@ -2,7 +2,7 @@
  * Plan: validate the request, resolve its targets, split them into batches and write the run
  * record. Everything later in the run reads the targets from the runs table.
  */
-import { describeZodError, runRequestSchema, type RunRequest } from '#shared/messages.ts';
+import { describeZodError, resolveHostCount, runRequestSchema, type RunRequest } from '#shared/messages.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
@@ -61,6 +61,18 @@ export function limitTargets<T>(items: readonly T[], limit: number | undefined, 
     .map((i) => items[i]!);
 }
 
+/** A deterministic random source in [0, 1) from a string seed (mulberry32 over a FNV-1a hash). */
+export function seededRandom(seed: string): () => number {
+  let state = 2166136261;
+  for (let i = 0; i < seed.length; i++) state = Math.imul(state ^ seed.charCodeAt(i), 16777619);
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Sizes of consecutive batches for `count` hosts; one batch when `batchSize` is not set. */
 export function batchSizes(count: number, batchSize: number | undefined): number[] {
   if (count === 0) return [];
@@ -75,8 +87,17 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
   const request = parseRunRequest(input);
   const startedAt = deps.now();
   const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
-  const targets = limitTargets(discovered, request.options.limit, deps.random ?? Math.random);
-  const sizes = batchSizes(targets.length, request.options.batchSize);
+  const { limit, limitSeed, batchSize } = request.options;
+  const random = limitSeed !== undefined ? seededRandom(limitSeed) : (deps.random ?? Math.random);
+  const targets = limitTargets(
+    discovered,
+    limit === undefined ? undefined : resolveHostCount(limit, discovered.length, 'up'),
+    random,
+  );
+  const sizes = batchSizes(
+    targets.length,
+    batchSize === undefined ? undefined : Math.max(1, resolveHostCount(batchSize, targets.length, 'up')),
+  );
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
 

@@ -181,7 +181,11 @@ describe('replySchema', () => {
 
 describe('describeZodError', () => {
   it('names the dotted path of each problem and joins problems with "; "', () => {
-    const parsed = runRequestSchema.safeParse({ runId: 'nope', options: { timeoutSec: 0, limit: 'all' } });
+    const parsed = runRequestSchema.safeParse({
+      runId: 'nope',
+      command: { shell: 'true' },
+      options: { timeoutSec: 0, limit: 'all' },
+    });
     if (parsed.success) throw new Error('expected the request to be rejected');
 
     const described = describeZodError(parsed.error);
@@ -190,7 +194,7 @@ describe('describeZodError', () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toBe('runId: runId must be a ULID');
     expect(lines[1]).toMatch(/^options\.timeoutSec: /);
-    expect(lines[2]).toMatch(/^options\.limit: /);
+    expect(lines[2]).toBe('options.limit: a percentage is written like "25%" (0–100)');
   });
 
   it('names array indices in the path', () => {

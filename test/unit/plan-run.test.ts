@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { batchSizes, limitTargets, parseRunRequest, selectTargets } from '#functions/run/plan-run.ts';
+import {
+  batchSizes,
+  limitTargets,
+  parseRunRequest,
+  seededRandom,
+  selectTargets,
+} from '#functions/run/plan-run.ts';
 import { InvalidRunRequest } from '#functions/run/state.ts';
-import type { RunRequest } from '#shared/messages.ts';
+import { resolveHostCount, type RunRequest } from '#shared/messages.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { nodeItem } from '../helpers/factories.ts';
 
@@ -221,5 +227,26 @@ describe('parseRunRequest', () => {
 
   it('throws InvalidRunRequest for input that is not an object', () => {
     expect(() => parseRunRequest(undefined)).toThrow(InvalidRunRequest);
+  });
+});
+
+describe('host counts given as shares', () => {
+  it('resolves percentages up for sizes and down for thresholds', () => {
+    expect(resolveHostCount('25%', 10, 'up')).toBe(3);
+    expect(resolveHostCount('1%', 10, 'up')).toBe(1);
+    expect(resolveHostCount('25%', 10, 'down')).toBe(2);
+    expect(resolveHostCount(4, 10, 'up')).toBe(4);
+    expect(resolveHostCount('50%', 0, 'up')).toBe(0);
+  });
+
+  it('repeats the same random subset for the same seed', () => {
+    const items = Array.from({ length: 50 }, (_, i) => i);
+
+    const a = limitTargets(items, 5, seededRandom('nightly'));
+    const b = limitTargets(items, 5, seededRandom('nightly'));
+    const c = limitTargets(items, 5, seededRandom('other'));
+
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
   });
 });

@@ -203,7 +203,9 @@ describe('summaryText', () => {
   });
 
   it('lists a host that answered only after the run gave up on it under what the run recorded', () => {
-    const silent = [nodeRunItem({ nodeId: 'web-9', identity: 'web-9', status: 'late', lateAs: 'no_response' })];
+    const silent = [
+      nodeRunItem({ nodeId: 'web-9', identity: 'web-9', status: 'late', lateAs: 'no_response' }),
+    ];
     const slow = [nodeRunItem({ nodeId: 'web-8', identity: 'web-8', status: 'late', lateAs: 'timed_out' })];
 
     expect(summaryText(summarize(silent), silent, 1, plain)).toContain('No response from:\n    web-9\n');
