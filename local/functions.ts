@@ -9,6 +9,7 @@ export const CONTROL_PLANE_FUNCTIONS = {
   closeBatch: 'functions/closeBatch.handler',
   finish: 'functions/finish.handler',
   ingest: 'functions/ingest.handler',
+  cancelRun: 'functions/cancelRun.handler',
 } as const;
 
 export type FunctionName = keyof typeof CONTROL_PLANE_FUNCTIONS;

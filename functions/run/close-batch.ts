@@ -28,42 +28,38 @@ export function countErrors(nodes: readonly NodeRunItem[]): number {
 export async function closeBatch(input: unknown, deps: CloseDeps): Promise<RunState> {
   const state = runStateSchema.parse(input);
   const { runId, batch } = state;
+  const meta = await deps.runs.getMeta(runId);
+  const cancelled = meta?.status === 'cancelled';
   const nodes = await deps.runs.queryNodes(runId, { batch });
   await Promise.all(
     nodes.map(async (node) => {
-      if (
-        node.status === 'pending' &&
-        (await deps.runs.closeNode(runId, node.nodeId, 'pending', 'no_response'))
-      ) {
-        node.status = 'no_response';
+      const silent: NodeRunItem['status'] = cancelled ? 'cancelled' : 'no_response';
+      const unfinished: NodeRunItem['status'] = cancelled ? 'cancelled' : 'timed_out';
+      if (node.status === 'pending' && (await deps.runs.closeNode(runId, node.nodeId, 'pending', silent))) {
+        node.status = silent;
       } else if (
         node.status === 'acked' &&
-        (await deps.runs.closeNode(runId, node.nodeId, 'acked', 'timed_out'))
+        (await deps.runs.closeNode(runId, node.nodeId, 'acked', unfinished))
       ) {
-        node.status = 'timed_out';
+        node.status = unfinished;
       }
     }),
   );
   await deps.runs.markBatchClosed(runId, batch, deps.now());
 
   const next = batch + 1;
-  let more = next < state.batchCount;
-  if (more) {
-    const meta = await deps.runs.getMeta(runId);
-    const maxErrors =
-      meta?.options.maxErrors === undefined
-        ? undefined
-        : resolveHostCount(meta.options.maxErrors, meta.expected, 'down');
-    if (meta?.status === 'cancelled') {
+  let more = next < state.batchCount && !cancelled;
+  const maxErrors =
+    meta?.options.maxErrors === undefined
+      ? undefined
+      : resolveHostCount(meta.options.maxErrors, meta.expected, 'down');
+  if (more && maxErrors !== undefined) {
+    const errors = countErrors(await deps.runs.queryNodes(runId));
+    if (errors > maxErrors) {
       more = false;
-    } else if (maxErrors !== undefined) {
-      const errors = countErrors(await deps.runs.queryNodes(runId));
-      if (errors > maxErrors) {
-        more = false;
-        await deps.runs.updateMeta(runId, {
-          error: `stopped after batch ${batch + 1} of ${state.batchCount}: ${errors} hosts failed (--max-errors ${meta?.options.maxErrors})`,
-        });
-      }
+      await deps.runs.updateMeta(runId, {
+        error: `stopped after batch ${batch + 1} of ${state.batchCount}: ${errors} hosts failed (--max-errors ${meta?.options.maxErrors})`,
+      });
     }
   }
   return { ...state, batch: more ? next : batch, more };

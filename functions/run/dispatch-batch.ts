@@ -33,14 +33,15 @@ export function buildSignedRequest(
   batch: number,
   targets: readonly string[],
   now: number,
+  action: SignedRequest['action'] = meta.action,
 ): SignedRequest {
   const ttlSec = meta.options.ttlSec ?? meta.options.discoveryTimeoutSec + 60;
   return {
     v: MESSAGE_VERSION,
     runId: meta.runId,
     batch,
-    action: meta.action,
-    ...(meta.command ? { command: meta.command } : {}),
+    action,
+    ...(meta.command && action !== 'cancel' ? { command: meta.command } : {}),
     timeoutSec: meta.options.timeoutSec,
     issuedAt: now,
     expiresAt: now + ttlSec * 1000,
@@ -60,17 +61,36 @@ export async function dispatchBatch(ref: BatchRef, deps: DispatchDeps): Promise<
   await deps.runs.markBatchDispatched(ref.runId, ref.batch, now);
   if (meta.firstDispatchAt === undefined) await deps.runs.updateMeta(ref.runId, { firstDispatchAt: now });
 
+  const unreachable = await sendSigned(meta, ref.batch, targets, now, meta.action, deps);
+  for (const { node, error } of unreachable) {
+    await deps.ledger.markUnreachable(ref.runId, ref.batch, node.nodeId, `inbox unreachable: ${error}`);
+  }
+  return { sent: targets.length - unreachable.length, unreachable: unreachable.length };
+}
+
+/**
+ * Signs `action` for the targets (one signature per group of SIGNING_GROUP_SIZE) and sends one
+ * message to each inbox; returns the hosts whose inbox could not be reached.
+ */
+export async function sendSigned(
+  meta: RunMetaItem,
+  batch: number,
+  targets: readonly NodeRunItem[],
+  now: number,
+  action: SignedRequest['action'],
+  deps: Pick<DispatchDeps, 'sqs' | 'signer' | 'parallelism'>,
+): Promise<{ node: NodeRunItem; error: string }[]> {
   const limit = pLimit(deps.parallelism ?? 32);
-  let sent = 0;
   const unreachable: { node: NodeRunItem; error: string }[] = [];
   for (let i = 0; i < targets.length; i += SIGNING_GROUP_SIZE) {
     const group = targets.slice(i, i + SIGNING_GROUP_SIZE);
     const document = JSON.stringify(
       buildSignedRequest(
         meta,
-        ref.batch,
+        batch,
         group.map((n) => n.nodeId),
         now,
+        action,
       ),
     );
     const signature = await deps.signer.sign(document);
@@ -87,7 +107,6 @@ export async function dispatchBatch(ref: BatchRef, deps: DispatchDeps): Promise<
             await deps.sqs.send(
               new SendMessageCommand({ QueueUrl: node.inbox, MessageBody: JSON.stringify(message) }),
             );
-            sent++;
           } catch (error: unknown) {
             unreachable.push({
               node,
@@ -98,8 +117,5 @@ export async function dispatchBatch(ref: BatchRef, deps: DispatchDeps): Promise<
       ),
     );
   }
-  for (const { node, error } of unreachable) {
-    await deps.ledger.markUnreachable(ref.runId, ref.batch, node.nodeId, `inbox unreachable: ${error}`);
-  }
-  return { sent, unreachable: unreachable.length };
+  return unreachable;
 }

@@ -39,11 +39,12 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
     nodes
       .filter((n) => n.status === 'pending')
       .map(async (node) => {
-        if (await deps.runs.closeNode(runId, node.nodeId, 'pending', 'skipped')) node.status = 'skipped';
+        const status = meta?.status === 'cancelled' ? 'cancelled' : 'skipped';
+        if (await deps.runs.closeNode(runId, node.nodeId, 'pending', status)) node.status = status;
       }),
   );
   const errorText = error ? `${error.Error}: ${describeLambdaCause(error.Cause)}` : undefined;
-  const summary = summarize(nodes, meta?.error);
+  const summary = summarize(nodes, meta?.status === 'cancelled' ? undefined : meta?.error);
   if (errorText?.startsWith('InvalidRunRequest')) summary.exitCode = 4;
   const status = runStatusOf(summary, errorText, meta?.status ?? 'running');
   const finishedAt = deps.now();

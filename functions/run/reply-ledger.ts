@@ -210,6 +210,20 @@ export class ReplyLedger {
     await this.#releaseWaits(out.Attributes as BatchItem);
   }
 
+  /** Resumes a wait now, whatever the counters say (the run was cancelled). */
+  async releaseWait(runId: string, batch: number, phase: Phase): Promise<void> {
+    const item = await this.deps.db.send(
+      new GetCommand({
+        TableName: this.deps.table,
+        Key: { runId, sk: batchSk(batch) },
+        ConsistentRead: true,
+      }),
+    );
+    const batchItem = item.Item as BatchItem | undefined;
+    const token = batchItem?.[TOKEN_ATTR[phase]];
+    if (batchItem && token) await this.#release(batchItem, phase, token);
+  }
+
   async #releaseWaits(batch: BatchItem): Promise<void> {
     if (batch.ackToken && acksComplete(batch)) await this.#release(batch, 'acks', batch.ackToken);
     if (batch.resultToken && resultsComplete(batch)) await this.#release(batch, 'results', batch.resultToken);

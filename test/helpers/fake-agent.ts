@@ -75,6 +75,11 @@ export class FakeAgent {
         await this.sqs.send(
           new DeleteMessageCommand({ QueueUrl: this.inbox, ReceiptHandle: message.ReceiptHandle }),
         );
+        if (request.action === 'cancel') {
+          // Like a real agent: stop the command; its result says it was cancelled.
+          await this.#reply({ ...this.#result(request), cancelled: true, exitCode: null, signal: 'SIGTERM' });
+          continue;
+        }
         const base = {
           v: MESSAGE_VERSION,
           nodeId: this.nodeId,
@@ -100,6 +105,26 @@ export class FakeAgent {
         }
       }
     }
+  }
+
+  #result(request: SignedRequest) {
+    const now = Date.now();
+    return {
+      v: MESSAGE_VERSION,
+      type: 'result',
+      nodeId: this.nodeId,
+      identity: this.nodeId,
+      sentAt: now,
+      runId: request.runId,
+      batch: request.batch,
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      stdout: { text: `${this.nodeId}\n`, bytes: this.nodeId.length + 1, truncated: false },
+      stderr: { text: '', bytes: 0, truncated: false },
+      startedAt: now,
+      endedAt: now + 5,
+    } as const;
   }
 
   async #reply(reply: Reply): Promise<void> {

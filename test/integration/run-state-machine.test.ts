@@ -132,4 +132,50 @@ describe('run state machine', () => {
     expect(output.summary.stoppedEarly).toContain('--max-errors 0');
     expect((await get<BatchItem>(batchSk(1))).dispatchedAt).toBeUndefined();
   });
+
+  it('cancels a run: acknowledged hosts stop their command, silent ones are given up, the run finishes', async () => {
+    await agent('sm-busy-1', 'sm-cancel', 'ack-only');
+    await agent('sm-mute-1', 'sm-cancel', 'silent');
+    const runId = newRunId();
+    const { executionArn } = await t.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: t.stack.file.stateMachines.run,
+        name: runId,
+        input: JSON.stringify({
+          runId,
+          caller: 'test',
+          command: { shell: 'sleep 100' },
+          filter: { fact: ['role=sm-cancel'] },
+          options: { discoveryTimeoutSec: 60, timeoutSec: 100 },
+        }),
+      }),
+    );
+    await eventually(async () => {
+      const node = await t.db.send(
+        new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: nodeSk('sm-busy-1') } }),
+      );
+      return node.Item?.status === 'acked' ? true : undefined;
+    });
+
+    const cancel = await t.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: t.stack.file.stateMachines.cancel,
+        name: `cancel-${runId}`,
+        input: JSON.stringify({ runId, caller: 'operator' }),
+      }),
+    );
+    const cancelled = await eventually(async () => {
+      const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn: cancel.executionArn }));
+      return d.status === 'RUNNING' ? undefined : d;
+    });
+    const finished = await eventually(async () => {
+      const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return d.status === 'RUNNING' ? undefined : d;
+    }, 20_000);
+
+    expect(JSON.parse(cancelled.output!)).toEqual({ runId, status: 'cancelled', stopping: 1, abandoned: 1 });
+    const output = JSON.parse(finished.output!);
+    expect(output.status).toBe('cancelled');
+    expect(output.summary).toMatchObject({ expected: 2, cancelled: 2 });
+  });
 });

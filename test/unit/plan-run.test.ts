@@ -3,7 +3,7 @@ import {
   batchSizes,
   limitTargets,
   parseRunRequest,
-  seededRandom,
+  seededRandom as randomFromSeed,
   selectTargets,
 } from '#functions/run/plan-run.ts';
 import { InvalidRunRequest } from '#functions/run/state.ts';
@@ -242,9 +242,9 @@ describe('host counts given as shares', () => {
   it('repeats the same random subset for the same seed', () => {
     const items = Array.from({ length: 50 }, (_, i) => i);
 
-    const a = limitTargets(items, 5, seededRandom('nightly'));
-    const b = limitTargets(items, 5, seededRandom('nightly'));
-    const c = limitTargets(items, 5, seededRandom('other'));
+    const a = limitTargets(items, 5, randomFromSeed('nightly'));
+    const b = limitTargets(items, 5, randomFromSeed('nightly'));
+    const c = limitTargets(items, 5, randomFromSeed('other'));
 
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
