@@ -15,6 +15,7 @@ export const handler = middy(async (event: SQSEvent) =>
     registry: (registry ??= new NodeRegistry(defaultClients.dynamo, stage().nodesTable)),
     now: wiring.now,
     log: logger,
+    verifySender: stage().verifySender,
     onNodeJoined: async (hb) => {
       logger.info('node joined', { nodeId: hb.nodeId, identity: hb.identity });
       await wiring

@@ -115,6 +115,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DROVER_REPLIES_QUEUE_URL: resources.repliesQueueUrl,
       DROVER_SIGNING_KEY: `file:${privateKeyPath}`,
       DROVER_EVENT_BUS: `drover-${stage}`,
+      // Local replies carry no instance-role sender ids to check.
+      DROVER_VERIFY_SENDER: 'false',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     });
     await lambdas.warm();

@@ -12,6 +12,11 @@ export interface StageConfig {
   /** EventBridge bus name; events are not published when empty. */
   eventBus: string;
   retentionDays: number;
+  /**
+   * Check that a reply sent by an EC2 instance role comes from the instance it claims to be
+   * (SQS `SenderId` = `<role id>:<instance id>`). On by default; the local stack turns it off.
+   */
+  verifySender: boolean;
 }
 
 export class ConfigError extends Error {
@@ -42,6 +47,7 @@ export function loadStageConfig(env: NodeJS.ProcessEnv = process.env): StageConf
     signingKey: env.DROVER_SIGNING_KEY ?? '',
     eventBus: env.DROVER_EVENT_BUS ?? '',
     retentionDays: retention,
+    verifySender: (env.DROVER_VERIFY_SENDER ?? 'true') !== 'false',
   };
 }
 

@@ -9,6 +9,18 @@ import type { ReplyLedger } from './reply-ledger.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import type { RunReply } from './reply-transitions.ts';
 
+/** `AROA…:i-0abc…`: the SenderId SQS records for a message sent with an EC2 instance role. */
+const INSTANCE_ROLE_SENDER = /^AROA[A-Z0-9]+:(i-[0-9a-f]{8,17})$/;
+
+/**
+ * Whether a reply may have come from the node it names. Only instance-role senders can be
+ * checked (their session name is the instance id); other principals (operators, local stack) pass.
+ */
+export function senderMatches(senderId: string | undefined, nodeId: string): boolean {
+  const match = INSTANCE_ROLE_SENDER.exec(senderId ?? '');
+  return !match || match[1] === nodeId;
+}
+
 export interface IngestDeps {
   ledger: ReplyLedger;
   registry: NodeRegistry;
@@ -18,6 +30,8 @@ export interface IngestDeps {
     error(message: string, extra: Record<string, unknown>): void;
   };
   onNodeJoined?: (hb: HeartbeatReply) => Promise<void>;
+  /** Reject replies whose instance-role sender is not the node they claim to be. */
+  verifySender: boolean;
 }
 
 /** Parses one SQS body into a reply, or the reason it is not one. */
@@ -46,6 +60,14 @@ export async function ingestReplies(
     if ('error' in parsed) {
       deps.log.warn('malformed reply rejected', { messageId: record.messageId, reason: parsed.error });
       failures.add(record.messageId);
+    } else if (deps.verifySender && !senderMatches(record.attributes.SenderId, parsed.reply.nodeId)) {
+      // A forged reply: dropped (not retried), so it neither counts nor lingers in the DLQ.
+      deps.log.warn('reply rejected: sender is not the node it claims to be', {
+        messageId: record.messageId,
+        nodeId: parsed.reply.nodeId,
+        senderId: record.attributes.SenderId,
+        type: parsed.reply.type,
+      });
     } else if (parsed.reply.type === 'heartbeat') {
       heartbeats.push({ id: record.messageId, reply: parsed.reply });
     } else {

@@ -1,0 +1,126 @@
+/**
+ * Dispatch signing with KMS: the SDK call is mocked (aws-sdk-client-mock), but the mock signs
+ * with a real P-256 key the way KMS does (DER), and the messages are checked by the agent's own
+ * request gate against the public key — the one verification path used in AWS and locally.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mockClient } from 'aws-sdk-client-mock';
+import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { KmsSigner, publicKeyFrom } from '#shared/signing.ts';
+import { sendSigned } from '#functions/run/dispatch-batch.ts';
+import { checkRequest } from '#agent/request-gate.ts';
+import { DedupeStore } from '#agent/dedupe-store.ts';
+import type { RunMetaItem } from '#shared/runs-table.ts';
+import { nodeRunItem } from '../helpers/factories.ts';
+
+const KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const kmsPublicKey = publicKey.export({ type: 'spki', format: 'der' });
+
+const meta: RunMetaItem = {
+  runId: '01JV5B2KQ7ZQ3X8N4M6P9R2T1W',
+  sk: 'meta',
+  status: 'running',
+  action: 'exec',
+  command: { shell: 'uptime' },
+  filter: { with: [], fact: ['role=web'], class: [], identity: [] },
+  options: { timeoutSec: 60, discoveryTimeoutSec: 10, batchSleepSec: 0, staleAfterHeartbeats: 3 },
+  caller: 'alice@ops',
+  createdAt: Date.now(),
+  expected: 3,
+  batchCount: 1,
+  expiresAt: 0,
+};
+
+let dir: string;
+const kms = mockClient(KMSClient);
+const sqs = mockClient(SQSClient);
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'drover-kms-'));
+  kms.reset();
+  sqs.reset();
+  kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({
+    KeyId: KEY_ARN,
+    SigningAlgorithm: 'ECDSA_SHA_256',
+    Signature: sign('sha256', Buffer.from(input.Message), { key: privateKey, dsaEncoding: 'der' }),
+  }));
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('dispatch signing with KMS', () => {
+  it('signs once per batch with ECDSA_SHA_256 over the raw document', async () => {
+    const targets = ['web-1', 'web-2', 'web-3'].map((id) =>
+      nodeRunItem({ nodeId: id, identity: id, status: 'pending' }),
+    );
+
+    await sendSigned(meta, 0, targets, Date.now(), 'exec', {
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
+    });
+
+    const signCalls = kms.commandCalls(SignCommand);
+    expect(signCalls).toHaveLength(1);
+    expect(signCalls[0]!.args[0].input).toMatchObject({
+      KeyId: KEY_ARN,
+      MessageType: 'RAW',
+      SigningAlgorithm: 'ECDSA_SHA_256',
+    });
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(3);
+  });
+
+  it('produces messages the agent accepts with the key KMS publishes, and only for their addressee', async () => {
+    const targets = ['web-1', 'web-2'].map((id) =>
+      nodeRunItem({ nodeId: id, identity: id, status: 'pending' }),
+    );
+    await sendSigned(meta, 0, targets, Date.now(), 'exec', {
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
+    });
+    const bodies = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody!);
+    const gate = (nodeId: string, body: string) =>
+      checkRequest(body, {
+        nodeId,
+        publicKey: publicKeyFrom(kmsPublicKey),
+        dedupe: DedupeStore.open(join(dir, `${nodeId}.jsonl`)),
+        host: () => ({ identity: nodeId, facts: { role: 'web' }, classes: [] }),
+        now: () => Date.now(),
+      });
+
+    expect(gate('web-1', bodies[0]!)).toMatchObject({
+      kind: 'accept',
+      request: { runId: meta.runId, caller: 'alice@ops' },
+    });
+    expect(gate('web-2', bodies[1]!)).toMatchObject({ kind: 'accept' });
+    expect(gate('web-2', bodies[0]!)).toMatchObject({
+      kind: 'drop',
+      reason: expect.stringContaining('addressed to web-1'),
+    });
+  });
+
+  it('is refused by an agent that trusts another key', async () => {
+    await sendSigned(meta, 0, [nodeRunItem({ nodeId: 'web-1', status: 'pending' })], Date.now(), 'exec', {
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
+    });
+    const body = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+
+    const decision = checkRequest(body, {
+      nodeId: 'web-1',
+      publicKey: otherKey,
+      dedupe: DedupeStore.open(join(dir, 'd.jsonl')),
+      host: () => ({ identity: 'web-1', facts: { role: 'web' }, classes: [] }),
+      now: () => Date.now(),
+    });
+
+    expect(decision).toMatchObject({ kind: 'drop', reason: expect.stringContaining('bad signature') });
+  });
+});

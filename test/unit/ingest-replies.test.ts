@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import type { SQSRecord } from 'aws-lambda';
+import { ingestReplies, senderMatches, type IngestDeps } from '#functions/run/ingest-replies.ts';
+import type { ReplyLedger } from '#functions/run/reply-ledger.ts';
+import type { NodeRegistry } from '#functions/run/node-registry.ts';
+import type { RunReply } from '#functions/run/reply-transitions.ts';
+import type { HeartbeatReply } from '#shared/messages.ts';
+import { ackReply, heartbeatReply, resultReply } from '../helpers/factories.ts';
+
+function record(body: unknown, overrides: { id?: string; senderId?: string } = {}): SQSRecord {
+  return {
+    messageId: overrides.id ?? `m-${Math.random()}`,
+    receiptHandle: 'rh',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1',
+      SenderId: overrides.senderId ?? 'AIDAEXAMPLEUSER',
+      ApproximateFirstReceiveTimestamp: '1',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:drover-test-replies',
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** Records what ingest hands to its collaborators (the ledger and registry are its dependencies). */
+function harness(options: { ledgerFails?: boolean; registryFails?: boolean; verifySender?: boolean } = {}) {
+  const recorded: RunReply[] = [];
+  const heartbeats: HeartbeatReply[] = [];
+  const warnings: string[] = [];
+  const deps: IngestDeps = {
+    ledger: {
+      record: async (replies: readonly RunReply[]) => {
+        if (options.ledgerFails) throw new Error('DynamoDB is down');
+        recorded.push(...replies);
+        return replies.map(() => 'recorded' as const);
+      },
+    } as unknown as ReplyLedger,
+    registry: {
+      recordHeartbeat: async (hb: HeartbeatReply) => {
+        if (options.registryFails) throw new Error('DynamoDB is down');
+        heartbeats.push(hb);
+        return false;
+      },
+    } as unknown as NodeRegistry,
+    now: () => 1_000,
+    log: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+    verifySender: options.verifySender ?? true,
+  };
+  return { deps, recorded, heartbeats, warnings };
+}
+
+describe('senderMatches', () => {
+  it('accepts an instance-role sender that is the node it claims to be', () => {
+    expect(senderMatches('AROAEXAMPLEROLE:i-0123456789abcdef0', 'i-0123456789abcdef0')).toBe(true);
+  });
+
+  it('refuses an instance-role sender claiming to be another node', () => {
+    expect(senderMatches('AROAEXAMPLEROLE:i-0123456789abcdef0', 'i-0fedcba9876543210')).toBe(false);
+  });
+
+  it('passes senders that are not instance roles (operators, the local stack)', () => {
+    expect(senderMatches('AIDAEXAMPLEUSER', 'web-1')).toBe(true);
+    expect(senderMatches(undefined, 'web-1')).toBe(true);
+    expect(senderMatches('AROAEXAMPLEROLE:some-session', 'web-1')).toBe(true);
+  });
+});
+
+describe('ingestReplies', () => {
+  it('records run replies and heartbeats and reports no failure', async () => {
+    const h = harness();
+
+    const out = await ingestReplies(
+      [record(ackReply()), record(resultReply()), record(heartbeatReply())],
+      h.deps,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(h.recorded.map((r) => r.type)).toEqual(['ack', 'result']);
+    expect(h.heartbeats).toHaveLength(1);
+  });
+
+  it('reports a malformed reply as a failure so it is retried and then dead-lettered', async () => {
+    const h = harness();
+
+    const out = await ingestReplies(
+      [record('not json', { id: 'bad-1' }), record({ v: 1, type: 'ack' }, { id: 'bad-2' })],
+      h.deps,
+    );
+
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }, { itemIdentifier: 'bad-2' }]);
+    expect(h.warnings).toEqual(['malformed reply rejected', 'malformed reply rejected']);
+  });
+
+  it('drops a reply whose instance-role sender is not the node it names, without retrying it', async () => {
+    const h = harness();
+    const forged = ackReply({ nodeId: 'i-0fedcba9876543210' });
+    const forgedHeartbeat = heartbeatReply({ nodeId: 'i-0fedcba9876543210' });
+
+    const out = await ingestReplies(
+      [
+        record(forged, { senderId: 'AROAEXAMPLEROLE:i-0123456789abcdef0' }),
+        record(forgedHeartbeat, { senderId: 'AROAEXAMPLEROLE:i-0123456789abcdef0' }),
+      ],
+      h.deps,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(h.recorded).toEqual([]);
+    expect(h.heartbeats).toEqual([]);
+  });
+
+  it('does not check senders when configured not to (local stack)', async () => {
+    const h = harness({ verifySender: false });
+
+    await ingestReplies(
+      [record(ackReply({ nodeId: 'i-0fedcba9876543210' }), { senderId: 'AROAX:i-0123456789abcdef0' })],
+      h.deps,
+    );
+
+    expect(h.recorded).toHaveLength(1);
+  });
+
+  it('fails every run reply of the batch when the ledger cannot record them', async () => {
+    const h = harness({ ledgerFails: true });
+
+    const out = await ingestReplies(
+      [
+        record(ackReply(), { id: 'a' }),
+        record(resultReply(), { id: 'b' }),
+        record(heartbeatReply(), { id: 'c' }),
+      ],
+      h.deps,
+    );
+
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'a' }, { itemIdentifier: 'b' }]);
+  });
+
+  it('fails only the heartbeat that could not be recorded', async () => {
+    const h = harness({ registryFails: true });
+
+    const out = await ingestReplies(
+      [record(heartbeatReply(), { id: 'hb' }), record(ackReply(), { id: 'a' })],
+      h.deps,
+    );
+
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'hb' }]);
+  });
+});
