@@ -1,21 +1,23 @@
 /**
- * Cancel a run: mark it cancelled, tell the hosts of dispatched batches to stop the command
- * (a signed `cancel` request, which also keeps a not-yet-started command from starting), give up on
- * hosts that never acknowledged, and release the acknowledgement wait so the run closes its batch
+ * Cancel a run, in two steps around dispatch (the only signer, DESIGN.md section 9):
+ * `mark` records the run as cancelled and lists the dispatched batches; dispatch then sends each
+ * of them a signed `cancel` (agents stop the command, or never start it); `settle` gives up on
+ * hosts that never acknowledged and releases the acknowledgement wait, so the run closes its batch
  * and finishes with the results the cancelled commands report.
  */
 import { z } from 'zod';
-import type { RequestSigner } from '#shared/signing.ts';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { RunStatus } from '#shared/runs-table.ts';
 import type { RunStore } from './run-store.ts';
 import type { ReplyLedger } from './reply-ledger.ts';
-import { sendSigned } from './dispatch-batch.ts';
 
-export const cancelInputSchema = z.object({
-  runId: z.string().min(1),
-  caller: z.string().default('unknown'),
-});
+export const cancelInputSchema = z.discriminatedUnion('phase', [
+  z.object({ phase: z.literal('mark'), runId: z.string().min(1), caller: z.string().default('unknown') }),
+  z.object({
+    phase: z.literal('settle'),
+    runId: z.string().min(1),
+    batches: z.array(z.number().int().min(0)),
+  }),
+]);
 
 export class RunNotFound extends Error {
   override name = 'RunNotFound';
@@ -24,14 +26,18 @@ export class RunNotFound extends Error {
 export interface CancelDeps {
   runs: RunStore;
   ledger: ReplyLedger;
-  sqs: SQSClient;
-  signer: RequestSigner;
-  now: () => number;
+}
+
+export interface MarkOutcome {
+  runId: string;
+  /** `cancelled`, or the status the run had already finished with. */
+  status: RunStatus;
+  /** Batches whose hosts must be told to stop (empty when the run was not running). */
+  batches: number[];
 }
 
 export interface CancelOutcome {
   runId: string;
-  /** The run's status: `cancelled`, or the status it had already finished with. */
   status: RunStatus;
   /** Hosts told to stop a command they had acknowledged. */
   stopping: number;
@@ -39,29 +45,45 @@ export interface CancelOutcome {
   abandoned: number;
 }
 
-export async function cancelRun(input: unknown, deps: CancelDeps): Promise<CancelOutcome> {
-  const { runId, caller } = cancelInputSchema.parse(input);
+export async function markCancelled(runId: string, caller: string, deps: CancelDeps): Promise<MarkOutcome> {
   const meta = await deps.runs.getMeta(runId);
   if (!meta) throw new RunNotFound(`no run ${runId}`);
-  if (meta.status !== 'running') return { runId, status: meta.status, stopping: 0, abandoned: 0 };
-
-  const now = deps.now();
+  if (meta.status !== 'running') return { runId, status: meta.status, batches: [] };
   await deps.runs.updateMeta(runId, { status: 'cancelled', error: `cancelled by ${caller}` });
-  const nodes = await deps.runs.queryNodes(runId);
-  const dispatched = new Set<number>();
-  for (const batch of new Set(nodes.map((n) => n.batch))) {
-    if ((await deps.runs.getBatch(runId, batch))?.dispatchedAt !== undefined) dispatched.add(batch);
+  const batches: number[] = [];
+  for (let batch = 0; batch < meta.batchCount; batch++) {
+    if ((await deps.runs.getBatch(runId, batch))?.dispatchedAt !== undefined) batches.push(batch);
   }
+  return { runId, status: 'cancelled', batches };
+}
+
+export async function settleCancelled(
+  runId: string,
+  batches: readonly number[],
+  deps: CancelDeps,
+): Promise<CancelOutcome> {
+  const meta = await deps.runs.getMeta(runId);
+  if (!meta) throw new RunNotFound(`no run ${runId}`);
   let stopping = 0;
   let abandoned = 0;
-  for (const batch of dispatched) {
-    const live = nodes.filter((n) => n.batch === batch && (n.status === 'pending' || n.status === 'acked'));
-    await sendSigned(meta, batch, live, now, 'cancel', deps);
-    for (const node of live) {
+  for (const batch of batches) {
+    for (const node of await deps.runs.queryNodes(runId, { batch })) {
       if (node.status === 'acked') stopping++;
-      else if (await deps.runs.closeNode(runId, node.nodeId, 'pending', 'cancelled')) abandoned++;
+      else if (
+        node.status === 'pending' &&
+        (await deps.runs.closeNode(runId, node.nodeId, 'pending', 'cancelled'))
+      ) {
+        abandoned++;
+      }
     }
     await deps.ledger.releaseWait(runId, batch, 'acks');
   }
-  return { runId, status: 'cancelled', stopping, abandoned };
+  return { runId, status: meta.status, stopping, abandoned };
+}
+
+export async function cancelStep(input: unknown, deps: CancelDeps): Promise<MarkOutcome | CancelOutcome> {
+  const step = cancelInputSchema.parse(input);
+  return step.phase === 'mark'
+    ? markCancelled(step.runId, step.caller, deps)
+    : settleCancelled(step.runId, step.batches, deps);
 }

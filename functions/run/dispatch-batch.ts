@@ -54,6 +54,7 @@ export function buildSignedRequest(
 export async function dispatchBatch(ref: BatchRef, deps: DispatchDeps): Promise<DispatchOutcome> {
   const meta = await deps.runs.getMeta(ref.runId);
   if (!meta) throw new Error(`run ${ref.runId} has no meta record`);
+  if (meta.status === 'cancelled') return { sent: 0, unreachable: 0 };
   const targets = (await deps.runs.queryNodes(ref.runId, { batch: ref.batch })).filter(
     (node) => node.status === 'pending',
   );
@@ -66,6 +67,21 @@ export async function dispatchBatch(ref: BatchRef, deps: DispatchDeps): Promise<
     await deps.ledger.markUnreachable(ref.runId, ref.batch, node.nodeId, `inbox unreachable: ${error}`);
   }
   return { sent: targets.length - unreachable.length, unreachable: unreachable.length };
+}
+
+/**
+ * Tells the hosts of a dispatched batch that may still run the command (not yet acknowledged, or
+ * running) to stop it, with a signed `cancel`. Unreachable inboxes change nothing: those hosts are
+ * given up on anyway.
+ */
+export async function dispatchCancel(ref: BatchRef, deps: DispatchDeps): Promise<DispatchOutcome> {
+  const meta = await deps.runs.getMeta(ref.runId);
+  if (!meta) throw new Error(`run ${ref.runId} has no meta record`);
+  const live = (await deps.runs.queryNodes(ref.runId, { batch: ref.batch })).filter(
+    (node) => node.status === 'pending' || node.status === 'acked',
+  );
+  const unreachable = await sendSigned(meta, ref.batch, live, deps.now(), 'cancel', deps);
+  return { sent: live.length - unreachable.length, unreachable: unreachable.length };
 }
 
 /**

@@ -19,6 +19,12 @@ export type RunState = z.infer<typeof runStateSchema>;
 export const batchRefSchema = z.object({ runId: z.string().min(1), batch: z.number().int().min(0) });
 export type BatchRef = z.infer<typeof batchRefSchema>;
 
+/** Dispatch's input: send the batch's request, or (`cancel`) tell its live hosts to stop. */
+export const dispatchInputSchema = batchRefSchema.extend({
+  action: z.enum(['run', 'cancel']).default('run'),
+});
+export type DispatchInput = z.infer<typeof dispatchInputSchema>;
+
 export const awaitInputSchema = batchRefSchema.extend({
   phase: z.enum(['acks', 'results']),
   token: z.string().min(1),

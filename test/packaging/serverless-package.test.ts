@@ -1,0 +1,528 @@
+/**
+ * `sls package` works offline, and the CloudFormation it produces keeps drover's promises: the
+ * local runtime's functions on nodejs22.x/arm64, each with a role granting exactly the calls its
+ * code makes, only dispatch able to sign, an agent policy confined to its own stage's inboxes,
+ * an operator policy that cannot send or sign, replies that end in a DLQ, tables with TTL and
+ * PITR, and the run state machine wired to the functions its ASL names.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from '#local/functions.ts';
+import {
+  actionMatches,
+  allStates,
+  asList,
+  describeRef,
+  grants,
+  identityStatements,
+  lambdaLogicalId,
+  managedPolicyStatements,
+  resource,
+  resourcesOfType,
+  roleStatements,
+  type CfnTemplate,
+  type PolicyStatement,
+} from '../helpers/cloudformation.ts';
+import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-package.ts';
+
+const STAGE = 'ci';
+const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
+const capitalised = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+const roleOf = (name: FunctionName) => `${capitalised(name)}Role`;
+const STATE_MACHINES = readdirSync(join(REPO_ROOT, 'state-machines'))
+  .filter((file) => file.endsWith('.asl.json'))
+  .map((file) => file.slice(0, -'.asl.json'.length));
+/** The one function that signs requests (run requests, and cancel requests for the cancel state machine). */
+const SIGNERS: FunctionName[] = ['dispatch'];
+
+const INBOXES = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:drover-${STAGE}-node-*`;
+const executionsOf = (machine: string) =>
+  `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:drover-${STAGE}-${machine}:*`;
+const THIS_STACK =
+  'arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*';
+
+/** `"<action> on <resource>"` for each action. */
+const on = (resourceRef: string, ...actions: string[]) =>
+  actions.map((action) => `${action} on ${resourceRef}`);
+const logs = (name: FunctionName) =>
+  on(`${capitalised(name)}LogGroup.Arn`, 'logs:CreateLogStream', 'logs:PutLogEvents');
+
+/** What each function's code calls (functions/run/*, shared/run-reader.ts), and nothing more. */
+const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
+  plan: [
+    ...logs('plan'),
+    ...on('NodesTable.Arn', 'dynamodb:Scan'),
+    ...on('RunsTable.Arn', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'),
+  ],
+  dispatch: [
+    ...logs('dispatch'),
+    ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    ...on(INBOXES, 'sqs:SendMessage'),
+    ...on('SigningKey.Arn', 'kms:Sign'),
+    ...on('*', 'states:SendTaskSuccess'),
+  ],
+  awaitReplies: [
+    ...logs('awaitReplies'),
+    ...on('RunsTable.Arn', 'dynamodb:UpdateItem'),
+    ...on('*', 'states:SendTaskSuccess'),
+  ],
+  closeBatch: [
+    ...logs('closeBatch'),
+    ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+  ],
+  finish: [
+    ...logs('finish'),
+    ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  ingest: [
+    ...logs('ingest'),
+    ...on('RepliesQueue.Arn', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'),
+    ...on('NodesTable.Arn', 'dynamodb:UpdateItem'),
+    ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
+    ...on('*', 'states:SendTaskSuccess'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  cancelRun: [
+    ...logs('cancelRun'),
+    ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    ...on('*', 'states:SendTaskSuccess'),
+  ],
+};
+
+const AGENT_INBOX_ACTIONS = [
+  'sqs:CreateQueue',
+  'sqs:TagQueue',
+  'sqs:GetQueueUrl',
+  'sqs:GetQueueAttributes',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+];
+
+const allows = (statements: readonly PolicyStatement[], action: string) =>
+  statements.some((s) => s.Effect === 'Allow' && asList(s.Action).some((a) => actionMatches(a, action)));
+
+describe(`sls package --stage ${STAGE}`, () => {
+  let packaged: PackagedService | undefined;
+  let template: CfnTemplate;
+
+  beforeAll(async () => {
+    packaged = await packageService(STAGE);
+    template = packaged.template;
+    console.info(`sls package --stage ${STAGE} took ${(packaged.durationMs / 1000).toFixed(1)} s`);
+  }, 240_000);
+
+  afterAll(() => packaged?.remove());
+
+  it('needs no network', () => {
+    expect(packaged?.networkAttempts).toEqual([]);
+  });
+
+  it('builds one artifact per function', () => {
+    expect(packaged?.artifacts.sort()).toEqual(FUNCTION_NAMES.map((name) => `${name}.zip`).sort());
+  });
+
+  describe('functions', () => {
+    it.each(FUNCTION_NAMES)('%s runs its handler on nodejs22.x, arm64', (name) => {
+      expect(resource(template, lambdaLogicalId(name)).Properties).toMatchObject({
+        FunctionName: `drover-${STAGE}-${name}`,
+        Handler: CONTROL_PLANE_FUNCTIONS[name],
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Role: { 'Fn::GetAtt': [roleOf(name), 'Arn'] },
+      });
+    });
+
+    it('are the only functions', () => {
+      expect(
+        resourcesOfType(template, 'AWS::Lambda::Function')
+          .map(([id]) => id)
+          .sort(),
+      ).toEqual(FUNCTION_NAMES.map(lambdaLogicalId).sort());
+    });
+
+    it.each(FUNCTION_NAMES)('%s gets the stage configuration', (name) => {
+      const variables = (
+        resource(template, lambdaLogicalId(name)).Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(variables).toMatchObject({
+        DROVER_STAGE: STAGE,
+        DROVER_NODES_TABLE: { Ref: 'NodesTable' },
+        DROVER_RUNS_TABLE: { Ref: 'RunsTable' },
+        DROVER_REPLIES_QUEUE_URL: { Ref: 'RepliesQueue' },
+      });
+      expect(Number(variables.DROVER_RETENTION_DAYS)).toBeGreaterThan(0);
+      expect(variables.DROVER_SIGNING_KEY).toEqual(
+        SIGNERS.includes(name) ? { 'Fn::GetAtt': ['SigningKey', 'Arn'] } : undefined,
+      );
+      expect(variables.DROVER_EVENT_BUS).toEqual(
+        name === 'finish' || name === 'ingest' ? { Ref: 'EventBus' } : undefined,
+      );
+    });
+
+    it('log to groups with a retention period', () => {
+      const groups = resourcesOfType(template, 'AWS::Logs::LogGroup').map(([, group]) => group.Properties);
+      for (const group of groups) expect(group.RetentionInDays).toBeGreaterThan(0);
+      expect(groups.map((group) => group.LogGroupName).sort()).toEqual(
+        FUNCTION_NAMES.map((name) => `/aws/lambda/drover-${STAGE}-${name}`).sort(),
+      );
+    });
+  });
+
+  describe('function roles', () => {
+    it.each(FUNCTION_NAMES)('the %s role grants exactly what its code calls', (name) => {
+      const role = resource(template, roleOf(name));
+      const statements = roleStatements(template, roleOf(name));
+      expect(grants(statements)).toEqual([...FUNCTION_GRANTS[name]].sort());
+      for (const statement of statements) {
+        expect(statement).not.toHaveProperty('NotAction');
+        expect(statement).not.toHaveProperty('NotResource');
+      }
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      });
+    });
+
+    it('are each used by one function', () => {
+      const roles = resourcesOfType(template, 'AWS::Lambda::Function').map(([, fn]) =>
+        describeRef(fn.Properties.Role),
+      );
+      expect(new Set(roles).size).toBe(FUNCTION_NAMES.length);
+    });
+
+    it("use Resource '*' only for SendTaskSuccess, which has no resource-level permissions", () => {
+      const everything = identityStatements(template)
+        .filter(({ statement }) => asList(statement.Resource).includes('*'))
+        .flatMap(({ statement }) => asList(statement.Action));
+      expect(new Set(everything)).toEqual(new Set(['states:SendTaskSuccess']));
+    });
+
+    it('use no wildcard actions', () => {
+      const actions = identityStatements(template).flatMap(({ statement }) => asList(statement.Action));
+      expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+    });
+  });
+
+  describe('signing', () => {
+    it('uses an ECC P-256 signing key with a stage alias', () => {
+      expect(resource(template, 'SigningKey').Properties).toMatchObject({
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+      });
+      expect(resource(template, 'SigningKeyAlias').Properties).toEqual({
+        AliasName: `alias/drover-${STAGE}-signing`,
+        TargetKeyId: { Ref: 'SigningKey' },
+      });
+    });
+
+    it('lets only the dispatch role sign', () => {
+      const signers = identityStatements(template)
+        .filter(({ statement }) => allows([statement], 'kms:Sign'))
+        .map(({ owner }) => owner);
+      expect(signers.sort()).toEqual(SIGNERS.map(roleOf).sort());
+    });
+
+    it('denies signing in the key policy to every principal but those roles', () => {
+      const keyPolicy = resource(template, 'SigningKey').Properties.KeyPolicy as {
+        Statement: PolicyStatement[];
+      };
+      const deny = keyPolicy.Statement.find(
+        (s) => s.Effect === 'Deny' && asList(s.Action).includes('kms:Sign'),
+      );
+      expect(deny?.Principal).toEqual({ AWS: '*' });
+      const exempt = (deny?.Condition as { ArnNotEquals: Record<string, unknown> } | undefined)?.ArnNotEquals[
+        'aws:PrincipalArn'
+      ];
+      // The key policy names the roles (a reference would be a cycle): the names must agree.
+      const signerRoleArns = SIGNERS.map((name) => {
+        const roleName = describeRef(resource(template, roleOf(name)).Properties.RoleName);
+        expect(roleName).toBe(`drover-${STAGE}-\${AWS::Region}-${name}`);
+        return `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${roleName}`;
+      });
+      expect(asList(exempt).map(describeRef).sort()).toEqual(signerRoleArns.sort());
+      // The only Allow is the account's, which defers to IAM policies (checked above).
+      expect(keyPolicy.Statement.filter((s) => s.Effect === 'Allow').map((s) => s.Principal)).toEqual([
+        { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+      ]);
+    });
+  });
+
+  describe('agent policy', () => {
+    const agent = () => managedPolicyStatements(template, 'AgentPolicy');
+
+    it(`manages and reads only drover-${STAGE}-node-* inboxes`, () => {
+      const inboxGrants = grants(agent()).filter((grant) => !grant.startsWith('sqs:SendMessage '));
+      expect(inboxGrants.filter((grant) => grant.startsWith('sqs:'))).toEqual(
+        on(INBOXES, ...AGENT_INBOX_ACTIONS).sort(),
+      );
+    });
+
+    it('sends only to the replies queue', () => {
+      expect(grants(agent()).filter((grant) => grant.startsWith('sqs:SendMessage '))).toEqual(
+        on('RepliesQueue.Arn', 'sqs:SendMessage'),
+      );
+    });
+
+    it("reads only the signing key's public key", () => {
+      expect(grants(agent()).filter((grant) => grant.startsWith('kms:'))).toEqual(
+        on('SigningKey.Arn', 'kms:GetPublicKey'),
+      );
+    });
+
+    it('allows nothing else', () => {
+      expect(grants(agent())).toEqual(
+        [
+          ...on(INBOXES, ...AGENT_INBOX_ACTIONS),
+          ...on('RepliesQueue.Arn', 'sqs:SendMessage'),
+          ...on('SigningKey.Arn', 'kms:GetPublicKey'),
+        ].sort(),
+      );
+      expect(agent().every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
+    });
+  });
+
+  describe('operator policy', () => {
+    const operator = () => managedPolicyStatements(template, 'OperatorPolicy');
+
+    it('starts, follows, cancels and stops runs, reads the tables and finds the stack', () => {
+      expect(grants(operator())).toEqual(
+        [
+          ...['RunStateMachine', 'CancelStateMachine'].flatMap((machine) =>
+            on(machine, 'states:StartExecution', 'states:ListExecutions'),
+          ),
+          ...['run', 'cancel'].flatMap((machine) =>
+            on(
+              executionsOf(machine),
+              'states:DescribeExecution',
+              'states:GetExecutionHistory',
+              'states:StopExecution',
+            ),
+          ),
+          ...['NodesTable.Arn', 'RunsTable.Arn'].flatMap((table) =>
+            on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
+          ),
+          ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
+        ].sort(),
+      );
+    });
+
+    it('can neither send to a queue nor sign', () => {
+      expect(allows(operator(), 'sqs:SendMessage')).toBe(false);
+      expect(allows(operator(), 'kms:Sign')).toBe(false);
+    });
+  });
+
+  describe('stage isolation', () => {
+    it(`names only drover-${STAGE} resources`, () => {
+      const text = JSON.stringify(template);
+      // `drover-<stage>…` at the start of a name or ARN segment (not `ci-drover-statemachine`).
+      const stages = [...text.matchAll(/(?<![\w-])drover-([a-z0-9]+)/g)].map((m) => m[1]);
+      expect(stages.length).toBeGreaterThan(20);
+      expect(new Set(stages)).toEqual(new Set([STAGE]));
+    });
+  });
+
+  describe('replies', () => {
+    it('feed ingest in batches of 10 with partial batch failures', () => {
+      const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
+      expect(mappings).toHaveLength(1);
+      expect(mappings[0]![1].Properties).toMatchObject({
+        FunctionName: { 'Fn::GetAtt': ['IngestLambdaFunction', 'Arn'] },
+        EventSourceArn: { 'Fn::GetAtt': ['RepliesQueue', 'Arn'] },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    });
+
+    it('go to the dead-letter queue after 5 receives', () => {
+      expect(resource(template, 'RepliesQueue').Properties).toMatchObject({
+        QueueName: `drover-${STAGE}-replies`,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': ['RepliesDeadLetterQueue', 'Arn'] },
+          maxReceiveCount: 5,
+        },
+      });
+      expect(resource(template, 'RepliesDeadLetterQueue').Properties.QueueName).toBe(
+        `drover-${STAGE}-replies-dlq`,
+      );
+    });
+
+    it('stay invisible for six ingest timeouts while a batch is processed', () => {
+      const ingestTimeout = resource(template, 'IngestLambdaFunction').Properties.Timeout as number;
+      expect(resource(template, 'RepliesQueue').Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
+        6 * ingestTimeout,
+      );
+    });
+
+    it.each(['RepliesQueue', 'RepliesDeadLetterQueue'])('%s is encrypted at rest', (queue) => {
+      expect(resource(template, queue).Properties.SqsManagedSseEnabled).toBe(true);
+    });
+  });
+
+  describe('tables', () => {
+    it.each([
+      ['NodesTable', 'nodes', [{ AttributeName: 'nodeId', KeyType: 'HASH' }]],
+      [
+        'RunsTable',
+        'runs',
+        [
+          { AttributeName: 'runId', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      ],
+    ])('%s is on-demand, encrypted, with PITR and TTL on expiresAt', (id, suffix, keySchema) => {
+      expect(resource(template, id).Properties).toMatchObject({
+        TableName: `drover-${STAGE}-${suffix}`,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: keySchema,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      });
+    });
+  });
+
+  describe.each(STATE_MACHINES)('the %s state machine', (name) => {
+    const logicalId = `${capitalised(name)}StateMachine`;
+    const asl = JSON.parse(
+      readFileSync(join(REPO_ROOT, `state-machines/${name}.asl.json`), 'utf8'),
+    ) as unknown;
+    const placeholderOf = new Map(
+      FUNCTION_NAMES.map((fn) => [`${lambdaLogicalId(fn)}.Arn`, placeholderFor(fn)]),
+    );
+    const logicalIdOf = new Map(FUNCTION_NAMES.map((fn) => [placeholderFor(fn), lambdaLogicalId(fn)]));
+    /** The logical ids of the functions the ASL file's Tasks invoke, in order. */
+    const aslTargets = allStates(asl)
+      .map((state) => (state.Parameters as { FunctionName?: string } | undefined)?.FunctionName)
+      .filter((fn): fn is string => fn !== undefined)
+      .map((placeholder) => logicalIdOf.get(placeholder));
+
+    const definition = () => {
+      const [body, variables] = (
+        resource(template, logicalId).Properties.DefinitionString as {
+          'Fn::Sub': [string, Record<string, unknown>];
+        }
+      )['Fn::Sub'];
+      return { body, variables };
+    };
+
+    it(`is deployed as drover-${STAGE}-<name>, as local mode names it`, () => {
+      expect(resource(template, logicalId).Properties.StateMachineName).toBe(`drover-${STAGE}-${name}`);
+    });
+
+    it('has no placeholder left for CloudFormation to miss', () => {
+      const { body, variables } = definition();
+      expect(body).not.toMatch(/FunctionArn\}/);
+      for (const [, variable] of body.matchAll(/\$\{([^}]+)\}/g)) {
+        expect(Object.keys(variables)).toContain(variable);
+      }
+    });
+
+    it('invokes the functions its Tasks name, through Fn::GetAtt', () => {
+      const { body, variables } = definition();
+      const resolved: unknown = JSON.parse(
+        body.replace(/\$\{([^}]+)\}/g, (_, variable: string) => describeRef(variables[variable])),
+      );
+      const targets = allStates(resolved)
+        .map((state) => (state.Parameters as { FunctionName?: string } | undefined)?.FunctionName)
+        .filter((fn): fn is string => fn !== undefined)
+        .map((fn) => fn.replace(/\.Arn$/, ''));
+      expect(targets.length).toBeGreaterThan(0);
+      expect(targets).toEqual(aslTargets);
+      for (const target of targets) expect(resource(template, target).Type).toBe('AWS::Lambda::Function');
+    });
+
+    it('is the ASL file local mode runs, function placeholders aside', () => {
+      const { body, variables } = definition();
+      const restored = body.replace(
+        /\$\{([^}]+)\}/g,
+        (whole, variable: string) => placeholderOf.get(describeRef(variables[variable])) ?? whole,
+      );
+      expect(JSON.parse(restored)).toEqual(asl);
+    });
+
+    it('may invoke exactly those functions', () => {
+      const invoked = [...new Set(aslTargets)];
+      expect(grants(roleStatements(template, `${logicalId}Role`))).toEqual(
+        invoked
+          .flatMap((id) => on(`${id}.Arn`, 'lambda:InvokeFunction'))
+          .concat(invoked.flatMap((id) => on(`${id}.Arn:*`, 'lambda:InvokeFunction')))
+          .sort(),
+      );
+    });
+  });
+
+  describe('alarms', () => {
+    it('fire when the replies dead-letter queue is not empty', () => {
+      expect(resource(template, 'RepliesDeadLetterAlarm').Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['RepliesDeadLetterQueue', 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+      });
+    });
+
+    it('fire when a run execution fails', () => {
+      expect(resource(template, 'RunExecutionsFailedAlarm').Properties).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'RunStateMachine' } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+      });
+    });
+  });
+
+  describe('outputs', () => {
+    it.each([
+      'AgentPolicyArn',
+      'OperatorPolicyArn',
+      'RunStateMachineArn',
+      'CancelStateMachineArn',
+      'NodesTableName',
+      'RunsTableName',
+      'RepliesQueueUrl',
+      'SigningKeyArn',
+      'EventBusName',
+      'Stage',
+      'Region',
+    ])('%s is exported under a stage-specific name', (key) => {
+      expect(template.Outputs[key]?.Export?.Name).toBe(`drover-${STAGE}-${key}`);
+    });
+  });
+});
+
+describe('serverless.yml', () => {
+  it("explains every wildcard (Resource '*', a '*' principal, a wildcard action) in a comment on the line above", () => {
+    const text = readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8');
+    const lines = text.split('\n');
+    const lineCounter = new LineCounter();
+    const wildcards: { line: number; text: string }[] = [];
+    visit(parseDocument(text, { lineCounter }), {
+      Pair(_, pair) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '';
+        if (!['Resource', 'NotResource', 'Principal', 'AWS', 'Action', 'NotAction'].includes(key)) return;
+        for (const item of isSeq(pair.value) ? pair.value.items : [pair.value]) {
+          if (!isScalar(item) || typeof item.value !== 'string' || !item.range) continue;
+          const wild = key.endsWith('Action') ? item.value.includes('*') : item.value === '*';
+          if (!wild) continue;
+          const line = lineCounter.linePos(item.range[0]).line;
+          wildcards.push({ line, text: lines[line - 1]!.trim() });
+        }
+      },
+    });
+
+    expect(wildcards.length).toBeGreaterThan(0);
+    const unexplained = wildcards.filter(({ line }) => !/^\s*#\s*\S/.test(lines[line - 2] ?? ''));
+    expect(unexplained).toEqual([]);
+  });
+});
