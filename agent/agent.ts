@@ -1,27 +1,24 @@
 /**
  * One drover agent: its inbox queue, its facts, its heartbeat, and the loop that turns signed
- * requests into acknowledged, executed and reported commands, at most once each.
+ * requests into acknowledged, executed and reported commands, at most once each. Many agents can
+ * share one process and one SQS client (load tests, demo fleets).
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
-import pLimit, { type LimitFunction } from 'p-limit';
-import { inboxQueueName } from '#shared/stage-config.ts';
-import { MESSAGE_VERSION, type Reply, type ResultReply, type SignedRequest } from '#shared/messages.ts';
-import { awsErrorName } from '#shared/aws.ts';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { DedupeStore } from './dedupe-store.ts';
 import { executeCommand, type ExecutionResult } from './executor.ts';
 import { loadFacts, type LoadedFacts } from './facts.ts';
-import { checkRequest } from './request-gate.ts';
-import { AuditLog, type AgentLog } from './json-log.ts';
+import { checkRequest, type GateDecision } from './request-gate.ts';
+import { AuditLog, type AgentLog, type AuditEntry } from './json-log.ts';
+import { ExecutionQueue } from './execution-queue.ts';
+import { ReplySender } from './reply-sender.ts';
+import { Inbox } from './inbox.ts';
+import { commandEnv, notRunResult, resultReply } from './results.ts';
+import type { CommandPolicy } from './policy.ts';
+import type { RunAsUser } from './run-as.ts';
 
 export interface AgentSettings {
   stage: string;
@@ -29,362 +26,413 @@ export interface AgentSettings {
   identity: string;
   repliesQueueUrl: string;
   publicKey: KeyObject;
-  /** Dedupe store and audit log live here. */
+  /** Dedupe store (and, unless `auditPath` says otherwise, the audit log) live here. */
   stateDir: string;
+  auditPath?: string;
   heartbeatSec: number;
   factsRefreshSec: number;
   factFiles: string[];
   classFiles: string[];
   factsCommand?: string;
+  /** Facts the agent knows itself (EC2 identity), under those of the fact files. */
+  baseFacts?: Record<string, unknown>;
   concurrency: number;
+  /** Requests allowed to wait for a free slot; more are rejected as busy. 100 by default. */
+  queueLimit?: number;
   outputCapBytes: number;
   killGraceMs: number;
+  /** How long `stop()` lets running commands finish by default; 30 s. */
+  shutdownGraceMs?: number;
   pollWaitSec: number;
   agentVersion: string;
   /** PATH given to commands. */
   commandPath: string;
+  policy?: CommandPolicy;
+  runAs?: RunAsUser;
+  dedupe?: { maxEntries: number; maxAgeMs: number };
 }
+
+/** Settings a running agent cannot take over on reload: they name its queues and files. */
+const FIXED_SETTINGS = ['stage', 'nodeId', 'repliesQueueUrl', 'stateDir', 'auditPath', 'dedupe'] as const;
 
 export interface AgentDeps {
   sqs: SQSClient;
   log: AgentLog;
   now?: () => number;
+  random?: () => number;
+  /** Runs commands; the real executor unless a test says otherwise. */
+  execute?: typeof executeCommand;
 }
 
 const INTERRUPTED = 'the agent restarted while this command was running; its outcome is unknown';
+const STOPPED_BEFORE_START = 'the agent stopped before this command could start';
 
 export class Agent {
-  #inboxUrl = '';
+  #settings: AgentSettings;
+  readonly #inbox: Inbox;
   #facts: LoadedFacts = { facts: {}, classes: [] };
-  #factsLoadedAt = 0;
   #dedupe: DedupeStore | undefined;
   readonly #audit: AuditLog;
   readonly #abort = new AbortController();
-  readonly #limit: LimitFunction;
-  readonly #running = new Map<string, AbortController>();
-  readonly #executions = new Set<Promise<void>>();
+  readonly #queue: ExecutionQueue<SignedRequest>;
+  readonly #replies: ReplySender;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #factsTimer: NodeJS.Timeout | undefined;
   readonly #startedAt: number;
   readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #executeCommand: typeof executeCommand;
+  readonly #log: AgentLog;
 
   constructor(
-    readonly settings: AgentSettings,
+    settings: AgentSettings,
     private readonly deps: AgentDeps,
   ) {
+    this.#settings = settings;
+    this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#random = deps.random ?? Math.random;
+    this.#executeCommand = deps.execute ?? executeCommand;
     this.#startedAt = this.#now();
-    this.#audit = new AuditLog(join(settings.stateDir, 'audit.jsonl'));
-    this.#limit = pLimit(settings.concurrency);
+    this.#audit = new AuditLog(settings.auditPath ?? join(settings.stateDir, 'audit.jsonl'), (error) =>
+      this.#log.error('cannot write the audit log', { error }),
+    );
+    this.#queue = new ExecutionQueue(this.#limits(), (key, request, signal) =>
+      this.#run(key, request, signal),
+    );
+    this.#replies = new ReplySender(deps.sqs, settings.repliesQueueUrl, deps.log);
+    this.#inbox = new Inbox({
+      sqs: deps.sqs,
+      log: deps.log,
+      stage: settings.stage,
+      nodeId: settings.nodeId,
+      signal: this.#abort.signal,
+    });
+  }
+
+  get settings(): AgentSettings {
+    return this.#settings;
   }
 
   get inboxUrl(): string {
-    return this.#inboxUrl;
+    return this.#inbox.url;
   }
 
   get facts(): LoadedFacts {
     return this.#facts;
   }
 
-  /** Creates the inbox, loads facts, reports interrupted requests, heartbeats, starts polling. */
+  /**
+   * Opens the dedupe store, loads facts, creates the inbox (waiting out an unreachable endpoint),
+   * reports requests a crash interrupted, heartbeats, and starts polling.
+   */
   async start(): Promise<void> {
-    this.#dedupe = DedupeStore.open(join(this.settings.stateDir, 'dedupe.jsonl'), {
-      onWarning: (message) => this.deps.log.warn(message),
+    this.#dedupe = DedupeStore.open(join(this.#settings.stateDir, 'dedupe.jsonl'), {
+      maxEntries: this.#settings.dedupe?.maxEntries,
+      maxAgeMs: this.#settings.dedupe?.maxAgeMs,
+      onWarning: (message) => this.#log.warn(message),
     });
     await this.refreshFacts();
-    await this.#ensureInbox();
+    await this.#inbox.create();
+    if (this.#abort.signal.aborted) return;
     await this.#reportInterrupted();
     await this.sendHeartbeat();
-    this.#heartbeat = setInterval(() => {
-      this.#beat().catch((error: unknown) => this.deps.log.warn('heartbeat failed', { error }));
-    }, this.settings.heartbeatSec * 1000);
-    this.#loop = this.#poll();
-    this.deps.log.info('agent started', { inbox: this.#inboxUrl, classes: this.#facts.classes.length });
+    if (this.#abort.signal.aborted) return;
+    this.#scheduleHeartbeat(true);
+    this.#scheduleFactsRefresh(true);
+    this.#loop = this.#inbox.poll(
+      () => this.#settings.pollWaitSec,
+      (message) => this.#handle(message),
+      () => this.sendHeartbeat(),
+    );
+    this.#log.info('agent started', { inbox: this.#inbox.url, classes: this.#facts.classes.length });
   }
 
-  /** Stops polling, lets running commands finish for `graceMs`, then cancels what is left. */
-  async stop(graceMs = 30_000): Promise<void> {
+  /**
+   * Stops polling and heartbeats, starts nothing new, lets running commands finish for `graceMs`
+   * (the configured shutdown grace by default), then cancels what is left and reports it.
+   */
+  async stop(graceMs = this.#settings.shutdownGraceMs ?? 30_000): Promise<void> {
     this.#abort.abort();
-    clearInterval(this.#heartbeat);
+    clearTimeout(this.#heartbeat);
+    clearTimeout(this.#factsTimer);
     await this.#loop;
-    const all = Promise.allSettled([...this.#executions]);
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-    if ((await Promise.race([all.then(() => 'done' as const), timer])) === 'timeout') {
-      for (const controller of this.#running.values()) controller.abort();
-      await all;
-    }
+    // Results of commands killed at the end of the grace get one attempt each: the stop must end.
+    const graceOver = setTimeout(() => this.#replies.stopRetrying(), graceMs);
+    const waiting = await this.#queue.stop(graceMs);
+    clearTimeout(graceOver);
+    this.#replies.stopRetrying();
+    for (const { key, item } of waiting) await this.#reportNotRun(key, item, STOPPED_BEFORE_START, false);
     this.#dedupe?.close();
-    this.deps.log.info('agent stopped');
+    this.#log.info('agent stopped');
+  }
+
+  /**
+   * Takes over new settings (SIGHUP): policy, limits, facts sources, heartbeat, key. Settings that
+   * name the agent's queues or files need a restart; they are kept and the log says so.
+   */
+  async reconfigure(next: AgentSettings): Promise<void> {
+    const kept = FIXED_SETTINGS.filter(
+      (name) => JSON.stringify(next[name]) !== JSON.stringify(this.#settings[name]),
+    );
+    if (kept.length > 0) this.#log.warn('these settings change only with a restart', { settings: kept });
+    const fixed = Object.fromEntries(FIXED_SETTINGS.map((name) => [name, this.#settings[name]]));
+    const heartbeatChanged = next.heartbeatSec !== this.#settings.heartbeatSec;
+    const refreshChanged = next.factsRefreshSec !== this.#settings.factsRefreshSec;
+    this.#settings = { ...next, ...fixed };
+    this.#queue.setLimits(this.#limits());
+    await this.refreshFacts();
+    const running = this.#loop !== undefined && !this.#abort.signal.aborted;
+    if (running && heartbeatChanged) {
+      clearTimeout(this.#heartbeat);
+      this.#scheduleHeartbeat(true);
+    }
+    if (running && refreshChanged) {
+      clearTimeout(this.#factsTimer);
+      this.#scheduleFactsRefresh(true);
+    }
+    if (this.#inbox.url !== '') await this.sendHeartbeat();
+    this.#log.info('configuration reloaded');
   }
 
   async refreshFacts(): Promise<void> {
+    const s = this.#settings;
     this.#facts = await loadFacts({
-      identity: this.settings.identity,
-      factFiles: this.settings.factFiles,
-      classFiles: this.settings.classFiles,
-      agentVersion: this.settings.agentVersion,
-      factsCommand: this.settings.factsCommand,
-      onWarning: (message) => this.deps.log.warn('fact source skipped', { problem: message }),
+      identity: s.identity,
+      baseFacts: s.baseFacts,
+      factFiles: s.factFiles,
+      classFiles: s.classFiles,
+      agentVersion: s.agentVersion,
+      factsCommand: s.factsCommand,
+      onWarning: (message) => this.#log.warn('fact source skipped', { problem: message }),
     });
-    this.#factsLoadedAt = this.#now();
   }
 
   async sendHeartbeat(): Promise<void> {
-    await this.#reply({
+    await this.#replies.send({
       v: MESSAGE_VERSION,
       type: 'heartbeat',
-      nodeId: this.settings.nodeId,
-      identity: this.settings.identity,
+      nodeId: this.#settings.nodeId,
+      identity: this.#settings.identity,
       sentAt: this.#now(),
-      inbox: this.#inboxUrl,
+      inbox: this.#inbox.url,
       facts: this.#facts.facts,
       classes: this.#facts.classes,
-      agentVersion: this.settings.agentVersion,
-      heartbeatSec: this.settings.heartbeatSec,
+      agentVersion: this.#settings.agentVersion,
+      heartbeatSec: this.#settings.heartbeatSec,
       startedAt: this.#startedAt,
     });
   }
 
-  async #beat(): Promise<void> {
-    if (this.#now() - this.#factsLoadedAt >= this.settings.factsRefreshSec * 1000) await this.refreshFacts();
-    await this.sendHeartbeat();
+  /** The first interval is jittered so agents started together do not heartbeat together. */
+  #scheduleHeartbeat(first: boolean): void {
+    const intervalMs = this.#settings.heartbeatSec * 1000;
+    const delay = first ? intervalMs * (0.1 + 0.9 * this.#random()) : intervalMs;
+    this.#heartbeat = setTimeout(() => {
+      this.sendHeartbeat()
+        .catch((error: unknown) => this.#log.warn('heartbeat failed', { error }))
+        .finally(() => {
+          if (!this.#abort.signal.aborted) this.#scheduleHeartbeat(false);
+        });
+    }, delay);
   }
 
-  async #ensureInbox(): Promise<void> {
-    const out = await this.deps.sqs.send(
-      new CreateQueueCommand({
-        QueueName: inboxQueueName(this.settings.stage, this.settings.nodeId),
-        Attributes: {
-          MessageRetentionPeriod: '86400',
-          VisibilityTimeout: '60',
-          ReceiveMessageWaitTimeSeconds: '20',
-        },
-        tags: { 'drover:stage': this.settings.stage, 'drover:node': this.settings.nodeId },
-      }),
+  /** Facts are reloaded every `factsRefreshSec` (first interval jittered), so filters see changes. */
+  #scheduleFactsRefresh(first: boolean): void {
+    const intervalMs = this.#settings.factsRefreshSec * 1000;
+    this.#factsTimer = setTimeout(
+      () => {
+        this.refreshFacts()
+          .catch((error: unknown) => this.#log.warn('facts refresh failed', { error }))
+          .finally(() => {
+            if (!this.#abort.signal.aborted) this.#scheduleFactsRefresh(false);
+          });
+      },
+      first ? intervalMs * (0.5 + 0.5 * this.#random()) : intervalMs,
     );
-    this.#inboxUrl = out.QueueUrl ?? '';
-  }
-
-  async #poll(): Promise<void> {
-    const signal = this.#abort.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const out = await this.deps.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.#inboxUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.settings.pollWaitSec,
-          }),
-          { abortSignal: signal },
-        );
-        failures = 0;
-        for (const message of out.Messages ?? []) await this.#handle(message);
-      } catch (error: unknown) {
-        if (signal.aborted) return;
-        failures++;
-        const name = awsErrorName(error);
-        if (name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue') {
-          this.deps.log.warn('inbox queue is gone: recreating it', { inbox: this.#inboxUrl });
-          await this.#ensureInbox().catch(() => undefined);
-          await this.sendHeartbeat().catch(() => undefined);
-        } else {
-          this.deps.log.warn('receive failed; backing off', { error, failures });
-        }
-        // Exponential backoff with full jitter, capped at 20 s.
-        const delay = Math.random() * Math.min(20_000, 250 * 2 ** failures);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
   }
 
   async #handle(message: Message): Promise<void> {
+    const s = this.#settings;
     const decision = checkRequest(message.Body ?? '', {
-      nodeId: this.settings.nodeId,
-      publicKey: this.settings.publicKey,
+      nodeId: s.nodeId,
+      publicKey: s.publicKey,
       dedupe: this.#dedupe!,
-      host: () => ({
-        identity: this.settings.identity,
-        facts: this.#facts.facts,
-        classes: this.#facts.classes,
-      }),
+      host: () => ({ identity: s.identity, facts: this.#facts.facts, classes: this.#facts.classes }),
       now: this.#now,
+      policy: s.policy,
+      busy: () => this.#queue.busy(),
     });
-    const base = {
-      runId: decision.request?.runId,
-      batch: decision.request?.batch,
-      caller: decision.request?.caller,
-    };
-    if (decision.kind === 'drop') {
-      this.deps.log.warn('request dropped', {
-        ...base,
-        reason: decision.reason,
-        messageId: message.MessageId,
-      });
-      this.#audit.record({
-        decision: 'dropped',
-        reason: decision.reason,
-        messageId: message.MessageId,
-        ...base,
-      });
-      await this.#delete(message);
-      return;
+    const request = decision.request;
+    const base = { runId: request?.runId, batch: request?.batch, caller: request?.caller };
+    switch (decision.kind) {
+      case 'drop':
+        this.#log.warn('request dropped', { ...base, reason: decision.reason, messageId: message.MessageId });
+        this.#audit.record({
+          ...this.#about(decision),
+          decision: 'dropped',
+          reason: decision.reason,
+          ...messageIdOf(message),
+        });
+        await this.#inbox.delete(message);
+        return;
+      case 'reject':
+        this.#log.warn('request rejected', { ...base, reason: decision.reason });
+        this.#audit.record({
+          ...this.#about(decision),
+          decision: 'rejected',
+          reason: decision.reason,
+          ...messageIdOf(message),
+        });
+        await this.#replies.send({
+          v: MESSAGE_VERSION,
+          ...this.#origin(),
+          type: 'rejected',
+          runId: decision.request.runId,
+          batch: decision.request.batch,
+          reason: decision.reason,
+        });
+        await this.#inbox.delete(message);
+        return;
+      case 'cancel':
+        await this.#inbox.delete(message);
+        await this.#cancel(decision.request, decision.key);
+        return;
+      case 'accept':
+        await Promise.all([
+          this.#replies.send({
+            v: MESSAGE_VERSION,
+            ...this.#origin(),
+            type: 'ack',
+            runId: base.runId!,
+            batch: base.batch!,
+          }),
+          this.#inbox.delete(message),
+        ]);
+        this.#queue.enqueue(decision.key, decision.request);
+        return;
     }
-    const { request } = decision;
-    if (decision.kind === 'reject') {
-      this.deps.log.warn('request rejected', { ...base, reason: decision.reason });
-      this.#audit.record({
-        decision: 'rejected',
-        reason: decision.reason,
-        command: request.command,
-        ...base,
-      });
-      await this.#reply({
-        ...this.#replyBase(),
-        type: 'rejected',
-        runId: request.runId,
-        batch: request.batch,
-        reason: decision.reason,
-      });
-      await this.#delete(message);
-      return;
-    }
-    await Promise.all([
-      this.#reply({ ...this.#replyBase(), type: 'ack', runId: request.runId, batch: request.batch }),
-      this.#delete(message),
-    ]);
-    const execution = this.#limit(() => this.#execute(request, decision.key)).catch((error: unknown) =>
-      this.deps.log.error('execution failed', { ...base, error }),
-    );
-    this.#executions.add(execution);
-    void execution.finally(() => this.#executions.delete(execution));
   }
 
-  async #execute(request: SignedRequest, key: string): Promise<void> {
-    const controller = new AbortController();
-    this.#running.set(key, controller);
+  /** A cancel stops the command if it runs, keeps it from starting if it waits, and forestalls it otherwise. */
+  async #cancel(request: SignedRequest, key: string): Promise<void> {
+    const found = this.#queue.cancel(key);
+    let outcome: string;
+    if (found?.state === 'running') {
+      outcome = 'stopping the running command';
+    } else if (found?.state === 'waiting') {
+      outcome = 'the command was waiting for a slot: it will not start';
+      await this.#reportNotRun(key, found.item, 'cancelled before it started', true);
+    } else if (this.#dedupe!.claim(key, 'cancelled')) {
+      outcome = 'the request has not arrived: it will not run';
+    } else {
+      outcome = `nothing to cancel: the request is already ${this.#dedupe!.stateOf(key) ?? 'finished'}`;
+    }
+    this.#log.info('cancel received', { runId: request.runId, batch: request.batch, outcome });
+    this.#audit.record({
+      ...this.#about({ request }),
+      decision: 'accepted',
+      outcome,
+    });
+  }
+
+  async #run(key: string, request: SignedRequest, signal: AbortSignal): Promise<void> {
     try {
+      const s = this.#settings;
       const result: ExecutionResult =
         request.action === 'ping' || !request.command
-          ? pingResult(this.#now())
-          : await executeCommand(request.command, {
+          ? notRunResult(this.#now(), { exitCode: 0 })
+          : await this.#executeCommand(request.command, {
               timeoutSec: request.timeoutSec,
-              env: this.#commandEnv(request),
-              outputCapBytes: this.settings.outputCapBytes,
-              killGraceMs: this.settings.killGraceMs,
-              signal: controller.signal,
+              env: commandEnv(s, request),
+              outputCapBytes: s.outputCapBytes,
+              killGraceMs: s.killGraceMs,
+              signal,
+              ...(s.runAs ? { uid: s.runAs.uid, gid: s.runAs.gid } : {}),
             });
-      await this.#reply(this.#resultReply(request, result));
+      await this.#replies.send(resultReply(this.#origin(), request, result));
       this.#dedupe!.markDone(key);
       this.#audit.record({
+        ...this.#about({ request }),
         decision: 'accepted',
-        runId: request.runId,
-        batch: request.batch,
-        caller: request.caller,
-        command: request.command,
         exitCode: result.exitCode,
+        ...(result.signal ? { signal: result.signal } : {}),
+        ...(result.timedOut ? { timedOut: true } : {}),
+        ...(result.cancelled ? { cancelled: true } : {}),
         durationMs: result.endedAt - result.startedAt,
       });
-    } finally {
-      this.#running.delete(key);
+    } catch (error: unknown) {
+      this.#log.error('execution failed', { runId: request.runId, batch: request.batch, error });
     }
   }
 
-  #commandEnv(request: SignedRequest): Record<string, string> {
-    return {
-      PATH: this.settings.commandPath,
-      HOME: process.env.HOME ?? '/',
-      LANG: 'C.UTF-8',
-      DROVER_RUN_ID: request.runId,
-      DROVER_BATCH: String(request.batch),
-      DROVER_NODE_ID: this.settings.nodeId,
-      DROVER_IDENTITY: this.settings.identity,
-      DROVER_CALLER: request.caller,
-    };
-  }
-
-  #resultReply(request: Pick<SignedRequest, 'runId' | 'batch'>, r: ExecutionResult): ResultReply {
-    return {
-      ...this.#replyBase(),
-      type: 'result',
-      runId: request.runId,
-      batch: request.batch,
-      exitCode: r.exitCode,
-      signal: r.signal,
-      timedOut: r.timedOut,
-      ...(r.cancelled ? { cancelled: true } : {}),
-      stdout: r.stdout,
-      stderr: r.stderr,
-      startedAt: r.startedAt,
-      endedAt: r.endedAt,
-      ...(r.error !== undefined ? { error: r.error } : {}),
-    };
+  /** Reports a request that was taken on but never started, and records it as done. */
+  async #reportNotRun(key: string, request: SignedRequest, error: string, cancelled: boolean): Promise<void> {
+    await this.#replies.send(
+      resultReply(this.#origin(), request, notRunResult(this.#now(), { exitCode: null, cancelled, error })),
+    );
+    this.#dedupe!.markDone(key);
+    this.#audit.record({
+      ...this.#about({ request }),
+      decision: 'accepted',
+      exitCode: null,
+      cancelled,
+      reason: error,
+    });
   }
 
   /** Requests claimed before a crash never reported a result: say so, once. */
   async #reportInterrupted(): Promise<void> {
     for (const key of this.#dedupe!.startedButNotDone()) {
-      const hash = key.lastIndexOf('#');
-      const runId = key.slice(0, hash);
-      const batch = Number(key.slice(hash + 1));
-      const now = this.#now();
-      const empty = { text: '', bytes: 0, truncated: false };
-      await this.#reply(
-        this.#resultReply(
+      const match = /^(.+)#(\d+)$/.exec(key);
+      if (!match) continue;
+      const [runId, batch] = [match[1]!, Number(match[2])];
+      await this.#replies.send(
+        resultReply(
+          this.#origin(),
           { runId, batch },
-          {
-            exitCode: null,
-            signal: null,
-            timedOut: false,
-            cancelled: false,
-            stdout: empty,
-            stderr: empty,
-            startedAt: now,
-            endedAt: now,
-            error: INTERRUPTED,
-          },
+          notRunResult(this.#now(), { exitCode: null, error: INTERRUPTED }),
         ),
       );
       this.#dedupe!.markDone(key);
-      this.deps.log.warn('reported a request interrupted by a restart', { runId, batch });
+      this.#audit.record({
+        decision: 'accepted',
+        nodeId: this.#settings.nodeId,
+        runId,
+        batch,
+        reason: INTERRUPTED,
+      });
+      this.#log.warn('reported a request interrupted by a restart', { runId, batch });
     }
   }
 
-  #replyBase() {
+  #about(decision: Pick<GateDecision, 'request'>): Omit<AuditEntry, 'decision'> {
+    const r = decision.request;
     return {
-      v: MESSAGE_VERSION,
-      nodeId: this.settings.nodeId,
-      identity: this.settings.identity,
-      sentAt: this.#now(),
-    } as const;
+      nodeId: this.#settings.nodeId,
+      ...(r
+        ? {
+            runId: r.runId,
+            batch: r.batch,
+            action: r.action,
+            ...(r.caller ? { caller: r.caller } : {}),
+            ...(r.command ? { command: r.command } : {}),
+          }
+        : {}),
+    };
   }
 
-  async #reply(reply: Reply): Promise<void> {
-    await this.deps.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.settings.repliesQueueUrl, MessageBody: JSON.stringify(reply) }),
-    );
+  #limits() {
+    return { concurrency: this.#settings.concurrency, limit: this.#settings.queueLimit ?? 100 };
   }
 
-  async #delete(message: Message): Promise<void> {
-    await this.deps.sqs.send(
-      new DeleteMessageCommand({ QueueUrl: this.#inboxUrl, ReceiptHandle: message.ReceiptHandle }),
-    );
+  #origin() {
+    return { nodeId: this.#settings.nodeId, identity: this.#settings.identity, sentAt: this.#now() };
   }
 }
 
-function pingResult(now: number): ExecutionResult {
-  const empty = { text: '', bytes: 0, truncated: false };
-  return {
-    exitCode: 0,
-    signal: null,
-    timedOut: false,
-    cancelled: false,
-    stdout: empty,
-    stderr: empty,
-    startedAt: now,
-    endedAt: now,
-  };
-}
+const messageIdOf = (message: Message) => (message.MessageId ? { messageId: message.MessageId } : {});
 
 /** The identity an agent uses off EC2. */
 export const defaultIdentity = (): string => hostname();

@@ -1,7 +1,9 @@
 /**
  * The agent's memory of the requests it has taken on, on disk, so each request runs at most once
  * even when the inbox redelivers it after a restart or a crash. An append-only file of JSON lines,
- * `{"k":key,"s":"started"|"done","t":ms}`, compacted when it grows to twice its live entries.
+ * `{"k":key,"s":"started"|"done"|"cancelled","t":ms}`, compacted when it grows to twice its live
+ * entries. A file that cannot be read at all is moved aside and the store starts empty, with a
+ * warning: an agent that refused to start would run nothing, which helps nobody.
  */
 import {
   closeSync,
@@ -21,7 +23,8 @@ export const DEFAULT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /** Below this many lines the file is never compacted: rewriting it would buy nothing. */
 const MIN_LINES_TO_COMPACT = 64;
 
-type EntryState = 'started' | 'done';
+/** `cancelled`: a cancel arrived before the request itself, which must then never run. */
+export type EntryState = 'started' | 'done' | 'cancelled';
 
 interface Entry {
   state: EntryState;
@@ -33,7 +36,7 @@ export interface DedupeStoreOptions {
   maxEntries?: number;
   maxAgeMs?: number;
   now?: () => number;
-  /** Told when the file was corrupted and only part of it could be read. */
+  /** Told when the file was corrupted and only part of it (or none) could be read. */
   onWarning?: (message: string) => void;
 }
 
@@ -82,7 +85,21 @@ export class DedupeStore {
         { cause: e },
       );
     }
-    const { skipped, endsCleanly } = store.load();
+    const { skipped, endsCleanly, unreadable } = store.load();
+    if (unreadable !== undefined) {
+      const aside = `${filePath}.unreadable-${store.now()}`;
+      try {
+        renameSync(filePath, aside);
+      } catch (e: unknown) {
+        throw new DedupeStoreError(
+          `cannot read dedupe store ${filePath} (${unreadable}) nor move it aside: ${messageOf(e)}`,
+          { cause: e },
+        );
+      }
+      options.onWarning?.(
+        `${filePath}: cannot be read (${unreadable}); moved to ${aside} and starting with an empty store`,
+      );
+    }
     if (skipped > 0) {
       options.onWarning?.(
         `${filePath}: skipped ${skipped} corrupted or truncated line(s); kept ${store.entries.size} entries`,
@@ -102,17 +119,22 @@ export class DedupeStore {
     return this.entries.has(key);
   }
 
+  /** What the store knows of `key`, if anything. */
+  stateOf(key: string): EntryState | undefined {
+    return this.entries.get(key)?.state;
+  }
+
   /**
-   * Claims `key` for execution: true if it was never seen (now recorded as started and flushed to
-   * disk), false if it was already claimed. Throws {@link DedupeStoreError} if the claim cannot be
-   * made durable; the key is then not claimed.
+   * Claims `key`: true if it was never seen (now recorded in `state`, `started` by default, and
+   * flushed to disk), false if it was already claimed. Throws {@link DedupeStoreError} if the claim
+   * cannot be made durable; the key is then not claimed.
    */
-  claim(key: string): boolean {
+  claim(key: string, state: EntryState = 'started'): boolean {
     this.evict();
     if (this.entries.has(key)) return false;
     const t = this.now();
-    this.append({ k: key, s: 'started', t }, true);
-    this.entries.set(key, { state: 'started', t });
+    this.append({ k: key, s: state, t }, true);
+    this.entries.set(key, { state, t });
     this.evict();
     this.compactIfBloated();
     return true;
@@ -121,7 +143,7 @@ export class DedupeStore {
   /** Records that the request `key` finished (whatever its outcome). */
   markDone(key: string): void {
     const entry = this.entries.get(key);
-    if (entry?.state === 'done') return;
+    if (entry !== undefined && entry.state !== 'started') return;
     const t = entry?.t ?? this.now();
     this.append({ k: key, s: 'done', t }, false);
     if (entry) entry.state = 'done';
@@ -141,13 +163,13 @@ export class DedupeStore {
     this.fd = undefined;
   }
 
-  private load(): { skipped: number; endsCleanly: boolean } {
+  private load(): { skipped: number; endsCleanly: boolean; unreadable?: string } {
     let text: string;
     try {
       text = readFileSync(this.filePath, 'utf8');
     } catch (e: unknown) {
       if (isErrno(e, 'ENOENT')) return { skipped: 0, endsCleanly: true };
-      throw new DedupeStoreError(`cannot read dedupe store ${this.filePath}: ${messageOf(e)}`, { cause: e });
+      return { skipped: 0, endsCleanly: true, unreadable: messageOf(e) };
     }
     let skipped = 0;
     const lines = text.split('\n');
@@ -163,7 +185,7 @@ export class DedupeStore {
       }
       const existing = this.entries.get(record.k);
       if (existing) {
-        if (record.s === 'done') existing.state = 'done';
+        if (existing.state === 'started' && record.s === 'done') existing.state = 'done';
       } else {
         this.entries.set(record.k, { state: record.s, t: record.t });
       }
@@ -251,7 +273,7 @@ function parseRecord(line: string): { k: string; s: EntryState; t: number } | un
   const { k, s, t } = value as Record<string, unknown>;
   if (
     typeof k !== 'string' ||
-    (s !== 'started' && s !== 'done') ||
+    (s !== 'started' && s !== 'done' && s !== 'cancelled') ||
     typeof t !== 'number' ||
     !Number.isFinite(t)
   ) {

@@ -18,6 +18,8 @@ const FACTS_COMMAND_OUTPUT_CAP_BYTES = 8 * 1024 * 1024;
 export interface LoadFactsOptions {
   /** The node's identity, as configured; always the `identity` fact. */
   identity: string;
+  /** Facts the agent knows by itself beyond the built-ins (EC2 identity); files override them. */
+  baseFacts?: Record<string, unknown>;
   /** YAML (`.yaml`/`.yml`), JSON (`.json`) or other (read as YAML) files, each a mapping. */
   factFiles: string[];
   /** Word lists (whitespace separated, `#` comments) whose words are the node's classes. */
@@ -41,7 +43,9 @@ export interface LoadedFacts {
 
 /**
  * Gathers the node's facts and classes. Facts are merged at top level, later sources winning:
- * built-ins, then fact files in order, then the facts command. `identity` and `agent_version`
+ * built-ins and `baseFacts`, then fact files in order, then the facts command. Fact files may be
+ * facter or puppet output: Ruby type tags are ignored and a `Puppet::Node::Facts` document
+ * (`name`, `values`, …) contributes its `values`. `identity` and `agent_version`
  * always come from the options: no file can impersonate another node or version. Built-ins are
  * `identity`, `hostname`, `os` ({family, release, name?, version_id?}), `arch`, `cpus`,
  * `memory_mb`, `agent_version`.
@@ -51,7 +55,7 @@ export interface LoadedFacts {
  */
 export async function loadFacts(options: LoadFactsOptions): Promise<LoadedFacts> {
   const warn = options.onWarning ?? (() => {});
-  let facts: Record<string, unknown> = await builtInFacts(options);
+  let facts: Record<string, unknown> = { ...(await builtInFacts(options)), ...options.baseFacts };
 
   for (const path of options.factFiles) {
     try {
@@ -168,7 +172,8 @@ async function runFactsCommand(
 function parseMapping(text: string, extension: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = extension === '.json' ? JSON.parse(text) : parseYaml(text);
+    // Facter and puppet YAML carries Ruby tags (`!ruby/object:Puppet::Node::Facts`): read through them.
+    value = extension === '.json' ? JSON.parse(text) : parseYaml(text, { logLevel: 'error' });
   } catch (e: unknown) {
     // YAML errors carry a multi-line excerpt of the source; the first line says what and where.
     throw new FactSourceError(`does not parse: ${reasonOf(e).split('\n')[0]}`, { cause: e });
@@ -177,7 +182,21 @@ function parseMapping(text: string, extension: string): Record<string, unknown> 
     const kind = value === null ? 'empty' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
     throw new FactSourceError(`is ${kind}, expected a mapping of fact names to values`);
   }
-  return value as Record<string, unknown>;
+  return unwrapPuppetFacts(value as Record<string, unknown>);
+}
+
+const PUPPET_FACTS_KEYS = new Set(['name', 'values', 'timestamp', 'expiration']);
+
+/** `puppet facts` output wraps the facts: `{name, values, timestamp, expiration}`. */
+function unwrapPuppetFacts(document: Record<string, unknown>): Record<string, unknown> {
+  const { name, values } = document;
+  const isWrapper =
+    typeof name === 'string' &&
+    typeof values === 'object' &&
+    values !== null &&
+    !Array.isArray(values) &&
+    Object.keys(document).every((key) => PUPPET_FACTS_KEYS.has(key));
+  return isWrapper ? (values as Record<string, unknown>) : document;
 }
 
 function parseWords(text: string): string[] {

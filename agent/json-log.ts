@@ -44,25 +44,47 @@ function errorReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** One line per accepted or refused request, appended to the audit file. */
+/**
+ * One line per accepted or refused request, appended to the audit file: what was asked (run id,
+ * batch, caller, action, command), what the agent decided and why, and for commands that ran
+ * their exit code and duration.
+ */
 export interface AuditEntry {
   decision: 'accepted' | 'rejected' | 'dropped';
+  nodeId?: string;
+  action?: string;
   reason?: string;
   runId?: string;
   batch?: number;
   caller?: string;
   command?: unknown;
   exitCode?: number | null;
+  signal?: string | null;
+  timedOut?: boolean;
+  cancelled?: boolean;
   durationMs?: number;
   messageId?: string;
+  /** What a cancel did: stopped a running command, kept a waiting one from starting, … */
+  outcome?: string;
 }
 
 export class AuditLog {
-  constructor(private readonly path: string) {
+  /**
+   * `onError` hears of lines that could not be written (disk full, file removed with its
+   * directory): the audit is a record, not a gate, so requests still run.
+   */
+  constructor(
+    private readonly path: string,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
     mkdirSync(dirname(path), { recursive: true });
   }
 
   record(entry: AuditEntry): void {
-    appendFileSync(this.path, JSON.stringify({ time: new Date().toISOString(), ...entry }) + '\n');
+    try {
+      appendFileSync(this.path, JSON.stringify({ time: new Date().toISOString(), ...entry }) + '\n');
+    } catch (error: unknown) {
+      this.onError(error);
+    }
   }
 }

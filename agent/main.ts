@@ -1,106 +1,89 @@
 /**
  * Entry point of the agent process: one agent, or many logical agents in one process (load tests,
- * demo fleets). Joins the local stack described by `.drover/local.json`.
+ * demo fleets), on a real host (`/etc/drover/agent.yaml`) or joining the local stack described by
+ * `.drover/local.json`. SIGTERM/SIGINT stop it gracefully (exit 0), SIGHUP reloads config and facts.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { z } from 'zod';
-import { createSqsClient } from '#shared/aws.ts';
-import { publicKeyFrom } from '#shared/signing.ts';
-import { readLocalStackFile } from '#shared/local-stack-file.ts';
-import { Agent, defaultIdentity } from './agent.ts';
-import { jsonLog, type LogLevel } from './json-log.ts';
+import pLimit from 'p-limit';
+import { Agent } from './agent.ts';
+import { defaultRuntime, prepareAgents, type AgentCommandOptions, type Runtime } from './startup.ts';
 
-export const AGENT_VERSION = '0.1.0';
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export { AGENT_VERSION, type AgentCommandOptions } from './startup.ts';
 
-export interface AgentCommandOptions {
-  home: string;
-  identity?: string;
-  nodeId?: string;
-  facts: string[];
-  classes: string[];
-  factsCommand?: string;
-  stateDir?: string;
-  heartbeat: number;
-  concurrency: number;
-  outputCap: number;
-  /** A JSON file listing many agents to host in this process. */
-  hosts?: string;
-  logLevel: LogLevel;
+/** Agents started at once: each creates its inbox and heartbeats on start. */
+const START_PARALLELISM = 32;
+
+export interface AgentProcessControl {
+  /** Ends the process after a graceful stop; `process.exit` by default. */
+  exit: (code: number) => void;
+  /** Install SIGTERM/SIGINT/SIGHUP handlers; true by default. */
+  handleSignals: boolean;
 }
 
-const hostsFileSchema = z.array(
-  z.object({
-    identity: z.string().min(1),
-    nodeId: z.string().min(1).optional(),
-    facts: z.array(z.string()).default([]),
-    classes: z.array(z.string()).default([]),
-  }),
-);
+export interface RunningAgents {
+  agents: Agent[];
+  /** Stops every agent (each with its shutdown grace) and releases the SQS client. */
+  stop(): Promise<void>;
+  /** Reloads the configuration and facts; a bad configuration is logged and the old one kept. */
+  reload(): Promise<void>;
+}
 
-export async function main(options: AgentCommandOptions): Promise<void> {
-  const stack = readLocalStackFile(options.home);
-  const log = jsonLog((line) => process.stdout.write(line), options.logLevel);
-  const specs = options.hosts
-    ? hostsFileSchema.parse(JSON.parse(readFileSync(options.hosts, 'utf8')))
-    : [
-        {
-          identity: options.identity ?? defaultIdentity(),
-          nodeId: options.nodeId,
-          facts: options.facts,
-          classes: options.classes,
-        },
-      ];
-  const sqs = createSqsClient({
-    region: stack.region,
-    endpoints: stack.endpoints,
-    credentials: stack.credentials,
-    maxSockets: Math.max(64, specs.length * 2 + 16),
-  });
-  const publicKey = publicKeyFrom(readFileSync(stack.publicKeyPath, 'utf8'));
-  const agents = specs.map((spec) => {
-    const nodeId = spec.nodeId ?? spec.identity;
-    const stateDir = resolve(
-      specs.length === 1 && options.stateDir ? options.stateDir : join(stack.stateDir, 'agents', nodeId),
-    );
-    mkdirSync(stateDir, { recursive: true });
-    return new Agent(
-      {
-        stage: stack.stage,
-        nodeId,
-        identity: spec.identity,
-        repliesQueueUrl: stack.repliesQueueUrl,
-        publicKey,
-        stateDir,
-        heartbeatSec: options.heartbeat,
-        factsRefreshSec: 300,
-        factFiles: spec.facts.map((f) => resolve(f)),
-        classFiles: spec.classes.map((f) => resolve(f)),
-        factsCommand: options.factsCommand,
-        concurrency: options.concurrency,
-        outputCapBytes: options.outputCap,
-        killGraceMs: 2_000,
-        pollWaitSec: 20,
-        agentVersion: AGENT_VERSION,
-        commandPath: process.env.PATH ?? DEFAULT_PATH,
-      },
-      { sqs, log: log.child({ nodeId, identity: spec.identity }) },
-    );
-  });
+/**
+ * Starts the agents `options` describe and returns once they are polling. Throws
+ * `AgentConfigError` (one line per problem, no stack needed) when the configuration is unusable.
+ */
+export async function main(
+  options: AgentCommandOptions,
+  runtime: Runtime = defaultRuntime(),
+  control: AgentProcessControl = { exit: (code) => process.exit(code), handleSignals: true },
+): Promise<RunningAgents> {
+  const prepared = await prepareAgents(options, runtime);
+  const { log, sqs } = prepared;
+  const agents = prepared.settings.map(
+    (settings) =>
+      new Agent(settings, { sqs, log: log.child({ nodeId: settings.nodeId, identity: settings.identity }) }),
+  );
 
   let stopping: Promise<void> | undefined;
-  const stop = (signal: string) => {
-    stopping ??= (async () => {
-      log.info('stopping', { signal });
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
       await Promise.all(agents.map((a) => a.stop()));
       sqs.destroy();
-      process.exit(0);
-    })();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    })());
 
-  await Promise.all(agents.map((a) => a.start()));
-  log.info('ready', { agents: agents.length, stage: stack.stage });
+  let reloading = Promise.resolve();
+  const reload = (): Promise<void> =>
+    (reloading = reloading.then(async () => {
+      try {
+        const next = await prepared.reload();
+        await Promise.all(agents.map((agent, i) => agent.reconfigure(next[i]!)));
+      } catch (error: unknown) {
+        log.error('reload failed; keeping the running configuration', {
+          problem: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }));
+
+  if (control.handleSignals) {
+    const onStop = (signal: string) => {
+      log.info('stopping', { signal });
+      void stop().then(() => control.exit(0));
+    };
+    process.on('SIGTERM', () => onStop('SIGTERM'));
+    process.on('SIGINT', () => onStop('SIGINT'));
+    process.on('SIGHUP', () => {
+      log.info('reloading', { signal: 'SIGHUP' });
+      void reload();
+    });
+  }
+
+  const limit = pLimit(START_PARALLELISM);
+  try {
+    await Promise.all(agents.map((agent) => limit(() => agent.start())));
+  } catch (error: unknown) {
+    log.error('an agent could not start', { error });
+    await stop();
+    throw error;
+  }
+  if (!stopping) log.info('ready', { agents: agents.length, stage: prepared.stage });
+  return { agents, stop, reload };
 }

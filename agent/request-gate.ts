@@ -1,6 +1,8 @@
 /**
- * Everything a request must pass before it runs: schema, addressee, signature, expiry, replay,
- * filter. Pure except for the dedupe store, so every refusal path is unit-testable.
+ * Everything a request must pass before it runs: schema, addressee, signature, targets, expiry,
+ * command policy, filter, capacity, replay. Pure except for the dedupe store, so every refusal
+ * path is unit-testable. `cancel` requests pass the same authenticity checks (no filter or
+ * policy: stopping a command is always allowed) and are deduplicated under their own key.
  */
 import type { KeyObject } from 'node:crypto';
 import {
@@ -12,14 +14,17 @@ import {
 import { verifySignature } from '#shared/signing.ts';
 import { matchFilter, parseFilter, type HostFacts } from '#shared/filter/index.ts';
 import type { DedupeStore } from './dedupe-store.ts';
+import type { CommandPolicy } from './policy.ts';
 
 /**
  * - `accept`: run it.
+ * - `cancel`: an authentic cancel; stop (or forestall) the execution of `key`. No reply.
  * - `reject`: an authentic request the agent refuses; the run gets a `rejected` reply.
  * - `drop`: not authentic, not for us, or a replay: no reply, only the log and audit.
  */
 export type GateDecision =
   | { kind: 'accept'; request: SignedRequest; key: string }
+  | { kind: 'cancel'; request: SignedRequest; key: string }
   | { kind: 'reject'; request: SignedRequest; reason: string }
   | { kind: 'drop'; reason: string; request?: SignedRequest };
 
@@ -29,10 +34,17 @@ export interface GateContext {
   dedupe: DedupeStore;
   host: () => HostFacts;
   now: () => number;
+  /** The host's command policy; everything is allowed without one. */
+  policy?: CommandPolicy;
+  /** Why the agent cannot take on another command right now, if it cannot. */
+  busy?: () => string | undefined;
 }
 
 /** The dedupe key of a request: one execution per run and batch on a node. */
 export const requestKey = (r: Pick<SignedRequest, 'runId' | 'batch'>): string => `${r.runId}#${r.batch}`;
+
+/** The dedupe key of a cancel of that request: kept apart so the cancel cannot be mistaken for it. */
+export const cancelKey = (r: Pick<SignedRequest, 'runId' | 'batch'>): string => `${requestKey(r)}#cancel`;
 
 export function checkRequest(body: string, ctx: GateContext): GateDecision {
   let json: unknown;
@@ -63,12 +75,23 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
   if (!request.targets.includes(ctx.nodeId)) {
     return { kind: 'drop', reason: 'this node is not among the signed targets', request };
   }
-  if (ctx.now() > request.expiresAt) {
-    return { kind: 'reject', request, reason: `expired at ${new Date(request.expiresAt).toISOString()}` };
+  const expired = ctx.now() > request.expiresAt;
+  if (request.action === 'cancel') {
+    // A cancel never gets a reply: replies count towards the run, and a cancel is not a host's answer.
+    if (expired)
+      return { kind: 'drop', reason: `expired cancel (at ${isoTime(request.expiresAt)})`, request };
+    if (!ctx.dedupe.claim(cancelKey(request), 'done')) {
+      return { kind: 'drop', reason: 'replay: cancel already received', request };
+    }
+    return { kind: 'cancel', request, key: requestKey(request) };
   }
+  if (expired) return { kind: 'reject', request, reason: `expired at ${isoTime(request.expiresAt)}` };
   if (request.action === 'exec' && !request.command) {
     return { kind: 'reject', request, reason: 'exec request without a command' };
   }
+  const refusal =
+    request.action === 'exec' && request.command ? ctx.policy?.refusal(request.command) : undefined;
+  if (refusal !== undefined) return { kind: 'reject', request, reason: refusal };
   let matches: boolean;
   try {
     matches = matchFilter(parseFilter(request.filter), ctx.host());
@@ -81,7 +104,14 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
   }
   if (!matches) return { kind: 'reject', request, reason: 'facts no longer match the filter' };
   const key = requestKey(request);
+  const seen = ctx.dedupe.stateOf(key);
+  if (seen === 'cancelled') return { kind: 'drop', reason: 'cancelled before it arrived', request };
+  if (seen !== undefined) return { kind: 'drop', reason: 'replay: request already received', request };
+  const busy = ctx.busy?.();
+  if (busy !== undefined) return { kind: 'reject', request, reason: busy };
   // Last, so refused requests are not remembered as executed.
   if (!ctx.dedupe.claim(key)) return { kind: 'drop', reason: 'replay: request already received', request };
   return { kind: 'accept', request, key };
 }
+
+const isoTime = (ms: number): string => new Date(ms).toISOString();

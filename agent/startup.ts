@@ -1,0 +1,272 @@
+/**
+ * From configuration to ready-to-start agents: which stack to join (a local stack file, or the
+ * stage named in the config), who this host is (EC2 instance id and facts, or the hostname),
+ * which key verifies requests, and the settings of each logical agent the process hosts.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createKmsClient, createSqsClient } from '#shared/aws.ts';
+import { publicKeyFrom } from '#shared/signing.ts';
+import { readLocalStackFile, type LocalStackFile } from '#shared/local-stack-file.ts';
+import { describeZodError } from '#shared/messages.ts';
+import { defaultIdentity, type AgentSettings } from './agent.ts';
+import {
+  AgentConfigError,
+  loadAgentConfig,
+  missingKeys,
+  type ConfigSources,
+  type LoadedConfig,
+} from './config.ts';
+import type { AgentConfig } from './config-schema.ts';
+import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, readEc2Identity } from './ec2.ts';
+import { jsonLog, type AgentLog } from './json-log.ts';
+import { CommandPolicy } from './policy.ts';
+import { PublicKeyError, publicKeyFromConfig, publicKeyFromKms } from './public-key.ts';
+import { resolveRunAs, RunAsError, type RunAsUser } from './run-as.ts';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** What the process itself is told: where to read from, and flags that override the config. */
+export interface AgentCommandOptions {
+  /** Local mode: the `.drover` directory of a running local stack (`drover agent`, `npm start`). */
+  home?: string;
+  /** The config file (`--config`); `/etc/drover/agent.yaml` when it exists, outside local mode. */
+  config?: string;
+  /** Host many logical agents (same as `hosts_file`). */
+  hosts?: string;
+  /** Every other flag of `CONFIG_KEYS`, by commander property name (`heartbeat`, `facts`, …). */
+  [flag: string]: unknown;
+}
+
+/** The process's surroundings, replaceable in tests. */
+export interface Runtime {
+  env: NodeJS.ProcessEnv;
+  dmiDir: string;
+  passwdPath?: string;
+  fetch: typeof fetch;
+  write: (line: string) => void;
+}
+
+export const defaultRuntime = (): Runtime => ({
+  env: process.env,
+  dmiDir: DEFAULT_DMI_DIR,
+  fetch: globalThis.fetch,
+  write: (line) => process.stdout.write(line),
+});
+
+const hostsFileSchema = z.array(
+  z
+    .object({
+      identity: z.string().min(1),
+      nodeId: z.string().min(1).optional(),
+      facts: z.array(z.string()).default([]),
+      classes: z.array(z.string()).default([]),
+    })
+    .strict(),
+);
+
+/** One logical agent: who it is and its own fact sources. */
+interface HostSpec {
+  identity: string;
+  nodeId: string;
+  facts: string[];
+  classes: string[];
+}
+
+export interface PreparedAgents {
+  log: AgentLog;
+  sqs: SQSClient;
+  stage: string;
+  settings: AgentSettings[];
+  /** Reads the configuration again and returns each agent's new settings (SIGHUP). */
+  reload(): Promise<AgentSettings[]>;
+}
+
+/** Loads everything the agents need; throws {@link AgentConfigError} for anything unusable. */
+export async function prepareAgents(options: AgentCommandOptions, runtime: Runtime): Promise<PreparedAgents> {
+  const stack = options.home !== undefined ? readLocalStackFile(options.home) : undefined;
+  const sources: ConfigSources = {
+    flags: options,
+    env: runtime.env,
+    // A developer machine may have an installed agent's config, or be an EC2 instance itself.
+    modeDefaults: stack ? { ec2: 'never' } : {},
+    readDefaultPath: stack === undefined,
+  };
+  const loaded = loadAgentConfig(sources);
+  const { config } = loaded;
+  const log = jsonLog(runtime.write, config.log_level);
+  if (!stack) {
+    const missing = missingKeys(config, ['stage', 'replies_queue_url'], loaded.path);
+    if (config.public_key === undefined && config.kms_key_id === undefined) {
+      missing.push(
+        'config key "public_key": is required unless kms_key_id is set: requests cannot be verified',
+      );
+    }
+    if (missing.length > 0) throw new AgentConfigError(missing);
+  }
+
+  const host = await hostIdentity(config, runtime, log);
+  const specs = hostSpecs(config, host);
+  const region =
+    stack?.region ?? config.region ?? host.region ?? runtime.env.AWS_REGION ?? runtime.env.AWS_DEFAULT_REGION;
+  if (region === undefined) {
+    throw new AgentConfigError(missingKeys(config, ['region'], loaded.path));
+  }
+  const clientOptions = {
+    region,
+    ...(stack ? { credentials: stack.credentials } : {}),
+    // One long poll per agent holds a socket; sends share the rest.
+    maxSockets: specs.length + 32,
+  };
+  const sqs = createSqsClient({
+    ...clientOptions,
+    endpoints: { sqs: stack?.endpoints.sqs ?? config.endpoints.sqs },
+  });
+  const baseStateDir = stateDirOf(stack, loaded);
+  // One agent uses the state directory itself, unless it is the local stack's (shared by all agents).
+  const ownStateDir = specs.length === 1 && (stack === undefined || loaded.origins.has('state_dir'));
+  const stateDirOfAgent = (spec: HostSpec) =>
+    ownStateDir ? baseStateDir : join(baseStateDir, 'agents', spec.nodeId);
+  const keyOf = (current: AgentConfig) => verificationKey(current, stack, baseStateDir, clientOptions, log);
+
+  const settingsFrom = (current: LoadedConfig, publicKey: KeyObject): AgentSettings[] => {
+    const c = current.config;
+    const runAs = runAsUser(c, runtime);
+    return specs.map((spec) => ({
+      stage: stack?.stage ?? c.stage!,
+      nodeId: spec.nodeId,
+      identity: spec.identity,
+      repliesQueueUrl: stack?.repliesQueueUrl ?? c.replies_queue_url!,
+      publicKey,
+      stateDir: stateDirOfAgent(spec),
+      ...(c.audit_log !== undefined ? { auditPath: resolve(c.audit_log) } : {}),
+      heartbeatSec: c.heartbeat_sec,
+      factsRefreshSec: c.facts.refresh_sec,
+      factFiles: [...c.facts.files, ...spec.facts].map((f) => resolve(f)),
+      classFiles: [...c.facts.class_files, ...spec.classes].map((f) => resolve(f)),
+      ...(c.facts.command !== undefined ? { factsCommand: c.facts.command } : {}),
+      baseFacts: host.facts,
+      concurrency: c.concurrency,
+      queueLimit: c.queue_limit,
+      outputCapBytes: c.output_cap_bytes,
+      killGraceMs: c.kill_grace_sec * 1000,
+      shutdownGraceMs: c.shutdown_grace_sec * 1000,
+      pollWaitSec: c.poll_wait_sec,
+      agentVersion: AGENT_VERSION,
+      commandPath: c.command_path,
+      policy: new CommandPolicy(c.policy),
+      ...(runAs ? { runAs } : {}),
+      dedupe: { maxEntries: c.dedupe.max_entries, maxAgeMs: c.dedupe.max_age_sec * 1000 },
+    }));
+  };
+
+  return {
+    log,
+    sqs,
+    stage: stack?.stage ?? config.stage!,
+    settings: settingsFrom(loaded, await keyOf(config)),
+    reload: async () => {
+      const next = loadAgentConfig(sources);
+      return settingsFrom(next, await keyOf(next.config));
+    },
+  };
+}
+
+interface HostIdentity {
+  identity: string;
+  nodeId: string;
+  region?: string;
+  facts: Record<string, unknown>;
+}
+
+/** The instance id and EC2 facts on EC2 (detected from DMI), the hostname elsewhere. */
+async function hostIdentity(config: AgentConfig, runtime: Runtime, log: AgentLog): Promise<HostIdentity> {
+  const identity = config.identity ?? defaultIdentity();
+  const plain = { identity, nodeId: config.node_id ?? identity, facts: {} };
+  if (config.ec2 === 'never' || config.hosts_file !== undefined) return plain;
+  const detected = detectEc2(runtime.dmiDir);
+  if (config.ec2 === 'auto' && !detected.onEc2) return plain;
+  try {
+    const ec2 = await readEc2Identity(config.metadata_endpoint, runtime.fetch);
+    log.info('running on EC2', { instanceId: ec2.instanceId, evidence: detected.evidence ?? 'ec2: always' });
+    return {
+      identity: config.identity ?? defaultIdentity(),
+      nodeId: config.node_id ?? ec2.instanceId,
+      ...(ec2.region !== undefined ? { region: ec2.region } : {}),
+      facts: ec2Facts(ec2),
+    };
+  } catch (e: unknown) {
+    const reason = e instanceof Error ? e.message : String(e);
+    if (detected.instanceId !== undefined && config.ec2 === 'auto') {
+      log.warn('instance metadata unavailable; using the instance id from DMI, without EC2 facts', {
+        reason,
+      });
+      return {
+        identity,
+        nodeId: config.node_id ?? detected.instanceId,
+        facts: { ec2: { instance_id: detected.instanceId } },
+      };
+    }
+    throw new AgentConfigError([`config key "metadata_endpoint": ${reason}`], { cause: e });
+  }
+}
+
+function hostSpecs(config: AgentConfig, host: HostIdentity): HostSpec[] {
+  if (config.hosts_file === undefined) return [{ ...host, facts: [], classes: [] }];
+  let parsed: z.ZodSafeParseResult<z.infer<typeof hostsFileSchema>>;
+  try {
+    parsed = hostsFileSchema.safeParse(JSON.parse(readFileSync(config.hosts_file, 'utf8')));
+  } catch (e: unknown) {
+    throw new AgentConfigError([
+      `config key "hosts_file": ${config.hosts_file}: ${e instanceof Error ? e.message : e}`,
+    ]);
+  }
+  if (!parsed.success) {
+    throw new AgentConfigError([
+      `config key "hosts_file": ${config.hosts_file}: ${describeZodError(parsed.error)}`,
+    ]);
+  }
+  return parsed.data.map((h) => ({ ...h, nodeId: h.nodeId ?? h.identity }));
+}
+
+function stateDirOf(stack: LocalStackFile | undefined, loaded: LoadedConfig): string {
+  if (stack && !loaded.origins.has('state_dir')) return resolve(stack.stateDir);
+  return resolve(loaded.config.state_dir);
+}
+
+async function verificationKey(
+  config: AgentConfig,
+  stack: LocalStackFile | undefined,
+  stateDir: string,
+  clientOptions: { region: string; credentials?: { accessKeyId: string; secretAccessKey: string } },
+  log: AgentLog,
+): Promise<KeyObject> {
+  if (stack) return publicKeyFrom(readFileSync(stack.publicKeyPath, 'utf8'));
+  try {
+    if (config.public_key !== undefined) return publicKeyFromConfig(config.public_key);
+    return await publicKeyFromKms({
+      keyId: config.kms_key_id!,
+      stateDir,
+      kms: () =>
+        createKmsClient({ ...clientOptions, endpoints: { kms: config.endpoints.kms }, maxSockets: 4 }),
+      onWarning: (message) => log.warn(message),
+    });
+  } catch (e: unknown) {
+    if (!(e instanceof PublicKeyError)) throw e;
+    const key = config.public_key !== undefined ? 'public_key' : 'kms_key_id';
+    throw new AgentConfigError([`config key "${key}": ${e.message}`], { cause: e });
+  }
+}
+
+function runAsUser(config: AgentConfig, runtime: Runtime): RunAsUser | undefined {
+  if (config.policy.run_as === undefined) return undefined;
+  try {
+    return resolveRunAs(config.policy.run_as, { passwdPath: runtime.passwdPath });
+  } catch (e: unknown) {
+    if (!(e instanceof RunAsError)) throw e;
+    throw new AgentConfigError([`config key "policy.run_as": ${e.message}`], { cause: e });
+  }
+}

@@ -1,0 +1,192 @@
+/** The request gate's handling of `cancel` requests, the command policy and a full queue. */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cancelKey, checkRequest, requestKey, type GateContext } from '#agent/request-gate.ts';
+import { DedupeStore } from '#agent/dedupe-store.ts';
+import { CommandPolicy } from '#agent/policy.ts';
+import { LocalKeySigner } from '#shared/signing.ts';
+import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
+import { signedRequest } from '../helpers/factories.ts';
+
+const NODE_ID = 'web-1';
+const NOW = 1_700_000_000_000;
+
+function keyPair(): { signer: LocalKeySigner; publicKey: KeyObject } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    signer: new LocalKeySigner('dispatch', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    publicKey,
+  };
+}
+
+const dispatch = keyPair();
+const impostor = keyPair();
+let dir: string;
+let dedupe: DedupeStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'drover-gate-'));
+  dedupe = DedupeStore.open(join(dir, 'dedupe.jsonl'));
+});
+
+afterEach(() => {
+  dedupe.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function gate(overrides: Partial<GateContext> = {}): GateContext {
+  return {
+    nodeId: NODE_ID,
+    publicKey: dispatch.publicKey,
+    dedupe,
+    host: () => ({ identity: NODE_ID, facts: { role: 'web' }, classes: [] }),
+    now: () => NOW,
+    ...overrides,
+  };
+}
+
+function exec(overrides: Partial<SignedRequest> = {}): SignedRequest {
+  return signedRequest({ issuedAt: NOW - 1_000, expiresAt: NOW + 60_000, targets: [NODE_ID], ...overrides });
+}
+
+function cancel(overrides: Partial<SignedRequest> = {}): SignedRequest {
+  return exec({ action: 'cancel', command: undefined, ...overrides });
+}
+
+async function body(request: SignedRequest, signer = dispatch.signer): Promise<string> {
+  const document = JSON.stringify(request);
+  return JSON.stringify({
+    v: MESSAGE_VERSION,
+    nodeId: NODE_ID,
+    request: document,
+    signature: await signer.sign(document),
+  });
+}
+
+describe('checkRequest with cancel', () => {
+  it('accepts an authentic cancel for this node, keyed on the request it cancels', async () => {
+    const sent = cancel();
+
+    const decision = checkRequest(await body(sent), gate());
+
+    expect(decision).toEqual({ kind: 'cancel', request: sent, key: requestKey(sent) });
+    expect(dedupe.stateOf(cancelKey(sent))).toBe('done');
+    expect(dedupe.has(requestKey(sent))).toBe(false);
+  });
+
+  it('does not re-check the filter or the policy for a cancel', async () => {
+    const sent = cancel({ filter: { with: [], fact: ['role=db'], class: [], identity: [] } });
+    const denyAll = new CommandPolicy({ default: 'deny', allow: [], deny: [], shell: false });
+
+    expect(checkRequest(await body(sent), gate({ policy: denyAll })).kind).toBe('cancel');
+  });
+
+  it('drops a cancel delivered twice as a replay, without a reply', async () => {
+    const sent = cancel();
+    checkRequest(await body(sent), gate());
+
+    expect(checkRequest(await body(sent), gate())).toEqual({
+      kind: 'drop',
+      reason: 'replay: cancel already received',
+      request: sent,
+    });
+  });
+
+  it('drops an expired cancel instead of rejecting it, so the run counts no reply for it', async () => {
+    const sent = cancel({ expiresAt: NOW - 1 });
+
+    const decision = checkRequest(await body(sent), gate());
+
+    expect(decision).toMatchObject({ kind: 'drop', reason: expect.stringMatching(/^expired cancel/) });
+    expect(dedupe.size).toBe(0);
+  });
+
+  it('drops a cancel signed with another key or not addressed to this node', async () => {
+    expect(checkRequest(await body(cancel(), impostor.signer), gate())).toMatchObject({
+      kind: 'drop',
+      reason: 'bad signature (key dispatch)',
+    });
+    expect(checkRequest(await body(cancel({ targets: ['web-2'] })), gate())).toMatchObject({
+      kind: 'drop',
+      reason: 'this node is not among the signed targets',
+    });
+    expect(dedupe.size).toBe(0);
+  });
+
+  it('keeps the cancel of one request apart from the request itself', async () => {
+    const run = exec();
+    expect(checkRequest(await body(run), gate()).kind).toBe('accept');
+
+    expect(checkRequest(await body(cancel({ runId: run.runId })), gate()).kind).toBe('cancel');
+  });
+
+  it('drops a request that was cancelled before it arrived, saying so', async () => {
+    const sent = exec();
+    dedupe.claim(requestKey(sent), 'cancelled');
+
+    expect(checkRequest(await body(sent), gate())).toEqual({
+      kind: 'drop',
+      reason: 'cancelled before it arrived',
+      request: sent,
+    });
+  });
+});
+
+describe('checkRequest with a command policy', () => {
+  const locked = new CommandPolicy({ default: 'deny', allow: ['uptime'], deny: [], shell: true });
+
+  it('rejects a command the policy refuses, with the reason, and does not remember it', async () => {
+    const sent = exec({ command: { shell: 'cat /etc/shadow' } });
+
+    const decision = checkRequest(await body(sent), gate({ policy: locked }));
+
+    expect(decision).toEqual({
+      kind: 'reject',
+      request: sent,
+      reason: 'policy: command matches no allow pattern (policy.default is deny)',
+    });
+    expect(dedupe.has(requestKey(sent))).toBe(false);
+  });
+
+  it('accepts a command the policy allows', async () => {
+    expect(
+      checkRequest(await body(exec({ command: { shell: 'uptime' } })), gate({ policy: locked })).kind,
+    ).toBe('accept');
+  });
+
+  it('lets a ping through a policy that refuses every command', async () => {
+    const sent = exec({ action: 'ping', command: undefined });
+
+    expect(checkRequest(await body(sent), gate({ policy: locked })).kind).toBe('accept');
+  });
+
+  it('checks the signature before the policy: a forged request is dropped, not rejected', async () => {
+    const forged = await body(exec({ command: { shell: 'cat /etc/shadow' } }), impostor.signer);
+
+    expect(checkRequest(forged, gate({ policy: locked })).kind).toBe('drop');
+  });
+});
+
+describe('checkRequest when the agent is busy', () => {
+  it('rejects a new request with the reason and does not remember it', async () => {
+    const sent = exec();
+
+    const decision = checkRequest(await body(sent), gate({ busy: () => 'agent busy: 4 commands running' }));
+
+    expect(decision).toEqual({ kind: 'reject', request: sent, reason: 'agent busy: 4 commands running' });
+    expect(dedupe.has(requestKey(sent))).toBe(false);
+  });
+
+  it('still drops a replay rather than calling it busy', async () => {
+    const sent = exec();
+    checkRequest(await body(sent), gate());
+
+    expect(checkRequest(await body(sent), gate({ busy: () => 'agent busy' }))).toMatchObject({
+      kind: 'drop',
+      reason: 'replay: request already received',
+    });
+  });
+});
