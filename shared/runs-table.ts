@@ -140,6 +140,8 @@ export interface NodeItem {
   classes: string[];
   inbox: string;
   agentVersion: string;
+  /** Auto Scaling group name, when the host belongs to one. */
+  asg?: string;
   heartbeatSec: number;
   lastSeen: number;
   joinedAt: number;

@@ -13,6 +13,8 @@ export class NodeRegistry {
 
   /** Records a heartbeat; returns true when the node was not known before (it just joined). */
   async recordHeartbeat(hb: HeartbeatReply, now: number): Promise<boolean> {
+    // The Auto Scaling group, when the agent found one (EC2 tag), for lifecycle hooks and `find`.
+    const asg = typeof hb.facts.asg === 'string' && hb.facts.asg !== '' ? hb.facts.asg : undefined;
     const out = await this.db.send(
       new UpdateCommand({
         TableName: this.table,
@@ -20,7 +22,8 @@ export class NodeRegistry {
         UpdateExpression:
           'SET #identity = :identity, #facts = :facts, #classes = :classes, #inbox = :inbox, ' +
           '#agentVersion = :version, #heartbeatSec = :hb, #lastSeen = :now, #startedAt = :started, ' +
-          '#expiresAt = :exp, #joinedAt = if_not_exists(#joinedAt, :now)',
+          '#expiresAt = :exp, #joinedAt = if_not_exists(#joinedAt, :now)' +
+          (asg ? ', #asg = :asg' : ''),
         // Attribute names go through placeholders: `identity` is a DynamoDB reserved word.
         ExpressionAttributeNames: Object.fromEntries(
           [
@@ -34,6 +37,7 @@ export class NodeRegistry {
             'startedAt',
             'expiresAt',
             'joinedAt',
+            ...(asg ? ['asg'] : []),
           ].map((name) => [`#${name}`, name]),
         ),
         ExpressionAttributeValues: {
@@ -46,6 +50,7 @@ export class NodeRegistry {
           ':now': now,
           ':started': hb.startedAt,
           ':exp': Math.floor(now / 1000) + NODE_RECORD_TTL_SEC,
+          ...(asg ? { ':asg': asg } : {}),
         },
         ReturnValues: 'UPDATED_OLD',
       }),
