@@ -29,17 +29,10 @@ export const NODE_STATUSES = [
 ] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
-export const TERMINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'no_response',
-  'rejected',
-  'unreachable',
-  'cancelled',
-  'skipped',
-  'late',
-]);
+/** Every status but the two a node waits in (`pending`, `acked`). */
+export const TERMINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(
+  NODE_STATUSES.filter((status) => status !== 'pending' && status !== 'acked'),
+);
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'no_match' | 'invalid' | 'error' | 'cancelled';
 

@@ -89,20 +89,7 @@ export class FakeAgent {
           batch: request.batch,
         } as const;
         await this.#reply({ ...base, type: 'ack' });
-        if (this.behaviour === 'ack-and-result') {
-          const now = Date.now();
-          await this.#reply({
-            ...base,
-            type: 'result',
-            exitCode: 0,
-            signal: null,
-            timedOut: false,
-            stdout: { text: `${this.nodeId}\n`, bytes: this.nodeId.length + 1, truncated: false },
-            stderr: { text: '', bytes: 0, truncated: false },
-            startedAt: now,
-            endedAt: now + 5,
-          });
-        }
+        if (this.behaviour === 'ack-and-result') await this.#reply(this.#result(request));
       }
     }
   }
