@@ -1,10 +1,19 @@
 /**
- * Turns `drover run` flags into the run state machine's input, checking everything that can be
- * checked before anything is sent: the filter parses, numbers are numbers.
+ * Turns `drover run` (and `drover ping`) flags into the run state machine's input, checking
+ * everything that can be checked before anything is sent: the filter parses, numbers are numbers.
  */
 import { FilterSyntaxError, formatFilterError, parseFilter } from '#shared/filter/index.ts';
-import { describeZodError, runRequestSchema, type FilterSpec, type RunRequest } from '#shared/messages.ts';
+import {
+  describeZodError,
+  runRequestSchema,
+  type Action,
+  type FilterSpec,
+  type HostCount,
+  type RunRequest,
+} from '#shared/messages.ts';
 import { CliError } from './errors.ts';
+
+export { hostCount, wholeNumber } from './option-parsers.ts';
 
 export interface FilterFlags {
   with?: string[];
@@ -18,11 +27,17 @@ export interface RunFlags extends FilterFlags {
   timeout?: number;
   dt?: number;
   ttl?: number;
-  batch?: number;
+  batch?: HostCount;
   batchSleep?: number;
-  maxErrors?: number;
-  limit?: number;
+  maxErrors?: HostCount;
+  limit?: HostCount;
+  limitSeed?: string;
+  /** Identities or node ids to address (from `--nodes`). */
+  nodes?: string[];
 }
+
+/** Step Functions refuses execution inputs over 256 KiB; stay clear of it with a margin. */
+export const MAX_REQUEST_BYTES = 250 * 1024;
 
 export function filterSpecFrom(flags: FilterFlags): FilterSpec {
   const spec: FilterSpec = {
@@ -41,24 +56,25 @@ export function filterSpecFrom(flags: FilterFlags): FilterSpec {
   return spec;
 }
 
-/** A whole number ≥ min, for commander's option parsers. */
-export function wholeNumber(name: string, min = 0): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new CliError(
-        `${name} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${value}"`,
-      );
-    }
-    return n;
-  };
+/** Whether any filter flag was given (a bare `--nodes` list then addresses exactly its hosts). */
+export function hasFilter(spec: FilterSpec): boolean {
+  return (
+    spec.with.length + spec.fact.length + spec.class.length + spec.identity.length > 0 ||
+    spec.select !== undefined
+  );
 }
 
-export function buildRunRequest(runId: string, command: string, flags: RunFlags, caller: string): RunRequest {
+export function buildRunRequest(
+  runId: string,
+  command: string | undefined,
+  flags: RunFlags,
+  caller: string,
+  action: Action = 'exec',
+): RunRequest {
   const parsed = runRequestSchema.safeParse({
     runId,
-    action: 'exec',
-    command: { shell: command },
+    action,
+    ...(command !== undefined ? { command: { shell: command } } : {}),
     filter: filterSpecFrom(flags),
     caller,
     options: {
@@ -69,8 +85,16 @@ export function buildRunRequest(runId: string, command: string, flags: RunFlags,
       ...(flags.batchSleep !== undefined ? { batchSleepSec: flags.batchSleep } : {}),
       ...(flags.maxErrors !== undefined ? { maxErrors: flags.maxErrors } : {}),
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+      ...(flags.limitSeed !== undefined ? { limitSeed: flags.limitSeed } : {}),
+      ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
     },
   });
   if (!parsed.success) throw new CliError(`invalid request: ${describeZodError(parsed.error)}`);
+  const size = Buffer.byteLength(JSON.stringify(parsed.data));
+  if (size > MAX_REQUEST_BYTES) {
+    throw new CliError(
+      `the request is ${Math.ceil(size / 1024)} KiB, over Step Functions' 256 KiB input limit: address fewer --nodes at once (split the list) or use a filter`,
+    );
+  }
   return parsed.data;
 }

@@ -18,6 +18,15 @@ export type WatchEvent =
   | { type: 'progress'; answered: number; expected: number }
   | { type: 'done'; meta: RunMetaItem | undefined; execution: ExecutionOutcome };
 
+/**
+ * The order hosts are printed in: as their results were recorded, hosts without a result (given
+ * up on) after them, ties by identity. `drover show` uses it to print a run as `run` did.
+ */
+export function byLanding(a: NodeRunItem, b: NodeRunItem): number {
+  const at = (n: NodeRunItem) => n.resultAt ?? Number.MAX_SAFE_INTEGER;
+  return at(a) - at(b) || a.identity.localeCompare(b.identity);
+}
+
 export async function* watchRun(
   conn: StackConnection,
   runId: string,
@@ -37,7 +46,7 @@ export async function* watchRun(
         runId,
         landed.map((n) => n.nodeId),
       );
-      for (const node of full.sort((a, b) => (a.resultAt ?? 0) - (b.resultAt ?? 0))) {
+      for (const node of full.sort(byLanding)) {
         seen.add(node.nodeId);
         yield { type: 'host', node };
       }

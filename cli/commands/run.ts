@@ -1,90 +1,91 @@
 /**
  * `drover run`: start the run state machine and stream every host's outcome as it lands.
  */
-import { userInfo, hostname } from 'node:os';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { newRunId } from '#shared/ids.ts';
-import { describeLambdaCause } from '#shared/lambda-errors.ts';
-import type { NodeRunItem } from '#shared/runs-table.ts';
 import { CliError } from '../errors.ts';
+import { EXIT, callerName, type CliIO, type CommandContext } from '../context.ts';
 import { buildRunRequest, type RunFlags } from '../run-request.ts';
-import { connectStack } from '../stack.ts';
-import { watchRun } from '../run-watcher.ts';
-import { hostBlock, summaryText } from '../output/text.ts';
-import { runJson } from '../output/json.ts';
+import { readNodeList } from '../node-list.ts';
+import { withStack } from '../stack.ts';
+import { followRun, startRun } from '../run-session.ts';
+import { RunReport, type OutputFormat } from '../run-report.ts';
+import { HostProgress } from '../output/progress.ts';
+import type { Display } from '../output/display.ts';
 
-export interface RunCommandOptions extends RunFlags {
+/** How long a run interrupted with Ctrl-C is followed while it winds down. */
+export const CANCEL_WAIT_MS = 10_000;
+
+export interface OutputFlags {
   json?: boolean;
-  stage?: string;
-  home: string;
-  color: boolean;
-  out: (text: string) => void;
-  err: (text: string) => void;
+  jsonl?: boolean;
+  display?: Display;
+  /** `--progress` forces the bar, `--no-progress` hides it; default: on a terminal only. */
+  progress?: boolean;
 }
 
-/** Who started the run, recorded with it. */
-export function callerName(): string {
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `unknown@${hostname()}`;
-  }
+export interface RunCommandFlags extends Omit<RunFlags, 'nodes'>, OutputFlags {
+  /** `--nodes FILE|-`. */
+  nodes?: string;
+  async?: boolean;
+}
+
+export function outputFormat(flags: OutputFlags): OutputFormat {
+  return flags.json ? 'json' : flags.jsonl ? 'jsonl' : 'text';
+}
+
+/** The progress bar: on stderr when it is a terminal, never with --json/--jsonl. */
+export function progressFor(io: CliIO, flags: OutputFlags): HostProgress {
+  if (outputFormat(flags) !== 'text' || flags.progress === false) return new HostProgress(undefined);
+  if (flags.progress === true) return new HostProgress(io.stderr, !io.stderr.isTTY);
+  return new HostProgress(io.stderr.isTTY ? io.stderr : undefined);
 }
 
 /** Runs a command across the matching hosts; resolves with the documented exit code. */
-export async function runCommand(command: string, options: RunCommandOptions): Promise<number> {
+export async function runCommand(
+  command: string,
+  flags: RunCommandFlags,
+  ctx: CommandContext,
+): Promise<number> {
+  const { io } = ctx;
   if (command.trim() === '') throw new CliError('the command is empty: give one, e.g. drover run "uptime"');
-  const runId = newRunId();
-  const request = buildRunRequest(runId, command, options, callerName());
-  const conn = connectStack(options.home, options.stage);
-  const started = Date.now();
-  try {
-    let executionArn: string;
-    try {
-      const out = await conn.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: conn.runStateMachineArn,
-          name: runId,
-          input: JSON.stringify(request),
-        }),
-      );
-      executionArn = out.executionArn!;
-    } catch (error: unknown) {
-      throw new CliError(
-        `could not start the run on stage ${conn.stage}: ${error instanceof Error ? error.message : error} (is the stack running? \`npm start\`)`,
-        4,
-        { cause: error },
-      );
+  let nodes: string[] | undefined;
+  if (flags.nodes !== undefined) {
+    const list = await readNodeList(flags.nodes);
+    if (list.names.length === 0) {
+      io.err(`${list.source}: no hosts in the list; nothing to do.\n`);
+      return EXIT.noMatch;
     }
-    const style = { color: options.color };
-    const nodes: NodeRunItem[] = [];
-    for await (const event of watchRun(conn, runId, executionArn)) {
-      if (event.type === 'host') {
-        nodes.push(event.node);
-        const block = options.json ? undefined : hostBlock(event.node, style);
-        if (block) options.out(block + '\n');
-      } else if (event.type === 'done') {
-        const elapsed = Date.now() - started;
-        const summary = event.meta?.summary;
-        const failure =
-          event.execution.status === 'SUCCEEDED'
-            ? undefined
-            : event.execution.error === 'InvalidRunRequest'
-              ? describeLambdaCause(event.execution.cause)
-              : `${event.execution.error ?? event.execution.status}: ${describeLambdaCause(event.execution.cause)}`;
-        if (options.json) {
-          options.out(JSON.stringify(runJson(runId, event.meta, nodes, elapsed, failure), null, 2) + '\n');
-        } else if (summary) {
-          if (summary.expected === 0) options.err('No hosts matched the filter.\n');
-          else options.out(summaryText(summary, nodes, elapsed, style));
-        }
-        if (failure && !summary) throw new CliError(`run ${runId} was refused: ${failure}`);
-        if (failure) options.err(`run ${runId} ended with an error: ${failure}\n`);
-        return summary?.exitCode ?? 4;
-      }
-    }
-    throw new CliError(`lost track of run ${runId}`);
-  } finally {
-    conn.close();
+    nodes = list.names;
   }
+  const caller = callerName();
+  const runId = newRunId();
+  const request = buildRunRequest(runId, command, { ...flags, nodes }, caller);
+  const format = outputFormat(flags);
+  return withStack(ctx.stack, async (conn) => {
+    const executionArn = await startRun(conn, request);
+    if (flags.async) {
+      if (format === 'text') {
+        io.out(`${runId}\n`);
+        io.err(`Started run ${runId} on stage ${conn.stage}; drover show ${runId} prints its results.\n`);
+      } else {
+        io.out(JSON.stringify({ runId, status: 'running', executionArn }) + '\n');
+      }
+      return EXIT.ok;
+    }
+    const report = new RunReport(runId, io, {
+      format,
+      display: flags.display ?? 'all',
+      progress: progressFor(io, flags),
+    });
+    const started = Date.now();
+    const outcome = await followRun(conn, io, runId, executionArn, report, {
+      cancelOnInterrupt: { caller, waitMs: CANCEL_WAIT_MS },
+    });
+    if (!outcome.finished) {
+      report.close();
+      return EXIT.interrupted;
+    }
+    const code = report.finish(outcome.meta, outcome.execution, Date.now() - started);
+    return outcome.interrupted ? EXIT.interrupted : code;
+  });
 }

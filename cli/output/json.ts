@@ -1,42 +1,12 @@
 /**
- * The `--json` document of a run: every host with its outcome and output, and the summary.
- * The schema is documented in docs/cli.md; nothing else is written to stdout with --json.
+ * The `--json` document and `--jsonl` lines of a run: every host with its outcome and output, and
+ * the summary. Schemas in `schemas.ts`, documented in docs/cli.md; with --json or --jsonl nothing
+ * else is written to stdout.
  */
-import type { NodeRunItem, RunMetaItem, RunSummary } from '#shared/runs-table.ts';
+import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
+import type { HostJson, JsonlHostLine, JsonlSummaryLine, RunJson } from './schemas.ts';
 
-export interface HostJson {
-  identity: string;
-  nodeId: string;
-  status: NodeRunItem['status'];
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-  stdoutBytes: number;
-  stderrBytes: number;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  startedAt: number | null;
-  endedAt: number | null;
-  durationMs: number | null;
-  reason?: string;
-  error?: string;
-}
-
-export interface RunJson {
-  runId: string;
-  status: string;
-  command: unknown;
-  filter: unknown;
-  caller: string;
-  startedAt: number | null;
-  finishedAt: number | null;
-  elapsedMs: number;
-  hosts: HostJson[];
-  summary: RunSummary | null;
-  error?: string;
-}
+export type { HostJson, RunJson } from './schemas.ts';
 
 export function hostJson(node: NodeRunItem): HostJson {
   const duration =
@@ -62,24 +32,64 @@ export function hostJson(node: NodeRunItem): HostJson {
   };
 }
 
+/** What a run document says besides its hosts; `exitCode` is the CLI's exit code for the run. */
+export interface RunDocExtras {
+  exitCode?: number;
+  /** `--nodes` names that were not addressed (unknown or stale hosts). */
+  notFound?: readonly string[];
+  error?: string;
+}
+
+function runFields(
+  runId: string,
+  meta: RunMetaItem | undefined,
+  elapsedMs: number,
+  extras: RunDocExtras,
+): Omit<RunJson, 'hosts'> {
+  return {
+    runId,
+    status: meta?.status ?? 'invalid',
+    action: meta?.action ?? 'exec',
+    command: meta?.command ?? null,
+    filter: meta?.filter ?? null,
+    options: meta?.options ?? null,
+    caller: meta?.caller ?? '',
+    startedAt: meta?.startedAt ?? null,
+    finishedAt: meta?.finishedAt ?? null,
+    elapsedMs,
+    summary: meta?.summary ?? null,
+    exitCode: extras.exitCode ?? meta?.summary?.exitCode ?? 4,
+    ...(extras.notFound && extras.notFound.length > 0 ? { notFound: [...extras.notFound] } : {}),
+    ...(extras.error ? { error: extras.error } : {}),
+  };
+}
+
 export function runJson(
   runId: string,
   meta: RunMetaItem | undefined,
   nodes: readonly NodeRunItem[],
   elapsedMs: number,
-  error?: string,
+  extras: RunDocExtras | string = {},
 ): RunJson {
+  const more = typeof extras === 'string' ? { error: extras } : extras;
+  const { summary, exitCode, ...head } = runFields(runId, meta, elapsedMs, more);
   return {
-    runId,
-    status: meta?.status ?? 'invalid',
-    command: meta?.command ?? null,
-    filter: meta?.filter ?? null,
-    caller: meta?.caller ?? '',
-    startedAt: meta?.startedAt ?? null,
-    finishedAt: meta?.finishedAt ?? null,
-    elapsedMs,
+    ...head,
     hosts: [...nodes].sort((a, b) => a.identity.localeCompare(b.identity)).map(hostJson),
-    summary: meta?.summary ?? null,
-    ...(error ? { error } : {}),
+    summary,
+    exitCode,
   };
+}
+
+export function jsonlHostLine(runId: string, node: NodeRunItem): JsonlHostLine {
+  return { type: 'host', runId, ...hostJson(node) };
+}
+
+export function jsonlSummaryLine(
+  runId: string,
+  meta: RunMetaItem | undefined,
+  elapsedMs: number,
+  extras: RunDocExtras = {},
+): JsonlSummaryLine {
+  return { type: 'summary', ...runFields(runId, meta, elapsedMs, extras) };
 }

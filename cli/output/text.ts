@@ -31,7 +31,9 @@ export function hostBlock(node: NodeRunItem, style: TextStyle): string | undefin
     case 'unreachable':
       return `${paint(style, pc.red, `>>>>>> ${name} could not be reached:`)}\n${node.error ?? ''}\n`;
     default: {
-      if (node.status === 'timed_out' && node.resultAt === undefined) return undefined;
+      // Hosts given up on without a result are listed in the summary instead.
+      if ((node.status === 'timed_out' || node.status === 'cancelled') && node.resultAt === undefined)
+        return undefined;
       const code = node.exitCode === null || node.exitCode === undefined ? '-' : String(node.exitCode);
       const ok = node.status === 'succeeded';
       const head = paint(style, ok ? pc.green : pc.red, `>>>>>> ${name} exit code: (${code}):`);
@@ -43,10 +45,13 @@ export function hostBlock(node: NodeRunItem, style: TextStyle): string | undefin
       for (const note of [truncationNote(node, 'stdout'), truncationNote(node, 'stderr')]) {
         if (note) lines.push(paint(style, pc.dim, note));
       }
+      const cancelled =
+        node.status === 'cancelled' || (node.status === 'late' && node.lateAs === 'cancelled');
       if (node.timedOut) lines.push(paint(style, pc.red, '[killed: the command outlived its timeout]'));
+      if (cancelled) lines.push(paint(style, pc.yellow, '[cancelled: the run was cancelled]'));
       if (node.status === 'late')
         lines.push(paint(style, pc.dim, '[late: arrived after the run gave up on this host]'));
-      if (node.error && !node.timedOut) lines.push(paint(style, pc.red, `[${node.error}]`));
+      if (node.error && !node.timedOut && !cancelled) lines.push(paint(style, pc.red, `[${node.error}]`));
       return lines.join('\n') + '\n';
     }
   }
@@ -69,11 +74,18 @@ export function durationSparkline(durations: readonly number[], buckets = 16): s
   return `${bars} ${min}–${max} ms`;
 }
 
+/** What the summary says besides the run's own records. */
+export interface SummaryExtras {
+  /** `--nodes` names that were not addressed: unknown, stale, or not matching the filter. */
+  notFound?: readonly string[];
+}
+
 export function summaryText(
   summary: RunSummary,
   nodes: readonly NodeRunItem[],
   elapsedMs: number,
   style: TextStyle,
+  extras: SummaryExtras = {},
 ): string {
   const responded = nodes.filter((n) => n.resultAt !== undefined).length;
   const lines = [
@@ -98,6 +110,14 @@ export function summaryText(
     'Skipped (the run stopped before their batch):',
     nodes.filter((n) => n.status === 'skipped'),
   );
+  list(
+    'Cancelled:',
+    nodes.filter((n) => n.status === 'cancelled' || (n.status === 'late' && n.lateAs === 'cancelled')),
+  );
+  if (extras.notFound && extras.notFound.length > 0) {
+    lines.push('', paint(style, pc.red, 'Not in the fleet (unknown or stale; nothing was sent):'));
+    for (const name of [...extras.notFound].sort()) lines.push(`    ${name}`);
+  }
   if (summary.stoppedEarly) lines.push('', paint(style, pc.yellow, summary.stoppedEarly));
   lines.push('', `Finished processing ${responded} / ${summary.expected} hosts in ${elapsedMs} ms`);
   const durations = nodes

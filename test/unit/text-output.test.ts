@@ -291,14 +291,17 @@ describe('runJson', () => {
     expect(json).toEqual({
       runId: 'RUN1',
       status: 'succeeded',
+      action: 'exec',
       command: { shell: 'uptime' },
       filter: { with: [], fact: ['role=web'], class: [], identity: [] },
+      options: meta.options,
       caller: 'tester',
       startedAt: 1_000,
       finishedAt: 2_500,
       elapsedMs: 1500,
       hosts: [hostJson(nodes[1]!), hostJson(nodes[0]!)],
       summary: meta.summary,
+      exitCode: 0,
     });
     expect(json.hosts.map((h) => h.identity)).toEqual(['web-1', 'web-2']);
   });
@@ -309,14 +312,17 @@ describe('runJson', () => {
     expect(json).toEqual({
       runId: 'RUN2',
       status: 'invalid',
+      action: 'exec',
       command: null,
       filter: null,
+      options: null,
       caller: '',
       startedAt: null,
       finishedAt: null,
       elapsedMs: 12,
       hosts: [],
       summary: null,
+      exitCode: 4,
       error: 'invalid run request: runId: runId must be a ULID',
     });
   });

@@ -1,0 +1,166 @@
+/**
+ * How `drover ping` prints: each host that answered with its round-trip time as it lands, then
+ * statistics and a latency sparkline, MCollective's `mco ping` shape.
+ *
+ * Round-trip time = when the control plane recorded the host's answer (the node item's
+ * `resultAt`, stamped by ingest) minus when its batch was dispatched (`dispatchedAt`, stamped
+ * just before the requests were sent): request delivery, the agent's long poll waking up, its
+ * checks, and the reply's way back through the replies queue and ingest.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
+import { percentile } from './output/stats.ts';
+import { durationSparkline } from './output/text.ts';
+import type { PingJson } from './output/schemas.ts';
+import type { HostProgress } from './output/progress.ts';
+import type { CliIO } from './context.ts';
+import type { RunPrinter } from './run-session.ts';
+import type { ExecutionOutcome } from './run-watcher.ts';
+import { executionFailure } from './run-report.ts';
+import { CliError } from './errors.ts';
+import type { ConnectedStack } from './stack.ts';
+import pc from 'picocolors';
+
+export interface PingReply {
+  identity: string;
+  nodeId: string;
+  rttMs: number;
+}
+
+export interface PingStats {
+  count: number;
+  min: number;
+  max: number;
+  avg: number;
+  p50: number;
+  p95: number;
+}
+
+export function pingStats(rtts: readonly number[]): PingStats | null {
+  if (rtts.length === 0) return null;
+  const sorted = [...rtts].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    min: sorted[0]!,
+    max: sorted.at(-1)!,
+    avg: Math.round(sorted.reduce((sum, v) => sum + v, 0) / sorted.length),
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+  };
+}
+
+/** `web-1                                    time=12 ms`. */
+export const pingLine = (reply: PingReply): string => `${reply.identity.padEnd(40)} time=${reply.rttMs} ms`;
+
+export function pingStatisticsText(
+  stats: PingStats | null,
+  nodes: readonly NodeRunItem[],
+  color: boolean,
+): string {
+  const lines = ['', '', '---- ping statistics ----'];
+  if (stats) {
+    lines.push(
+      `${stats.count} replies max: ${stats.max} ms min: ${stats.min} ms avg: ${stats.avg} ms p95: ${stats.p95} ms`,
+    );
+  } else {
+    lines.push('0 replies');
+  }
+  const silent = nodes.filter((n) => n.status !== 'succeeded' && n.status !== 'rejected');
+  const rejected = nodes.filter((n) => n.status === 'rejected');
+  const title = (text: string) => (color ? pc.red(text) : text);
+  if (silent.length > 0) {
+    lines.push('', title('No response from:'));
+    for (const n of [...silent].sort((a, b) => a.identity.localeCompare(b.identity)))
+      lines.push(`    ${n.identity}`);
+  }
+  if (rejected.length > 0) {
+    lines.push('', title('Rejected by:'));
+    for (const n of rejected) lines.push(`    ${n.identity}: ${n.reason ?? ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export class PingReport implements RunPrinter {
+  readonly nodes: NodeRunItem[] = [];
+  readonly replies: PingReply[] = [];
+  readonly #dispatched = new Map<number, Promise<number | undefined>>();
+
+  constructor(
+    private readonly runId: string,
+    private readonly io: CliIO,
+    private readonly conn: ConnectedStack,
+    private readonly options: { json: boolean; progress: HostProgress },
+  ) {}
+
+  async host(node: NodeRunItem): Promise<void> {
+    this.nodes.push(node);
+    if (node.status !== 'succeeded' || node.resultAt === undefined) return;
+    const dispatchedAt = await this.#dispatchedAt(node.batch);
+    const reply = {
+      identity: node.identity,
+      nodeId: node.nodeId,
+      rttMs: Math.max(0, node.resultAt - (dispatchedAt ?? node.resultAt)),
+    };
+    this.replies.push(reply);
+    if (!this.options.json) this.options.progress.above(() => this.io.out(pingLine(reply) + '\n'));
+  }
+
+  progress(answered: number, expected: number): void {
+    this.options.progress.update(answered, expected);
+  }
+
+  note(text: string): void {
+    this.options.progress.above(() => this.io.err(text));
+  }
+
+  close(): void {
+    this.options.progress.stop();
+  }
+
+  finish(meta: RunMetaItem | undefined, execution: ExecutionOutcome | undefined): number {
+    this.close();
+    const failure = executionFailure(execution);
+    if (failure && !meta?.summary) throw new CliError(`ping ${this.runId} was refused: ${failure}`);
+    const exitCode = meta?.summary?.exitCode ?? 4;
+    const stats = pingStats(this.replies.map((r) => r.rttMs));
+    if (this.options.json) {
+      const doc: PingJson = {
+        runId: this.runId,
+        status: meta?.status ?? 'invalid',
+        replies: [...this.replies].sort((a, b) => a.identity.localeCompare(b.identity)),
+        noResponse: this.nodes
+          .filter((n) => n.status !== 'succeeded' && n.status !== 'rejected')
+          .map((n) => n.identity)
+          .sort(),
+        rejected: this.nodes
+          .filter((n) => n.status === 'rejected')
+          .map((n) => ({ identity: n.identity, reason: n.reason ?? '' })),
+        stats,
+        exitCode,
+      };
+      this.io.out(JSON.stringify(doc, null, 2) + '\n');
+    } else if (meta?.summary?.expected === 0) {
+      this.io.err('No hosts matched the filter.\n');
+    } else {
+      let text = pingStatisticsText(stats, this.nodes, this.io.color);
+      const spark = durationSparkline(this.replies.map((r) => r.rttMs));
+      if (spark) text = text.replace(/(replies max: .*\n)/, `$1${spark}\n`);
+      this.io.out(text);
+    }
+    if (failure) this.io.err(`ping ${this.runId} ended with an error: ${failure}\n`);
+    return exitCode;
+  }
+
+  #dispatchedAt(batch: number): Promise<number | undefined> {
+    let found = this.#dispatched.get(batch);
+    if (!found) {
+      found = this.conn.db
+        .send(
+          new GetCommand({ TableName: this.conn.runsTable, Key: { runId: this.runId, sk: batchSk(batch) } }),
+        )
+        .then((out) => (out.Item as BatchItem | undefined)?.dispatchedAt);
+      this.#dispatched.set(batch, found);
+    }
+    return found;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * How a run is printed, the same way by `drover run` (as hosts land) and `drover show` (from the
+ * records): text blocks in the lineage's shape, one `--json` document, or `--jsonl` lines.
+ */
+import { describeLambdaCause } from '#shared/lambda-errors.ts';
+import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
+import { CliError } from './errors.ts';
+import { EXIT, type CliIO } from './context.ts';
+import { hasFilter } from './run-request.ts';
+import { isDisplayed, type Display } from './output/display.ts';
+import { hostBlock, summaryText } from './output/text.ts';
+import { jsonlHostLine, jsonlSummaryLine, runJson } from './output/json.ts';
+import type { HostProgress } from './output/progress.ts';
+import type { ExecutionOutcome } from './run-watcher.ts';
+import type { RunPrinter } from './run-session.ts';
+
+export type OutputFormat = 'text' | 'json' | 'jsonl';
+
+export interface ReportOptions {
+  format: OutputFormat;
+  display: Display;
+  progress: HostProgress;
+}
+
+/** `--nodes` names no host of the run answers to, when the list alone chose the hosts. */
+export function notAddressed(meta: RunMetaItem | undefined, nodes: readonly NodeRunItem[]): string[] {
+  const wanted = meta?.options.nodes;
+  if (!wanted || hasFilter(meta.filter)) return [];
+  const known = new Set(nodes.flatMap((n) => [n.nodeId, n.identity]));
+  return wanted.filter((name) => !known.has(name));
+}
+
+/**
+ * The exit code of a run: the summary's (0–4), raised to 3 when `--nodes` named hosts that were
+ * not addressed, as hosts that never answered would be.
+ */
+export function runExitCode(meta: RunMetaItem | undefined, notFound: readonly string[]): number {
+  const base = meta?.summary?.exitCode ?? EXIT.invalid;
+  if (notFound.length > 0 && (base === EXIT.ok || base === EXIT.commandFailed)) return EXIT.noResponse;
+  return base;
+}
+
+/** Control-plane duration of the run; `fallbackMs` while its record lacks the times. */
+export function runElapsedMs(meta: RunMetaItem | undefined, fallbackMs: number): number {
+  if (meta?.startedAt !== undefined && meta.finishedAt !== undefined) return meta.finishedAt - meta.startedAt;
+  return fallbackMs;
+}
+
+/** Why the execution failed, in the operator's words; undefined when it succeeded. */
+export function executionFailure(execution: ExecutionOutcome | undefined): string | undefined {
+  if (!execution || execution.status === 'SUCCEEDED') return undefined;
+  if (execution.error === 'InvalidRunRequest') return describeLambdaCause(execution.cause);
+  return `${execution.error ?? execution.status}: ${describeLambdaCause(execution.cause)}`;
+}
+
+export class RunReport implements RunPrinter {
+  readonly nodes: NodeRunItem[] = [];
+
+  constructor(
+    private readonly runId: string,
+    private readonly io: CliIO,
+    private readonly options: ReportOptions,
+  ) {}
+
+  host(node: NodeRunItem): void {
+    this.nodes.push(node);
+    if (!isDisplayed(node, this.options.display)) return;
+    if (this.options.format === 'jsonl') {
+      this.io.out(JSON.stringify(jsonlHostLine(this.runId, node)) + '\n');
+    } else if (this.options.format === 'text') {
+      const block = hostBlock(node, { color: this.io.color });
+      if (block) this.options.progress.above(() => this.io.out(block + '\n'));
+    }
+  }
+
+  progress(answered: number, expected: number): void {
+    this.options.progress.update(answered, expected);
+  }
+
+  note(text: string): void {
+    this.options.progress.above(() => this.io.err(text));
+  }
+
+  /** Removes the progress bar when the run is left before its end. */
+  close(): void {
+    this.options.progress.stop();
+  }
+
+  /** Prints the end of the run; returns its exit code. */
+  finish(
+    meta: RunMetaItem | undefined,
+    execution: ExecutionOutcome | undefined,
+    fallbackElapsedMs: number,
+  ): number {
+    this.options.progress.stop();
+    const { io, runId } = this;
+    const failure = executionFailure(execution);
+    const notFound = notAddressed(meta, this.nodes);
+    const exitCode = runExitCode(meta, notFound);
+    const elapsed = runElapsedMs(meta, fallbackElapsedMs);
+    const summary = meta?.summary;
+    const extras = { exitCode, notFound, ...(failure ? { error: failure } : {}) };
+    if (this.options.format === 'json') {
+      const shown = this.nodes.filter((n) => isDisplayed(n, this.options.display));
+      io.out(JSON.stringify(runJson(runId, meta, shown, elapsed, extras), null, 2) + '\n');
+    } else if (this.options.format === 'jsonl') {
+      io.out(JSON.stringify(jsonlSummaryLine(runId, meta, elapsed, extras)) + '\n');
+    } else if (summary) {
+      if (summary.expected === 0 && notFound.length > 0) {
+        io.err(
+          `No hosts matched: none of the --nodes hosts is in the fleet (unknown or stale): ${notFound.join(', ')}\n`,
+        );
+      } else if (summary.expected === 0) {
+        io.err('No hosts matched the filter.\n');
+      } else {
+        io.out(summaryText(summary, this.nodes, elapsed, { color: io.color }, { notFound }));
+      }
+    }
+    if (meta?.status === 'cancelled' && this.options.format === 'text') {
+      io.err(`Run ${runId} was cancelled${meta.error ? ` (${meta.error})` : ''}.\n`);
+    }
+    if (failure && !summary) throw new CliError(`run ${runId} was refused: ${failure}`);
+    if (failure) io.err(`run ${runId} ended with an error: ${failure}\n`);
+    return exitCode;
+  }
+}

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ASSUMPTIONS,
+  PRICES,
+  defaultAssumptions,
+  defaultPrices,
+  estimateMonthlyCost,
+  monthlyUsage,
+  type Assumptions,
+} from '#cli/cost/model.ts';
+import { costDocument, costInputs, costText } from '#cli/commands/cost.ts';
+import { costDocumentSchema } from '#cli/output/schemas.ts';
+import { CliError } from '#cli/errors.ts';
+
+const assumptions = (overrides: Partial<Assumptions> = {}): Assumptions => ({
+  ...defaultAssumptions(),
+  ...overrides,
+});
+const lineOf = (estimate: ReturnType<typeof estimateMonthlyCost>, item: string) => {
+  const found = estimate.lines.find((l) => l.item.startsWith(item));
+  if (!found) throw new Error(`no line ${item}`);
+  return found;
+};
+
+describe('monthlyUsage', () => {
+  it('counts every idle long poll of every agent as a billed empty receive (30-day month)', () => {
+    const usage = monthlyUsage(assumptions({ hosts: 100, pollSeconds: 20 }));
+
+    // 30 × 24 × 3600 / 20 = 129,600 polls per agent.
+    expect(usage.sqs.idlePolls).toBe(12_960_000);
+  });
+
+  it('counts a heartbeat as one send and, in the worst case, one receive and one delete', () => {
+    const usage = monthlyUsage(assumptions({ hosts: 100, heartbeatSeconds: 60, repliesPerIngest: 1 }));
+
+    expect(usage.heartbeats).toBe(4_320_000);
+    expect(usage.sqs.heartbeat).toBe(12_960_000);
+  });
+
+  it('counts 9 SQS requests per host and run: request sent, received, deleted; ack and result sent and consumed', () => {
+    const usage = monthlyUsage(assumptions({ runsPerDay: 10, hostsPerRun: 20, outputKb: 1 }));
+
+    expect(usage.hostRuns).toBe(6_000);
+    expect(usage.sqs.perHostRun).toBe(6_000 * 9);
+  });
+
+  it('bills a result by 64 KB chunks of its payload', () => {
+    const small = monthlyUsage(assumptions({ outputKb: 1 }));
+    const large = monthlyUsage(assumptions({ outputKb: 128 }));
+
+    // 1 + 128 KB = three chunks instead of one: two more requests per host and run.
+    expect(large.sqs.perHostRun - small.sqs.perHostRun).toBe(small.hostRuns * 2);
+  });
+
+  it('counts 3 state transitions per run and 5 per batch', () => {
+    expect(monthlyUsage(assumptions({ runsPerDay: 1, batchesPerRun: 1 })).transitions).toBe(30 * 8);
+    expect(monthlyUsage(assumptions({ runsPerDay: 1, batchesPerRun: 4 })).transitions).toBe(30 * 23);
+  });
+
+  it('signs once per batch and 500 hosts', () => {
+    expect(monthlyUsage(assumptions({ runsPerDay: 1, hosts: 1_200, hostsPerRun: 1_200 })).kms.signs).toBe(
+      30 * 3,
+    );
+    expect(
+      monthlyUsage(assumptions({ runsPerDay: 1, hosts: 1_200, hostsPerRun: 1_200, batchesPerRun: 4 })).kms
+        .signs,
+    ).toBe(30 * 4);
+  });
+
+  it('shares receives and ingest invocations among the replies of one batch', () => {
+    const one = monthlyUsage(assumptions({ repliesPerIngest: 1 }));
+    const ten = monthlyUsage(assumptions({ repliesPerIngest: 10 }));
+
+    expect(ten.lambda.ingestInvocations).toBeCloseTo(one.lambda.ingestInvocations / 10);
+  });
+});
+
+describe('estimateMonthlyCost', () => {
+  it('prices each line from its quantity: 12.96 M empty receives at 0.40 USD a million', () => {
+    const estimate = estimateMonthlyCost(assumptions({ hosts: 100 }), defaultPrices());
+
+    expect(lineOf(estimate, 'agent long polls').monthlyUsd).toBeCloseTo(5.184, 6);
+    expect(lineOf(estimate, 'signing key').monthlyUsd).toBe(1);
+  });
+
+  it('prices Lambda by requests and GB-seconds', () => {
+    const a = assumptions({ lambdaMemoryMb: 1024, lambdaMs: 1000 });
+    const prices = { ...defaultPrices(), lambdaPerMillion: 0, lambdaPerGbSecond: 1 };
+
+    const line = lineOf(estimateMonthlyCost(a, prices), 'ingest');
+
+    // 1 GB for 1 s at 1 USD a GB-second: one dollar per invocation.
+    expect(line.monthlyUsd).toBeCloseTo(line.quantity, 3);
+  });
+
+  it('totals the lines, and the services add up to the total', () => {
+    const estimate = estimateMonthlyCost(assumptions(), defaultPrices());
+    const sum = estimate.lines.reduce((total, l) => total + l.monthlyUsd, 0);
+
+    expect(estimate.totalMonthlyUsd).toBeCloseTo(sum, 9);
+    expect(Object.values(estimate.byService).reduce((a, b) => a + b, 0)).toBeCloseTo(sum, 9);
+    expect(Object.keys(estimate.byService)).toEqual([
+      'SQS',
+      'DynamoDB',
+      'Step Functions',
+      'Lambda',
+      'KMS',
+      'EventBridge',
+    ]);
+  });
+
+  it('scales with prices: doubling every price doubles the total', () => {
+    const prices = defaultPrices();
+    const doubled = Object.fromEntries(Object.entries(prices).map(([k, v]) => [k, v * 2])) as typeof prices;
+
+    expect(estimateMonthlyCost(assumptions(), doubled).totalMonthlyUsd).toBeCloseTo(
+      estimateMonthlyCost(assumptions(), prices).totalMonthlyUsd * 2,
+      9,
+    );
+  });
+
+  it('costs less with a longer heartbeat, and nothing for a service priced at zero', () => {
+    const base = estimateMonthlyCost(assumptions(), defaultPrices());
+    const slower = estimateMonthlyCost(assumptions({ heartbeatSeconds: 300 }), defaultPrices());
+    const freeSqs = estimateMonthlyCost(assumptions(), { ...defaultPrices(), sqsPerMillion: 0 });
+
+    expect(slower.totalMonthlyUsd).toBeLessThan(base.totalMonthlyUsd);
+    expect(freeSqs.byService.SQS).toBe(0);
+  });
+});
+
+describe('costInputs', () => {
+  it('uses the defaults, with hosts per run following the fleet size', () => {
+    const { assumptions: a, prices } = costInputs({ hosts: 400 });
+
+    expect(a.hosts).toBe(400);
+    expect(a.hostsPerRun).toBe(400);
+    expect(prices).toEqual(defaultPrices());
+  });
+
+  it('takes every assumption and price from its flag', () => {
+    const flags = Object.fromEntries([...ASSUMPTIONS, ...PRICES].map((p, i) => [p.key, i + 1]));
+
+    const { assumptions: a, prices } = costInputs({ ...flags, hosts: 1_000 });
+
+    expect(a.pollSeconds).toBe(2);
+    expect(prices.eventsPerMillion).toBe(ASSUMPTIONS.length + PRICES.length);
+  });
+
+  it('refuses more hosts per run than hosts, and zero intervals', () => {
+    expect(() => costInputs({ hosts: 10, hostsPerRun: 11 })).toThrow(CliError);
+    expect(() => costInputs({ pollSeconds: 0 })).toThrow('--poll-seconds must be above 0');
+  });
+});
+
+describe('cost output', () => {
+  it('prints every assumption and price with its flag, and a JSON document valid against its schema', () => {
+    const { assumptions: a, prices } = costInputs({});
+    const estimate = estimateMonthlyCost(a, prices);
+
+    const text = costText(a, prices, estimate);
+    const doc = costDocumentSchema.parse(costDocument(a, prices, estimate));
+
+    for (const p of [...ASSUMPTIONS, ...PRICES]) expect(text).toContain(`  ${p.flag} `);
+    expect(text).toMatch(/--price-lambda-per-gb-second +0\.0000133334 USD/);
+    expect(doc.assumptions.map((x) => x.flag)).toEqual(ASSUMPTIONS.map((x) => x.flag));
+    expect(doc.totalMonthlyUsd).toBeCloseTo(estimate.totalMonthlyUsd, 3);
+  });
+});
