@@ -27,15 +27,7 @@ export interface CommandContext {
   stack: StackSelection;
 }
 
-/** Exit codes of every drover command (docs/cli.md). */
-export const EXIT = {
-  ok: 0,
-  noMatch: 1,
-  commandFailed: 2,
-  noResponse: 3,
-  invalid: 4,
-  interrupted: 130,
-} as const;
+export { EXIT } from '#shared/exit-codes.ts';
 
 /** Who started a run or a cancel, recorded with it. */
 export function callerName(): string {

@@ -6,14 +6,7 @@ import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/l
 import { matchFilter, parseFilter } from '#shared/filter/index.ts';
 import type { FilterSpec } from '#shared/messages.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
-
-/** Heartbeat intervals after which a silent host is no longer discovered (as the run's plan does). */
-export const STALE_AFTER_HEARTBEATS = 3;
-
-/** Whether discovery would still pick the host: it heartbeated within the staleness window. */
-export function isFresh(node: Pick<NodeItem, 'lastSeen' | 'heartbeatSec'>, now: number): boolean {
-  return now - node.lastSeen <= STALE_AFTER_HEARTBEATS * node.heartbeatSec * 1000;
-}
+import { isFresh } from '#shared/freshness.ts';
 
 /** Every row of the nodes table (paged scan). */
 export async function scanFleet(db: DynamoDBDocumentClient, table: string): Promise<NodeItem[]> {

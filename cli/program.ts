@@ -325,49 +325,56 @@ export function buildProgram(io: CliIO): Command {
 
   program
     .command('agent')
-    .description('start an agent that joins the running local stack with its own identity and facts')
+    .description(
+      'start an agent: joins the running local stack, or (with --config) a deployed stage as on a host',
+    )
+    .option('-c, --config <file>', 'agent config file (agent.yaml); without it, join the local stack')
     .option('--identity <name>', 'host identity (default: this hostname)')
     .option('--node-id <id>', 'node id (default: the identity)')
+    .addOption(new Option('--facts <file>', 'YAML/JSON facts file (repeatable)').argParser(collect))
     .addOption(
-      new Option('--facts <file>', 'YAML/JSON facts file (repeatable)').argParser(collect).default([]),
-    )
-    .addOption(
-      new Option('--classes <file>', 'word-list file of classes, like puppet classes.txt (repeatable)')
-        .argParser(collect)
-        .default([]),
+      new Option(
+        '--classes <file>',
+        'word-list file of classes, like puppet classes.txt (repeatable)',
+      ).argParser(collect),
     )
     .option('--facts-command <command>', 'command whose YAML/JSON output adds facts')
     .option('--state-dir <dir>', 'where the dedupe store and audit log live')
+    // No defaults here: the agent's own (docs/agent.md) apply, after its config file and environment.
     .addOption(
-      new Option('--heartbeat <seconds>', 'heartbeat interval')
-        .default(60)
-        .argParser(wholeNumber('--heartbeat', 1)),
+      new Option('--heartbeat <seconds>', 'heartbeat interval (default 60)').argParser(
+        wholeNumber('--heartbeat', 1),
+      ),
     )
     .addOption(
-      new Option('--concurrency <n>', 'commands run at once')
-        .default(4)
-        .argParser(wholeNumber('--concurrency', 1)),
+      new Option('--concurrency <n>', 'commands run at once (default 4)').argParser(
+        wholeNumber('--concurrency', 1),
+      ),
     )
     .addOption(
-      new Option('--output-cap <bytes>', 'bytes kept per stream (head and tail)')
-        .default(65_536)
-        .argParser(wholeNumber('--output-cap', 1024)),
+      new Option('--output-cap <bytes>', 'bytes kept per stream, head and tail (default 65536)').argParser(
+        wholeNumber('--output-cap', 1024),
+      ),
     )
     .option('--hosts <file>', 'host many agents in this process: JSON list of {identity, facts, classes}')
     .addOption(
-      new Option('--log-level <level>', 'debug, info, warn or error')
-        .choices(['debug', 'info', 'warn', 'error'])
-        .default('info'),
+      new Option('--log-level <level>', 'debug, info, warn or error (default info)').choices([
+        'debug',
+        'info',
+        'warn',
+        'error',
+      ]),
     )
     .addHelpText(
       'after',
-      `\nExample:\n  $ drover agent --identity app-7 --facts ./app-7.yaml --classes ./classes.txt`,
+      `\nExamples:\n  $ drover agent --identity app-7 --facts ./app-7.yaml --classes ./classes.txt\n` +
+        `  $ drover agent --config /etc/drover/agent.yaml       as the installed agent would run\n` +
+        `\nEvery key of agent.yaml, its environment variable and flag: docs/agent.md`,
     )
     .action(async (flags: Record<string, unknown>) => {
       const agent = await entry<typeof import('../agent/main.ts')>('agent/main.ts');
-      await agent.main({ ...(flags as object), home: context().stack.home } as Parameters<
-        typeof agent.main
-      >[0]);
+      const home = flags.config ? undefined : context().stack.home;
+      await agent.main({ ...flags, home } as Parameters<typeof agent.main>[0]);
     });
 
   // `drover` alone, or an unknown command: one line saying what to do.

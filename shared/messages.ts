@@ -4,6 +4,7 @@
  * anything that fails is rejected with the reason, never trusted.
  */
 import { z } from 'zod';
+import { DEFAULT_STALE_AFTER_HEARTBEATS } from './freshness.ts';
 
 export const MESSAGE_VERSION = 1;
 
@@ -74,7 +75,7 @@ export const runOptionsSchema = z
     /** Seed for the random subset, so a limited run can be repeated on the same hosts. */
     limitSeed: z.string().min(1).optional(),
     /** Heartbeat intervals after which a silent node is no longer discovered. */
-    staleAfterHeartbeats: z.number().int().min(1).default(3),
+    staleAfterHeartbeats: z.number().int().min(1).default(DEFAULT_STALE_AFTER_HEARTBEATS),
   })
   .strict();
 export type RunOptions = z.infer<typeof runOptionsSchema>;

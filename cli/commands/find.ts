@@ -6,7 +6,8 @@
 import { EXIT, type CommandContext } from '../context.ts';
 import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
 import { withStack } from '../stack.ts';
-import { isFresh, scanFleet, selectHosts } from '../fleet.ts';
+import { isFresh } from '#shared/freshness.ts';
+import { scanFleet, selectHosts } from '../fleet.ts';
 import { ago, columns, plural } from '../output/format.ts';
 import type { FindJson } from '../output/schemas.ts';
 

@@ -7,7 +7,8 @@ import type { NodeItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { withStack } from '../stack.ts';
-import { STALE_AFTER_HEARTBEATS, findHost, isFresh } from '../fleet.ts';
+import { DEFAULT_STALE_AFTER_HEARTBEATS, isFresh } from '#shared/freshness.ts';
+import { findHost } from '../fleet.ts';
 import { ago } from '../output/format.ts';
 import type { InventoryJson } from '../output/schemas.ts';
 
@@ -43,7 +44,7 @@ export function inventoryText(doc: InventoryJson, now: number): string {
   const when = (ms: number | null) =>
     ms === null ? '-' : `${new Date(ms).toISOString()} (${ago(now - ms)})`;
   const freshness = doc.stale
-    ? `stale: silent for more than ${STALE_AFTER_HEARTBEATS} heartbeats, runs do not pick it`
+    ? `stale: silent for more than ${DEFAULT_STALE_AFTER_HEARTBEATS} heartbeats, runs do not pick it`
     : 'fresh';
   const lines = [
     `Inventory for ${doc.identity}:`,

@@ -4,6 +4,7 @@
  */
 import { describeZodError, resolveHostCount, runRequestSchema, type RunRequest } from '#shared/messages.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
+import { isFresh } from '#shared/freshness.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
@@ -35,10 +36,7 @@ export function selectTargets(request: RunRequest, nodes: readonly NodeItem[], n
     throw error;
   }
   const wanted = request.options.nodes ? new Set(request.options.nodes) : undefined;
-  const fresh = nodes.filter((node) => {
-    const staleAfterMs = request.options.staleAfterHeartbeats * node.heartbeatSec * 1000;
-    return now - node.lastSeen <= staleAfterMs;
-  });
+  const fresh = nodes.filter((node) => isFresh(node, now, request.options.staleAfterHeartbeats));
   return fresh
     .filter((node) => !wanted || wanted.has(node.identity) || wanted.has(node.nodeId))
     .filter((node) =>

@@ -3,15 +3,9 @@
  * and the exit code the CLI documents.
  */
 import type { NodeRunItem, RunSummary } from '#shared/runs-table.ts';
+import { EXIT } from '#shared/exit-codes.ts';
 
-/** Exit codes of `drover run`, as documented in docs/cli.md. */
-export const EXIT = {
-  ok: 0,
-  noMatch: 1,
-  commandFailed: 2,
-  noResponse: 3,
-  invalid: 4,
-} as const;
+export { EXIT };
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
