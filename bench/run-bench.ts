@@ -2,7 +2,8 @@
  * `npm run bench`: end-to-end latency of `drover run` on the embedded stack. Starts the stack in
  * this process and a demo fleet of N agents, then starts runs one after another across the whole
  * fleet and reports percentiles of the end-to-end time and of each phase, read from the
- * timestamps the control plane stores. Definitions of the phases: bench/README.md.
+ * timestamps the control plane stores, with the CPU and memory both processes used.
+ * What each figure means: bench/README.md.
  */
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { createDynamoClient, createSfnClient } from '#shared/aws.ts';
 import { newRunId } from '#shared/ids.ts';
 import { readLocalStackFile } from '#shared/local-stack-file.ts';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
-import { batchSk, type BatchItem, type RunMetaItem } from '#shared/runs-table.ts';
+import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { startDemoFleet, type DemoFleet } from '#local/demo-fleet.ts';
 import { buildRunRequest } from '../cli/run-request.ts';
@@ -25,7 +26,7 @@ const HEARTBEAT_SEC = 30;
 const JOIN_TIMEOUT_MS = 120_000;
 /** How long the fleet is watched doing nothing, to tell the emulators' idle load from run costs. */
 const IDLE_WINDOW_MS = 2_000;
-/** Linux reports process CPU times in clock ticks of 1/100 s (USER_HZ) on every architecture. */
+/** Linux reports CPU times in /proc in clock ticks of 1/100 s (USER_HZ) on every architecture. */
 const TICKS_PER_SEC = 100;
 
 interface BenchOptions {
@@ -42,11 +43,16 @@ interface BenchOptions {
 const PHASES = ['start', 'plan', 'dispatch', 'acks', 'results', 'finish', 'observe'] as const;
 type Phase = (typeof PHASES)[number];
 
+/** What the hosts' own timestamps say happened inside the two waits. */
+const HOST_FIGURES = ['firstAck', 'lastAck', 'command', 'resultLag'] as const;
+type HostFigure = (typeof HOST_FIGURES)[number];
+
 interface RunSample {
   runId: string;
   endToEndMs: number;
   /** null when a timestamp is missing (e.g. a wait timed out instead of being released). */
   phases: Record<Phase, number | null>;
+  hosts: Record<HostFigure, number | null>;
   ok: boolean;
   problem?: string;
 }
@@ -62,6 +68,8 @@ interface Bench {
   fleet: DemoFleet;
   conn: StackConnection;
 }
+
+// ---- options ----
 
 function wholeNumber(name: string, min: number, max: number): (value: string) => number {
   return (value) => {
@@ -110,65 +118,37 @@ function parseOptions(argv: string[]): BenchOptions {
   return program.opts<BenchOptions>();
 }
 
+// ---- one run ----
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+interface Seen {
+  meta: RunMetaItem | undefined;
+  status: string;
+  failure?: string;
 }
 
-async function waitForAgents(bench: Bench, count: number): Promise<void> {
-  const deadline = Date.now() + JOIN_TIMEOUT_MS;
-  let seen = 0;
-  while (Date.now() < deadline) {
-    const out = await bench.conn.db.send(
-      new ScanCommand({ TableName: bench.conn.nodesTable, Select: 'COUNT' }),
-    );
-    seen = out.Count ?? 0;
-    if (seen >= count) return;
-    if (!isAlive(bench.fleet.pid)) break;
-    await sleep(100);
-  }
-  throw new Error(
-    `only ${seen} of ${count} agents joined (agent process ${isAlive(bench.fleet.pid) ? 'still running' : 'exited'}); see ${bench.stack.file.stateDir}/demo-agents.log`,
-  );
-}
+const failureOf = (e: { status?: string; error?: string; cause?: string }): string | undefined =>
+  e.status === 'SUCCEEDED' ? undefined : `${e.error ?? ''}: ${e.cause ?? ''}`;
 
-/** Polls until the execution has ended and its meta item carries the summary (or never will). */
-async function watchThin(
-  conn: StackConnection,
-  runId: string,
-  executionArn: string,
-  pollMs: number,
-): Promise<{ meta: RunMetaItem | undefined; status: string; failure?: string }> {
+/** Polls DescribeExecution until the execution has ended, then reads the run record once. */
+async function watchThin(conn: StackConnection, runId: string, arn: string, pollMs: number): Promise<Seen> {
   for (;;) {
-    const execution = await conn.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const execution = await conn.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
     if (execution.status !== 'RUNNING') {
       const meta = await getRunMeta(conn.db, conn.runsTable, runId);
-      const failure =
-        execution.status === 'SUCCEEDED' ? undefined : `${execution.error ?? ''}: ${execution.cause ?? ''}`;
-      return { meta, status: execution.status ?? 'UNKNOWN', failure };
+      return { meta, status: execution.status ?? 'UNKNOWN', failure: failureOf(execution) };
     }
     await sleep(pollMs);
   }
 }
 
-async function watchCli(
-  conn: StackConnection,
-  runId: string,
-  executionArn: string,
-  pollMs: number,
-): Promise<{ meta: RunMetaItem | undefined; status: string; failure?: string }> {
-  for await (const event of watchRun(conn, runId, executionArn, pollMs)) {
-    if (event.type !== 'done') continue;
-    const { execution } = event;
-    const failure =
-      execution.status === 'SUCCEEDED' ? undefined : `${execution.error ?? ''}: ${execution.cause ?? ''}`;
-    return { meta: event.meta, status: execution.status, failure };
+/** `drover run`'s own watcher: also reads every host's outcome as it lands. */
+async function watchCli(conn: StackConnection, runId: string, arn: string, pollMs: number): Promise<Seen> {
+  for await (const event of watchRun(conn, runId, arn, pollMs)) {
+    if (event.type === 'done') {
+      return { meta: event.meta, status: event.execution.status, failure: failureOf(event.execution) };
+    }
   }
   throw new Error(`the watcher of run ${runId} stopped without reporting the end`);
 }
@@ -176,9 +156,37 @@ async function watchCli(
 const span = (from: number | undefined, to: number | undefined): number | null =>
   from === undefined || to === undefined ? null : to - from;
 
+function median(values: number[]): number | null {
+  return values.length === 0 ? null : values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+}
+
+function hostFigures(nodes: readonly NodeRunItem[], dispatchedAt: number | undefined) {
+  const acks = nodes.flatMap((n) => (n.ackedAt === undefined ? [] : [n.ackedAt]));
+  const each = (f: (n: NodeRunItem) => number | null) => nodes.map(f).filter((v): v is number => v !== null);
+  return {
+    firstAck: acks.length ? span(dispatchedAt, Math.min(...acks)) : null,
+    lastAck: acks.length ? span(dispatchedAt, Math.max(...acks)) : null,
+    command: median(each((n) => span(n.startedAt, n.endedAt))),
+    resultLag: median(each((n) => span(n.endedAt, n.resultAt))),
+  };
+}
+
+/** Why the run is not a clean success on every agent, or undefined. */
+function problemOf(seen: Seen, nodes: readonly NodeRunItem[], agents: number): string | undefined {
+  if (seen.failure) return `execution ${seen.status} ${seen.failure}`;
+  if (!seen.meta?.summary) return 'the execution ended without a summary on the run record';
+  const byStatus = new Map<string, number>();
+  for (const node of nodes) byStatus.set(node.status, (byStatus.get(node.status) ?? 0) + 1);
+  const succeeded = byStatus.get('succeeded') ?? 0;
+  if (succeeded === agents && nodes.length === agents && seen.meta.summary.succeeded === agents) {
+    return undefined;
+  }
+  const counts = [...byStatus].map(([status, n]) => `${status} ${n}`).join(', ');
+  return `${succeeded}/${agents} succeeded (${nodes.length} targeted: ${counts || 'none'})`;
+}
+
 /** One run as `drover run` does it, timed from just before StartExecution until it is seen done. */
-async function measureRun(bench: Bench, options: BenchOptions): Promise<RunSample> {
-  const { conn } = bench;
+async function measureRun({ conn }: Bench, options: BenchOptions): Promise<RunSample> {
   const runId = newRunId();
   const request = buildRunRequest(runId, options.command, {}, `drover-bench@${hostname()}`);
   const startedAt = Date.now();
@@ -193,50 +201,103 @@ async function measureRun(bench: Bench, options: BenchOptions): Promise<RunSampl
   const seen = await watch(conn, runId, executionArn!, options.pollMs);
   const seenAt = Date.now();
 
-  // Checking the outcome is not part of the measured time.
+  // Reading the details and checking the outcome is not part of the measured time.
   const batch = (
     await conn.db.send(
       new GetCommand({ TableName: conn.runsTable, Key: { runId, sk: batchSk(0) }, ConsistentRead: true }),
     )
   ).Item as BatchTimes | undefined;
-  const meta = seen.meta;
-  const phases: Record<Phase, number | null> = {
-    start: span(startedAt, meta?.startedAt),
-    plan: span(meta?.startedAt, meta?.plannedAt),
-    dispatch: span(meta?.plannedAt, batch?.dispatchedAt),
-    acks: span(batch?.dispatchedAt, batch?.acksDoneAt),
-    results: span(batch?.acksDoneAt, batch?.resultsDoneAt),
-    finish: span(batch?.resultsDoneAt, meta?.finishedAt),
-    observe: span(meta?.finishedAt, seenAt),
+  const nodes = await queryRunNodes(conn.db, conn.runsTable, runId);
+  const { meta } = seen;
+  const problem = problemOf(seen, nodes, options.agents);
+  return {
+    runId,
+    endToEndMs: seenAt - startedAt,
+    phases: {
+      start: span(startedAt, meta?.startedAt),
+      plan: span(meta?.startedAt, meta?.plannedAt),
+      dispatch: span(meta?.plannedAt, batch?.dispatchedAt),
+      acks: span(batch?.dispatchedAt, batch?.acksDoneAt),
+      results: span(batch?.acksDoneAt, batch?.resultsDoneAt),
+      finish: span(batch?.resultsDoneAt, meta?.finishedAt),
+      observe: span(meta?.finishedAt, seenAt),
+    },
+    hosts: hostFigures(nodes, batch?.dispatchedAt),
+    ok: problem === undefined,
+    ...(problem ? { problem } : {}),
   };
-  const problem = await checkOutcome(bench, runId, meta, seen, options.agents);
-  return { runId, endToEndMs: seenAt - startedAt, phases, ok: problem === undefined, problem };
 }
 
-/** Why the run is not a clean success on every agent, or undefined. */
-async function checkOutcome(
-  bench: Bench,
-  runId: string,
-  meta: RunMetaItem | undefined,
-  seen: { status: string; failure?: string },
-  agents: number,
-): Promise<string | undefined> {
-  if (seen.failure) return `execution ${seen.status} ${seen.failure}`;
-  if (!meta?.summary) return 'the execution ended without a summary on the run record';
-  const nodes = await queryRunNodes(bench.conn.db, bench.conn.runsTable, runId);
-  const byStatus = new Map<string, number>();
-  for (const node of nodes) byStatus.set(node.status, (byStatus.get(node.status) ?? 0) + 1);
-  const succeeded = byStatus.get('succeeded') ?? 0;
-  if (succeeded === agents && nodes.length === agents && meta.summary.succeeded === agents) return undefined;
-  const counts = [...byStatus].map(([status, n]) => `${status} ${n}`).join(', ');
-  return `${succeeded}/${agents} succeeded (${nodes.length} targeted: ${counts || 'none'})`;
+// ---- CPU and memory ----
+
+/** Cumulative CPU seconds: this process (the stack), the agent process and its commands, the machine. */
+interface CpuSnapshot {
+  stack: number;
+  agent: number | null;
+  commands: number | null;
+  machineBusy: number | null;
+  steal: number | null;
 }
+
+function readTicks(path: string, pick: (fields: number[]) => number[]): number[] | null {
+  try {
+    const text = readFileSync(path, 'utf8');
+    // /proc/<pid>/stat: fields after the parenthesised name; /proc/stat: the first ("cpu") line.
+    const rest =
+      path === '/proc/stat' ? text.split('\n')[0]!.slice(4) : text.slice(text.lastIndexOf(')') + 2);
+    return pick(rest.trim().split(/\s+/).map(Number)).map((t) => t / TICKS_PER_SEC);
+  } catch {
+    return null;
+  }
+}
+
+function cpuSnapshot(agentPid: number): CpuSnapshot {
+  const own = process.cpuUsage();
+  // utime, stime, cutime, cstime are fields 14–17 of /proc/<pid>/stat (11–14 after the name).
+  const agent = readTicks(`/proc/${agentPid}/stat`, (f) => [f[11]! + f[12]!, f[13]! + f[14]!]);
+  // user nice system idle iowait irq softirq steal
+  const machine = readTicks('/proc/stat', (f) => [f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, f[7]!]);
+  return {
+    stack: (own.user + own.system) / 1e6,
+    agent: agent?.[0] ?? null,
+    commands: agent?.[1] ?? null,
+    machineBusy: machine?.[0] ?? null,
+    steal: machine?.[1] ?? null,
+  };
+}
+
+function cpuSince(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
+  const diff = (a: number | null, b: number | null) =>
+    a === null || b === null ? null : Math.round((b - a) * 100) / 100;
+  return {
+    stack: diff(before.stack, after.stack)!,
+    agent: diff(before.agent, after.agent),
+    commands: diff(before.commands, after.commands),
+    machineBusy: diff(before.machineBusy, after.machineBusy),
+    steal: diff(before.steal, after.steal),
+  };
+}
+
+function memoryMiB(pid: number | 'self') {
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // The process is gone: no figures.
+  }
+  const field = (name: string) => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    return match ? Math.round(Number(match[1]) / 1024) : null;
+  };
+  return { rss: field('VmRSS'), peakRss: field('VmHWM') };
+}
+
+// ---- report ----
 
 interface Spread {
   p50: number;
   p95: number;
   max: number;
-  count: number;
 }
 
 /** Nearest-rank percentiles; null when no run has the value. */
@@ -244,68 +305,30 @@ function spread(values: readonly (number | null)[]): Spread | null {
   const sorted = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
   if (sorted.length === 0) return null;
   const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-  return { p50: rank(50), p95: rank(95), max: sorted[sorted.length - 1]!, count: sorted.length };
+  return { p50: rank(50), p95: rank(95), max: sorted[sorted.length - 1]! };
 }
 
-function procStatusKb(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number | null {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
-      readFileSync(`/proc/${pid}/status`, 'utf8'),
-    );
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null;
-  }
+interface Measured {
+  joinMs: number;
+  warmup: RunSample;
+  samples: RunSample[];
+  idle: CpuSnapshot;
+  cpu: CpuSnapshot;
+  agentPid: number;
 }
 
-/** User + system CPU seconds of another process, from /proc/<pid>/stat (fields 14 and 15). */
-function procCpuSec(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU use of both processes, in percent of one core, while no run is going on. */
-async function measureIdle(fleetPid: number): Promise<{ stackPct: number; agentPct: number | null }> {
-  const stackBefore = process.cpuUsage();
-  const agentBefore = procCpuSec(fleetPid);
-  await sleep(IDLE_WINDOW_MS);
-  const stack = process.cpuUsage(stackBefore);
-  const agentAfter = procCpuSec(fleetPid);
-  const pct = (sec: number) => Math.round((sec * 100_000) / IDLE_WINDOW_MS);
+function buildReport(options: BenchOptions, m: Measured) {
+  const pctOfCore = (sec: number | null) =>
+    sec === null ? null : Math.round((sec * 100_000) / IDLE_WINDOW_MS);
+  const { cpu } = m;
+  const ours = cpu.stack + (cpu.agent ?? 0) + (cpu.commands ?? 0);
   return {
-    stackPct: pct((stack.user + stack.system) / 1e6),
-    agentPct: agentBefore === null || agentAfter === null ? null : pct(agentAfter - agentBefore),
-  };
-}
-
-function machine() {
-  return {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-  };
-}
-
-type Report = ReturnType<typeof buildReport>;
-
-function buildReport(
-  options: BenchOptions,
-  joinMs: number,
-  warmup: RunSample,
-  samples: RunSample[],
-  cpu: { stackSec: number; agentSec: number | null },
-  idle: { stackPct: number; agentPct: number | null },
-  fleetPid: number,
-) {
-  const mib = (kb: number | null) => (kb === null ? null : Math.round(kb / 1024));
-  return {
-    machine: machine(),
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      node: process.version,
+    },
     config: {
       agents: options.agents,
       runs: options.runs,
@@ -313,81 +336,162 @@ function buildReport(
       watcher: options.watcher,
       pollMs: options.pollMs,
     },
-    joinMs,
+    joinMs: m.joinMs,
     stats: {
-      endToEnd: spread(samples.map((s) => s.endToEndMs)),
-      ...Object.fromEntries(PHASES.map((phase) => [phase, spread(samples.map((s) => s.phases[phase]))])),
+      endToEnd: spread(m.samples.map((s) => s.endToEndMs)),
+      ...Object.fromEntries(PHASES.map((p) => [p, spread(m.samples.map((s) => s.phases[p]))])),
     } as Record<'endToEnd' | Phase, Spread | null>,
+    hosts: Object.fromEntries(
+      HOST_FIGURES.map((f) => [f, spread(m.samples.map((s) => s.hosts[f]))]),
+    ) as Record<HostFigure, Spread | null>,
+    /** CPU seconds over all measured runs; idle figures in percent of one core. */
     resources: {
-      stackIdleCpuPct: idle.stackPct,
-      agentIdleCpuPct: idle.agentPct,
-      stackCpuSec: cpu.stackSec,
-      stackRssMiB: mib(procStatusKb('self', 'VmRSS')),
-      stackPeakRssMiB: mib(procStatusKb('self', 'VmHWM')),
-      agentCpuSec: cpu.agentSec,
-      agentRssMiB: mib(procStatusKb(fleetPid, 'VmRSS')),
-      agentPeakRssMiB: mib(procStatusKb(fleetPid, 'VmHWM')),
+      stack: { cpuSec: cpu.stack, idleCpuPct: pctOfCore(m.idle.stack), ...memoryMiB('self') },
+      agents: {
+        cpuSec: cpu.agent,
+        commandsCpuSec: cpu.commands,
+        idleCpuPct: pctOfCore(m.idle.agent),
+        ...memoryMiB(m.agentPid),
+      },
+      machine: {
+        busyCpuSec: cpu.machineBusy,
+        otherCpuSec: cpu.machineBusy === null ? null : Math.round((cpu.machineBusy - ours) * 100) / 100,
+        stealSec: cpu.steal,
+      },
     },
-    failed: samples.filter((s) => !s.ok).length + (warmup.ok ? 0 : 1),
-    warmup,
-    runs: samples,
+    failed: m.samples.filter((s) => !s.ok).length + (m.warmup.ok ? 0 : 1),
+    warmup: m.warmup,
+    runs: m.samples,
   };
 }
+
+type Report = ReturnType<typeof buildReport>;
 
 function formatReport(report: Report): string {
   const { machine: m, config: c, resources: r } = report;
   const cell = (v: number | null | undefined) =>
     (v === null || v === undefined ? '-' : String(v)).padStart(7);
-  const rows = [
-    ['end-to-end', report.stats.endToEnd] as const,
-    ...PHASES.map((phase) => [`  ${phase}`, report.stats[phase]] as const),
-  ];
-  const perRun = (sec: number | null) => (sec === null ? '-' : `${Math.round((sec * 1000) / c.runs)} ms/run`);
-  const lines = [
+  const row = (name: string, s: Spread | null) =>
+    `${name.padEnd(13)}${cell(s?.p50)}${cell(s?.p95)}${cell(s?.max)}`;
+  const sec = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)} s`);
+  const perRun = (v: number | null) => (v === null ? '-' : `${Math.round((v * 1000) / c.runs)} ms/run`);
+  const failures = report.runs.filter((s) => !s.ok);
+  return [
     `drover bench: ${c.agents} agents, ${c.runs} runs of \`${c.command}\` (${c.watcher} watcher, poll ${c.pollMs} ms)`,
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}`,
     `agents joined in ${(report.joinMs / 1000).toFixed(1)} s; warm-up run ${report.warmup.endToEndMs} ms${report.warmup.ok ? '' : ` FAILED: ${report.warmup.problem}`}`,
     '',
-    `${'ms'.padEnd(12)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'max'.padStart(7)}`,
-    ...rows.map(([name, s]) => `${name.padEnd(12)}${cell(s?.p50)}${cell(s?.p95)}${cell(s?.max)}`),
+    `${'ms'.padEnd(13)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'max'.padStart(7)}`,
+    row('end-to-end', report.stats.endToEnd),
+    ...PHASES.map((p) => row(`  ${p}`, report.stats[p])),
+    'inside the waits (host timestamps):',
+    row('  first ack', report.hosts.firstAck),
+    row('  last ack', report.hosts.lastAck),
+    row('  command', report.hosts.command),
+    row('  result lag', report.hosts.resultLag),
     '',
-    `stack process: CPU ${r.stackCpuSec.toFixed(2)} s (${perRun(r.stackCpuSec)}; idle ${r.stackIdleCpuPct}% of a core), RSS ${r.stackRssMiB} MiB (peak ${r.stackPeakRssMiB} MiB)`,
-    `agent process: CPU ${r.agentCpuSec?.toFixed(2) ?? '-'} s (${perRun(r.agentCpuSec)}; idle ${r.agentIdleCpuPct ?? '-'}% of a core), RSS ${r.agentRssMiB} MiB (peak ${r.agentPeakRssMiB} MiB)`,
-    `runs ok: ${c.runs - report.runs.filter((s) => !s.ok).length}/${c.runs}`,
-    ...report.runs.filter((s) => !s.ok).map((s) => `  FAILED ${s.runId}: ${s.problem}`),
-  ];
-  return lines.join('\n') + '\n';
+    `stack process: CPU ${sec(r.stack.cpuSec)} (${perRun(r.stack.cpuSec)}; idle ${r.stack.idleCpuPct}% of a core), RSS ${r.stack.rss} MiB (peak ${r.stack.peakRss} MiB)`,
+    `agent process: CPU ${sec(r.agents.cpuSec)} (${perRun(r.agents.cpuSec)}; idle ${r.agents.idleCpuPct ?? '-'}% of a core), RSS ${r.agents.rss} MiB (peak ${r.agents.peakRss} MiB); commands ${sec(r.agents.commandsCpuSec)}`,
+    `machine: ${sec(r.machine.busyCpuSec)} CPU busy during the runs, ${sec(r.machine.otherCpuSec)} of it by other processes; steal ${sec(r.machine.stealSec)}`,
+    `runs ok: ${c.runs - failures.length}/${c.runs}`,
+    ...failures.map((s) => `  FAILED ${s.runId}: ${s.problem}`),
+    '',
+  ].join('\n');
+}
+
+// ---- main ----
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForAgents({ conn, fleet, stack }: Bench, count: number): Promise<void> {
+  const deadline = Date.now() + JOIN_TIMEOUT_MS;
+  let seen = 0;
+  while (Date.now() < deadline && isAlive(fleet.pid)) {
+    const out = await conn.db.send(new ScanCommand({ TableName: conn.nodesTable, Select: 'COUNT' }));
+    seen = out.Count ?? 0;
+    if (seen >= count) return;
+    await sleep(100);
+  }
+  throw new Error(
+    `only ${seen} of ${count} agents joined (agent process ${isAlive(fleet.pid) ? 'still running' : 'exited'}); see ${stack.file.stateDir}/demo-agents.log`,
+  );
+}
+
+function connect(stack: LocalStack): StackConnection {
+  const { file } = stack;
+  const options = { region: file.region, endpoints: file.endpoints, credentials: file.credentials };
+  const db = createDynamoClient(options);
+  const sfn = createSfnClient(options);
+  return {
+    stage: file.stage,
+    runStateMachineArn: file.stateMachines.run!,
+    runsTable: file.runsTable,
+    nodesTable: file.nodesTable,
+    db,
+    sfn,
+    close() {
+      db.destroy();
+      sfn.destroy();
+    },
+  };
+}
+
+/** A directory of our own: a fresh temporary one, or --home if no live stack uses it. */
+function benchHome(options: BenchOptions): string {
+  if (!options.home) return mkdtempSync(join(tmpdir(), 'drover-bench-'));
+  const home = resolve(options.home);
+  let pid: number | undefined;
+  try {
+    pid = readLocalStackFile(home).pid;
+  } catch {
+    // No live stack there: the directory is free to use.
+  }
+  if (pid !== undefined)
+    throw new Error(`a local stack (pid ${pid}) already uses ${home}: pick another --home`);
+  return home;
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const progress = (text: string) => process.stderr.write(text + '\n');
   const writeOut = process.stdout.write.bind(process.stdout);
-  // With --json stdout carries the document only: anything else the stack prints goes to stderr.
+  // With --json stdout carries the document only: anything the stack prints goes to stderr.
   if (options.json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof writeOut;
-
-  const home = options.home ? resolve(options.home) : mkdtempSync(join(tmpdir(), 'drover-bench-'));
-  if (options.home) {
-    let running: number | undefined;
-    try {
-      running = readLocalStackFile(home).pid;
-    } catch {
-      // No live stack there: the directory is free to use.
-    }
-    if (running !== undefined)
-      throw new Error(`a local stack (pid ${running}) already uses ${home}: pick another --home or omit it`);
-  }
+  const home = benchHome(options);
 
   let stack: LocalStack | undefined;
   let fleet: DemoFleet | undefined;
   let conn: StackConnection | undefined;
   let stopping: Promise<void> | undefined;
+  // Every step runs even if one before it failed: a stack left running or a home left behind
+  // would outlive the bench.
   const teardown = () =>
     (stopping ??= (async () => {
-      conn?.close();
-      await fleet?.stop();
-      await stack?.stop();
-      if (!options.home) rmSync(home, { recursive: true, force: true });
+      const steps: [string, () => unknown][] = [
+        ['close the clients', () => conn?.close()],
+        ['stop the demo fleet', () => fleet?.stop()],
+        ['stop the local stack', () => stack?.stop()],
+        [
+          'remove the temporary home',
+          () => {
+            if (!options.home) rmSync(home, { recursive: true, force: true });
+          },
+        ],
+      ];
+      for (const [what, step] of steps) {
+        try {
+          await step();
+        } catch (error: unknown) {
+          progress(`bench: could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
     })());
   const onSignal = (signal: NodeJS.Signals, code: number) => {
     progress(`\n${signal}: stopping the fleet and the stack…`);
@@ -402,36 +506,21 @@ async function main(): Promise<void> {
       home,
       onError: (error) => progress(`local stack: ${error instanceof Error ? error.message : String(error)}`),
     });
-    const { file } = stack;
-    const clientOptions = { region: file.region, endpoints: file.endpoints, credentials: file.credentials };
-    const db = createDynamoClient(clientOptions);
-    const sfn = createSfnClient(clientOptions);
-    conn = {
-      stage: file.stage,
-      runStateMachineArn: file.stateMachines.run!,
-      runsTable: file.runsTable,
-      nodesTable: file.nodesTable,
-      db,
-      sfn,
-      close() {
-        db.destroy();
-        sfn.destroy();
-      },
-    };
-
+    conn = connect(stack);
     const joinStart = Date.now();
     fleet = startDemoFleet({ home, root: PROJECT_ROOT, count: options.agents, heartbeatSec: HEARTBEAT_SEC });
     const bench: Bench = { stack, fleet, conn };
     await waitForAgents(bench, options.agents);
     const joinMs = Date.now() - joinStart;
-    progress(`${options.agents} agents joined in ${(joinMs / 1000).toFixed(1)} s (pid ${fleet.pid})`);
+    progress(`${options.agents} agents joined in ${(joinMs / 1000).toFixed(1)} s (agent pid ${fleet.pid})`);
 
     const warmup = await measureRun(bench, options);
     progress(`warm-up: ${warmup.endToEndMs} ms${warmup.ok ? '' : ` FAILED: ${warmup.problem}`}`);
-    const idle = await measureIdle(fleet.pid);
+    const idleStart = cpuSnapshot(fleet.pid);
+    await sleep(IDLE_WINDOW_MS);
+    const idle = cpuSince(idleStart, cpuSnapshot(fleet.pid));
 
-    const cpuBefore = process.cpuUsage();
-    const agentCpuBefore = procCpuSec(fleet.pid);
+    const before = cpuSnapshot(fleet.pid);
     const samples: RunSample[] = [];
     for (let i = 1; i <= options.runs && !stopping; i++) {
       const sample = await measureRun(bench, options);
@@ -441,20 +530,8 @@ async function main(): Promise<void> {
       );
     }
     if (stopping) return;
-    const cpu = process.cpuUsage(cpuBefore);
-    const agentCpuAfter = procCpuSec(fleet.pid);
-    const report = buildReport(
-      options,
-      joinMs,
-      warmup,
-      samples,
-      {
-        stackSec: (cpu.user + cpu.system) / 1e6,
-        agentSec: agentCpuBefore === null || agentCpuAfter === null ? null : agentCpuAfter - agentCpuBefore,
-      },
-      idle,
-      fleet.pid,
-    );
+    const cpu = cpuSince(before, cpuSnapshot(fleet.pid));
+    const report = buildReport(options, { joinMs, warmup, samples, idle, cpu, agentPid: fleet.pid });
     writeOut(options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     if (report.failed > 0) process.exitCode = 1;
   } finally {
