@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { drover, isAlive, startAgent, stopAll } from '../helpers/processes.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { drover, isAlive, stopAll } from '../helpers/processes.ts';
+import { startFleet } from '../helpers/fleet.ts';
 
 let t: TestStack;
 
@@ -26,16 +26,7 @@ const hostsIn = (stdout: string) =>
 
 beforeAll(async () => {
   t = await startTestStack();
-  for (const spec of FLEET) startAgent(t.home, spec);
-  for (const { identity } of FLEET) {
-    await eventually(
-      async () =>
-        (await t.db.send(new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId: identity } })))
-          .Item,
-      30_000,
-      `${identity} to join`,
-    );
-  }
+  await startFleet(t, FLEET);
 });
 
 afterAll(async () => {
