@@ -71,10 +71,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const clientOptions = { region, credentials: LOCAL_CREDENTIALS, endpoints };
     const sqsClient = createSqsClient(clientOptions);
-    const resources = await createStageResources(stage, {
-      dynamo: new DynamoDBClient({ region, credentials: LOCAL_CREDENTIALS, endpoint: endpoints.dynamodb }),
-      sqs: sqsClient,
+    stopFns.push(() => sqsClient.destroy());
+    // CreateTable needs the plain client (the document client is for items); used once, here.
+    const tables = new DynamoDBClient({
+      region,
+      credentials: LOCAL_CREDENTIALS,
+      endpoint: endpoints.dynamodb,
     });
+    const resources = await createStageResources(stage, { dynamo: tables, sqs: sqsClient }).finally(() =>
+      tables.destroy(),
+    );
 
     const privateKeyPath = join(stateDir, 'signing-key.pem');
     const publicKeyPath = join(stateDir, 'signing-key.pub.pem');
@@ -144,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stopFns.push(() => ingest.stop());
 
     const db = createDynamoClient(clientOptions);
+    stopFns.push(() => db.destroy());
     const sweep = setInterval(() => {
       Promise.all([
         sweepExpired(db, resources.nodesTable, ['nodeId']),
@@ -179,8 +186,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stop: () =>
         (stopped ??= (async () => {
           for (const fn of stopFns.reverse()) await fn();
-          sqsClient.destroy();
-          db.destroy();
           for (const c of closables.reverse()) await c.close();
         })()),
     };
