@@ -46,10 +46,18 @@ function baseConfig(options: AwsClientOptions, endpoint: string | undefined) {
   };
 }
 
+/**
+ * `cacheMiddleware` resolves each command's middleware stack once instead of on every call: about
+ * a third of the SDK's CPU per call. Safe because nothing adds middleware after the first call;
+ * the DynamoDB document client does not support it (its marshalling is per command).
+ */
+const CACHED = { cacheMiddleware: true } as const;
+
 export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
-  return new SQSClient(baseConfig(options, options.endpoints?.sqs));
+  return new SQSClient({ ...baseConfig(options, options.endpoints?.sqs), ...CACHED });
 }
 
+/** The document client (plain JavaScript values), for everything but the hottest paths. */
 export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient(baseConfig(options, options.endpoints?.dynamodb));
   return DynamoDBDocumentClient.from(client, {
@@ -57,16 +65,24 @@ export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBDocu
   });
 }
 
+/**
+ * The low-level client with a cached middleware stack, for the per-reply writes of ingest: less
+ * than half the CPU per call of the document client. Values are marshalled by the caller.
+ */
+export function createPlainDynamoClient(options: AwsClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...baseConfig(options, options.endpoints?.dynamodb), ...CACHED });
+}
+
 export function createSfnClient(options: AwsClientOptions = {}): SFNClient {
-  return new SFNClient(baseConfig(options, options.endpoints?.sfn));
+  return new SFNClient({ ...baseConfig(options, options.endpoints?.sfn), ...CACHED });
 }
 
 export function createKmsClient(options: AwsClientOptions = {}): KMSClient {
-  return new KMSClient(baseConfig(options, options.endpoints?.kms));
+  return new KMSClient({ ...baseConfig(options, options.endpoints?.kms), ...CACHED });
 }
 
 export function createEventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
-  return new EventBridgeClient(baseConfig(options, options.endpoints?.events));
+  return new EventBridgeClient({ ...baseConfig(options, options.endpoints?.events), ...CACHED });
 }
 
 /** Lazily built, process-wide clients for handlers (one per module, as Lambda reuses them). */
@@ -76,6 +92,9 @@ export const defaultClients = {
   },
   get dynamo(): DynamoDBDocumentClient {
     return (cache.dynamo ??= createDynamoClient());
+  },
+  get plainDynamo(): DynamoDBClient {
+    return (cache.plainDynamo ??= createPlainDynamoClient());
   },
   get sfn(): SFNClient {
     return (cache.sfn ??= createSfnClient());
@@ -91,6 +110,7 @@ export const defaultClients = {
 const cache: {
   sqs?: SQSClient;
   dynamo?: DynamoDBDocumentClient;
+  plainDynamo?: DynamoDBClient;
   sfn?: SFNClient;
   kms?: KMSClient;
   events?: EventBridgeClient;

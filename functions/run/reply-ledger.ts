@@ -3,7 +3,13 @@
  * waits. Every write is conditional on the node's current state, so a duplicated or replayed
  * reply changes nothing, and the wait is released the moment the counters reach their target.
  */
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
@@ -21,7 +27,8 @@ import {
 export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
 
 export interface LedgerDeps {
-  db: DynamoDBDocumentClient;
+  /** The plain client (cached middleware): every reply costs at least one write here. */
+  db: DynamoDBClient;
   sfn: SFNClient;
   table: string;
   now: () => number;
@@ -100,20 +107,16 @@ export class ReplyLedger {
       lateAs: item.lateAs ?? item.status,
     });
     try {
-      await this.deps.db.send(
-        new UpdateCommand({
-          TableName: this.deps.table,
-          Key: { runId: reply.runId, sk: nodeSk(reply.nodeId) },
-          ...expr,
-          ConditionExpression: '#closed = :true AND attribute_not_exists(#resultAt)',
-          ExpressionAttributeNames: {
-            ...expr.ExpressionAttributeNames,
-            '#closed': 'closed',
-            '#resultAt': 'resultAt',
-          },
-          ExpressionAttributeValues: { ...expr.ExpressionAttributeValues, ':true': true },
-        }),
-      );
+      await this.#update(reply.runId, nodeSk(reply.nodeId), {
+        UpdateExpression: expr.UpdateExpression,
+        ConditionExpression: '#closed = :true AND attribute_not_exists(#resultAt)',
+        ExpressionAttributeNames: {
+          ...expr.ExpressionAttributeNames,
+          '#closed': 'closed',
+          '#resultAt': 'resultAt',
+        },
+        values: { ...expr.values, ':true': true },
+      });
       return 'late';
     } catch (error: unknown) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') return 'duplicate';
@@ -128,27 +131,16 @@ export class ReplyLedger {
     previous: NodeStatus,
   ): Promise<void> {
     const expr = setExpression(values);
-    await this.deps.db.send(
-      new UpdateCommand({
-        TableName: this.deps.table,
-        Key: { runId, sk: nodeSk(nodeId) },
-        ...expr,
-        ConditionExpression: '#status = :previous',
-        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
-        ExpressionAttributeValues: { ...expr.ExpressionAttributeValues, ':previous': previous },
-      }),
-    );
+    await this.#update(runId, nodeSk(nodeId), {
+      UpdateExpression: expr.UpdateExpression,
+      ConditionExpression: '#status = :previous',
+      ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
+      values: { ...expr.values, ':previous': previous },
+    });
   }
 
   async #getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
-    const out = await this.deps.db.send(
-      new GetCommand({
-        TableName: this.deps.table,
-        Key: { runId, sk: nodeSk(nodeId) },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item as NodeRunItem | undefined;
+    return this.#get<NodeRunItem>(runId, nodeSk(nodeId));
   }
 
   async #addCounters(
@@ -156,28 +148,39 @@ export class ReplyLedger {
     batch: number,
     d: CounterDeltas & { unreachable?: number },
   ): Promise<BatchItem> {
+    return (await this.#update<BatchItem>(runId, batchSk(batch), {
+      UpdateExpression: 'ADD #acked :a, #rejected :r, #done :d, #unreachable :u',
+      ConditionExpression: 'attribute_exists(runId)',
+      ExpressionAttributeNames: {
+        '#acked': 'acked',
+        '#rejected': 'rejected',
+        '#done': 'done',
+        '#unreachable': 'unreachable',
+      },
+      values: { ':a': d.acked, ':r': d.rejected, ':d': d.done, ':u': d.unreachable ?? 0 },
+      ReturnValues: 'ALL_NEW',
+    }))!;
+  }
+
+  /** One UpdateItem on the runs table; returns the item's attributes if asked for. */
+  async #update<T>(runId: string, sk: string, update: Update): Promise<T | undefined> {
+    const { values, ...rest } = update;
     const out = await this.deps.db.send(
-      new UpdateCommand({
+      new UpdateItemCommand({
         TableName: this.deps.table,
-        Key: { runId, sk: batchSk(batch) },
-        UpdateExpression: 'ADD #acked :a, #rejected :r, #done :d, #unreachable :u',
-        ConditionExpression: 'attribute_exists(runId)',
-        ExpressionAttributeNames: {
-          '#acked': 'acked',
-          '#rejected': 'rejected',
-          '#done': 'done',
-          '#unreachable': 'unreachable',
-        },
-        ExpressionAttributeValues: {
-          ':a': d.acked,
-          ':r': d.rejected,
-          ':d': d.done,
-          ':u': d.unreachable ?? 0,
-        },
-        ReturnValues: 'ALL_NEW',
+        Key: marshall({ runId, sk }),
+        ...rest,
+        ...(values ? { ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }) } : {}),
       }),
     );
-    return out.Attributes as BatchItem;
+    return out.Attributes ? (unmarshall(out.Attributes) as T) : undefined;
+  }
+
+  async #get<T>(runId: string, sk: string): Promise<T | undefined> {
+    const out = await this.deps.db.send(
+      new GetItemCommand({ TableName: this.deps.table, Key: marshall({ runId, sk }), ConsistentRead: true }),
+    );
+    return out.Item ? (unmarshall(out.Item) as T) : undefined;
   }
 
   /** Marks a host whose inbox could not be reached; it counts as answered for the acks wait. */
@@ -196,30 +199,19 @@ export class ReplyLedger {
    * already, and ingest only releases waits whose token it can see.
    */
   async registerWait(runId: string, batch: number, phase: Phase, token: string): Promise<void> {
-    const out = await this.deps.db.send(
-      new UpdateCommand({
-        TableName: this.deps.table,
-        Key: { runId, sk: batchSk(batch) },
-        UpdateExpression: `SET #t = :t`,
-        ConditionExpression: 'attribute_exists(runId)',
-        ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase] },
-        ExpressionAttributeValues: { ':t': token },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    await this.#releaseWaits(out.Attributes as BatchItem);
+    const item = await this.#update<BatchItem>(runId, batchSk(batch), {
+      UpdateExpression: 'SET #t = :t',
+      ConditionExpression: 'attribute_exists(runId)',
+      ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase] },
+      values: { ':t': token },
+      ReturnValues: 'ALL_NEW',
+    });
+    await this.#releaseWaits(item!);
   }
 
   /** Resumes a wait now, whatever the counters say (the run was cancelled). */
   async releaseWait(runId: string, batch: number, phase: Phase): Promise<void> {
-    const item = await this.deps.db.send(
-      new GetCommand({
-        TableName: this.deps.table,
-        Key: { runId, sk: batchSk(batch) },
-        ConsistentRead: true,
-      }),
-    );
-    const batchItem = item.Item as BatchItem | undefined;
+    const batchItem = await this.#get<BatchItem>(runId, batchSk(batch));
     const token = batchItem?.[TOKEN_ATTR[phase]];
     if (batchItem && token) await this.#release(batchItem, phase, token);
   }
@@ -232,16 +224,12 @@ export class ReplyLedger {
   /** Claims the token (only one caller wins) and resumes the state machine. */
   async #release(batch: BatchItem, phase: Phase, token: string): Promise<void> {
     try {
-      await this.deps.db.send(
-        new UpdateCommand({
-          TableName: this.deps.table,
-          Key: { runId: batch.runId, sk: batch.sk },
-          UpdateExpression: 'REMOVE #t SET #at = :now',
-          ConditionExpression: '#t = :t',
-          ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
-          ExpressionAttributeValues: { ':t': token, ':now': this.deps.now() },
-        }),
-      );
+      await this.#update(batch.runId, batch.sk, {
+        UpdateExpression: 'REMOVE #t SET #at = :now',
+        ConditionExpression: '#t = :t',
+        ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
+        values: { ':t': token, ':now': this.deps.now() },
+      });
     } catch (error: unknown) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') return;
       throw error;
@@ -257,6 +245,11 @@ export class ReplyLedger {
     }
   }
 }
+
+/** An update whose `values` are plain JavaScript, marshalled here. */
+type Update = Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ExpressionAttributeValues'> & {
+  values?: Record<string, unknown>;
+};
 
 function replyFields(reply: RunReply, now: number): Record<string, unknown> {
   switch (reply.type) {
@@ -287,9 +280,6 @@ function setExpression(values: Record<string, unknown>) {
       string,
       string
     >,
-    ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])) as Record<
-      string,
-      unknown
-    >,
+    values: Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])) as Record<string, unknown>,
   };
 }

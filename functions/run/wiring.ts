@@ -30,7 +30,7 @@ export const wiring = {
   nodes: (): NodeDirectory => (nodes ??= new NodeDirectory(defaultClients.dynamo, stage().nodesTable)),
   ledger: (): ReplyLedger =>
     (ledger ??= new ReplyLedger({
-      db: defaultClients.dynamo,
+      db: defaultClients.plainDynamo,
       sfn: defaultClients.sfn,
       table: stage().runsTable,
       now,

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger, type ReplyOutcome } from '#functions/run/reply-ledger.ts';
 import { RunStore } from '#functions/run/run-store.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
@@ -12,23 +14,28 @@ let table: string;
 let clock: number;
 let ledger: ReplyLedger;
 let runId: string;
+/** The ledger's own kind of client: the plain one, values marshalled by the ledger. */
+let plainDb: DynamoDBClient;
 
 beforeAll(async () => {
   test = await startTestStack();
   table = test.stack.file.runsTable;
+  const f = test.stack.file;
+  plainDb = createPlainDynamoClient({ region: f.region, endpoints: f.endpoints, credentials: f.credentials });
 });
 
 afterAll(async () => {
+  plainDb?.destroy();
   await test?.stop();
 });
 
 beforeEach(() => {
   clock = 5_000;
-  ledger = ledgerWith(test.db);
+  ledger = ledgerWith(plainDb);
   runId = newRunId();
 });
 
-function ledgerWith(db: DynamoDBDocumentClient): ReplyLedger {
+function ledgerWith(db: DynamoDBClient): ReplyLedger {
   return new ReplyLedger({ db, sfn: test.sfn, table, now: () => clock });
 }
 
@@ -397,11 +404,11 @@ describe('ReplyLedger', () => {
     const interleavingDb = {
       send: async (command: unknown) => {
         try {
-          return await test.db.send(command as UpdateCommand);
+          return await plainDb.send(command as UpdateItemCommand);
         } catch (error: unknown) {
           const previous =
-            command instanceof UpdateCommand
-              ? command.input.ExpressionAttributeValues?.[':previous']
+            command instanceof UpdateItemCommand
+              ? command.input.ExpressionAttributeValues?.[':previous']?.S
               : undefined;
           if (!interleaved && previous === 'acked') {
             interleaved = true;
@@ -410,7 +417,7 @@ describe('ReplyLedger', () => {
           throw error;
         }
       },
-    } as unknown as DynamoDBDocumentClient;
+    } as unknown as DynamoDBClient;
 
     // Act
     const outcomes: ReplyOutcome[] = await ledgerWith(interleavingDb).record([result()]);
