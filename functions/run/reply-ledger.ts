@@ -16,6 +16,7 @@ import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } fr
 import {
   acceptedFrom,
   acksComplete,
+  statusAfter,
   addDeltas,
   NO_DELTAS,
   resultsComplete,
@@ -66,31 +67,31 @@ export class ReplyLedger {
     return outcomes;
   }
 
+  /**
+   * One conditional write moves the node from any state the reply may leave (a result may overtake
+   * its ack: `acked` or `pending`); the state it left, returned by the same write, decides what
+   * the reply adds to the counters. A node in no such state gets a late reply, or a duplicate.
+   */
   async #applyReply(reply: RunReply): Promise<{ outcome: ReplyOutcome; delta?: CounterDeltas }> {
-    const allowed = acceptedFrom(reply);
     const fields = replyFields(reply, this.deps.now());
-    // Try the common path first; if another reply moved the node in between, read its status and
-    // try again from there (a result racing its own ack must not be taken for a duplicate).
-    let candidates: NodeStatus[] = allowed;
-    for (let round = 0; round < 3; round++) {
-      for (const previous of candidates) {
-        const next = transition(previous, reply);
-        try {
-          await this.#updateNode(reply.runId, reply.nodeId, { ...fields, status: next.status }, previous);
-          return { outcome: 'recorded', delta: next.deltas };
-        } catch (error: unknown) {
-          if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
-        }
-      }
-      const item = await this.#getNode(reply.runId, reply.nodeId);
-      if (!item) return { outcome: 'unknown' };
-      if (!allowed.includes(item.status) || item.closed)
-        return { outcome: await this.#recordLate(reply, fields, item) };
-      candidates = [item.status];
+    const from = acceptedFrom(reply);
+    const expr = setExpression({ ...fields, status: statusAfter(reply) });
+    try {
+      const before = await this.#update<Pick<NodeRunItem, 'status'>>(reply.runId, nodeSk(reply.nodeId), {
+        UpdateExpression: expr.UpdateExpression,
+        ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
+        values: { ...expr.values, ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])) },
+        ReturnValues: 'UPDATED_OLD',
+      });
+      return { outcome: 'recorded', delta: transition(before!.status, reply).deltas };
+    } catch (error: unknown) {
+      if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
-    throw new Error(
-      `reply of ${reply.nodeId} for run ${reply.runId} kept racing other replies; will be retried`,
-    );
+    // States only move forward: a node that was in none of them will never be again.
+    const item = await this.#getNode(reply.runId, reply.nodeId);
+    if (!item) return { outcome: 'unknown' };
+    return { outcome: await this.#recordLate(reply, fields, item) };
   }
 
   /** A reply for a node that is no longer waiting: `late` if the batch gave up on it, else a duplicate. */

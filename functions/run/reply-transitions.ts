@@ -35,22 +35,33 @@ export function resultStatus(reply: ResultReply): NodeStatus {
   return 'failed';
 }
 
+/** The status a reply gives its node, whatever the node's status was (among those it may leave). */
+export function statusAfter(reply: RunReply): NodeStatus {
+  switch (reply.type) {
+    case 'ack':
+      return 'acked';
+    case 'rejected':
+      return 'rejected';
+    case 'result':
+      return resultStatus(reply);
+  }
+}
+
 /** The new status of a node and the counter deltas, given its status before the reply. */
 export function transition(
   previous: NodeStatus,
   reply: RunReply,
 ): { status: NodeStatus; deltas: CounterDeltas } {
+  const status = statusAfter(reply);
   switch (reply.type) {
     case 'ack':
-      return { status: 'acked', deltas: { ...NO_DELTAS, acked: 1 } };
+      return { status, deltas: { ...NO_DELTAS, acked: 1 } };
     case 'rejected':
-      return { status: 'rejected', deltas: { ...NO_DELTAS, rejected: 1 } };
+      return { status, deltas: { ...NO_DELTAS, rejected: 1 } };
     case 'result':
-      // A result can overtake its ack on a standard queue: it then implies the ack.
-      return {
-        status: resultStatus(reply),
-        deltas: { ...NO_DELTAS, acked: previous === 'pending' ? 1 : 0, done: 1 },
-      };
+      // A result can overtake its ack (on a standard queue, or when the agent folds a fast
+      // command's ack into its result): it then implies the ack.
+      return { status, deltas: { ...NO_DELTAS, acked: previous === 'pending' ? 1 : 0, done: 1 } };
   }
 }
 
