@@ -7,6 +7,7 @@
  */
 import {
   closeSync,
+  fsync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -51,12 +52,19 @@ export class DedupeStoreError extends Error {
 /**
  * Request ids (`<runId>#<batch>`) the agent has claimed, and whether each finished. Entries older
  * than `maxAgeMs`, and the oldest beyond `maxEntries`, are forgotten: requests expire long before.
- * All methods are synchronous so a claim is on disk before the caller acts on it.
+ * Claims are written at once (so a crash of the agent cannot lose them) and made durable against
+ * a crash of the host by {@link DedupeStore.flush}, which the caller awaits before acting on a
+ * claim: one fsync, off the event loop, covers every claim written before it started.
  */
 export class DedupeStore {
   private readonly entries = new Map<string, Entry>();
   private fd: number | undefined;
   private linesInFile = 0;
+  /** Lines written / known to be on disk, counted since open; a flush waits for the first to reach the second. */
+  private written = 0;
+  private synced = 0;
+  private syncing: Promise<void> | undefined;
+  private closeAfterSync = false;
 
   private constructor(
     private readonly filePath: string,
@@ -126,14 +134,14 @@ export class DedupeStore {
 
   /**
    * Claims `key`: true if it was never seen (now recorded in `state`, `started` by default, and
-   * flushed to disk), false if it was already claimed. Throws {@link DedupeStoreError} if the claim
-   * cannot be made durable; the key is then not claimed.
+   * written to the file), false if it was already claimed. Await {@link flush} before acting on
+   * the claim. Throws {@link DedupeStoreError} if it cannot be written; the key is then not claimed.
    */
   claim(key: string, state: EntryState = 'started'): boolean {
     this.evict();
     if (this.entries.has(key)) return false;
     const t = this.now();
-    this.append({ k: key, s: state, t }, true);
+    this.append({ k: key, s: state, t });
     this.entries.set(key, { state, t });
     this.evict();
     this.compactIfBloated();
@@ -145,11 +153,54 @@ export class DedupeStore {
     const entry = this.entries.get(key);
     if (entry !== undefined && entry.state !== 'started') return;
     const t = entry?.t ?? this.now();
-    this.append({ k: key, s: 'done', t }, false);
+    this.append({ k: key, s: 'done', t });
     if (entry) entry.state = 'done';
     else this.entries.set(key, { state: 'done', t });
     this.evict();
     this.compactIfBloated();
+  }
+
+  /**
+   * Resolves once every line written so far is on disk (fsync in the thread pool, so the event loop
+   * and the other agents of the process go on meanwhile). Concurrent callers share one fsync.
+   * Rejects with {@link DedupeStoreError} if the disk refuses.
+   */
+  async flush(): Promise<void> {
+    const target = this.written;
+    while (this.synced < target) {
+      if (this.syncing === undefined) this.syncing = this.syncOnce();
+      await this.syncing;
+    }
+  }
+
+  /** Forgets `key` (its claim could not be made durable, so it must be claimable again). */
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+
+  private syncOnce(): Promise<void> {
+    const fd = this.fd;
+    const upTo = this.written;
+    return new Promise<void>((resolve, reject) => {
+      if (fd === undefined) {
+        reject(new DedupeStoreError(`dedupe store ${this.filePath} is closed`));
+        return;
+      }
+      fsync(fd, (error) => {
+        this.syncing = undefined;
+        if (this.closeAfterSync) this.close();
+        if (error) {
+          reject(
+            new DedupeStoreError(`cannot sync dedupe store ${this.filePath}: ${error.message}`, {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        this.synced = Math.max(this.synced, upTo);
+        resolve();
+      });
+    });
   }
 
   /** Keys claimed but never marked done: requests interrupted by a crash (or still running). */
@@ -157,8 +208,14 @@ export class DedupeStore {
     return [...this.entries].filter(([, entry]) => entry.state === 'started').map(([key]) => key);
   }
 
+  /** Closes the file; with a flush under way, as soon as it ends (the fd must outlive its fsync). */
   close(): void {
     if (this.fd === undefined) return;
+    if (this.syncing !== undefined) {
+      this.closeAfterSync = true;
+      return;
+    }
+    this.closeAfterSync = false;
     closeSync(this.fd);
     this.fd = undefined;
   }
@@ -204,7 +261,9 @@ export class DedupeStore {
     }
   }
 
+  /** Not while a flush is under way: compaction replaces the file (and the fd) being synced. */
   private compactIfBloated(): void {
+    if (this.syncing !== undefined) return;
     if (this.linesInFile > Math.max(2 * this.entries.size, MIN_LINES_TO_COMPACT)) this.compact();
   }
 
@@ -234,6 +293,8 @@ export class DedupeStore {
       });
     }
     this.linesInFile = lines.length;
+    // The rewritten file was synced whole: everything written so far is durable.
+    this.synced = this.written;
     this.openForAppend();
   }
 
@@ -248,11 +309,12 @@ export class DedupeStore {
     }
   }
 
-  private append(record: { k: string; s: EntryState; t: number }, durable: boolean): void {
-    if (this.fd === undefined) throw new DedupeStoreError(`dedupe store ${this.filePath} is closed`);
+  private append(record: { k: string; s: EntryState; t: number }): void {
+    if (this.fd === undefined || this.closeAfterSync)
+      throw new DedupeStoreError(`dedupe store ${this.filePath} is closed`);
     try {
       writeSync(this.fd, JSON.stringify(record) + '\n');
-      if (durable) fsyncSync(this.fd);
+      this.written++;
     } catch (e: unknown) {
       throw new DedupeStoreError(`cannot write to dedupe store ${this.filePath}: ${messageOf(e)}`, {
         cause: e,

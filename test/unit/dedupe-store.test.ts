@@ -41,6 +41,39 @@ describe('DedupeStore', () => {
     expect(store.size).toBe(2);
   });
 
+  it('flushes claims to the file: many at once, all on disk when any flush resolves', async () => {
+    const store = open();
+    const keys = Array.from({ length: 20 }, (_, i) => `RUN1#${i}`);
+
+    for (const key of keys) store.claim(key);
+    await Promise.all(keys.map(() => store.flush()));
+
+    expect(fileLines().map((l) => (JSON.parse(l) as { k: string }).k)).toEqual(keys);
+    await expect(store.flush()).resolves.toBeUndefined();
+  });
+
+  it('closes the file only once a flush under way has ended', async () => {
+    const store = open();
+    store.claim('RUN1#0');
+
+    const flushed = store.flush();
+    store.close();
+
+    await expect(flushed).resolves.toBeUndefined();
+    expect(() => store.claim('RUN1#1')).toThrow(DedupeStoreError);
+    expect(fileLines()).toHaveLength(1);
+  });
+
+  it('lets a claim that could not be made durable be forgotten and claimed again', () => {
+    const store = open();
+    store.claim('RUN1#0');
+
+    store.forget('RUN1#0');
+
+    expect(store.has('RUN1#0')).toBe(false);
+    expect(store.claim('RUN1#0')).toBe(true);
+  });
+
   it('remembers claims across a reopen', () => {
     const first = open();
     first.claim('RUN1#0');
