@@ -41,6 +41,12 @@ export interface AgentSettings {
   queueLimit?: number;
   outputCapBytes: number;
   killGraceMs: number;
+  /**
+   * How long an accepted request's ack waits for the command's result: a result sent sooner
+   * stands for the ack (one reply instead of two), a longer command is acked when this runs out.
+   * 0 acks at once. 250 ms by default.
+   */
+  ackDelayMs?: number;
   /** How long `stop()` lets running commands finish by default; 30 s. */
   shutdownGraceMs?: number;
   pollWaitSec: number;
@@ -64,6 +70,8 @@ export interface AgentDeps {
   execute?: typeof executeCommand;
 }
 
+const DEFAULT_ACK_DELAY_MS = 250;
+
 const INTERRUPTED = 'the agent restarted while this command was running; its outcome is unknown';
 const STOPPED_BEFORE_START = 'the agent stopped before this command could start';
 
@@ -76,6 +84,8 @@ export class Agent {
   readonly #abort = new AbortController();
   readonly #queue: ExecutionQueue<SignedRequest>;
   readonly #replies: ReplySender;
+  /** Acks still on their way, by request key: a result is sent only once its ack is out. */
+  readonly #acks = new Map<string, PendingAck>();
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #factsTimer: NodeJS.Timeout | undefined;
@@ -296,23 +306,55 @@ export class Agent {
         await this.#inbox.delete(message);
         return;
       case 'cancel':
+        await this.#dedupe!.flush();
         await this.#inbox.delete(message);
         await this.#cancel(decision.request, decision.key);
         return;
-      case 'accept':
-        await Promise.all([
-          this.#replies.send({
-            v: MESSAGE_VERSION,
-            ...this.#origin(),
-            type: 'ack',
-            runId: base.runId!,
-            batch: base.batch!,
-          }),
-          this.#inbox.delete(message),
-        ]);
+      case 'accept': {
+        try {
+          await this.#dedupe!.flush();
+        } catch (error: unknown) {
+          // Not durable, so not claimed: the message comes back and is tried again.
+          this.#dedupe!.forget(decision.key);
+          throw error;
+        }
+        const ack = this.#scheduleAck(decision.key, decision.request);
         this.#queue.enqueue(decision.key, decision.request);
+        await Promise.all([this.#inbox.delete(message), ack.sent]);
         return;
+      }
     }
+  }
+
+  /**
+   * Acks `key` after the ack delay, unless its result is sent first (see {@link #ackSent}); with
+   * no delay, at once. The command runs meanwhile.
+   */
+  #scheduleAck(key: string, request: SignedRequest): PendingAck {
+    const pending: PendingAck = {};
+    const send = (): void => {
+      // The sender retries and logs on its own; a lost ack is made good by the result.
+      pending.sent = this.#replies
+        .send({ v: MESSAGE_VERSION, ...this.#origin(), type: 'ack', ...requestRef(request) })
+        .then(() => undefined);
+    };
+    const delayMs = this.#settings.ackDelayMs ?? DEFAULT_ACK_DELAY_MS;
+    if (delayMs > 0) pending.timer = setTimeout(send, delayMs);
+    else send();
+    this.#acks.set(key, pending);
+    return pending;
+  }
+
+  /**
+   * Before a result is sent: an ack still waiting for its delay is not sent at all (the result
+   * stands for it); one already on its way is waited for, so the run reads in order.
+   */
+  async #ackSent(key: string): Promise<void> {
+    const pending = this.#acks.get(key);
+    if (pending === undefined) return;
+    this.#acks.delete(key);
+    clearTimeout(pending.timer);
+    await pending.sent;
   }
 
   /** A cancel stops the command if it runs, keeps it from starting if it waits, and forestalls it otherwise. */
@@ -325,6 +367,7 @@ export class Agent {
       outcome = 'the command was waiting for a slot: it will not start';
       await this.#reportNotRun(key, found.item, 'cancelled before it started', true);
     } else if (this.#dedupe!.claim(key, 'cancelled')) {
+      await this.#dedupe!.flush();
       outcome = 'the request has not arrived: it will not run';
     } else {
       outcome = `nothing to cancel: the request is already ${this.#dedupe!.stateOf(key) ?? 'finished'}`;
@@ -351,6 +394,7 @@ export class Agent {
               signal,
               ...(s.runAs ? { uid: s.runAs.uid, gid: s.runAs.gid } : {}),
             });
+      await this.#ackSent(key);
       await this.#replies.send(resultReply(this.#origin(), request, result));
       this.#dedupe!.markDone(key);
       this.#audit.record({
@@ -369,6 +413,7 @@ export class Agent {
 
   /** Reports a request that was taken on but never started, and records it as done. */
   async #reportNotRun(key: string, request: SignedRequest, error: string, cancelled: boolean): Promise<void> {
+    await this.#ackSent(key);
     await this.#replies.send(
       resultReply(this.#origin(), request, notRunResult(this.#now(), { exitCode: null, cancelled, error })),
     );
@@ -430,6 +475,13 @@ export class Agent {
   #origin() {
     return { nodeId: this.#settings.nodeId, identity: this.#settings.identity, sentAt: this.#now() };
   }
+}
+
+const requestRef = (r: SignedRequest) => ({ runId: r.runId, batch: r.batch });
+
+interface PendingAck {
+  timer?: NodeJS.Timeout;
+  sent?: Promise<void>;
 }
 
 const messageIdOf = (message: Message) => (message.MessageId ? { messageId: message.MessageId } : {});

@@ -91,6 +91,8 @@ export const agentConfigSchema = z
     queue_limit: int(0, 100_000).default(100),
     output_cap_bytes: int(1024, 16 * 1024 * 1024).default(DEFAULT_OUTPUT_CAP_BYTES),
     kill_grace_sec: seconds(0, 600).default(2),
+    // At most half the shortest discovery timeout (1 s), so a delayed ack never misses it.
+    ack_delay_sec: seconds(0, 0.5).default(0.25),
     shutdown_grace_sec: seconds(0, 3_600).default(30),
     command_path: text.default(DEFAULT_COMMAND_PATH),
     facts: factsSchema.default(factsSchema.parse({})),
@@ -204,6 +206,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   key('queue_limit', 'number', '--queue-limit <n>', '100', 'requests waiting for a slot; more are rejected'),
   key('output_cap_bytes', 'number', '--output-cap <bytes>', '65536', 'bytes kept per stream (head and tail)'),
   key('kill_grace_sec', 'number', '--kill-grace <seconds>', '2', 'TERM to KILL delay on timeout or cancel'),
+  key(
+    'ack_delay_sec',
+    'number',
+    '--ack-delay <seconds>',
+    '0.25',
+    'a command done sooner is answered by its result alone (0-0.5)',
+  ),
   key(
     'shutdown_grace_sec',
     'number',

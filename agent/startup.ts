@@ -153,6 +153,7 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
       queueLimit: c.queue_limit,
       outputCapBytes: c.output_cap_bytes,
       killGraceMs: c.kill_grace_sec * 1000,
+      ackDelayMs: c.ack_delay_sec * 1000,
       shutdownGraceMs: c.shutdown_grace_sec * 1000,
       pollWaitSec: c.poll_wait_sec,
       agentVersion: AGENT_VERSION,

@@ -104,6 +104,8 @@ export async function startAgentHarness(options: { proxy?: boolean } = {}): Prom
       concurrency: 4,
       outputCapBytes: 65_536,
       killGraceMs: 500,
+      // Acks at once, so a test sees every ack; the tests of the delay set their own.
+      ackDelayMs: 0,
       shutdownGraceMs: 2_000,
       pollWaitSec: 1,
       agentVersion: 'test',

@@ -51,6 +51,7 @@ describe('loadAgentConfig', () => {
       queue_limit: 100,
       output_cap_bytes: 65_536,
       kill_grace_sec: 2,
+      ack_delay_sec: 0.25,
       shutdown_grace_sec: 30,
       log_level: 'info',
       ec2: 'auto',
