@@ -230,7 +230,7 @@ async function measureRun({ conn }: Bench, options: BenchOptions): Promise<RunSa
 
 // ---- CPU and memory ----
 
-/** Cumulative CPU seconds: this process (the stack), the agent process and its commands, the machine. */
+/** Cumulative CPU seconds: this process (the stack), the agent processes and their commands, the machine. */
 interface CpuSnapshot {
   stack: number;
   agent: number | null;
@@ -251,10 +251,15 @@ function readTicks(path: string, pick: (fields: number[]) => number[]): number[]
   }
 }
 
-function cpuSnapshot(agentPid: number): CpuSnapshot {
+function cpuSnapshot(agentPids: readonly number[]): CpuSnapshot {
   const own = process.cpuUsage();
   // utime, stime, cutime, cstime are fields 14–17 of /proc/<pid>/stat (11–14 after the name).
-  const agent = readTicks(`/proc/${agentPid}/stat`, (f) => [f[11]! + f[12]!, f[13]! + f[14]!]);
+  const perProcess = agentPids.map((pid) =>
+    readTicks(`/proc/${pid}/stat`, (f) => [f[11]! + f[12]!, f[13]! + f[14]!]),
+  );
+  let agent: number[] | null = [0, 0];
+  for (const ticks of perProcess)
+    agent = agent && ticks ? [agent[0]! + ticks[0]!, agent[1]! + ticks[1]!] : null;
   // user nice system idle iowait irq softirq steal
   const machine = readTicks('/proc/stat', (f) => [f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, f[7]!]);
   return {
@@ -276,6 +281,14 @@ function cpuSince(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
     machineBusy: diff(before.machineBusy, after.machineBusy),
     steal: diff(before.steal, after.steal),
   };
+}
+
+/** Summed over the agent processes. */
+function agentsMemoryMiB(pids: readonly number[]) {
+  const each = pids.map(memoryMiB);
+  const sum = (key: 'rss' | 'peakRss') =>
+    each.some((m) => m[key] === null) ? null : each.reduce((total, m) => total + m[key]!, 0);
+  return { processes: pids.length, rss: sum('rss'), peakRss: sum('peakRss') };
 }
 
 function memoryMiB(pid: number | 'self') {
@@ -314,7 +327,7 @@ interface Measured {
   samples: RunSample[];
   idle: CpuSnapshot;
   cpu: CpuSnapshot;
-  agentPid: number;
+  agentPids: number[];
 }
 
 function buildReport(options: BenchOptions, m: Measured) {
@@ -351,7 +364,7 @@ function buildReport(options: BenchOptions, m: Measured) {
         cpuSec: cpu.agent,
         commandsCpuSec: cpu.commands,
         idleCpuPct: pctOfCore(m.idle.agent),
-        ...memoryMiB(m.agentPid),
+        ...agentsMemoryMiB(m.agentPids),
       },
       machine: {
         busyCpuSec: cpu.machineBusy,
@@ -391,7 +404,7 @@ function formatReport(report: Report): string {
     row('  result lag', report.hosts.resultLag),
     '',
     `stack process: CPU ${sec(r.stack.cpuSec)} (${perRun(r.stack.cpuSec)}; idle ${r.stack.idleCpuPct}% of a core), RSS ${r.stack.rss} MiB (peak ${r.stack.peakRss} MiB)`,
-    `agent process: CPU ${sec(r.agents.cpuSec)} (${perRun(r.agents.cpuSec)}; idle ${r.agents.idleCpuPct ?? '-'}% of a core), RSS ${r.agents.rss} MiB (peak ${r.agents.peakRss} MiB); commands ${sec(r.agents.commandsCpuSec)}`,
+    `agent processes (${r.agents.processes}): CPU ${sec(r.agents.cpuSec)} (${perRun(r.agents.cpuSec)}; idle ${r.agents.idleCpuPct ?? '-'}% of a core), RSS ${r.agents.rss} MiB (peak ${r.agents.peakRss} MiB); commands ${sec(r.agents.commandsCpuSec)}`,
     `machine: ${sec(r.machine.busyCpuSec)} CPU busy during the runs, ${sec(r.machine.otherCpuSec)} of it by other processes; steal ${sec(r.machine.stealSec)}`,
     `runs ok: ${c.runs - failures.length}/${c.runs}`,
     ...failures.map((s) => `  FAILED ${s.runId}: ${s.problem}`),
@@ -413,14 +426,14 @@ function isAlive(pid: number): boolean {
 async function waitForAgents({ conn, fleet, stack }: Bench, count: number): Promise<void> {
   const deadline = Date.now() + JOIN_TIMEOUT_MS;
   let seen = 0;
-  while (Date.now() < deadline && isAlive(fleet.pid)) {
+  while (Date.now() < deadline && fleet.pids.every(isAlive)) {
     const out = await conn.db.send(new ScanCommand({ TableName: conn.nodesTable, Select: 'COUNT' }));
     seen = out.Count ?? 0;
     if (seen >= count) return;
     await sleep(100);
   }
   throw new Error(
-    `only ${seen} of ${count} agents joined (agent process ${isAlive(fleet.pid) ? 'still running' : 'exited'}); see ${stack.file.stateDir}/demo-agents.log`,
+    `only ${seen} of ${count} agents joined (agent processes ${fleet.pids.every(isAlive) ? 'still running' : 'exited'}); see ${stack.file.stateDir}/demo-agents.log`,
   );
 }
 
@@ -512,15 +525,17 @@ async function main(): Promise<void> {
     const bench: Bench = { stack, fleet, conn };
     await waitForAgents(bench, options.agents);
     const joinMs = Date.now() - joinStart;
-    progress(`${options.agents} agents joined in ${(joinMs / 1000).toFixed(1)} s (agent pid ${fleet.pid})`);
+    progress(
+      `${options.agents} agents joined in ${(joinMs / 1000).toFixed(1)} s (agent pids ${fleet.pids.join(', ')})`,
+    );
 
     const warmup = await measureRun(bench, options);
     progress(`warm-up: ${warmup.endToEndMs} ms${warmup.ok ? '' : ` FAILED: ${warmup.problem}`}`);
-    const idleStart = cpuSnapshot(fleet.pid);
+    const idleStart = cpuSnapshot(fleet.pids);
     await sleep(IDLE_WINDOW_MS);
-    const idle = cpuSince(idleStart, cpuSnapshot(fleet.pid));
+    const idle = cpuSince(idleStart, cpuSnapshot(fleet.pids));
 
-    const before = cpuSnapshot(fleet.pid);
+    const before = cpuSnapshot(fleet.pids);
     const samples: RunSample[] = [];
     for (let i = 1; i <= options.runs && !stopping; i++) {
       const sample = await measureRun(bench, options);
@@ -530,8 +545,8 @@ async function main(): Promise<void> {
       );
     }
     if (stopping) return;
-    const cpu = cpuSince(before, cpuSnapshot(fleet.pid));
-    const report = buildReport(options, { joinMs, warmup, samples, idle, cpu, agentPid: fleet.pid });
+    const cpu = cpuSince(before, cpuSnapshot(fleet.pids));
+    const report = buildReport(options, { joinMs, warmup, samples, idle, cpu, agentPids: fleet.pids });
     writeOut(options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     if (report.failed > 0) process.exitCode = 1;
   } finally {

@@ -1,9 +1,11 @@
 /**
  * Demo agents for the local stack: varied facts and classes so a first `drover run` has something
- * to filter, hosted by one real agent process (`drover agent --hosts`).
+ * to filter, hosted by real agent processes (`drover agent --hosts`), one per 50 agents up to one
+ * per core.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
@@ -38,16 +40,33 @@ export function demoHosts(count: number): DemoHost[] {
 
 export interface DemoFleet {
   hosts: DemoHost[];
-  pid: number;
+  /** The agent processes, each hosting a share of the hosts. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
-/** Writes the hosts' fact and class files and starts the agent process hosting them. */
+/** A process hosts at most this many agents while there are cores to spread them over. */
+export const AGENTS_PER_PROCESS = 50;
+
+/**
+ * How many agent processes host `count` agents: one per 50 agents, at most one per core (each
+ * process is one event loop; beyond the cores they would only take turns).
+ */
+export function agentProcessCount(count: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, Math.ceil(count / AGENTS_PER_PROCESS)));
+}
+
+/**
+ * Writes the hosts' fact and class files and starts the agent processes hosting them (see
+ * {@link agentProcessCount}), each a real `drover agent --hosts` process.
+ */
 export function startDemoFleet(options: {
   home: string;
   root: string;
   count: number;
   heartbeatSec: number;
+  /** Overrides {@link agentProcessCount}. */
+  processes?: number;
 }): DemoFleet {
   const dir = join(options.home, 'local', 'demo');
   mkdirSync(dir, { recursive: true });
@@ -59,9 +78,36 @@ export function startDemoFleet(options: {
     writeFileSync(classesFile, host.classes.join('\n') + '\n');
     return { identity: host.identity, facts: [factsFile], classes: [classesFile] };
   });
-  const hostsFile = join(dir, 'hosts.json');
-  writeFileSync(hostsFile, JSON.stringify(spec, null, 2));
   const log = createWriteStream(join(options.home, 'local', 'demo-agents.log'), { flags: 'a' });
+  const processes = options.processes ?? agentProcessCount(options.count);
+  const children = Array.from({ length: processes }, (_, i) => {
+    // Round robin, so every process gets a mix of roles.
+    const hostsFile = join(dir, `hosts-${i + 1}.json`);
+    writeFileSync(
+      hostsFile,
+      JSON.stringify(
+        spec.filter((_, h) => h % processes === i),
+        null,
+        2,
+      ),
+    );
+    return startAgentProcess(options, hostsFile, log);
+  });
+  return {
+    hosts,
+    pids: children.map((c) => c.child.pid ?? -1),
+    async stop() {
+      await Promise.all(children.map((c) => c.stop()));
+      log.end();
+    },
+  };
+}
+
+function startAgentProcess(
+  options: { root: string; home: string; heartbeatSec: number },
+  hostsFile: string,
+  log: WriteStream,
+): { child: ChildProcess; stop(): Promise<void> } {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -76,12 +122,11 @@ export function startDemoFleet(options: {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    hosts,
-    pid: child.pid ?? -1,
+    child,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -89,7 +134,6 @@ export function startDemoFleet(options: {
         await exited;
         clearTimeout(timer);
       }
-      log.end();
     },
   };
 }

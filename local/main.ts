@@ -77,7 +77,7 @@ export async function main(options: LocalCommandOptions): Promise<void> {
     const names = fleet.hosts.slice(0, 6).map((h) => h.identity);
     const more = fleet.hosts.length > 6 ? `, … (${fleet.hosts.length} in all)` : '';
     options.out(
-      `  demo agents     ${joined}/${options.agents} joined: ${names.join(', ')}${more} (pid ${fleet.pid})\n`,
+      `  demo agents     ${joined}/${options.agents} joined: ${names.join(', ')}${more} (pid ${fleet.pids.join(', ')})\n`,
     );
   }
   options.out(`\nTry, in another terminal:\n`);
