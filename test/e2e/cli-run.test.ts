@@ -259,7 +259,7 @@ describe('cancelling a run', () => {
       const pidFile = join(t.home, 'interrupted.pid');
       const cli = startDroverCli(t.home, [
         'run',
-        `echo $$ > ${pidFile}; sleep 30`,
+        `echo $$ $DROVER_RUN_ID > ${pidFile}; sleep 30`,
         '-I',
         'web-1',
         '-I',
@@ -270,7 +270,9 @@ describe('cancelling a run', () => {
       await eventually(async () =>
         existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? true : undefined,
       );
-      const pid = Number(readFileSync(pidFile, 'utf8'));
+      const [pid, runId] = readFileSync(pidFile, 'utf8').trim().split(' ');
+      // The agent acks a command still running after its ack delay: wait for that ack.
+      await eventually(async () => ((await nodeStatus(runId!, 'web-1')) === 'acked' ? true : undefined));
 
       cli.child.kill('SIGINT');
       const code = await cli.exited;
@@ -281,10 +283,26 @@ describe('cancelling a run', () => {
       expect(stderr).toContain('1 host told to stop the command, 1 host given up on before acknowledging');
       expect(stdout).toContain('>>>>>> web-1 exit code: (-):\n[cancelled: the run was cancelled]\n');
       expect(stdout).toContain('Cancelled:\n    ghost-1\n    web-1\n');
-      expect(isAlive(pid)).toBe(false);
+      expect(isAlive(Number(pid))).toBe(false);
     } finally {
       await removeGhost();
     }
+  });
+
+  it('Ctrl-C right after the command started, before its ack is due, still kills it', async () => {
+    const pidFile = join(t.home, 'early.pid');
+    const cli = startDroverCli(t.home, ['run', `echo $$ > ${pidFile}; sleep 30`, '-I', 'web-1']);
+    await eventually(async () =>
+      existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? true : undefined,
+    );
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+
+    cli.child.kill('SIGINT');
+    const code = await cli.exited;
+
+    // The host may or may not have acked by now; either way the cancel reaches it.
+    expect(code).toBe(130);
+    await eventually(async () => (isAlive(pid) ? undefined : true), 10_000, 'the command to be killed');
   });
 
   it('drover cancel stops a run started with --async; cancelling it again finds nothing to cancel', async () => {
