@@ -11,7 +11,9 @@ import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Pinned by patches/local-aws-sqs+2.0.2.patch: a long poll returns as soon as a message is available,
-// instead of waiting until MaxNumberOfMessages messages have arrived or the whole wait has elapsed.
+// instead of waiting until MaxNumberOfMessages messages have arrived or the whole wait has elapsed;
+// and waiting polls are woken when a message becomes receivable (sent, or visible again) instead
+// of each scanning its queue every 10 ms.
 
 let server: Server;
 let sqs: SQSClient;
@@ -89,5 +91,42 @@ describe('local-aws-sqs long polling (patched)', () => {
 
     expect(Messages?.map((m) => m.Body).sort()).toEqual(['a', 'b', 'c']);
     expect(elapsedMs).toBeLessThan(2500);
+  });
+
+  it('gives a message that arrives while two polls wait to exactly one of them', async () => {
+    const queueUrl = await createQueue('long-poll-two-waiters');
+    const receive = () =>
+      sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10 }),
+      );
+    const polls = [receive(), receive()];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'once' }));
+
+    const bodies = (await Promise.all(polls)).flatMap((out) => out.Messages?.map((m) => m.Body) ?? []);
+    expect(bodies).toEqual(['once']);
+  });
+
+  it('wakes a waiting poll when a received message becomes visible again', async () => {
+    const queueUrl = await createQueue('long-poll-visible-again');
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'again' }));
+    const first = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 1, WaitTimeSeconds: 1 }),
+    );
+
+    const second = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        WaitTimeSeconds: 5,
+        // local-aws-sqs returns system attributes only for the older parameter.
+        AttributeNames: ['All'],
+      }),
+    );
+
+    expect(first.Messages?.map((m) => m.Body)).toEqual(['again']);
+    expect(second.Messages?.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([
+      ['again', '2'],
+    ]);
   });
 });
