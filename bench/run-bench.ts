@@ -32,6 +32,7 @@ const TICKS_PER_SEC = 100;
 interface BenchOptions {
   agents: number;
   runs: number;
+  warmup: number;
   command: string;
   json: boolean;
   home?: string;
@@ -90,9 +91,17 @@ function parseOptions(argv: string[]): BenchOptions {
         .default(100),
     )
     .addOption(
-      new Option('--runs <n>', 'measured runs (after one warm-up run)')
+      new Option('--runs <n>', 'measured runs (after the warm-up runs)')
         .argParser(wholeNumber('--runs', 1, 10_000))
         .default(20),
+    )
+    .addOption(
+      new Option(
+        '--warmup <n>',
+        'runs first, reported apart: the three fresh processes compile their hot paths',
+      )
+        .argParser(wholeNumber('--warmup', 1, 100))
+        .default(5),
     )
     .addOption(
       new Option('--command <shell>', 'command every agent runs')
@@ -323,7 +332,7 @@ function spread(values: readonly (number | null)[]): Spread | null {
 
 interface Measured {
   joinMs: number;
-  warmup: RunSample;
+  warmup: RunSample[];
   samples: RunSample[];
   idle: CpuSnapshot;
   cpu: CpuSnapshot;
@@ -345,6 +354,7 @@ function buildReport(options: BenchOptions, m: Measured) {
     config: {
       agents: options.agents,
       runs: options.runs,
+      warmup: options.warmup,
       command: options.command,
       watcher: options.watcher,
       pollMs: options.pollMs,
@@ -372,7 +382,7 @@ function buildReport(options: BenchOptions, m: Measured) {
         stealSec: cpu.steal,
       },
     },
-    failed: m.samples.filter((s) => !s.ok).length + (m.warmup.ok ? 0 : 1),
+    failed: [...m.samples, ...m.warmup].filter((s) => !s.ok).length,
     warmup: m.warmup,
     runs: m.samples,
   };
@@ -390,9 +400,9 @@ function formatReport(report: Report): string {
   const perRun = (v: number | null) => (v === null ? '-' : `${Math.round((v * 1000) / c.runs)} ms/run`);
   const failures = report.runs.filter((s) => !s.ok);
   return [
-    `drover bench: ${c.agents} agents, ${c.runs} runs of \`${c.command}\` (${c.watcher} watcher, poll ${c.pollMs} ms)`,
+    `drover bench: ${c.agents} agents, ${c.runs} runs of \`${c.command}\` after ${c.warmup} warm-up runs (${c.watcher} watcher, poll ${c.pollMs} ms)`,
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}`,
-    `agents joined in ${(report.joinMs / 1000).toFixed(1)} s; warm-up run ${report.warmup.endToEndMs} ms${report.warmup.ok ? '' : ` FAILED: ${report.warmup.problem}`}`,
+    `agents joined in ${(report.joinMs / 1000).toFixed(1)} s; warm-up runs (not counted): ${report.warmup.map((w) => `${w.endToEndMs}${w.ok ? '' : ' FAILED'}`).join(', ')} ms`,
     '',
     `${'ms'.padEnd(13)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'max'.padStart(7)}`,
     row('end-to-end', report.stats.endToEnd),
@@ -529,8 +539,14 @@ async function main(): Promise<void> {
       `${options.agents} agents joined in ${(joinMs / 1000).toFixed(1)} s (agent pids ${fleet.pids.join(', ')})`,
     );
 
-    const warmup = await measureRun(bench, options);
-    progress(`warm-up: ${warmup.endToEndMs} ms${warmup.ok ? '' : ` FAILED: ${warmup.problem}`}`);
+    const warmup: RunSample[] = [];
+    for (let i = 1; i <= options.warmup && !stopping; i++) {
+      const sample = await measureRun(bench, options);
+      warmup.push(sample);
+      progress(
+        `warm-up ${i}/${options.warmup}: ${sample.endToEndMs} ms${sample.ok ? '' : ` FAILED: ${sample.problem}`}`,
+      );
+    }
     const idleStart = cpuSnapshot(fleet.pids);
     await sleep(IDLE_WINDOW_MS);
     const idle = cpuSince(idleStart, cpuSnapshot(fleet.pids));
