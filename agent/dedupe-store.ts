@@ -183,6 +183,7 @@ export class DedupeStore {
     const upTo = this.written;
     return new Promise<void>((resolve, reject) => {
       if (fd === undefined) {
+        this.syncing = undefined;
         reject(new DedupeStoreError(`dedupe store ${this.filePath} is closed`));
         return;
       }
