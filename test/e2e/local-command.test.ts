@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalStackFile } from '#shared/local-stack-file.ts';
+import { agentProcessCount } from '#local/demo-fleet.ts';
 import { ROOT, drover, isAlive, stopAll } from '../helpers/processes.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'drover-local-'));
@@ -61,6 +62,36 @@ describe('drover local', () => {
       }
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('spreads a larger demo fleet over several agent processes and stops every one of them', async () => {
+    const fleetHome = mkdtempSync(join(tmpdir(), 'drover-local-'));
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'drover.js'), '--home', fleetHome, 'local', '--agents', '60'],
+      { env: { ...process.env, NO_COLOR: '1' } },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!stdout.includes('Ctrl-C stops') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(stdout).toContain('demo agents     60/60 joined');
+      const pids = /\(pid ([\d, ]+)\)/.exec(stdout)![1]!.split(', ').map(Number);
+      expect(pids).toHaveLength(agentProcessCount(60));
+      const r = await drover(fleetHome, ['run', 'true']);
+      expect(r.stdout).toContain('Got response from 60 out of 60/60');
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(fleetHome, { recursive: true, force: true });
     }
   });
 });
