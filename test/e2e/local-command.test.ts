@@ -27,23 +27,30 @@ const portOpen = (url: string) =>
     socket.once('error', () => resolve(false));
   });
 
+/** `drover local --agents N` in `dir`; `output(text)` waits until its output shows `text`. */
+function startLocal(dir: string, agents: number) {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'drover.js'), '--home', dir, 'local', '--agents', String(agents)],
+    { env: { ...process.env, NO_COLOR: '1' } },
+  );
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const output = async (text: string, timeoutMs: number): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!stdout.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return stdout;
+  };
+  return { child, exited, output };
+}
+
 describe('drover local', () => {
   it('runs the stack with demo agents until SIGTERM, then leaves nothing behind', async () => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin', 'drover.js'), '--home', home, 'local', '--agents', '3'],
-      {
-        env: { ...process.env, NO_COLOR: '1' },
-      },
-    );
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, exited, output } = startLocal(home, 3);
     try {
-      const deadline = Date.now() + 60_000;
-      while (!stdout.includes('Ctrl-C stops') && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
+      const stdout = await output('Ctrl-C stops', 60_000);
       expect(stdout).toContain('demo agents     3/3 joined: web-1, web-2, db-1');
       expect(stdout).toContain("npx drover run 'hostname; uptime' -F role=web");
       const file = JSON.parse(readFileSync(join(home, 'local.json'), 'utf8')) as LocalStackFile;
@@ -67,19 +74,9 @@ describe('drover local', () => {
 
   it('spreads a larger demo fleet over several agent processes and stops every one of them', async () => {
     const fleetHome = mkdtempSync(join(tmpdir(), 'drover-local-'));
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin', 'drover.js'), '--home', fleetHome, 'local', '--agents', '60'],
-      { env: { ...process.env, NO_COLOR: '1' } },
-    );
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, exited, output } = startLocal(fleetHome, 60);
     try {
-      const deadline = Date.now() + 90_000;
-      while (!stdout.includes('Ctrl-C stops') && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
+      const stdout = await output('Ctrl-C stops', 90_000);
       expect(stdout).toContain('demo agents     60/60 joined');
       const pids = /\(pid ([\d, ]+)\)/.exec(stdout)![1]!.split(', ').map(Number);
       expect(pids).toHaveLength(agentProcessCount(60));
