@@ -53,13 +53,23 @@ function baseConfig(options: AwsClientOptions, endpoint: string | undefined) {
  */
 const CACHED = { cacheMiddleware: true } as const;
 
+/**
+ * The SDK's logger middleware copies every input and output (redacting sensitive members) to hand
+ * them to the logger, even to the no-op one it uses when none is configured. drover configures
+ * none, so the copies only cost CPU: about 0.05 ms a call. Taken out of every client built here.
+ */
+function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
 export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
-  return new SQSClient({ ...baseConfig(options, options.endpoints?.sqs), ...CACHED });
+  return withoutSdkLogging(new SQSClient({ ...baseConfig(options, options.endpoints?.sqs), ...CACHED }));
 }
 
 /** The document client (plain JavaScript values), for everything but the hottest paths. */
 export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(baseConfig(options, options.endpoints?.dynamodb));
+  const client = withoutSdkLogging(new DynamoDBClient(baseConfig(options, options.endpoints?.dynamodb)));
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
@@ -70,19 +80,23 @@ export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBDocu
  * than half the CPU per call of the document client. Values are marshalled by the caller.
  */
 export function createPlainDynamoClient(options: AwsClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient({ ...baseConfig(options, options.endpoints?.dynamodb), ...CACHED });
+  return withoutSdkLogging(
+    new DynamoDBClient({ ...baseConfig(options, options.endpoints?.dynamodb), ...CACHED }),
+  );
 }
 
 export function createSfnClient(options: AwsClientOptions = {}): SFNClient {
-  return new SFNClient({ ...baseConfig(options, options.endpoints?.sfn), ...CACHED });
+  return withoutSdkLogging(new SFNClient({ ...baseConfig(options, options.endpoints?.sfn), ...CACHED }));
 }
 
 export function createKmsClient(options: AwsClientOptions = {}): KMSClient {
-  return new KMSClient({ ...baseConfig(options, options.endpoints?.kms), ...CACHED });
+  return withoutSdkLogging(new KMSClient({ ...baseConfig(options, options.endpoints?.kms), ...CACHED }));
 }
 
 export function createEventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
-  return new EventBridgeClient({ ...baseConfig(options, options.endpoints?.events), ...CACHED });
+  return withoutSdkLogging(
+    new EventBridgeClient({ ...baseConfig(options, options.endpoints?.events), ...CACHED }),
+  );
 }
 
 /** Lazily built, process-wide clients for handlers (one per module, as Lambda reuses them). */
