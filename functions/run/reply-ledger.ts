@@ -94,7 +94,10 @@ export class ReplyLedger {
     return { outcome: await this.#recordLate(reply, fields, item) };
   }
 
-  /** A reply for a node that is no longer waiting: `late` if the batch gave up on it, else a duplicate. */
+  /**
+   * A reply for a node that is no longer waiting: `late` if the batch gave up on it (or, for the
+   * cancelled result of a host a cancel gave up on, its outcome), else a duplicate.
+   */
   async #recordLate(
     reply: RunReply,
     fields: Record<string, unknown>,
@@ -102,11 +105,14 @@ export class ReplyLedger {
   ): Promise<ReplyOutcome> {
     if (!item.closed || reply.type === 'rejected') return 'duplicate';
     if (reply.type === 'ack' && item.status !== 'no_response') return 'duplicate';
-    const expr = setExpression({
-      ...fields,
-      status: 'late' satisfies NodeStatus,
-      lateAs: item.lateAs ?? item.status,
-    });
+    // A cancel gave up on a host whose ack was still delayed, and the host reports the command it
+    // killed: that is its outcome, kept as `cancelled`, not a late reply.
+    const confirmsCancel = item.status === 'cancelled' && reply.type === 'result' && reply.cancelled === true;
+    const expr = setExpression(
+      confirmsCancel
+        ? fields
+        : { ...fields, status: 'late' satisfies NodeStatus, lateAs: item.lateAs ?? item.status },
+    );
     try {
       await this.#update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
@@ -118,7 +124,7 @@ export class ReplyLedger {
         },
         values: { ...expr.values, ':true': true },
       });
-      return 'late';
+      return confirmsCancel ? 'recorded' : 'late';
     } catch (error: unknown) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') return 'duplicate';
       throw error;

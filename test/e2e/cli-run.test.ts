@@ -291,18 +291,36 @@ describe('cancelling a run', () => {
 
   it('Ctrl-C right after the command started, before its ack is due, still kills it', async () => {
     const pidFile = join(t.home, 'early.pid');
-    const cli = startDroverCli(t.home, ['run', `echo $$ > ${pidFile}; sleep 30`, '-I', 'web-1']);
+    const cli = startDroverCli(t.home, [
+      'run',
+      `echo $$ $DROVER_RUN_ID > ${pidFile}; sleep 30`,
+      '-I',
+      'web-1',
+    ]);
     await eventually(async () =>
       existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? true : undefined,
     );
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const [pid, runId] = readFileSync(pidFile, 'utf8').trim().split(' ');
 
     cli.child.kill('SIGINT');
     const code = await cli.exited;
 
-    // The host may or may not have acked by now; either way the cancel reaches it.
+    // The host may or may not have acked by now; either way the cancel reaches it, and the kill it
+    // reports is its outcome (not a late reply).
     expect(code).toBe(130);
-    await eventually(async () => (isAlive(pid) ? undefined : true), 10_000, 'the command to be killed');
+    await eventually(
+      async () => (isAlive(Number(pid)) ? undefined : true),
+      10_000,
+      'the command to be killed',
+    );
+    const host = await eventually(async () => {
+      const out = await t.db.send(
+        new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: nodeSk('web-1') } }),
+      );
+      return out.Item?.resultAt !== undefined ? out.Item : undefined;
+    });
+    expect(host).toMatchObject({ status: 'cancelled', signal: 'SIGTERM', error: 'cancelled' });
+    expect(host.lateAs).toBeUndefined();
   });
 
   it('drover cancel stops a run started with --async; cancelling it again finds nothing to cancel', async () => {

@@ -276,8 +276,30 @@ describe('ReplyLedger', () => {
     expect(await nodeItem('web-1')).toMatchObject({ status: 'late', lateAs: 'no_response' });
   });
 
-  // BUG (reported): the late result overwrites `lateAs` with the status the late ack left
-  // (`late`), losing why the run gave up on the host. Remove `.fails` once fixed.
+  it('records the cancelled result of a host a cancel gave up on as its outcome, counting nothing', async () => {
+    // Prepare: the cancel closed web-1 while its ack was still delayed; web-2 finished before it.
+    await seedRun(['web-1', 'web-2']);
+    const store = new RunStore(test.db, table);
+    await store.closeNode(runId, 'web-1', 'pending', 'cancelled');
+    await store.closeNode(runId, 'web-2', 'pending', 'cancelled');
+    const killed = result('web-1', {
+      exitCode: null,
+      signal: 'SIGTERM',
+      cancelled: true,
+      error: 'cancelled',
+    });
+
+    // Act
+    const outcomes = await ledger.record([killed, result('web-2')]);
+
+    // Assess: the kill is web-1's outcome; web-2's success came too late to count.
+    expect(outcomes).toEqual(['recorded', 'late']);
+    expect(await nodeItem('web-1')).toMatchObject({ status: 'cancelled', signal: 'SIGTERM', closed: true });
+    expect((await nodeItem('web-1'))?.lateAs).toBeUndefined();
+    expect(await nodeItem('web-2')).toMatchObject({ status: 'late', lateAs: 'cancelled' });
+    expect(await counters()).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 0 });
+  });
+
   it('keeps why the run gave up on a host through its late ack and late result', async () => {
     // Prepare
     await seedRun(['web-1']);
