@@ -26,6 +26,7 @@ export interface IngestDeps {
   registry: NodeRegistry;
   now: () => number;
   log: {
+    info(message: string, extra: Record<string, unknown>): void;
     warn(message: string, extra: Record<string, unknown>): void;
     error(message: string, extra: Record<string, unknown>): void;
   };
@@ -91,9 +92,10 @@ export async function ingestReplies(
         const outcomes = await deps.ledger.record(runReplies.map((r) => r.reply));
         outcomes.forEach((outcome, i) => {
           const { reply } = runReplies[i]!;
-          if (outcome !== 'recorded') {
-            deps.log.warn(`${outcome} reply`, { runId: reply.runId, nodeId: reply.nodeId, type: reply.type });
-          }
+          const about = { runId: reply.runId, nodeId: reply.nodeId, type: reply.type };
+          // SQS delivers at least once and a result may overtake its ack: duplicates are expected.
+          if (outcome === 'duplicate') deps.log.info('duplicate reply ignored', about);
+          else if (outcome !== 'recorded') deps.log.warn(`${outcome} reply`, about);
         });
       } catch (error: unknown) {
         deps.log.error('run replies not recorded', { count: runReplies.length, error });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import { ingestReplies, senderMatches, type IngestDeps } from '#functions/run/ingest-replies.ts';
-import type { ReplyLedger } from '#functions/run/reply-ledger.ts';
+import type { ReplyLedger, ReplyOutcome } from '#functions/run/reply-ledger.ts';
 import type { NodeRegistry } from '#functions/run/node-registry.ts';
 import type { RunReply } from '#functions/run/reply-transitions.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
@@ -27,16 +27,24 @@ function record(body: unknown, overrides: { id?: string; senderId?: string } = {
 }
 
 /** Records what ingest hands to its collaborators (the ledger and registry are its dependencies). */
-function harness(options: { ledgerFails?: boolean; registryFails?: boolean; verifySender?: boolean } = {}) {
+function harness(
+  options: {
+    ledgerFails?: boolean;
+    registryFails?: boolean;
+    verifySender?: boolean;
+    outcomes?: ReplyOutcome[];
+  } = {},
+) {
   const recorded: RunReply[] = [];
   const heartbeats: HeartbeatReply[] = [];
   const warnings: string[] = [];
+  const infos: string[] = [];
   const deps: IngestDeps = {
     ledger: {
       record: async (replies: readonly RunReply[]) => {
         if (options.ledgerFails) throw new Error('DynamoDB is down');
         recorded.push(...replies);
-        return replies.map(() => 'recorded' as const);
+        return replies.map((_, i) => options.outcomes?.[i] ?? ('recorded' as const));
       },
     } as unknown as ReplyLedger,
     registry: {
@@ -47,10 +55,10 @@ function harness(options: { ledgerFails?: boolean; registryFails?: boolean; veri
       },
     } as unknown as NodeRegistry,
     now: () => 1_000,
-    log: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+    log: { info: (m) => infos.push(m), warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
     verifySender: options.verifySender ?? true,
   };
-  return { deps, recorded, heartbeats, warnings };
+  return { deps, recorded, heartbeats, warnings, infos };
 }
 
 describe('senderMatches', () => {
@@ -81,6 +89,19 @@ describe('ingestReplies', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(h.recorded.map((r) => r.type)).toEqual(['ack', 'result']);
     expect(h.heartbeats).toHaveLength(1);
+  });
+
+  it('logs a duplicate reply quietly and a late or unknown one as a warning, failing none', async () => {
+    const h = harness({ outcomes: ['duplicate', 'late', 'unknown'] });
+
+    const out = await ingestReplies(
+      [record(ackReply()), record(resultReply()), record(resultReply({ nodeId: 'ghost-1' }))],
+      h.deps,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(h.infos).toEqual(['duplicate reply ignored']);
+    expect(h.warnings).toEqual(['late reply', 'unknown reply']);
   });
 
   it('reports a malformed reply as a failure so it is retried and then dead-lettered', async () => {
