@@ -5,7 +5,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { awaitInputSchema } from './run/state.ts';
-import { logger, wiring } from './run/wiring.ts';
+import { handlerLogger, wiring } from './run/wiring.ts';
+
+const logger = handlerLogger();
 
 export const handler = middy(async (event: unknown) => {
   const input = awaitInputSchema.parse(event);

@@ -2,7 +2,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { cancelStep } from './run/cancel-run.ts';
-import { logger, wiring } from './run/wiring.ts';
+import { handlerLogger, wiring } from './run/wiring.ts';
+
+const logger = handlerLogger();
 
 export const handler = middy(async (event: unknown) => {
   const outcome = await cancelStep(event, { runs: wiring.runs(), ledger: wiring.ledger() });

@@ -2,7 +2,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { closeBatch } from './run/close-batch.ts';
-import { logger, wiring } from './run/wiring.ts';
+import { handlerLogger, wiring } from './run/wiring.ts';
+
+const logger = handlerLogger();
 
 export const handler = middy(async (event: unknown) => {
   const next = await closeBatch(event, { runs: wiring.runs(), now: wiring.now });

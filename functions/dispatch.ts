@@ -7,7 +7,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { defaultClients } from '#shared/aws.ts';
 import { dispatchInputSchema } from './run/state.ts';
 import { dispatchBatch, dispatchCancel } from './run/dispatch-batch.ts';
-import { logger, wiring } from './run/wiring.ts';
+import { handlerLogger, wiring } from './run/wiring.ts';
+
+const logger = handlerLogger();
 
 export const handler = middy(async (event: unknown) => {
   const ref = dispatchInputSchema.parse(event);

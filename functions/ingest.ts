@@ -5,7 +5,9 @@ import type { SQSEvent } from 'aws-lambda';
 import { defaultClients } from '#shared/aws.ts';
 import { ingestReplies } from './run/ingest-replies.ts';
 import { NodeRegistry } from './run/node-registry.ts';
-import { logger, stage, wiring } from './run/wiring.ts';
+import { handlerLogger, stage, wiring } from './run/wiring.ts';
+
+const logger = handlerLogger();
 
 let registry: NodeRegistry | undefined;
 

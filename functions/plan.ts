@@ -2,7 +2,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { planRun } from './run/plan-run.ts';
-import { logger, stage, wiring } from './run/wiring.ts';
+import { handlerLogger, stage, wiring } from './run/wiring.ts';
+
+const logger = handlerLogger();
 
 export const handler = middy(async (event: unknown) => {
   const state = await planRun(event, {

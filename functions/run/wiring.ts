@@ -12,7 +12,14 @@ import { NodeDirectory } from './node-directory.ts';
 import { ReplyLedger } from './reply-ledger.ts';
 import type { RunEventPublisher } from './finish-run.ts';
 
-export const logger = new Logger({ serviceName: 'drover' });
+const rootLogger = new Logger({ serviceName: 'drover' });
+
+/**
+ * A logger of its own for each handler module: `injectLambdaContext` writes the invocation's
+ * function name and request id into the logger it is given, and in the local runtime every handler
+ * lives in one process, so a shared logger would label one function's lines with another's name.
+ */
+export const handlerLogger = (): Logger => rootLogger.createChild();
 
 let config: StageConfig | undefined;
 export const stage = (): StageConfig => (config ??= loadStageConfig());
@@ -52,7 +59,7 @@ function eventPublisher(bus: string): RunEventPublisher {
         }),
       );
       if ((out.FailedEntryCount ?? 0) > 0) {
-        logger.warn('event not published', { detailType, entries: out.Entries });
+        rootLogger.warn('event not published', { detailType, entries: out.Entries });
       }
     },
   };
