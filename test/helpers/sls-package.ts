@@ -4,7 +4,7 @@
  * whose CloudFormation template the packaging tests read.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,6 +56,9 @@ function offlineEnv(home: string, guardLog: string): NodeJS.ProcessEnv {
     SLS_DEPRECATION_DISABLE: '*',
     NODE_OPTIONS: `--require ${OFFLINE_GUARD}`,
     DROVER_OFFLINE_GUARD_LOG: guardLog,
+    // The packaging leaves a directory per function in the temp dir: keep them under `home`,
+    // which the caller removes.
+    TMPDIR: join(home, 'tmp'),
   };
 }
 
@@ -65,6 +68,7 @@ export async function packageService(stage: string): Promise<PackagedService> {
   const out = join(root, 'package');
   const guardLog = join(root, 'network-attempts.log');
   const remove = () => rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, 'tmp'));
 
   const started = performance.now();
   try {
