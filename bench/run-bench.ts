@@ -539,27 +539,25 @@ async function main(): Promise<void> {
       `${options.agents} agents joined in ${(joinMs / 1000).toFixed(1)} s (agent pids ${fleet.pids.join(', ')})`,
     );
 
-    const warmup: RunSample[] = [];
-    for (let i = 1; i <= options.warmup && !stopping; i++) {
-      const sample = await measureRun(bench, options);
-      warmup.push(sample);
-      progress(
-        `warm-up ${i}/${options.warmup}: ${sample.endToEndMs} ms${sample.ok ? '' : ` FAILED: ${sample.problem}`}`,
-      );
-    }
+    // One series of runs one after another, each reported as it ends; cut short by Ctrl-C.
+    const series = async (label: string, count: number): Promise<RunSample[]> => {
+      const out: RunSample[] = [];
+      for (let i = 1; i <= count && !stopping; i++) {
+        const sample = await measureRun(bench, options);
+        out.push(sample);
+        progress(
+          `${label} ${i}/${count}: ${sample.endToEndMs} ms${sample.ok ? '' : ` FAILED: ${sample.problem}`}`,
+        );
+      }
+      return out;
+    };
+    const warmup = await series('warm-up', options.warmup);
     const idleStart = cpuSnapshot(fleet.pids);
     await sleep(IDLE_WINDOW_MS);
     const idle = cpuSince(idleStart, cpuSnapshot(fleet.pids));
 
     const before = cpuSnapshot(fleet.pids);
-    const samples: RunSample[] = [];
-    for (let i = 1; i <= options.runs && !stopping; i++) {
-      const sample = await measureRun(bench, options);
-      samples.push(sample);
-      progress(
-        `run ${i}/${options.runs}: ${sample.endToEndMs} ms${sample.ok ? '' : ` FAILED: ${sample.problem}`}`,
-      );
-    }
+    const samples = await series('run', options.runs);
     if (stopping) return;
     const cpu = cpuSince(before, cpuSnapshot(fleet.pids));
     const report = buildReport(options, { joinMs, warmup, samples, idle, cpu, agentPids: fleet.pids });

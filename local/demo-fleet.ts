@@ -65,8 +65,6 @@ export function startDemoFleet(options: {
   root: string;
   count: number;
   heartbeatSec: number;
-  /** Overrides {@link agentProcessCount}. */
-  processes?: number;
 }): DemoFleet {
   const dir = join(options.home, 'local', 'demo');
   mkdirSync(dir, { recursive: true });
@@ -79,7 +77,7 @@ export function startDemoFleet(options: {
     return { identity: host.identity, facts: [factsFile], classes: [classesFile] };
   });
   const log = createWriteStream(join(options.home, 'local', 'demo-agents.log'), { flags: 'a' });
-  const processes = options.processes ?? agentProcessCount(options.count);
+  const processes = agentProcessCount(options.count);
   const children = Array.from({ length: processes }, (_, i) => {
     // Round robin, so every process gets a mix of roles.
     const hostsFile = join(dir, `hosts-${i + 1}.json`);
