@@ -43,11 +43,29 @@ const blocks = (stdout: string) =>
 const run = (args: string[], input?: string) => droverCli(t.home, args, { input });
 const runDocument = (stdout: string): RunJson => runDocumentSchema.parse(JSON.parse(stdout));
 
-async function nodeStatus(runId: string, nodeId: string): Promise<string | undefined> {
+async function nodeItem(runId: string, nodeId: string): Promise<Record<string, unknown> | undefined> {
   const out = await t.db.send(
     new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: nodeSk(nodeId) } }),
   );
-  return out.Item?.status as string | undefined;
+  return out.Item;
+}
+
+async function nodeStatus(runId: string, nodeId: string): Promise<string | undefined> {
+  return (await nodeItem(runId, nodeId))?.status as string | undefined;
+}
+
+/**
+ * `drover run` of a `sleep 30` that first writes its pid and run id to a file; resolves once the
+ * command has started (the file is there).
+ */
+async function startSleepingRun(name: string, hostArgs: string[]) {
+  const pidFile = join(t.home, `${name}.pid`);
+  const cli = startDroverCli(t.home, ['run', `echo $$ $DROVER_RUN_ID > ${pidFile}; sleep 30`, ...hostArgs]);
+  await eventually(async () =>
+    existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? true : undefined,
+  );
+  const [pid, runId] = readFileSync(pidFile, 'utf8').trim().split(' ');
+  return { cli, pid: Number(pid), runId: runId! };
 }
 
 beforeAll(async () => {
@@ -256,10 +274,7 @@ describe('cancelling a run', () => {
   it('Ctrl-C asks the control plane to cancel: the command is killed, silent hosts given up, exit 130', async () => {
     const removeGhost = await addSilentHost(t, 'ghost-1');
     try {
-      const pidFile = join(t.home, 'interrupted.pid');
-      const cli = startDroverCli(t.home, [
-        'run',
-        `echo $$ $DROVER_RUN_ID > ${pidFile}; sleep 30`,
+      const { cli, pid, runId } = await startSleepingRun('interrupted', [
         '-I',
         'web-1',
         '-I',
@@ -267,12 +282,8 @@ describe('cancelling a run', () => {
         '--dt',
         '30',
       ]);
-      await eventually(async () =>
-        existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? true : undefined,
-      );
-      const [pid, runId] = readFileSync(pidFile, 'utf8').trim().split(' ');
       // The agent acks a command still running after its ack delay: wait for that ack.
-      await eventually(async () => ((await nodeStatus(runId!, 'web-1')) === 'acked' ? true : undefined));
+      await eventually(async () => ((await nodeStatus(runId, 'web-1')) === 'acked' ? true : undefined));
 
       cli.child.kill('SIGINT');
       const code = await cli.exited;
@@ -283,24 +294,14 @@ describe('cancelling a run', () => {
       expect(stderr).toContain('1 host told to stop the command, 1 host given up on before acknowledging');
       expect(stdout).toContain('>>>>>> web-1 exit code: (-):\n[cancelled: the run was cancelled]\n');
       expect(stdout).toContain('Cancelled:\n    ghost-1\n    web-1\n');
-      expect(isAlive(Number(pid))).toBe(false);
+      expect(isAlive(pid)).toBe(false);
     } finally {
       await removeGhost();
     }
   });
 
   it('Ctrl-C right after the command started, before its ack is due, still kills it', async () => {
-    const pidFile = join(t.home, 'early.pid');
-    const cli = startDroverCli(t.home, [
-      'run',
-      `echo $$ $DROVER_RUN_ID > ${pidFile}; sleep 30`,
-      '-I',
-      'web-1',
-    ]);
-    await eventually(async () =>
-      existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? true : undefined,
-    );
-    const [pid, runId] = readFileSync(pidFile, 'utf8').trim().split(' ');
+    const { cli, pid, runId } = await startSleepingRun('early', ['-I', 'web-1']);
 
     cli.child.kill('SIGINT');
     const code = await cli.exited;
@@ -308,16 +309,10 @@ describe('cancelling a run', () => {
     // The host may or may not have acked by now; either way the cancel reaches it, and the kill it
     // reports is its outcome (not a late reply).
     expect(code).toBe(130);
-    await eventually(
-      async () => (isAlive(Number(pid)) ? undefined : true),
-      10_000,
-      'the command to be killed',
-    );
+    await eventually(async () => (isAlive(pid) ? undefined : true), 10_000, 'the command to be killed');
     const host = await eventually(async () => {
-      const out = await t.db.send(
-        new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: nodeSk('web-1') } }),
-      );
-      return out.Item?.resultAt !== undefined ? out.Item : undefined;
+      const item = await nodeItem(runId, 'web-1');
+      return item?.resultAt !== undefined ? item : undefined;
     });
     expect(host).toMatchObject({ status: 'cancelled', signal: 'SIGTERM', error: 'cancelled' });
     expect(host.lateAs).toBeUndefined();
