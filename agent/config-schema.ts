@@ -1,12 +1,12 @@
 /**
  * Every setting of the agent, in one place: the schema of `/etc/drover/agent.yaml` (with its
  * defaults and limits) and the table that gives each key its environment variable and flag. The
- * loader (`config.ts`), the standalone command line (`standalone.ts`) and docs/agent.md all follow
+ * loader (`config.ts`), the standalone command line (`standalone-cli.ts`) and docs/agent.md all follow
  * this table, so a key cannot exist in one and be missing from another.
  */
 import { z } from 'zod';
 import { STAGE_NAME_PATTERN } from '#shared/stage-config.ts';
-import { DEFAULT_OUTPUT_CAP_BYTES } from '#shared/messages.ts';
+import { DEFAULT_OUTPUT_CAP_BYTES } from './executor.ts';
 import { compilePattern } from './policy.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/drover/agent.yaml';

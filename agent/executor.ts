@@ -5,7 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { DEFAULT_OUTPUT_CAP_BYTES, type Command, type CapturedStream } from '#shared/messages.ts';
+// Types only: the command launcher runs this module and should not load the schemas (zod).
+import type { Command, CapturedStream } from '#shared/messages.ts';
+
+/** Largest stdout or stderr kept per stream, by default (head and tail). */
+export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
 
 /** How long to wait after a TERM before the process group gets a KILL, by default. */
 export const DEFAULT_KILL_GRACE_MS = 2_000;

@@ -8,9 +8,6 @@ import { DEFAULT_STALE_AFTER_HEARTBEATS } from './freshness.ts';
 
 export const MESSAGE_VERSION = 1;
 
-/** Largest stdout or stderr an agent keeps per stream, by default (head and tail). */
-export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
-
 export const commandSchema = z.union([
   z.object({ shell: z.string().min(1, 'command is empty') }).strict(),
   z.object({ argv: z.array(z.string()).min(1, 'argv is empty') }).strict(),
