@@ -5,6 +5,7 @@
  */
 import pLimit from 'p-limit';
 import { Agent } from './agent.ts';
+import { CommandLauncher } from './command-launcher.ts';
 import { defaultRuntime, prepareAgents, type AgentCommandOptions, type Runtime } from './startup.ts';
 
 export { AGENT_VERSION, type AgentCommandOptions } from './startup.ts';
@@ -38,15 +39,26 @@ export async function main(
 ): Promise<RunningAgents> {
   const prepared = await prepareAgents(options, runtime);
   const { log, sqs } = prepared;
+  // Many agents in one process: their commands start from a small launcher process (see there why).
+  const launcher =
+    prepared.settings.length > 1
+      ? new CommandLauncher({ onProblem: (problem) => log.error('command launcher lost', { problem }) })
+      : undefined;
+  launcher?.start();
   const agents = prepared.settings.map(
     (settings) =>
-      new Agent(settings, { sqs, log: log.child({ nodeId: settings.nodeId, identity: settings.identity }) }),
+      new Agent(settings, {
+        sqs,
+        log: log.child({ nodeId: settings.nodeId, identity: settings.identity }),
+        ...(launcher ? { execute: launcher.execute } : {}),
+      }),
   );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await Promise.all(agents.map((a) => a.stop()));
+      await launcher?.close();
       sqs.destroy();
     })());
 
