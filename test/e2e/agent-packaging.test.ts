@@ -3,7 +3,7 @@
  * install.sh lays the bundle, the systemd unit, a config skeleton and the directories into a root;
  * and the installed bundle works as an agent.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   lstatSync,
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { HeartbeatReply, Reply } from '#shared/messages.ts';
+import { LAUNCHER_ENV, type FromLauncher, type ToLauncher } from '#agent/command-launcher.ts';
 import { newRunId } from '#shared/ids.ts';
 import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
@@ -57,6 +58,42 @@ describe('the agent bundle', () => {
     expect(help.stdout).toContain('Usage: drover-agent [options]');
     expect(help.stdout).toContain('--config <file>');
     expect(readFileSync(bundle, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  it('is also the command launcher of a process that hosts many agents', async () => {
+    const bundle = join(elsewhere, 'drover-agent.mjs');
+    copyFileSync(join(ROOT, 'dist', 'drover-agent.mjs'), bundle);
+    const launcher = fork(bundle, [], {
+      cwd: elsewhere,
+      env: { [LAUNCHER_ENV]: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    try {
+      const messages: FromLauncher[] = [];
+      const done = new Promise<void>((resolve) =>
+        launcher.on('message', (m: FromLauncher) => {
+          messages.push(m);
+          if (m.type === 'done') resolve();
+        }),
+      );
+      const run: ToLauncher = {
+        type: 'run',
+        id: 7,
+        command: { shell: 'echo "$X"; exit 4' },
+        options: { timeoutSec: 10, env: { X: 'bundled' } },
+      };
+      launcher.send(run);
+      await done;
+      expect(messages.map((m) => m.type)).toEqual(['started', 'done']);
+      expect(messages[1]).toMatchObject({ id: 7, result: { exitCode: 4, stdout: { text: 'bundled\n' } } });
+
+      const exited = new Promise((resolve) => launcher.once('exit', resolve));
+      launcher.disconnect();
+      expect(await exited).toBe(0);
+    } finally {
+      if (launcher.exitCode === null) launcher.kill('SIGKILL');
+    }
   });
 });
 
