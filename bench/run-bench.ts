@@ -17,7 +17,7 @@ import { readLocalStackFile } from '#shared/local-stack-file.ts';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
-import { startDemoFleet, type DemoFleet } from '#local/demo-fleet.ts';
+import { childPids, startDemoFleet, type DemoFleet } from '#local/demo-fleet.ts';
 import { buildRunRequest } from '../cli/run-request.ts';
 import { watchRun } from '../cli/run-watcher.ts';
 import type { StackConnection } from '../cli/stack.ts';
@@ -292,12 +292,12 @@ function cpuSince(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
   };
 }
 
-/** Summed over the agent processes. */
+/** Summed over the agent processes (and their command launchers). */
 function agentsMemoryMiB(pids: readonly number[]) {
   const each = pids.map(memoryMiB);
   const sum = (key: 'rss' | 'peakRss') =>
     each.some((m) => m[key] === null) ? null : each.reduce((total, m) => total + m[key]!, 0);
-  return { processes: pids.length, rss: sum('rss'), peakRss: sum('peakRss') };
+  return { rss: sum('rss'), peakRss: sum('peakRss') };
 }
 
 function memoryMiB(pid: number | 'self') {
@@ -337,6 +337,7 @@ interface Measured {
   idle: CpuSnapshot;
   cpu: CpuSnapshot;
   agentPids: number[];
+  launcherPids: number[];
 }
 
 function buildReport(options: BenchOptions, m: Measured) {
@@ -374,7 +375,9 @@ function buildReport(options: BenchOptions, m: Measured) {
         cpuSec: cpu.agent,
         commandsCpuSec: cpu.commands,
         idleCpuPct: pctOfCore(m.idle.agent),
-        ...agentsMemoryMiB(m.agentPids),
+        processes: m.agentPids.length,
+        launchers: m.launcherPids.length,
+        ...agentsMemoryMiB([...m.agentPids, ...m.launcherPids]),
       },
       machine: {
         busyCpuSec: cpu.machineBusy,
@@ -414,7 +417,7 @@ function formatReport(report: Report): string {
     row('  result lag', report.hosts.resultLag),
     '',
     `stack process: CPU ${sec(r.stack.cpuSec)} (${perRun(r.stack.cpuSec)}; idle ${r.stack.idleCpuPct}% of a core), RSS ${r.stack.rss} MiB (peak ${r.stack.peakRss} MiB)`,
-    `agent processes (${r.agents.processes}): CPU ${sec(r.agents.cpuSec)} (${perRun(r.agents.cpuSec)}; idle ${r.agents.idleCpuPct ?? '-'}% of a core), RSS ${r.agents.rss} MiB (peak ${r.agents.peakRss} MiB); commands ${sec(r.agents.commandsCpuSec)}`,
+    `agent processes (${r.agents.processes}${r.agents.launchers ? ` + ${r.agents.launchers} command launchers` : ''}): CPU ${sec(r.agents.cpuSec)} (${perRun(r.agents.cpuSec)}; idle ${r.agents.idleCpuPct ?? '-'}% of a core), RSS ${r.agents.rss} MiB (peak ${r.agents.peakRss} MiB); commands ${sec(r.agents.commandsCpuSec)}`,
     `machine: ${sec(r.machine.busyCpuSec)} CPU busy during the runs, ${sec(r.machine.otherCpuSec)} of it by other processes; steal ${sec(r.machine.stealSec)}`,
     `runs ok: ${c.runs - failures.length}/${c.runs}`,
     ...failures.map((s) => `  FAILED ${s.runId}: ${s.problem}`),
@@ -552,15 +555,25 @@ async function main(): Promise<void> {
       return out;
     };
     const warmup = await series('warm-up', options.warmup);
-    const idleStart = cpuSnapshot(fleet.pids);
+    // The agent processes and the command launchers they started (no command runs between runs).
+    const pids = [...fleet.pids, ...fleet.pids.flatMap(childPids)];
+    const idleStart = cpuSnapshot(pids);
     await sleep(IDLE_WINDOW_MS);
-    const idle = cpuSince(idleStart, cpuSnapshot(fleet.pids));
+    const idle = cpuSince(idleStart, cpuSnapshot(pids));
 
-    const before = cpuSnapshot(fleet.pids);
+    const before = cpuSnapshot(pids);
     const samples = await series('run', options.runs);
     if (stopping) return;
-    const cpu = cpuSince(before, cpuSnapshot(fleet.pids));
-    const report = buildReport(options, { joinMs, warmup, samples, idle, cpu, agentPids: fleet.pids });
+    const cpu = cpuSince(before, cpuSnapshot(pids));
+    const report = buildReport(options, {
+      joinMs,
+      warmup,
+      samples,
+      idle,
+      cpu,
+      agentPids: fleet.pids,
+      launcherPids: pids.slice(fleet.pids.length),
+    });
     writeOut(options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     if (report.failed > 0) process.exitCode = 1;
   } finally {

@@ -4,7 +4,7 @@
  * per core.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -134,4 +134,20 @@ function startAgentProcess(
       }
     },
   };
+}
+
+/**
+ * The children of `pid` (of an agent process between commands: its command launcher), from Linux's
+ * /proc/<pid>/task/<pid>/children; none if that cannot be read.
+ */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
 }

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalStackFile } from '#shared/local-stack-file.ts';
-import { agentProcessCount } from '#local/demo-fleet.ts';
+import { agentProcessCount, childPids } from '#local/demo-fleet.ts';
 import { ROOT, drover, isAlive, stopAll } from '../helpers/processes.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'drover-local-'));
@@ -72,7 +72,7 @@ describe('drover local', () => {
     }
   });
 
-  it('spreads a larger demo fleet over several agent processes and stops every one of them', async () => {
+  it('spreads a larger demo fleet over several agent processes, each with a command launcher, and stops them all', async () => {
     const fleetHome = mkdtempSync(join(tmpdir(), 'drover-local-'));
     const { child, exited, output } = startLocal(fleetHome, 60);
     try {
@@ -80,12 +80,17 @@ describe('drover local', () => {
       expect(stdout).toContain('demo agents     60/60 joined');
       const pids = /\(pid ([\d, ]+)\)/.exec(stdout)![1]!.split(', ').map(Number);
       expect(pids).toHaveLength(agentProcessCount(60));
-      const r = await drover(fleetHome, ['run', 'true']);
+      const r = await drover(fleetHome, ['run', 'echo $PPID']);
       expect(r.stdout).toContain('Got response from 60 out of 60/60');
+      // Many agents per process: commands start from each process's launcher, a child of its own.
+      const launchers = pids.map((pid) => childPids(pid));
+      for (const children of launchers) expect(children).toHaveLength(1);
+      const parents = new Set(r.stdout.match(/^\d+$/gm)!.map(Number));
+      expect([...parents].sort()).toEqual(launchers.flat().sort());
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      for (const pid of pids) expect(isAlive(pid)).toBe(false);
+      for (const pid of [...pids, ...launchers.flat()]) expect(isAlive(pid)).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       rmSync(fleetHome, { recursive: true, force: true });
