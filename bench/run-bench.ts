@@ -6,6 +6,7 @@
  * What each figure means: bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -331,6 +332,11 @@ function spread(values: readonly (number | null)[]): Spread | null {
   return { p50: rank(50), p95: rank(95), max: sorted[sorted.length - 1]! };
 }
 
+interface SpeedCheck {
+  forkMs: number;
+  jsMs: number;
+}
+
 interface Measured {
   joinMs: number;
   warmup: RunSample[];
@@ -339,22 +345,42 @@ interface Measured {
   cpu: CpuSnapshot;
   agentPids: number[];
   launcherPids: number[];
-  speedCheckMs: { before: number; after: number };
+  speedCheck: { before: SpeedCheck; after: SpeedCheck };
 }
 
 /**
- * How fast the machine is right now: the quickest of three times 100 `bash -c true` forked by one
- * bash (~130 ms on the development VM at its calmest). The VM shares its host, and the same code
- * has measured 25 % apart between invocations; this says which conditions a figure was taken in.
+ * How fast the machine is right now, two ways, each the quickest of three: 100 `bash -c true`
+ * forked by one bash (fork and exec), and 20,000 JSON round trips and SHA-256 digests of a small
+ * request in this process (the kind of work the SDK and emulators do). The VM shares its host: the
+ * same code has cost 25–60 % more CPU per run from one invocation to the next, and these figures
+ * say in which conditions a result was taken. They do not always move together.
  */
-function speedCheckMs(): number {
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const start = performance.now();
-    spawnSync('bash', ['-c', 'for i in {1..100}; do bash -c true; done'], { stdio: 'ignore' });
-    best = Math.min(best, performance.now() - start);
-  }
-  return Math.round(best);
+function speedCheck(): SpeedCheck {
+  const quickest = (work: () => void) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      work();
+      best = Math.min(best, performance.now() - start);
+    }
+    return Math.round(best);
+  };
+  const request = {
+    runId: newRunId(),
+    targets: Array.from({ length: 40 }, (_, i) => `web-${i}`),
+    command: 'true',
+  };
+  const jsMs = quickest(() => {
+    for (let i = 0; i < 20_000; i++) {
+      const text = JSON.stringify({ ...request, i });
+      JSON.parse(text);
+      createHash('sha256').update(text).digest();
+    }
+  });
+  const forkMs = quickest(() =>
+    spawnSync('bash', ['-c', 'for i in {1..100}; do bash -c true; done'], { stdio: 'ignore' }),
+  );
+  return { forkMs, jsMs };
 }
 
 function buildReport(options: BenchOptions, m: Measured) {
@@ -368,7 +394,7 @@ function buildReport(options: BenchOptions, m: Measured) {
       cores: cpus().length,
       memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
       node: process.version,
-      speedCheckMs: m.speedCheckMs,
+      speedCheck: m.speedCheck,
     },
     config: {
       agents: options.agents,
@@ -422,7 +448,8 @@ function formatReport(report: Report): string {
   const failures = report.runs.filter((s) => !s.ok);
   return [
     `drover bench: ${c.agents} agents, ${c.runs} runs of \`${c.command}\` after ${c.warmup} warm-up runs (${c.watcher} watcher, poll ${c.pollMs} ms)`,
-    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}; speed check ${m.speedCheckMs.before} ms before the runs, ${m.speedCheckMs.after} ms after (100 × bash -c true; ~130 at its calmest)`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}`,
+    `speed check (ms, before → after the runs): fork ${m.speedCheck.before.forkMs} → ${m.speedCheck.after.forkMs}, js ${m.speedCheck.before.jsMs} → ${m.speedCheck.after.jsMs}`,
     `agents joined in ${(report.joinMs / 1000).toFixed(1)} s; warm-up runs (not counted): ${report.warmup.map((w) => `${w.endToEndMs}${w.ok ? '' : ' FAILED'}`).join(', ')} ms`,
     '',
     `${'ms'.padEnd(13)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'max'.padStart(7)}`,
@@ -573,7 +600,7 @@ async function main(): Promise<void> {
       return out;
     };
     const warmup = await series('warm-up', options.warmup);
-    const speedBefore = speedCheckMs();
+    const speedBefore = speedCheck();
     // The agent processes and the command launchers they started (no command runs between runs).
     const pids = [...fleet.pids, ...fleet.pids.flatMap(childPids)];
     const idleStart = cpuSnapshot(pids);
@@ -584,7 +611,7 @@ async function main(): Promise<void> {
     const samples = await series('run', options.runs);
     if (stopping) return;
     const cpu = cpuSince(before, cpuSnapshot(pids));
-    const speedAfter = speedCheckMs();
+    const speedAfter = speedCheck();
     const report = buildReport(options, {
       joinMs,
       warmup,
@@ -593,7 +620,7 @@ async function main(): Promise<void> {
       cpu,
       agentPids: fleet.pids,
       launcherPids: pids.slice(fleet.pids.length),
-      speedCheckMs: { before: speedBefore, after: speedAfter },
+      speedCheck: { before: speedBefore, after: speedAfter },
     });
     writeOut(options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     if (report.failed > 0) process.exitCode = 1;
