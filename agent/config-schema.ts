@@ -5,7 +5,7 @@
  * this table, so a key cannot exist in one and be missing from another.
  */
 import { z } from 'zod';
-import { STAGE_NAME_PATTERN } from '#shared/stage-config.ts';
+import { stageNameProblem } from '#shared/stage-config.ts';
 import { DEFAULT_OUTPUT_CAP_BYTES } from './executor.ts';
 import { compilePattern } from './policy.ts';
 
@@ -70,7 +70,12 @@ const policySchema = z
 
 export const agentConfigSchema = z
   .object({
-    stage: text.regex(STAGE_NAME_PATTERN, 'must be a stage name: lowercase letters, digits, -').optional(),
+    stage: text
+      .superRefine((stage, ctx) => {
+        const problem = stageNameProblem(stage);
+        if (problem) ctx.addIssue({ code: 'custom', message: `must be a stage name: ${problem}` });
+      })
+      .optional(),
     region: text.optional(),
     replies_queue_url: url.optional(),
     identity: text.optional(),

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { z } from 'zod';
-import { STAGE_NAME_PATTERN } from '#shared/stage-config.ts';
+import { stageNameProblem } from '#shared/stage-config.ts';
 import { CliError } from './errors.ts';
 
 export const STAGE_CACHE_MAX_AGE_MS = 60 * 60 * 1000;
@@ -52,11 +52,8 @@ export const stageCachePath = (home: string, stage: string): string => join(home
 
 /** Refuses names that cannot be a stage (they also become file names). */
 export function checkStageName(stage: string): void {
-  if (!STAGE_NAME_PATTERN.test(stage)) {
-    throw new CliError(
-      `"${stage}" is not a stage name: lowercase letters, digits and dashes, starting with a letter (e.g. --stage prod)`,
-    );
-  }
+  const problem = stageNameProblem(stage);
+  if (problem) throw new CliError(`"${stage}" is not a stage name: ${problem} (e.g. --stage prod)`);
 }
 
 /** The outputs of a stack, named as the CLI uses them; names the first missing one. */

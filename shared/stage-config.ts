@@ -52,7 +52,21 @@ export function loadStageConfig(env: NodeJS.ProcessEnv = process.env): StageConf
 }
 
 /** Stage names become part of queue and table names. */
-export const STAGE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,20}$/;
+const STAGE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,20}$/;
+
+/**
+ * Why `stage` cannot be a stage name, or undefined if it can. Besides the pattern: no `-node`
+ * segment after the first (`ci-node-x`, `ci-node`), because agents of stage `ci` may use every
+ * queue named `drover-ci-node-*` (their inboxes: IAM cannot tie a queue to the calling instance),
+ * and that pattern would then cover the other stage's queues too.
+ */
+export function stageNameProblem(stage: string): string | undefined {
+  if (!STAGE_NAME_PATTERN.test(stage))
+    return 'lowercase letters, digits and dashes, starting with a letter, at most 21 characters';
+  if (/-node(-|$)/.test(stage))
+    return `no "-node" segment after the first: drover-<stage>-node-* names the inboxes of a stage, so agents of another stage could reach this one's queues`;
+  return undefined;
+}
 
 /** The inbox queue name of one node, e.g. `drover-prod-node-i-0abc`. */
 export function inboxQueueName(stage: string, nodeId: string): string {

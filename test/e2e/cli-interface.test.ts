@@ -84,6 +84,10 @@ describe('errors', () => {
     ],
     [['run', 'true', '-S', 'role=web and ('], 'drover: -S: expected a fact, class or "(" at column 15'],
     [['run', 'true', '--stage', 'Bad_Stage'], 'drover: "Bad_Stage" is not a stage name'],
+    [
+      ['run', 'true', '--stage', 'ci-node'],
+      'drover: "ci-node" is not a stage name: no "-node" segment after the first',
+    ],
   ])('drover %j: one line saying what is wrong, exit code 4, no stack trace', async (args, line) => {
     const r = await droverCli(t.home, args);
 

@@ -328,6 +328,12 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(stages.length).toBeGreaterThan(20);
       expect(new Set(stages)).toEqual(new Set([STAGE]));
     });
+
+    it("refuses a stage whose queues another stage's inbox pattern (drover-ci-node-*) would cover", async () => {
+      await expect(packageService('ci-node-x')).rejects.toThrow(
+        'Error: stage "ci-node-x" cannot be used: no "-node" segment after the first: drover-<stage>-node-* names the inboxes of a stage',
+      );
+    }, 120_000);
   });
 
   describe('replies', () => {

@@ -126,6 +126,12 @@ describe('loadAgentConfig', () => {
     ]);
   });
 
+  it("refuses a stage name that another stage's inbox pattern would cover", () => {
+    expect(problemsOf({ env: { DROVER_AGENT_STAGE: 'ci-node-x' } })).toEqual([
+      'config env DROVER_AGENT_STAGE key "stage": must be a stage name: no "-node" segment after the first: drover-<stage>-node-* names the inboxes of a stage, so agents of another stage could reach this one\'s queues',
+    ]);
+  });
+
   it('refuses keys it does not know, in the file and in the environment', () => {
     const path = configFile('stage: prod\nheartbeat: 30\npolicy:\n  alow: [uptime]\n');
 
