@@ -462,7 +462,7 @@ function formatReport(report: Report): string {
     row('  result lag', report.hosts.resultLag),
     '',
     `stack process: CPU ${sec(r.stack.cpuSec)} (${perRun(r.stack.cpuSec)}; idle ${r.stack.idleCpuPct}% of a core), RSS ${r.stack.rss} MiB (peak ${r.stack.peakRss} MiB)`,
-    `agent processes (${r.agents.processes}${r.agents.launchers ? ` + ${r.agents.launchers} command launchers` : ''}): CPU ${sec(r.agents.cpuSec)} (${perRun(r.agents.cpuSec)}; idle ${r.agents.idleCpuPct ?? '-'}% of a core), RSS ${r.agents.rss} MiB (peak ${r.agents.peakRss} MiB); commands ${sec(r.agents.commandsCpuSec)}`,
+    `agent processes (${r.agents.processes}${r.agents.launchers ? ` + ${r.agents.launchers} command launcher${r.agents.launchers === 1 ? '' : 's'}` : ''}): CPU ${sec(r.agents.cpuSec)} (${perRun(r.agents.cpuSec)}; idle ${r.agents.idleCpuPct ?? '-'}% of a core), RSS ${r.agents.rss} MiB (peak ${r.agents.peakRss} MiB); commands ${sec(r.agents.commandsCpuSec)}`,
     `machine: ${sec(r.machine.busyCpuSec)} CPU busy during the runs, ${sec(r.machine.otherCpuSec)} of it by other processes; steal ${sec(r.machine.stealSec)}`,
     `runs ok: ${c.runs - failures.length}/${c.runs}`,
     ...failures.map((s) => `  FAILED ${s.runId}: ${s.problem}`),
