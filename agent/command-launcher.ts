@@ -19,7 +19,7 @@ import { executeCommand, type ExecuteOptions, type ExecutionResult } from './exe
 /** Set in the launcher's environment when the agent bundle itself is the launcher's entry. */
 export const LAUNCHER_ENV = 'DROVER_AGENT_LAUNCHER';
 
-/** How long `close()` waits for the launcher to exit before it gets a SIGKILL. */
+/** How long `close()` waits for running commands, then for the launcher to exit (then SIGKILL). */
 const CLOSE_TIMEOUT_MS = 5_000;
 
 /** The options that cross the channel: everything but the callbacks and the abort signal. */
@@ -57,10 +57,12 @@ export class CommandLauncher {
   /** Resolves `close()`'s wait once the last pending command has its result. */
   #drained: (() => void) | undefined;
   readonly #onProblem: (message: string) => void;
+  readonly #closeTimeoutMs: number;
 
   /** `onProblem` hears about a launcher that died or could not start (the results say so too). */
-  constructor(options: { onProblem?: (message: string) => void } = {}) {
+  constructor(options: { onProblem?: (message: string) => void; closeTimeoutMs?: number } = {}) {
     this.#onProblem = options.onProblem ?? (() => undefined);
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
   }
 
   /** Starts the launcher now rather than with the first command (which would wait for it). */
@@ -94,18 +96,28 @@ export class CommandLauncher {
   };
 
   /**
-   * Stops taking commands, waits for the launcher to finish the ones it runs (agents stop theirs
-   * first), then lets it exit; SIGKILL if it has not within 5 s.
+   * Stops taking commands, waits (up to 5 s) for the launcher to finish the ones it runs (agents
+   * stop theirs first), then closes the channel, so the launcher exits; SIGKILL if it has not
+   * within another 5 s.
    */
   async close(): Promise<void> {
     this.#closed = true;
     const child = this.#child;
     if (!child) return;
-    if (this.#pending.size > 0) await new Promise<void>((r) => (this.#drained = r));
+    // Agents stop their commands before this; should one still run after the timeout, the launcher cancels
+    // it when the channel closes (TERM, then KILL) and exits, and its result says why.
+    if (this.#pending.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((r) => (this.#drained = r)),
+        new Promise<void>((r) => (timer = setTimeout(r, this.#closeTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     if (child.connected) child.disconnect();
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.#closeTimeoutMs);
     await exited;
     clearTimeout(timer);
   }
@@ -122,6 +134,7 @@ export class CommandLauncher {
   /** The running launcher, started if need be; undefined if it cannot start (pending ones are told). */
   #launcher(): ChildProcess | undefined {
     if (this.#child) return this.#child;
+    if (this.#closed) return undefined;
     const entry = launcherEntry();
     let child: ChildProcess;
     try {
@@ -166,7 +179,11 @@ export class CommandLauncher {
   #lost(child: ChildProcess, reason: string): void {
     if (child !== this.#child) return;
     this.#child = undefined;
-    if (this.#closed && this.#pending.size === 0) return;
+    if (this.#closed) {
+      // Expected: close() ended it. Anything still pending was cancelled by it on the way out.
+      this.#failAll('the agent stopped the command launcher');
+      return;
+    }
     this.#onProblem(reason);
     this.#failAll(reason);
   }

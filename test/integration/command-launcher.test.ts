@@ -138,6 +138,30 @@ describe('CommandLauncher', () => {
     expect(r).toMatchObject({ exitCode: null, error: 'the agent is stopping: the command was not run' });
   });
 
+  it('on close, cancels a command still running after its timeout and reports it', async () => {
+    const problems: string[] = [];
+    const l = new CommandLauncher({ onProblem: (m) => problems.push(m), closeTimeoutMs: 300 });
+    launchers.push(l);
+    let commandPid: number | undefined;
+    const running = l.execute(
+      { shell: 'sleep 30' },
+      { timeoutSec: 60, env: ENV, onStart: (pid) => (commandPid = pid) },
+    );
+    await until(() => commandPid !== undefined);
+    const launcherPid = l.pid!;
+
+    await l.close();
+    const r = await running;
+
+    expect(r.exitCode).toBeNull();
+    expect(r.error).toBe(
+      `the agent stopped the command launcher while the command ran; process group ${commandPid} was killed`,
+    );
+    expect(problems).toEqual([]);
+    expect(isAlive(launcherPid)).toBe(false);
+    expect(isAlive(commandPid!)).toBe(false);
+  });
+
   it('cancels its commands and exits when the process that owns it is killed', async () => {
     // A process of its own that starts a launcher and a long command, then is SIGKILLed.
     const owner = spawn(
