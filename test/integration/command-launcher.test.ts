@@ -12,10 +12,21 @@ import { ROOT, isAlive } from '../helpers/processes.ts';
 const ENV = { PATH: '/usr/bin:/bin' };
 const launchers: CommandLauncher[] = [];
 
-function launcher(onProblem?: (message: string) => void): CommandLauncher {
-  const l = new CommandLauncher({ onProblem: onProblem ?? (() => undefined) });
+function launcher(options: { onProblem?: (message: string) => void; closeTimeoutMs?: number } = {}) {
+  const l = new CommandLauncher(options);
   launchers.push(l);
   return l;
+}
+
+/** Starts `sleep 30` through `l`; resolves once it runs, with its pid and its coming result. */
+async function startSleep(l: CommandLauncher, signal?: AbortSignal) {
+  let pid: number | undefined;
+  const result = l.execute(
+    { shell: 'sleep 30' },
+    { timeoutSec: 60, env: ENV, onStart: (p) => (pid = p), ...(signal ? { signal } : {}) },
+  );
+  await until(() => pid !== undefined);
+  return { pid: pid!, result };
 }
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -65,16 +76,11 @@ describe('CommandLauncher', () => {
 
   it('passes on the start (pid = process group) and a cancel', async () => {
     const controller = new AbortController();
-    let started: number | undefined;
-    const running = launcher().execute(
-      { shell: 'sleep 30' },
-      { timeoutSec: 60, env: ENV, signal: controller.signal, onStart: (pid) => (started = pid) },
-    );
-    await until(() => started !== undefined);
+    const sleep = await startSleep(launcher(), controller.signal);
     controller.abort();
-    const r = await running;
-    expect(r).toMatchObject({ cancelled: true, pid: started, error: 'cancelled' });
-    expect(isAlive(started!)).toBe(false);
+    const r = await sleep.result;
+    expect(r).toMatchObject({ cancelled: true, pid: sleep.pid, error: 'cancelled' });
+    expect(isAlive(sleep.pid)).toBe(false);
   });
 
   it('does not start a launcher for a command cancelled before it started', async () => {
@@ -89,13 +95,8 @@ describe('CommandLauncher', () => {
 
   it('reports the commands of a launcher that died, kills them, and starts a new launcher', async () => {
     const problems: string[] = [];
-    const l = launcher((m) => problems.push(m));
-    let commandPid: number | undefined;
-    const running = l.execute(
-      { shell: 'sleep 30' },
-      { timeoutSec: 60, env: ENV, onStart: (pid) => (commandPid = pid) },
-    );
-    await until(() => commandPid !== undefined);
+    const l = launcher({ onProblem: (m) => problems.push(m) });
+    const { pid: commandPid, result: running } = await startSleep(l);
     const first = l.pid!;
     process.kill(first, 'SIGKILL');
 
@@ -105,7 +106,7 @@ describe('CommandLauncher', () => {
       `the command launcher (pid ${first}) exited (SIGKILL) while the command ran; process group ${commandPid} was killed`,
     );
     expect(problems).toEqual([`the command launcher (pid ${first}) exited (SIGKILL)`]);
-    await until(() => !isAlive(commandPid!));
+    await until(() => !isAlive(commandPid));
 
     const again = await l.execute({ shell: 'echo $PPID' }, { timeoutSec: 10, env: ENV });
     expect(again.exitCode).toBe(0);
@@ -140,14 +141,8 @@ describe('CommandLauncher', () => {
 
   it('on close, cancels a command still running after its timeout and reports it', async () => {
     const problems: string[] = [];
-    const l = new CommandLauncher({ onProblem: (m) => problems.push(m), closeTimeoutMs: 300 });
-    launchers.push(l);
-    let commandPid: number | undefined;
-    const running = l.execute(
-      { shell: 'sleep 30' },
-      { timeoutSec: 60, env: ENV, onStart: (pid) => (commandPid = pid) },
-    );
-    await until(() => commandPid !== undefined);
+    const l = launcher({ onProblem: (m) => problems.push(m), closeTimeoutMs: 300 });
+    const { pid: commandPid, result: running } = await startSleep(l);
     const launcherPid = l.pid!;
 
     await l.close();
@@ -159,7 +154,7 @@ describe('CommandLauncher', () => {
     );
     expect(problems).toEqual([]);
     expect(isAlive(launcherPid)).toBe(false);
-    expect(isAlive(commandPid!)).toBe(false);
+    expect(isAlive(commandPid)).toBe(false);
   });
 
   it('cancels its commands and exits when the process that owns it is killed', async () => {
