@@ -9,14 +9,14 @@ import type { KeyObject } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { DedupeStore } from './dedupe-store.ts';
-import { executeCommand, type ExecutionResult } from './executor.ts';
+import { executeCommand, notRunResult, type ExecutionResult } from './executor.ts';
 import { loadFacts, type LoadedFacts } from './facts.ts';
 import { checkRequest, type GateDecision } from './request-gate.ts';
 import { AuditLog, type AgentLog, type AuditEntry } from './json-log.ts';
 import { ExecutionQueue } from './execution-queue.ts';
 import { ReplySender } from './reply-sender.ts';
 import { Inbox } from './inbox.ts';
-import { commandEnv, notRunResult, resultReply } from './results.ts';
+import { commandEnv, resultReply } from './results.ts';
 import type { CommandPolicy } from './policy.ts';
 import type { RunAsUser } from './run-as.ts';
 

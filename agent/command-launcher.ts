@@ -5,7 +5,7 @@
  * whole process for every command: about 1 ms of CPU per fork at 150 MB, and the event loop that
  * every agent of the process shares stands still until the child has exec'd (2–4 ms on a busy
  * machine), so a burst of commands queues behind one another. The launcher is a bare Node process
- * (about 45 MB) running the same `executeCommand`; only the command, its options and the result
+ * (about 50 MB) running the same `executeCommand`; only the command, its options and the result
  * cross the IPC channel. A host's own agent, one per process, spawns directly and needs none.
  *
  * If the launcher dies, the commands it was running are killed (their process groups get SIGKILL)
@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '#shared/messages.ts';
-import { executeCommand, type ExecuteOptions, type ExecutionResult } from './executor.ts';
+import { executeCommand, notRunResult, type ExecuteOptions, type ExecutionResult } from './executor.ts';
 
 /** Set in the launcher's environment when the agent bundle itself is the launcher's entry. */
 export const LAUNCHER_ENV = 'DROVER_AGENT_LAUNCHER';
@@ -104,8 +104,8 @@ export class CommandLauncher {
     this.#closed = true;
     const child = this.#child;
     if (!child) return;
-    // Agents stop their commands before this; should one still run after the timeout, the launcher cancels
-    // it when the channel closes (TERM, then KILL) and exits, and its result says why.
+    // Agents stop their commands before this; should one still run after the timeout, the launcher
+    // cancels it when the channel closes (TERM, then KILL) and exits, and its result says why.
     if (this.#pending.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -206,19 +206,12 @@ export class CommandLauncher {
   }
 }
 
+/** The result of a command the launcher could not see through: nothing captured, and why. */
 function failed(startedAt: number, error: string, pid?: number): ExecutionResult {
-  const empty = { text: '', bytes: 0, truncated: false };
   return {
-    exitCode: null,
-    signal: null,
-    timedOut: false,
-    cancelled: false,
-    stdout: empty,
-    stderr: { ...empty },
+    ...notRunResult(Date.now(), { exitCode: null, error }),
     startedAt,
-    endedAt: Date.now(),
     ...(pid !== undefined ? { pid } : {}),
-    error,
   };
 }
 

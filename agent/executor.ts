@@ -58,6 +58,26 @@ export interface ExecutionResult {
   error?: string;
 }
 
+const EMPTY = { text: '', bytes: 0, truncated: false };
+
+/** The result of a request that ran no command: a ping, or one that never started. */
+export function notRunResult(
+  now: number,
+  outcome: { exitCode: number | null; cancelled?: boolean; error?: string },
+): ExecutionResult {
+  return {
+    exitCode: outcome.exitCode,
+    signal: null,
+    timedOut: false,
+    cancelled: outcome.cancelled ?? false,
+    stdout: EMPTY,
+    stderr: EMPTY,
+    startedAt: now,
+    endedAt: now,
+    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+  };
+}
+
 /**
  * Runs `command` and resolves once it has ended and its output is collected.
  *

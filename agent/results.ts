@@ -6,8 +6,6 @@ import { MESSAGE_VERSION, type ResultReply, type SignedRequest } from '#shared/m
 import type { ExecutionResult } from './executor.ts';
 import type { RunAsUser } from './run-as.ts';
 
-const EMPTY = { text: '', bytes: 0, truncated: false };
-
 /** Who sends a reply. */
 export interface ReplyOrigin {
   nodeId: string;
@@ -35,24 +33,6 @@ export function resultReply(
     startedAt: r.startedAt,
     endedAt: r.endedAt,
     ...(r.error !== undefined ? { error: r.error } : {}),
-  };
-}
-
-/** The result of a request that ran no command: a ping, or one that never started. */
-export function notRunResult(
-  now: number,
-  outcome: { exitCode: number | null; cancelled?: boolean; error?: string },
-): ExecutionResult {
-  return {
-    exitCode: outcome.exitCode,
-    signal: null,
-    timedOut: false,
-    cancelled: outcome.cancelled ?? false,
-    stdout: EMPTY,
-    stderr: EMPTY,
-    startedAt: now,
-    endedAt: now,
-    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
   };
 }
 
