@@ -14,7 +14,7 @@ import { durationSparkline } from './output/text.ts';
 import type { PingJson } from './output/schemas.ts';
 import type { HostProgress } from './output/progress.ts';
 import type { CliIO } from './context.ts';
-import type { RunPrinter } from './run-session.ts';
+import { ProgressPrinter } from './run-session.ts';
 import type { ExecutionOutcome } from './run-watcher.ts';
 import { executionFailure } from './run-report.ts';
 import { CliError } from './errors.ts';
@@ -80,17 +80,19 @@ export function pingStatisticsText(
   return lines.join('\n') + '\n';
 }
 
-export class PingReport implements RunPrinter {
+export class PingReport extends ProgressPrinter {
   readonly nodes: NodeRunItem[] = [];
   readonly replies: PingReply[] = [];
   readonly #dispatched = new Map<number, Promise<number | undefined>>();
 
   constructor(
     private readonly runId: string,
-    private readonly io: CliIO,
+    io: CliIO,
     private readonly conn: ConnectedStack,
     private readonly options: { json: boolean; progress: HostProgress },
-  ) {}
+  ) {
+    super(io, options.progress);
+  }
 
   async host(node: NodeRunItem): Promise<void> {
     this.nodes.push(node);
@@ -102,19 +104,7 @@ export class PingReport implements RunPrinter {
       rttMs: Math.max(0, node.resultAt - (dispatchedAt ?? node.resultAt)),
     };
     this.replies.push(reply);
-    if (!this.options.json) this.options.progress.above(() => this.io.out(pingLine(reply) + '\n'));
-  }
-
-  progress(answered: number, expected: number): void {
-    this.options.progress.update(answered, expected);
-  }
-
-  note(text: string): void {
-    this.options.progress.above(() => this.io.err(text));
-  }
-
-  close(): void {
-    this.options.progress.stop();
+    if (!this.options.json) this.bar.above(() => this.io.out(pingLine(reply) + '\n'));
   }
 
   finish(meta: RunMetaItem | undefined, execution: ExecutionOutcome | undefined): number {

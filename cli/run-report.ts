@@ -12,7 +12,7 @@ import { hostBlock, summaryText } from './output/text.ts';
 import { jsonlHostLine, jsonlSummaryLine, runJson } from './output/json.ts';
 import type { HostProgress } from './output/progress.ts';
 import type { ExecutionOutcome } from './run-watcher.ts';
-import type { RunPrinter } from './run-session.ts';
+import { ProgressPrinter } from './run-session.ts';
 
 export type OutputFormat = 'text' | 'json' | 'jsonl';
 
@@ -53,14 +53,16 @@ export function executionFailure(execution: ExecutionOutcome | undefined): strin
   return `${execution.error ?? execution.status}: ${describeLambdaCause(execution.cause)}`;
 }
 
-export class RunReport implements RunPrinter {
+export class RunReport extends ProgressPrinter {
   readonly nodes: NodeRunItem[] = [];
 
   constructor(
     private readonly runId: string,
-    private readonly io: CliIO,
+    io: CliIO,
     private readonly options: ReportOptions,
-  ) {}
+  ) {
+    super(io, options.progress);
+  }
 
   host(node: NodeRunItem): void {
     this.nodes.push(node);
@@ -69,21 +71,8 @@ export class RunReport implements RunPrinter {
       this.io.out(JSON.stringify(jsonlHostLine(this.runId, node)) + '\n');
     } else if (this.options.format === 'text') {
       const block = hostBlock(node, { color: this.io.color });
-      if (block) this.options.progress.above(() => this.io.out(block + '\n'));
+      if (block) this.bar.above(() => this.io.out(block + '\n'));
     }
-  }
-
-  progress(answered: number, expected: number): void {
-    this.options.progress.update(answered, expected);
-  }
-
-  note(text: string): void {
-    this.options.progress.above(() => this.io.err(text));
-  }
-
-  /** Removes the progress bar when the run is left before its end. */
-  close(): void {
-    this.options.progress.stop();
   }
 
   /** Prints the end of the run; returns its exit code. */
@@ -92,7 +81,7 @@ export class RunReport implements RunPrinter {
     execution: ExecutionOutcome | undefined,
     fallbackElapsedMs: number,
   ): number {
-    this.options.progress.stop();
+    this.close();
     const { io, runId } = this;
     const failure = executionFailure(execution);
     const notFound = notAddressed(meta, this.nodes);

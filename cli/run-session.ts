@@ -9,6 +9,7 @@ import { CliError } from './errors.ts';
 import { describeCancel, requestCancel } from './run-cancel.ts';
 import { watchRun, type ExecutionOutcome } from './run-watcher.ts';
 import type { CliIO } from './context.ts';
+import type { HostProgress } from './output/progress.ts';
 import type { ConnectedStack } from './stack.ts';
 
 /** Where a followed run's events go. */
@@ -17,6 +18,29 @@ export interface RunPrinter {
   progress(answered: number, expected: number): void;
   /** A note for the operator (stderr), kept clear of the progress bar. */
   note(text: string): void;
+}
+
+/** A printer's progress bar and notes, the same for `run` and `ping`. */
+export abstract class ProgressPrinter implements RunPrinter {
+  constructor(
+    protected readonly io: CliIO,
+    protected readonly bar: HostProgress,
+  ) {}
+
+  abstract host(node: NodeRunItem): void | Promise<void>;
+
+  progress(answered: number, expected: number): void {
+    this.bar.update(answered, expected);
+  }
+
+  note(text: string): void {
+    this.bar.above(() => this.io.err(text));
+  }
+
+  /** Removes the progress bar (the run is left before its end, or its end is about to print). */
+  close(): void {
+    this.bar.stop();
+  }
 }
 
 export interface FollowOutcome {
