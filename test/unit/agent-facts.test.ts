@@ -1,25 +1,9 @@
 /** Fact sources beyond plain YAML/JSON: facter and puppet output, and the agent's own facts. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadFacts, type LoadFactsOptions } from '#agent/facts.ts';
+import { tempDirPerTest } from '../helpers/temp-dir.ts';
 
-let dir: string;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'drover-facts-'));
-});
-
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function file(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { file } = tempDirPerTest('drover-facts-');
 
 function options(overrides: Partial<LoadFactsOptions> = {}): LoadFactsOptions {
   return { identity: 'web-1', factFiles: [], classFiles: [], agentVersion: '1.0.0', ...overrides };

@@ -1,24 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadFacts, type LoadFactsOptions } from '#agent/facts.ts';
+import { tempDirPerTest } from '../helpers/temp-dir.ts';
 
-let dir: string;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'drover-facts-'));
-});
-
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function file(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const tmp = tempDirPerTest('drover-facts-');
+const { file } = tmp;
 
 function options(overrides: Partial<LoadFactsOptions> = {}): LoadFactsOptions {
   return {
@@ -55,7 +41,7 @@ describe('loadFacts', () => {
   it('skips a file that is missing or does not parse, with a warning, and loads the others', async () => {
     const broken = file('broken.yaml', 'role: [web\n');
     const list = file('list.json', '[1, 2]');
-    const missing = join(dir, 'missing.yaml');
+    const missing = join(tmp.path(), 'missing.yaml');
     const good = file('good.yml', 'role: db\n');
     const warnings: string[] = [];
 
@@ -135,7 +121,7 @@ describe('loadFacts', () => {
   });
 
   it('leaves out distro facts when os-release cannot be read', async () => {
-    const { facts } = await loadFacts(options({ osReleasePath: join(dir, 'absent') }));
+    const { facts } = await loadFacts(options({ osReleasePath: join(tmp.path(), 'absent') }));
 
     expect(facts.os).not.toHaveProperty('name');
     expect(facts.os).toHaveProperty('family');
