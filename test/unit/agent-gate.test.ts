@@ -1,52 +1,13 @@
 /** The request gate's handling of `cancel` requests, the command policy and a full queue. */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cancelKey, checkRequest, requestKey, type GateContext } from '#agent/request-gate.ts';
-import { DedupeStore } from '#agent/dedupe-store.ts';
+import { describe, expect, it } from 'vitest';
+import { cancelKey, checkRequest, requestKey } from '#agent/request-gate.ts';
 import { CommandPolicy } from '#agent/policy.ts';
-import { LocalKeySigner } from '#shared/signing.ts';
 import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { gateBench, NODE_ID, NOW } from '../helpers/gate-bench.ts';
 
-const NODE_ID = 'web-1';
-const NOW = 1_700_000_000_000;
-
-function keyPair(): { signer: LocalKeySigner; publicKey: KeyObject } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return {
-    signer: new LocalKeySigner('dispatch', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-    publicKey,
-  };
-}
-
-const dispatch = keyPair();
-const impostor = keyPair();
-let dir: string;
-let dedupe: DedupeStore;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'drover-gate-'));
-  dedupe = DedupeStore.open(join(dir, 'dedupe.jsonl'));
-});
-
-afterEach(() => {
-  dedupe.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function gate(overrides: Partial<GateContext> = {}): GateContext {
-  return {
-    nodeId: NODE_ID,
-    publicKey: dispatch.publicKey,
-    dedupe,
-    host: () => ({ identity: NODE_ID, facts: { role: 'web' }, classes: [] }),
-    now: () => NOW,
-    ...overrides,
-  };
-}
+const bench = gateBench(() => ({ identity: NODE_ID, facts: { role: 'web' }, classes: [] }), 'dispatch');
+const { dispatch, impostor, gate } = bench;
 
 function exec(overrides: Partial<SignedRequest> = {}): SignedRequest {
   return signedRequest({ issuedAt: NOW - 1_000, expiresAt: NOW + 60_000, targets: [NODE_ID], ...overrides });
@@ -73,8 +34,8 @@ describe('checkRequest with cancel', () => {
     const decision = checkRequest(await body(sent), gate());
 
     expect(decision).toEqual({ kind: 'cancel', request: sent, key: requestKey(sent) });
-    expect(dedupe.stateOf(cancelKey(sent))).toBe('done');
-    expect(dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.stateOf(cancelKey(sent))).toBe('done');
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('does not re-check the filter or the policy for a cancel', async () => {
@@ -101,7 +62,7 @@ describe('checkRequest with cancel', () => {
     const decision = checkRequest(await body(sent), gate());
 
     expect(decision).toMatchObject({ kind: 'drop', reason: expect.stringMatching(/^expired cancel/) });
-    expect(dedupe.size).toBe(0);
+    expect(bench.dedupe.size).toBe(0);
   });
 
   it('drops a cancel signed with another key or not addressed to this node', async () => {
@@ -113,7 +74,7 @@ describe('checkRequest with cancel', () => {
       kind: 'drop',
       reason: 'this node is not among the signed targets',
     });
-    expect(dedupe.size).toBe(0);
+    expect(bench.dedupe.size).toBe(0);
   });
 
   it('keeps the cancel of one request apart from the request itself', async () => {
@@ -125,7 +86,7 @@ describe('checkRequest with cancel', () => {
 
   it('drops a request that was cancelled before it arrived, saying so', async () => {
     const sent = exec();
-    dedupe.claim(requestKey(sent), 'cancelled');
+    bench.dedupe.claim(requestKey(sent), 'cancelled');
 
     expect(checkRequest(await body(sent), gate())).toEqual({
       kind: 'drop',
@@ -148,7 +109,7 @@ describe('checkRequest with a command policy', () => {
       request: sent,
       reason: 'policy: command matches no allow pattern (policy.default is deny)',
     });
-    expect(dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('accepts a command the policy allows', async () => {
@@ -177,7 +138,7 @@ describe('checkRequest when the agent is busy', () => {
     const decision = checkRequest(await body(sent), gate({ busy: () => 'agent busy: 4 commands running' }));
 
     expect(decision).toEqual({ kind: 'reject', request: sent, reason: 'agent busy: 4 commands running' });
-    expect(dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('still drops a replay rather than calling it busy', async () => {

@@ -1,52 +1,18 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkRequest, requestKey, type GateContext } from '#agent/request-gate.ts';
-import { DedupeStore } from '#agent/dedupe-store.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { checkRequest, requestKey } from '#agent/request-gate.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
 import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/messages.ts';
 import type { HostFacts } from '#shared/filter/index.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { gateBench, NODE_ID, NOW } from '../helpers/gate-bench.ts';
 
-const NODE_ID = 'web-1';
-const NOW = 1_700_000_000_000;
-
-function keyPair(): { signer: LocalKeySigner; publicKey: KeyObject } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  return { signer: new LocalKeySigner('file:test-key.pem', pem), publicKey };
-}
-
-const dispatchKey = keyPair();
-const impostorKey = keyPair();
-
-let dir: string;
-let dedupe: DedupeStore;
 let hostFacts: HostFacts;
+const bench = gateBench(() => hostFacts);
+const { dispatch: dispatchKey, impostor: impostorKey, gate } = bench;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'drover-gate-'));
-  dedupe = DedupeStore.open(join(dir, 'seen.jsonl'));
   hostFacts = { identity: NODE_ID, facts: { role: 'web' }, classes: ['nginx'] };
 });
-
-afterEach(() => {
-  dedupe.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function gate(overrides: Partial<GateContext> = {}): GateContext {
-  return {
-    nodeId: NODE_ID,
-    publicKey: dispatchKey.publicKey,
-    dedupe,
-    host: () => hostFacts,
-    now: () => NOW,
-    ...overrides,
-  };
-}
 
 /** A request of the batch, valid at NOW and addressed to this node. */
 function request(overrides: Partial<SignedRequest> = {}): SignedRequest {
@@ -80,7 +46,7 @@ describe('checkRequest', () => {
 
     // Assess
     expect(decision).toEqual({ kind: 'accept', request: sent, key: `${sent.runId}#0` });
-    expect(dedupe.has(requestKey(sent))).toBe(true);
+    expect(bench.dedupe.has(requestKey(sent))).toBe(true);
   });
 
   it('accepts a request whose filter the host matches', async () => {
@@ -127,7 +93,7 @@ describe('checkRequest', () => {
     const decision = checkRequest(body, gate());
 
     expect(decision).toEqual({ kind: 'drop', reason: 'bad signature (key file:test-key.pem)' });
-    expect(dedupe.size).toBe(0);
+    expect(bench.dedupe.size).toBe(0);
   });
 
   it('drops a request changed after it was signed', async () => {
@@ -162,7 +128,7 @@ describe('checkRequest', () => {
       reason: 'this node is not among the signed targets',
       request: sent,
     });
-    expect(dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('drops an authentic document that is not JSON', async () => {
@@ -194,7 +160,7 @@ describe('checkRequest', () => {
       request: sent,
       reason: `expired at ${new Date(NOW - 1).toISOString()}`,
     });
-    expect(dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('accepts a request at the very moment it expires', async () => {
@@ -212,7 +178,7 @@ describe('checkRequest', () => {
 
     // Assess
     expect(decision).toEqual({ kind: 'reject', request: sent, reason: 'facts no longer match the filter' });
-    expect(dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('accepts a redelivered request once the host matches its filter again', async () => {
@@ -253,7 +219,7 @@ describe('checkRequest', () => {
       kind: 'reject',
       reason: expect.stringMatching(/^filter does not parse: -S: /),
     });
-    expect(dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('drops the second copy of the same request as a replay', async () => {
@@ -273,8 +239,7 @@ describe('checkRequest', () => {
     // Prepare
     const body = await inboxBody(request());
     checkRequest(body, gate());
-    dedupe.close();
-    dedupe = DedupeStore.open(join(dir, 'seen.jsonl'));
+    bench.reopen();
 
     // Act
     const replay = checkRequest(body, gate());
