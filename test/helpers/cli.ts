@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './processes.ts';
+import { ROOT, stopChildren } from './processes.ts';
 
 const DROVER = join(ROOT, 'bin', 'drover.js');
 const children = new Set<ChildProcess>();
@@ -137,18 +137,9 @@ export function startDroverCli(home: string, args: string[], options: CliOptions
   return { child, output: () => ({ stdout, stderr }), exited };
 }
 
-/** Stops every process this module started. */
-export async function stopCliProcesses(): Promise<void> {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise<void>((r) => {
-          if (child.exitCode !== null || child.signalCode !== null) return r();
-          child.once('exit', () => r());
-          kill(child);
-        }),
-    ),
-  );
+/** Stops every process this module started (SIGKILL, to the whole group for shells). */
+export function stopCliProcesses(): Promise<void> {
+  return stopChildren(children, kill);
 }
 
 /** `text` without ANSI escape sequences and carriage returns. */

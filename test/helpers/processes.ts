@@ -110,15 +110,25 @@ export function drover(
 }
 
 /** Stops every process this module started: SIGTERM, then SIGKILL after a grace. */
-export async function stopAll(): Promise<void> {
+export function stopAll(): Promise<void> {
+  return stopChildren(children, (child) => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+  });
+}
+
+/** Resolves once every child of `children` that still runs has exited after `kill` was sent it. */
+export async function stopChildren(
+  children: Iterable<ChildProcess>,
+  kill: (child: ChildProcess) => void,
+): Promise<void> {
   await Promise.all(
     [...children].map(
       (child) =>
         new Promise<void>((r) => {
           if (child.exitCode !== null || child.signalCode !== null) return r();
           child.once('exit', () => r());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+          kill(child);
         }),
     ),
   );
