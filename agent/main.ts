@@ -18,6 +18,11 @@ export interface AgentProcessControl {
   exit: (code: number) => void;
   /** Install SIGTERM/SIGINT/SIGHUP handlers; true by default. */
   handleSignals: boolean;
+  /**
+   * How Ctrl-C reaches the agent when a host program owns SIGINT (the `drover` CLI, which exits on
+   * an interrupt nobody asked for); a SIGINT handler of its own otherwise.
+   */
+  onInterrupt?: (handler: () => void) => void;
 }
 
 export interface RunningAgents {
@@ -81,7 +86,8 @@ export async function main(
       void stop().then(() => control.exit(0));
     };
     process.on('SIGTERM', () => onStop('SIGTERM'));
-    process.on('SIGINT', () => onStop('SIGINT'));
+    if (control.onInterrupt) control.onInterrupt(() => onStop('SIGINT'));
+    else process.on('SIGINT', () => onStop('SIGINT'));
     process.on('SIGHUP', () => {
       log.info('reloading', { signal: 'SIGHUP' });
       void reload();

@@ -320,6 +320,7 @@ export function buildProgram(io: CliIO): Command {
         heartbeat: flags.heartbeat,
         persist: flags.persist ?? false,
         out: io.out,
+        onInterrupt: io.onInterrupt,
       });
     });
 
@@ -374,7 +375,11 @@ export function buildProgram(io: CliIO): Command {
     .action(async (flags: Record<string, unknown>) => {
       const agent = await entry<typeof import('../agent/main.ts')>('agent/main.ts');
       const home = flags.config ? undefined : context().stack.home;
-      await agent.main({ ...flags, home } as Parameters<typeof agent.main>[0]);
+      await agent.main({ ...flags, home } as Parameters<typeof agent.main>[0], undefined, {
+        exit: (code) => process.exit(code),
+        handleSignals: true,
+        onInterrupt: io.onInterrupt,
+      });
     });
 
   // `drover` alone, or an unknown command: one line saying what to do.

@@ -13,6 +13,8 @@ export interface LocalCommandOptions {
   heartbeat: number;
   persist: boolean;
   out: (text: string) => void;
+  /** How Ctrl-C reaches the command: the CLI owns SIGINT (it exits on one nobody asked for). */
+  onInterrupt: (handler: () => void) => void;
 }
 
 async function waitForNodes(
@@ -57,7 +59,7 @@ export async function main(options: LocalCommandOptions): Promise<void> {
       options.out('stopped.\n');
       process.exit(0);
     })());
-  process.on('SIGINT', () => void stop('SIGINT'));
+  options.onInterrupt(() => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   const { file } = stack;

@@ -66,25 +66,29 @@ function writeConfig(settings: Record<string, unknown>): string {
   return path;
 }
 
-function spawnAgent(configPath: string): {
+/** The agent as `drover-agent` runs it on a host, or (`cli`) as `drover agent --config` starts it. */
+function spawnAgent(
+  configPath: string,
+  entry: 'standalone' | 'cli' = 'standalone',
+): {
   child: ChildProcess;
   exited: Promise<number | null>;
   stderr: () => string;
 } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'agent', 'standalone.ts'), '--config', configPath],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  const args =
+    entry === 'cli'
+      ? [join(ROOT, 'bin', 'drover.js'), 'agent', '--config', configPath]
+      : ['--import', 'tsx', join(ROOT, 'agent', 'standalone.ts'), '--config', configPath];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     },
-  );
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.add(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -92,8 +96,11 @@ function spawnAgent(configPath: string): {
   return { child, exited, stderr: () => stderr };
 }
 
-async function startAgentProcess(settings: Record<string, unknown> = {}): Promise<Started> {
-  const started = spawnAgent(writeConfig(settings));
+async function startAgentProcess(
+  settings: Record<string, unknown> = {},
+  entry: 'standalone' | 'cli' = 'standalone',
+): Promise<Started> {
+  const started = spawnAgent(writeConfig(settings), entry);
   const heartbeat = (await h.waitForReply((r) => r.type === 'heartbeat', 30_000)) as HeartbeatReply;
   return { ...started, heartbeat };
 }
@@ -129,6 +136,20 @@ describe('the agent process', () => {
     await deliver(agent.heartbeat.inbox, runId, 'sleep 1; echo finished');
 
     agent.child.kill('SIGTERM');
+
+    expect(await agent.exited).toBe(0);
+    expect(await h.waitForReply(isResult(runId))).toMatchObject({
+      exitCode: 0,
+      stdout: { text: 'finished\n' },
+    });
+  });
+
+  it('started by the drover CLI, on Ctrl-C (SIGINT) lets a running command finish, reports it and exits 0', async () => {
+    const agent = await startAgentProcess({ shutdown_grace_sec: 20 }, 'cli');
+    const runId = newRunId();
+    await deliver(agent.heartbeat.inbox, runId, 'sleep 1; echo finished');
+
+    agent.child.kill('SIGINT');
 
     expect(await agent.exited).toBe(0);
     expect(await h.waitForReply(isResult(runId))).toMatchObject({

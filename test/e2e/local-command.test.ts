@@ -1,6 +1,6 @@
 /**
  * `drover local` (what `npm start` runs): starts the stack with demo agents in the foreground,
- * writes the stack file, serves runs, and on SIGTERM stops everything it started.
+ * writes the stack file, serves runs, and on SIGTERM or Ctrl-C stops everything it started.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -27,12 +27,15 @@ const portOpen = (url: string) =>
     socket.once('error', () => resolve(false));
   });
 
-/** `drover local --agents N` in `dir`; `output(text)` waits until its output shows `text`. */
+/**
+ * `drover local --agents N` in `dir`, leading a process group of its own as in a terminal (so a
+ * Ctrl-C can reach the whole group); `output(text)` waits until its output shows `text`.
+ */
 function startLocal(dir: string, agents: number) {
   const child = spawn(
     process.execPath,
     [join(ROOT, 'bin', 'drover.js'), '--home', dir, 'local', '--agents', String(agents)],
-    { env: { ...process.env, NO_COLOR: '1' } },
+    { env: { ...process.env, NO_COLOR: '1' }, detached: true },
   );
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -68,7 +71,28 @@ describe('drover local', () => {
         expect(await portOpen(url)).toBe(false);
       }
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
+
+  it('on Ctrl-C (SIGINT to its whole process group) stops gracefully and leaves nothing behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-local-'));
+    const { child, exited, output } = startLocal(dir, 3);
+    try {
+      const stdout = await output('Ctrl-C stops', 60_000);
+      const agentPid = Number(/\(pid (\d+)\)/.exec(stdout)![1]);
+      const launcherPids = childPids(agentPid);
+      expect(launcherPids).toHaveLength(1);
+
+      process.kill(-child.pid!, 'SIGINT');
+
+      expect(await exited).toBe(0);
+      expect(await output('stopped.', 5_000)).toContain('SIGINT: stopping…\n');
+      expect(existsSync(join(dir, 'local.json'))).toBe(false);
+      for (const pid of [agentPid, ...launcherPids]) expect(isAlive(pid)).toBe(false);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -92,7 +116,7 @@ describe('drover local', () => {
       expect(await exited).toBe(0);
       for (const pid of [...pids, ...launchers.flat()]) expect(isAlive(pid)).toBe(false);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
       rmSync(fleetHome, { recursive: true, force: true });
     }
   });
