@@ -15,7 +15,7 @@ import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClient, createSfnClient } from '#shared/aws.ts';
 import { newRunId } from '#shared/ids.ts';
-import { readLocalStackFile } from '#shared/local-stack-file.ts';
+import { assertNoLocalStack } from '#shared/local-stack-file.ts';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
@@ -518,14 +518,7 @@ function connect(stack: LocalStack): StackConnection {
 function benchHome(options: BenchOptions): string {
   if (!options.home) return mkdtempSync(join(tmpdir(), 'drover-bench-'));
   const home = resolve(options.home);
-  let pid: number | undefined;
-  try {
-    pid = readLocalStackFile(home).pid;
-  } catch {
-    // No live stack there: the directory is free to use.
-  }
-  if (pid !== undefined)
-    throw new Error(`a local stack (pid ${pid}) already uses ${home}: pick another --home`);
+  assertNoLocalStack(home);
   return home;
 }
 

@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { droverHome } from '#shared/local-stack-file.ts';
+import { droverHome, LocalStackAlreadyRunning } from '#shared/local-stack-file.ts';
 import { CliError } from './errors.ts';
 import type { CliIO, CommandContext } from './context.ts';
 import { amount, hostCount, wholeNumber } from './option-parsers.ts';
@@ -17,6 +17,7 @@ import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+
 export const VERSION = '0.1.0';
 
 /** Loads another component's entry module by path (the CLI does not import their code). */
@@ -314,14 +315,20 @@ export function buildProgram(io: CliIO): Command {
     )
     .action(async (flags: { agents: number; heartbeat: number; persist?: boolean }) => {
       const local = await entry<typeof import('../local/main.ts')>('local/main.ts');
-      await local.main({
-        home: context().stack.home,
-        agents: flags.agents,
-        heartbeat: flags.heartbeat,
-        persist: flags.persist ?? false,
-        out: io.out,
-        onInterrupt: io.onInterrupt,
-      });
+      try {
+        await local.main({
+          home: context().stack.home,
+          agents: flags.agents,
+          heartbeat: flags.heartbeat,
+          persist: flags.persist ?? false,
+          out: io.out,
+          onInterrupt: io.onInterrupt,
+        });
+      } catch (error: unknown) {
+        // A home that already has a running stack: the operator's to sort out, one line, exit 4.
+        if (error instanceof LocalStackAlreadyRunning) throw new CliError(error.message, 4, { cause: error });
+        throw error;
+      }
     });
 
   program

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, createSqsClient } from '#shared/aws.ts';
 import { ensureLocalKeyPair } from '#shared/signing.ts';
-import { localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
+import { assertNoLocalStack, localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { createApiServer, listen } from './api-server.ts';
 import { createStageResources, startDynalite, startSqs, type Closable } from './emulators.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
@@ -54,6 +54,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const stage = options.stage ?? 'local';
   const region = options.region ?? 'us-east-1';
   const stateDir = join(options.home, 'local');
+  assertNoLocalStack(options.home);
   mkdirSync(stateDir, { recursive: true });
   const closables: Closable[] = [];
   const stopFns: (() => Promise<void> | void)[] = [];

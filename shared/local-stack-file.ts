@@ -42,6 +42,26 @@ export class LocalStackNotRunning extends Error {
   override name = 'LocalStackNotRunning';
 }
 
+export class LocalStackAlreadyRunning extends Error {
+  override name = 'LocalStackAlreadyRunning';
+}
+
+/**
+ * Throws LocalStackAlreadyRunning if a live stack already uses `home`: a second one would write
+ * over its stack file, and remove it on stop, leaving the first one unreachable.
+ */
+export function assertNoLocalStack(home: string): void {
+  let pid: number;
+  try {
+    pid = readLocalStackFile(home).pid;
+  } catch {
+    return; // No stack file, a damaged one, or its process is gone: the home is free.
+  }
+  throw new LocalStackAlreadyRunning(
+    `a local stack (pid ${pid}) already runs in ${home}: stop it first (Ctrl-C where it runs), or give this one another --home`,
+  );
+}
+
 /** Reads the stack file and checks the stack's process is alive. */
 export function readLocalStackFile(home: string): LocalStackFile {
   const path = localStackFilePath(home);

@@ -96,6 +96,28 @@ describe('drover local', () => {
     }
   });
 
+  it('refuses to start a second stack in a home whose stack is running, and leaves the first alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-local-'));
+    const { child, exited, output } = startLocal(dir, 0);
+    try {
+      await output('Ctrl-C stops', 60_000);
+      const stackFile = readFileSync(join(dir, 'local.json'), 'utf8');
+
+      const second = await drover(dir, ['local', '--agents', '0']);
+
+      expect(second.code).toBe(4);
+      expect(second.stderr).toBe(
+        `drover: a local stack (pid ${child.pid}) already runs in ${dir}: stop it first (Ctrl-C where it runs), or give this one another --home\n`,
+      );
+      expect(readFileSync(join(dir, 'local.json'), 'utf8')).toBe(stackFile);
+      process.kill(-child.pid!, 'SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('spreads a larger demo fleet over several agent processes, each with a command launcher, and stops them all', async () => {
     const fleetHome = mkdtempSync(join(tmpdir(), 'drover-local-'));
     const { child, exited, output } = startLocal(fleetHome, 60);
