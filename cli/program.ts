@@ -17,7 +17,6 @@ import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
-
 export const VERSION = '0.1.0';
 
 /** Loads another component's entry module by path (the CLI does not import their code). */

@@ -12,11 +12,8 @@ import type { LocalStackFile } from '#shared/local-stack-file.ts';
 import { agentProcessCount, childPids } from '#local/demo-fleet.ts';
 import { ROOT, drover, isAlive, stopAll } from '../helpers/processes.ts';
 
-const home = mkdtempSync(join(tmpdir(), 'drover-local-'));
-
 afterAll(async () => {
   await stopAll();
-  rmSync(home, { recursive: true, force: true });
 });
 
 const portOpen = (url: string) =>
@@ -49,10 +46,27 @@ function startLocal(dir: string, agents: number) {
   return { child, exited, output };
 }
 
+/**
+ * Runs `test` against `drover local --agents N` in a fresh home; whatever happens, the stack's
+ * whole process group is killed if still running and the home removed.
+ */
+async function withLocal(
+  agents: number,
+  test: (local: ReturnType<typeof startLocal> & { home: string }) => Promise<void>,
+): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'drover-local-'));
+  const local = startLocal(home, agents);
+  try {
+    await test({ ...local, home });
+  } finally {
+    if (local.child.exitCode === null) process.kill(-local.child.pid!, 'SIGKILL');
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 describe('drover local', () => {
-  it('runs the stack with demo agents until SIGTERM, then leaves nothing behind', async () => {
-    const { child, exited, output } = startLocal(home, 3);
-    try {
+  it('runs the stack with demo agents until SIGTERM, then leaves nothing behind', () =>
+    withLocal(3, async ({ child, exited, output, home }) => {
       const stdout = await output('Ctrl-C stops', 60_000);
       expect(stdout).toContain('demo agents     3/3 joined: web-1, web-2, db-1');
       expect(stdout).toContain("npx drover run 'hostname; uptime' -F role=web");
@@ -70,15 +84,10 @@ describe('drover local', () => {
       for (const url of [file.endpoints.sqs, file.endpoints.dynamodb, file.endpoints.sfn]) {
         expect(await portOpen(url)).toBe(false);
       }
-    } finally {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-    }
-  });
+    }));
 
-  it('on Ctrl-C (SIGINT to its whole process group) stops gracefully and leaves nothing behind', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drover-local-'));
-    const { child, exited, output } = startLocal(dir, 3);
-    try {
+  it('on Ctrl-C (SIGINT to its whole process group) stops gracefully and leaves nothing behind', () =>
+    withLocal(3, async ({ child, exited, output, home: dir }) => {
       const stdout = await output('Ctrl-C stops', 60_000);
       const agentPid = Number(/\(pid (\d+)\)/.exec(stdout)![1]);
       const launcherPids = childPids(agentPid);
@@ -90,16 +99,10 @@ describe('drover local', () => {
       expect(await output('stopped.', 5_000)).toContain('SIGINT: stopping…\n');
       expect(existsSync(join(dir, 'local.json'))).toBe(false);
       for (const pid of [agentPid, ...launcherPids]) expect(isAlive(pid)).toBe(false);
-    } finally {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('refuses to start a second stack in a home whose stack is running, and leaves the first alone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drover-local-'));
-    const { child, exited, output } = startLocal(dir, 0);
-    try {
+  it('refuses to start a second stack in a home whose stack is running, and leaves the first alone', () =>
+    withLocal(0, async ({ child, exited, output, home: dir }) => {
       await output('Ctrl-C stops', 60_000);
       const stackFile = readFileSync(join(dir, 'local.json'), 'utf8');
 
@@ -112,16 +115,10 @@ describe('drover local', () => {
       expect(readFileSync(join(dir, 'local.json'), 'utf8')).toBe(stackFile);
       process.kill(-child.pid!, 'SIGTERM');
       expect(await exited).toBe(0);
-    } finally {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('spreads a larger demo fleet over several agent processes, each with a command launcher, and stops them all', async () => {
-    const fleetHome = mkdtempSync(join(tmpdir(), 'drover-local-'));
-    const { child, exited, output } = startLocal(fleetHome, 60);
-    try {
+  it('spreads a larger demo fleet over several agent processes, each with a command launcher, and stops them all', () =>
+    withLocal(60, async ({ child, exited, output, home: fleetHome }) => {
       const stdout = await output('Ctrl-C stops', 90_000);
       expect(stdout).toContain('demo agents     60/60 joined');
       const pids = /\(pid ([\d, ]+)\)/.exec(stdout)![1]!.split(', ').map(Number);
@@ -137,9 +134,5 @@ describe('drover local', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       for (const pid of [...pids, ...launchers.flat()]) expect(isAlive(pid)).toBe(false);
-    } finally {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-      rmSync(fleetHome, { recursive: true, force: true });
-    }
-  });
+    }));
 });
