@@ -21,17 +21,18 @@ afterEach(async () => {
 
 const forRun = (runId: string) => (r: Reply) => 'runId' in r && r.runId === runId;
 
+/** Starts agent `nodeId` with this ack delay and delivers it `shell`; returns the run id. */
+async function runOn(nodeId: string, ackDelayMs: number, shell: string): Promise<string> {
+  const agent = await h.startAgent({ nodeId, ackDelayMs });
+  const runId = newRunId();
+  await h.deliver(agent.inboxUrl, signedRequest({ runId, targets: [nodeId], command: { shell } }));
+  return runId;
+}
+
 describe('the ack delay', () => {
   it('answers a command that finishes within the delay with its result alone, and never acks it', async () => {
-    // Prepare: a delay far longer than `echo` takes, even on a busy machine.
-    const agent = await h.startAgent({ nodeId: 'acks-1', ackDelayMs: 1_500 });
-    const runId = newRunId();
-
-    // Act
-    await h.deliver(
-      agent.inboxUrl,
-      signedRequest({ runId, targets: ['acks-1'], command: { shell: 'echo quick' } }),
-    );
+    // Act: a delay far longer than `echo` takes, even on a busy machine.
+    const runId = await runOn('acks-1', 1_500, 'echo quick');
     await h.waitForReply((r) => forRun(runId)(r) && r.type === 'result');
     // Past the moment the ack would have been sent had the result not cancelled it.
     await new Promise((r) => setTimeout(r, 2_000));
@@ -44,15 +45,8 @@ describe('the ack delay', () => {
   });
 
   it('acks a command that outlives the delay when the delay runs out, and sends its result after the ack', async () => {
-    // Prepare
-    const agent = await h.startAgent({ nodeId: 'acks-2', ackDelayMs: 100 });
-    const runId = newRunId();
-
     // Act
-    await h.deliver(
-      agent.inboxUrl,
-      signedRequest({ runId, targets: ['acks-2'], command: { shell: 'sleep 2; echo slow' } }),
-    );
+    const runId = await runOn('acks-2', 100, 'sleep 2; echo slow');
     await h.waitForReply((r) => forRun(runId)(r) && r.type === 'ack');
     const beforeResult = h.replies.filter(forRun(runId)).map((r) => r.type);
     await h.waitForReply((r) => forRun(runId)(r) && r.type === 'result');
