@@ -5,7 +5,7 @@
  */
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describeZodError, replySchema, type HeartbeatReply, type Reply } from '#shared/messages.ts';
-import type { ReplyLedger } from './reply-ledger.ts';
+import type { RecordOutcome, ReplyLedger } from './reply-ledger.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import type { RunReply } from './reply-transitions.ts';
 
@@ -88,19 +88,25 @@ export async function ingestReplies(
     }),
     (async () => {
       if (runReplies.length === 0) return;
+      let outcomes: RecordOutcome[];
       try {
-        const outcomes = await deps.ledger.record(runReplies.map((r) => r.reply));
-        outcomes.forEach((outcome, i) => {
-          const { reply } = runReplies[i]!;
-          const about = { runId: reply.runId, nodeId: reply.nodeId, type: reply.type };
-          // SQS delivers at least once and a result may overtake its ack: duplicates are expected.
-          if (outcome === 'duplicate') deps.log.info('duplicate reply ignored', about);
-          else if (outcome !== 'recorded') deps.log.warn(`${outcome} reply`, about);
-        });
+        outcomes = await deps.ledger.record(runReplies.map((r) => r.reply));
       } catch (error: unknown) {
-        deps.log.error('run replies not recorded', { count: runReplies.length, error });
-        for (const { id } of runReplies) failures.add(id);
+        outcomes = runReplies.map(() => ({ error }));
       }
+      outcomes.forEach((outcome, i) => {
+        const { id, reply } = runReplies[i]!;
+        const about = { runId: reply.runId, nodeId: reply.nodeId, type: reply.type };
+        if (typeof outcome === 'object') {
+          deps.log.error('run reply not recorded', { messageId: id, ...about, error: outcome.error });
+          failures.add(id);
+        } else if (outcome === 'duplicate') {
+          // SQS delivers at least once and a result may overtake its ack: duplicates are expected.
+          deps.log.info('duplicate reply ignored', about);
+        } else if (outcome !== 'recorded') {
+          deps.log.warn(`${outcome} reply`, about);
+        }
+      });
     })(),
   ]);
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };

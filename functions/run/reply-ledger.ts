@@ -27,6 +27,18 @@ import {
 
 export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
 
+/** What became of one reply: its outcome, or why it could not be recorded (deliver it again). */
+export type RecordOutcome = ReplyOutcome | { error: unknown };
+
+/** The replies of one batch in a call to `record`: what they add to its counters, by index. */
+interface BatchUpdate {
+  runId: string;
+  batch: number;
+  /** Undefined when they add nothing (duplicates only): the waits are only checked again. */
+  deltas: CounterDeltas | undefined;
+  members: number[];
+}
+
 export interface LedgerDeps {
   /** The plain client (cached middleware): every reply costs at least one write here. */
   db: DynamoDBClient;
@@ -43,25 +55,38 @@ export class ReplyLedger {
   constructor(private readonly deps: LedgerDeps) {}
 
   /**
-   * Records replies (any runs, any batches): node transitions first, then one counter update per
-   * batch, then releases any wait whose target is reached.
+   * Records replies (any runs, any batches). Each reply's node transition is its own write, all
+   * sent at once, so one failing write neither holds up nor drops the others; then one counter
+   * update per batch adds what the recorded replies changed, and any wait whose target is reached
+   * is released. A reply comes back as `{ error }` when its write failed, or when its batch's
+   * counters or wait could not be updated: the caller has it delivered again. A duplicate checks its
+   * batch's waits again, so such a redelivery retries a release that failed.
    */
-  async record(replies: readonly RunReply[]): Promise<ReplyOutcome[]> {
-    const deltas = new Map<string, { runId: string; batch: number; deltas: CounterDeltas }>();
-    const outcomes: ReplyOutcome[] = [];
-    for (const reply of replies) {
-      const { outcome, delta } = await this.#applyReply(reply);
-      outcomes.push(outcome);
-      if (!delta) continue;
-      const key = `${reply.runId}#${reply.batch}`;
-      const entry = deltas.get(key) ?? { runId: reply.runId, batch: reply.batch, deltas: NO_DELTAS };
-      entry.deltas = addDeltas(entry.deltas, delta);
-      deltas.set(key, entry);
-    }
+  async record(replies: readonly RunReply[]): Promise<RecordOutcome[]> {
+    const applied = await Promise.allSettled(replies.map((reply) => this.#applyReply(reply)));
+    const outcomes: RecordOutcome[] = applied.map((a) =>
+      a.status === 'fulfilled' ? a.value.outcome : { error: a.reason as unknown },
+    );
+    const batches = new Map<string, BatchUpdate>();
+    applied.forEach((a, i) => {
+      if (a.status === 'rejected' || (!a.value.delta && a.value.outcome !== 'duplicate')) return;
+      const { runId, batch } = replies[i]!;
+      const key = `${runId}#${batch}`;
+      const entry = batches.get(key) ?? { runId, batch, deltas: undefined, members: [] };
+      if (a.value.delta) entry.deltas = addDeltas(entry.deltas ?? NO_DELTAS, a.value.delta);
+      entry.members.push(i);
+      batches.set(key, entry);
+    });
     await Promise.all(
-      [...deltas.values()].map(async ({ runId, batch, deltas: d }) => {
-        const counters = await this.#addCounters(runId, batch, d);
-        await this.#releaseWaits(counters);
+      [...batches.values()].map(async ({ runId, batch, deltas, members }) => {
+        try {
+          const item = deltas
+            ? await this.#addCounters(runId, batch, deltas)
+            : await this.#get<BatchItem>(runId, batchSk(batch));
+          if (item) await this.#releaseWaits(item);
+        } catch (error: unknown) {
+          for (const i of members) outcomes[i] = { error };
+        }
       }),
     );
     return outcomes;
@@ -248,6 +273,14 @@ export class ReplyLedger {
     } catch (error: unknown) {
       // The wait may have timed out already; the state machine has moved on without us.
       if (awsErrorName(error) === 'TaskTimedOut' || awsErrorName(error) === 'TaskDoesNotExist') return;
+      // Put the token back, so the next reply or redelivery of this batch releases the wait; if
+      // even that fails, the wait runs to its timeout, which the state machine treats as normal.
+      await this.#update(batch.runId, batch.sk, {
+        UpdateExpression: 'SET #t = :t REMOVE #at',
+        ConditionExpression: 'attribute_not_exists(#t)',
+        ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
+        values: { ':t': token },
+      }).catch(() => undefined);
       throw error;
     }
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { RunStore } from '#functions/run/run-store.ts';
@@ -131,7 +132,8 @@ describe('ReplyLedger', () => {
 
     const outcomes = await ledger.record([ack(), ack()]);
 
-    expect(outcomes).toEqual(['recorded', 'duplicate']);
+    // Both writes go out at once: either copy may be the one recorded.
+    expect([...outcomes].sort()).toEqual(['duplicate', 'recorded']);
     expect((await counters()).acked).toBe(1);
   });
 
@@ -413,6 +415,66 @@ describe('ReplyLedger', () => {
     ]);
 
     expect(await counters()).toEqual({ acked: 1, rejected: 0, done: 1, unreachable: 0 });
+  });
+
+  it('counts the other replies of a batch when one write fails, and that reply once when it comes again', async () => {
+    // Prepare: the first write for web-2 fails as a throttled request would.
+    await seedRun(['web-1', 'web-2', 'web-3']);
+    await ledger.registerWait(runId, 0, 'results', 'token-results');
+    let failures = 0;
+    const flakyDb = {
+      send: (command: UpdateItemCommand) => {
+        if (command.input.Key?.sk?.S === nodeSk('web-2') && failures++ === 0) {
+          return Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+        }
+        return plainDb.send(command);
+      },
+    } as unknown as DynamoDBClient;
+    const flaky = ledgerWith(flakyDb);
+
+    // Act
+    const first = await flaky.record([result('web-1'), result('web-2'), result('web-3')]);
+    const countedFirst = await counters();
+    const again = await flaky.record([result('web-2')]);
+
+    // Assess: web-2 came back as an error (to be redelivered); the others counted at once.
+    expect(first[0]).toBe('recorded');
+    expect(first[1]).toMatchObject({ error: { name: 'ThrottlingException' } });
+    expect(first[2]).toBe('recorded');
+    expect(countedFirst).toEqual({ acked: 2, rejected: 0, done: 2, unreachable: 0 });
+    expect(again).toEqual(['recorded']);
+    expect(await counters()).toEqual({ acked: 3, rejected: 0, done: 3, unreachable: 0 });
+    expect((await batchItem()).resultToken).toBeUndefined();
+  });
+
+  it('keeps the token of a wait whose release failed, and releases it when a reply comes again', async () => {
+    // Prepare: Step Functions refuses the first SendTaskSuccess as an unavailable service would.
+    await seedRun(['web-1', 'web-2']);
+    await ledger.record([ack('web-1')]);
+    let refusals = 0;
+    const flakySfn = {
+      send: (command: SendTaskSuccessCommand) =>
+        refusals++ === 0
+          ? Promise.reject(Object.assign(new Error('try again'), { name: 'ServiceUnavailable' }))
+          : test.sfn.send(command),
+    } as unknown as SFNClient;
+    const flaky = new ReplyLedger({ db: plainDb, sfn: flakySfn, table, now: () => clock });
+    await flaky.registerWait(runId, 0, 'acks', 'token-acks');
+    clock = 8_000;
+
+    // Act
+    const first = await flaky.record([ack('web-2')]);
+    const tokenAfterFailure = (await batchItem()).ackToken;
+    const again = await flaky.record([ack('web-2')]);
+
+    // Assess
+    expect(first).toEqual([{ error: expect.objectContaining({ name: 'ServiceUnavailable' }) }]);
+    expect(tokenAfterFailure).toBe('token-acks');
+    expect(again).toEqual(['duplicate']);
+    const batch = await batchItem();
+    expect(batch.ackToken).toBeUndefined();
+    expect(batch.acksDoneAt).toBe(8_000);
+    expect(refusals).toBe(2);
   });
 
   it('moves a node with one conditional write whichever state a result finds it in', async () => {

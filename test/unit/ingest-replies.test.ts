@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import { ingestReplies, senderMatches, type IngestDeps } from '#functions/run/ingest-replies.ts';
-import type { ReplyLedger, ReplyOutcome } from '#functions/run/reply-ledger.ts';
+import type { RecordOutcome, ReplyLedger } from '#functions/run/reply-ledger.ts';
 import type { NodeRegistry } from '#functions/run/node-registry.ts';
 import type { RunReply } from '#functions/run/reply-transitions.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
@@ -32,7 +32,7 @@ function harness(
     ledgerFails?: boolean;
     registryFails?: boolean;
     verifySender?: boolean;
-    outcomes?: ReplyOutcome[];
+    outcomes?: RecordOutcome[];
   } = {},
 ) {
   const recorded: RunReply[] = [];
@@ -158,6 +158,23 @@ describe('ingestReplies', () => {
     );
 
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'a' }, { itemIdentifier: 'b' }]);
+  });
+
+  it('fails only the run replies the ledger could not record, and says why', async () => {
+    const h = harness({ outcomes: ['recorded', { error: new Error('throttled') }, 'duplicate'] });
+
+    const out = await ingestReplies(
+      [
+        record(ackReply({ nodeId: 'web-1' }), { id: 'a' }),
+        record(resultReply({ nodeId: 'web-2' }), { id: 'b' }),
+        record(ackReply({ nodeId: 'web-3' }), { id: 'c' }),
+      ],
+      h.deps,
+    );
+
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'b' }]);
+    expect(h.warnings).toEqual(['run reply not recorded']);
+    expect(h.infos).toEqual(['duplicate reply ignored']);
   });
 
   it('fails only the heartbeat that could not be recorded', async () => {
