@@ -4,8 +4,9 @@
  * lost or left running when the launcher or the process that owns it dies.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandLauncher } from '#agent/command-launcher.ts';
+import { CommandLauncher, LAUNCHER_V8_FLAG } from '#agent/command-launcher.ts';
 import { childPids } from '#local/demo-fleet.ts';
 import { ROOT, isAlive } from '../helpers/processes.ts';
 
@@ -53,6 +54,14 @@ describe('CommandLauncher', () => {
     expect(r.stderr.text).toBe('oops\n');
     expect(childPids(process.pid)).toContain(l.pid);
     expect(r.pid).not.toBe(l.pid);
+  });
+
+  it('runs as a small process: a 1 MB young generation, none of our loader flags', async () => {
+    const l = launcher();
+    await l.execute({ shell: 'true' }, { timeoutSec: 10, env: ENV });
+    const argv = readFileSync(`/proc/${l.pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toContain(LAUNCHER_V8_FLAG);
+    expect(argv.filter((a) => a.startsWith('-'))).toEqual([LAUNCHER_V8_FLAG]);
   });
 
   it('keeps the output cap, the byte counts and the real exit code across the channel', async () => {
