@@ -47,7 +47,7 @@ const PHASES = ['start', 'plan', 'dispatch', 'acks', 'results', 'finish', 'obser
 type Phase = (typeof PHASES)[number];
 
 /** What the hosts' own timestamps say happened inside the two waits. */
-const HOST_FIGURES = ['firstAck', 'lastAck', 'command', 'resultLag'] as const;
+const HOST_FIGURES = ['firstAck', 'lastAck', 'lastStart', 'command', 'resultLag'] as const;
 type HostFigure = (typeof HOST_FIGURES)[number];
 
 interface RunSample {
@@ -173,10 +173,12 @@ function median(values: number[]): number | null {
 
 function hostFigures(nodes: readonly NodeRunItem[], dispatchedAt: number | undefined) {
   const acks = nodes.flatMap((n) => (n.ackedAt === undefined ? [] : [n.ackedAt]));
+  const starts = nodes.flatMap((n) => (n.startedAt === undefined ? [] : [n.startedAt]));
   const each = (f: (n: NodeRunItem) => number | null) => nodes.map(f).filter((v): v is number => v !== null);
   return {
     firstAck: acks.length ? span(dispatchedAt, Math.min(...acks)) : null,
     lastAck: acks.length ? span(dispatchedAt, Math.max(...acks)) : null,
+    lastStart: starts.length ? span(dispatchedAt, Math.max(...starts)) : null,
     command: median(each((n) => span(n.startedAt, n.endedAt))),
     resultLag: median(each((n) => span(n.endedAt, n.resultAt))),
   };
@@ -458,6 +460,7 @@ function formatReport(report: Report): string {
     'inside the waits (host timestamps):',
     row('  first ack', report.hosts.firstAck),
     row('  last ack', report.hosts.lastAck),
+    row('  last start', report.hosts.lastStart),
     row('  command', report.hosts.command),
     row('  result lag', report.hosts.resultLag),
     '',

@@ -1,0 +1,98 @@
+/**
+ * `npm run bench` end to end, small: it starts the stack and a demo fleet, measures runs, reports
+ * every figure as JSON, tells a failed run apart, and leaves no process or stack file behind. No
+ * assertion on the figures' values: speed is what the bench reports, not what tests decide.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { droverPipeline, stopCliProcesses } from '../helpers/cli.ts';
+import { ROOT } from '../helpers/processes.ts';
+import { tempDirPerTest } from '../helpers/temp-dir.ts';
+
+const home = tempDirPerTest('drover-bench-');
+afterEach(stopCliProcesses);
+
+const BENCH = join(ROOT, 'bin', 'bench.js');
+
+/** Runs the bench with these arguments in its own process group; home is the test's directory. */
+async function bench(args: string) {
+  const run = await droverPipeline(
+    home.path(),
+    `'${process.execPath}' '${BENCH}' --home '${home.path()}' --json ${args}`,
+    { timeoutMs: 120_000 },
+  );
+  return { ...run, report: JSON.parse(run.stdout) as BenchReport };
+}
+
+interface Spread {
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+interface BenchReport {
+  config: { agents: number; runs: number; warmup: number; command: string };
+  stats: Record<string, Spread | null>;
+  hosts: Record<string, Spread | null>;
+  resources: {
+    stack: { cpuSec: number; rss: number };
+    agents: { processes: number; launchers: number; cpuSec: number; commandsCpuSec: number };
+  };
+  failed: number;
+  runs: { ok: boolean; endToEndMs: number; problem?: string }[];
+}
+
+/** Processes whose command line mentions `text` (the test's home names everything the bench starts). */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('npm run bench', () => {
+  it('measures runs across the fleet and reports every figure as one JSON document', async () => {
+    const { code, stderr, report } = await bench('--agents 3 --runs 3 --warmup 1');
+
+    expect(code, stderr).toBe(0);
+    expect(report.config).toMatchObject({ agents: 3, runs: 3, warmup: 1, command: 'true' });
+    expect(report.failed).toBe(0);
+    expect(report.runs).toHaveLength(3);
+    expect(report.runs.every((r) => r.ok && r.endToEndMs > 0)).toBe(true);
+    for (const phase of ['endToEnd', 'start', 'plan', 'dispatch', 'acks', 'finish', 'observe']) {
+      expect(report.stats[phase], phase).toMatchObject({
+        p50: expect.any(Number),
+        p95: expect.any(Number),
+        max: expect.any(Number),
+      });
+    }
+    expect(report.hosts.lastStart).toMatchObject({ p50: expect.any(Number) });
+    expect(report.hosts.command).toMatchObject({ p50: expect.any(Number) });
+    // Three agents are one agent process, whose commands run from one launcher.
+    expect(report.resources.agents).toMatchObject({ processes: 1, launchers: 1 });
+    expect(report.resources.stack.cpuSec).toBeGreaterThan(0);
+    expect(stderr).toContain('run 3/3');
+    // Everything it started is stopped, and the stack file is gone.
+    expect(existsSync(join(home.path(), 'local.json'))).toBe(false);
+    expect(processesMentioning(home.path())).toEqual([]);
+  });
+
+  it('reports runs whose hosts did not all succeed as failed, and exits 1', async () => {
+    const { code, report } = await bench('--agents 2 --runs 2 --warmup 1 --command false');
+
+    expect(code).toBe(1);
+    expect(report.failed).toBe(3); // the warm-up run too
+    expect(report.runs.map((r) => r.problem)).toEqual([
+      expect.stringContaining('0/2 succeeded'),
+      expect.stringContaining('0/2 succeeded'),
+    ]);
+    expect(processesMentioning(home.path())).toEqual([]);
+  });
+});
