@@ -7,6 +7,8 @@ export interface CfnResource {
   Type: string;
   Properties: Record<string, unknown>;
   DependsOn?: string | string[];
+  /** The name of a template condition: the resource exists only where it holds. */
+  Condition?: string;
 }
 
 export interface CfnOutput {
@@ -16,6 +18,7 @@ export interface CfnOutput {
 }
 
 export interface CfnTemplate {
+  Conditions?: Record<string, unknown>;
   Resources: Record<string, CfnResource>;
   Outputs: Record<string, CfnOutput>;
 }
@@ -33,6 +36,17 @@ export interface PolicyStatement {
 
 interface PolicyDocument {
   Statement: PolicyStatement[];
+}
+
+/**
+ * Evaluates condition `name`, which must have the one form drover's template uses for its
+ * optional parameters: `Fn::Not: [Fn::Equals: [a, b]]` with literal operands.
+ */
+export function conditionHolds(template: CfnTemplate, name: string): boolean {
+  const condition = template.Conditions?.[name] as { 'Fn::Not'?: [{ 'Fn::Equals'?: [unknown, unknown] }] };
+  const operands = condition?.['Fn::Not']?.[0]?.['Fn::Equals'];
+  if (!operands) throw new Error(`condition ${name} is not Fn::Not [Fn::Equals [a, b]]`);
+  return operands[0] !== operands[1];
 }
 
 export function resource(template: CfnTemplate, logicalId: string): CfnResource {

@@ -62,8 +62,11 @@ function offlineEnv(home: string, guardLog: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Packages the service for `stage`; throws PackagingFailed with the command's output. */
-export async function packageService(stage: string): Promise<PackagedService> {
+/**
+ * Packages the service for `stage`, with `args` added to the command line (`--param=…`); throws
+ * PackagingFailed with the command's output.
+ */
+export async function packageService(stage: string, args: readonly string[] = []): Promise<PackagedService> {
   const root = mkdtempSync(join(tmpdir(), 'drover-sls-package-'));
   const out = join(root, 'package');
   const guardLog = join(root, 'network-attempts.log');
@@ -72,7 +75,7 @@ export async function packageService(stage: string): Promise<PackagedService> {
 
   const started = performance.now();
   try {
-    await execFileAsync(process.execPath, [SLS_BIN, 'package', '--stage', stage, '--package', out], {
+    await execFileAsync(process.execPath, [SLS_BIN, 'package', '--stage', stage, '--package', out, ...args], {
       cwd: REPO_ROOT,
       env: offlineEnv(root, guardLog),
       timeout: 230_000,

@@ -14,6 +14,7 @@ import {
   actionMatches,
   allStates,
   asList,
+  conditionHolds,
   describeRef,
   grants,
   identityStatements,
@@ -477,6 +478,25 @@ describe(`sls package --stage ${STAGE}`, () => {
       });
     });
 
+    it.each(['RepliesDeadLetterAlarm', 'RunExecutionsFailedAlarm'])(
+      '%s notifies the stage topic when it fires and when it clears',
+      (alarm) => {
+        const actions = [{ Ref: 'AlarmTopic' }];
+        expect(resource(template, alarm).Properties).toMatchObject({
+          AlarmActions: actions,
+          OKActions: actions,
+        });
+      },
+    );
+
+    it('have a topic of their own, mailed to nobody unless an address is given', () => {
+      expect(resource(template, 'AlarmTopic').Properties).toMatchObject({
+        TopicName: `drover-${STAGE}-alarms`,
+      });
+      expect(template.Resources.AlarmEmailSubscription?.Condition).toBe('AlarmEmailGiven');
+      expect(conditionHolds(template, 'AlarmEmailGiven')).toBe(false);
+    });
+
     it('fire when a run execution fails', () => {
       expect(resource(template, 'RunExecutionsFailedAlarm').Properties).toMatchObject({
         Namespace: 'AWS/States',
@@ -499,10 +519,31 @@ describe(`sls package --stage ${STAGE}`, () => {
       'RepliesQueueUrl',
       'SigningKeyArn',
       'EventBusName',
+      'AlarmTopicArn',
       'Stage',
       'Region',
     ])('%s is exported under a stage-specific name', (key) => {
       expect(template.Outputs[key]?.Export?.Name).toBe(`drover-${STAGE}-${key}`);
+    });
+  });
+});
+
+describe(`sls package --stage ${STAGE} --param=alarmEmail=…`, () => {
+  let packaged: PackagedService | undefined;
+
+  beforeAll(async () => {
+    packaged = await packageService(STAGE, ['--param=alarmEmail=oncall@example.com']);
+  }, 240_000);
+
+  afterAll(() => packaged?.remove());
+
+  it('subscribes the address to the alarm topic by email', () => {
+    const template = packaged!.template;
+    expect(conditionHolds(template, 'AlarmEmailGiven')).toBe(true);
+    expect(resource(template, 'AlarmEmailSubscription').Properties).toEqual({
+      TopicArn: { Ref: 'AlarmTopic' },
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
     });
   });
 });
