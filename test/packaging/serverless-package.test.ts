@@ -537,6 +537,12 @@ describe(`sls package --stage ${STAGE} --param=alarmEmail=…`, () => {
 
   afterAll(() => packaged?.remove());
 
+  it('refuses a value that is not an address, before anything is built', async () => {
+    await expect(packageService(STAGE, ['--param=alarmEmail=oncall-at-example'])).rejects.toThrow(
+      'param alarmEmail "oncall-at-example" is not an email address',
+    );
+  }, 120_000);
+
   it('subscribes the address to the alarm topic by email', () => {
     const template = packaged!.template;
     expect(conditionHolds(template, 'AlarmEmailGiven')).toBe(true);
