@@ -172,9 +172,9 @@ function median(values: number[]): number | null {
 }
 
 function hostFigures(nodes: readonly NodeRunItem[], dispatchedAt: number | undefined) {
-  const acks = nodes.flatMap((n) => (n.ackedAt === undefined ? [] : [n.ackedAt]));
-  const starts = nodes.flatMap((n) => (n.startedAt === undefined ? [] : [n.startedAt]));
   const each = (f: (n: NodeRunItem) => number | null) => nodes.map(f).filter((v): v is number => v !== null);
+  const acks = each((n) => n.ackedAt ?? null);
+  const starts = each((n) => n.startedAt ?? null);
   return {
     firstAck: acks.length ? span(dispatchedAt, Math.min(...acks)) : null,
     lastAck: acks.length ? span(dispatchedAt, Math.max(...acks)) : null,
