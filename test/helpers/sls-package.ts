@@ -26,6 +26,11 @@ export interface PackagedService {
   durationMs: number;
   /** Connections the guard refused, as `<pid> <host>:<port>` lines. */
   networkAttempts: string[];
+  /**
+   * What the packaging left in the temporary directory it was given (TMPDIR), but for tsx's
+   * compile cache (`tsx-<uid>`, reused across runs on purpose; shared/deploy-params.cjs uses tsx).
+   */
+  tempLeftovers: string[];
   /** Deletes the temporary directory. */
   remove(): void;
 }
@@ -56,8 +61,8 @@ function offlineEnv(home: string, guardLog: string): NodeJS.ProcessEnv {
     SLS_DEPRECATION_DISABLE: '*',
     NODE_OPTIONS: `--require ${OFFLINE_GUARD}`,
     DROVER_OFFLINE_GUARD_LOG: guardLog,
-    // The packaging leaves a directory per function in the temp dir: keep them under `home`,
-    // which the caller removes.
+    // Whatever the packaging leaves in the temp dir stays under `home`, which the caller removes
+    // (and the tests check it is nothing).
     TMPDIR: join(home, 'tmp'),
   };
 }
@@ -98,6 +103,7 @@ export async function packageService(stage: string, args: readonly string[] = []
     artifacts: readdirSync(out).filter((file) => file.endsWith('.zip')),
     durationMs,
     networkAttempts: existsSync(guardLog) ? readFileSync(guardLog, 'utf8').trim().split('\n') : [],
+    tempLeftovers: readdirSync(join(root, 'tmp')).filter((name) => !/^tsx-\d+$/.test(name)),
     remove,
   };
 }

@@ -121,6 +121,12 @@ describe(`sls package --stage ${STAGE}`, () => {
     expect(packaged?.networkAttempts).toEqual([]);
   });
 
+  it('leaves nothing in the temp dir', () => {
+    // serverless-esbuild stages each zip in a directory under TMPDIR and removed it without
+    // `recursive`, so every function left one behind on every package or deploy (patched).
+    expect(packaged?.tempLeftovers).toEqual([]);
+  });
+
   it('builds one artifact per function', () => {
     expect(packaged?.artifacts.sort()).toEqual(FUNCTION_NAMES.map((name) => `${name}.zip`).sort());
   });
