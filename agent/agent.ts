@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
+import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { DedupeStore } from './dedupe-store.ts';
 import { executeCommand, notRunResult, type ExecutionResult } from './executor.ts';
 import { loadFacts, type LoadedFacts } from './facts.ts';
@@ -390,6 +391,8 @@ export class Agent {
               timeoutSec: request.timeoutSec,
               env: commandEnv(s, request),
               outputCapBytes: s.outputCapBytes,
+              // So the result fits one SQS message and one DynamoDB item, whatever the cap.
+              outputBudgetBytes: RESULT_OUTPUT_BUDGET_BYTES,
               killGraceMs: s.killGraceMs,
               signal,
               ...(s.runAs ? { uid: s.runAs.uid, gid: s.runAs.gid } : {}),

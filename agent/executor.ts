@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 // Types only: the command launcher runs this module and should not load the schemas (zod).
 import type { Command, CapturedStream } from '#shared/messages.ts';
+import { fitStreams, renderStream, type StreamParts } from '#shared/output-fit.ts';
 
 /** Largest stdout or stderr kept per stream, by default (head and tail). */
 export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
@@ -32,6 +33,12 @@ export interface ExecuteOptions {
   gid?: number;
   /** Bytes kept per stream (first half and last half); 64 KiB by default. */
   outputCapBytes?: number;
+  /**
+   * The most stdout and stderr may take together as JSON strings (what a result reply carries):
+   * beyond it they are cut further, head and tail kept (see shared/output-fit.ts). No limit by
+   * default.
+   */
+  outputBudgetBytes?: number;
   /** Milliseconds between SIGTERM and SIGKILL of the process group; 2000 by default. */
   killGraceMs?: number;
   /** Milliseconds to wait for the output pipes after the command exited; 500 by default. */
@@ -99,14 +106,14 @@ export function executeCommand(command: Command, options: ExecuteOptions): Promi
   const startedAt = now();
   const stdout = new HeadTailBuffer(cap);
   const stderr = new HeadTailBuffer(cap);
+  const captured = () => fitStreams(stdout.parts(), stderr.parts(), options.outputBudgetBytes ?? Infinity);
 
   const notRun = (exitCode: number | null, error: string, cancelled = false): ExecutionResult => ({
     exitCode,
     signal: null,
     timedOut: false,
     cancelled,
-    stdout: stdout.capture(),
-    stderr: stderr.capture(),
+    ...captured(),
     startedAt,
     endedAt: now(),
     error,
@@ -192,8 +199,7 @@ export function executeCommand(command: Command, options: ExecuteOptions): Promi
         signal: exitSignal,
         timedOut,
         cancelled,
-        stdout: stdout.capture(),
-        stderr: stderr.capture(),
+        ...captured(),
         startedAt,
         endedAt: now(),
         ...(pid !== undefined ? { pid } : {}),
@@ -266,11 +272,17 @@ export class HeadTailBuffer {
 
   /** The stream as reported: whole when it fit, head + omission marker + tail otherwise. */
   capture(): CapturedStream {
-    const head = Buffer.concat(this.head).toString('utf8');
-    const tail = this.tailBytes().toString('utf8');
-    const omitted = this.total - this.headLength - this.ringFilled;
-    if (omitted === 0) return { text: head + tail, bytes: this.total, truncated: false };
-    return { text: `${head}\n…[${omitted} bytes omitted]…\n${tail}`, bytes: this.total, truncated: true };
+    return renderStream(this.parts());
+  }
+
+  /** What was kept, unrendered. */
+  parts(): StreamParts {
+    return {
+      head: Buffer.concat(this.head).toString('utf8'),
+      tail: this.tailBytes().toString('utf8'),
+      omitted: this.total - this.headLength - this.ringFilled,
+      bytes: this.total,
+    };
   }
 
   private pushTail(chunk: Buffer): void {

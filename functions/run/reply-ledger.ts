@@ -12,6 +12,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
+import { fitCapturedStreams, RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
 import {
   acceptedFrom,
@@ -302,8 +303,8 @@ function replyFields(reply: RunReply, now: number): Record<string, unknown> {
         exitCode: reply.exitCode,
         signal: reply.signal,
         timedOut: reply.timedOut,
-        stdout: reply.stdout,
-        stderr: reply.stderr,
+        // Agents send results that fit; one that does not (another producer) is cut, not refused.
+        ...fitCapturedStreams(reply.stdout, reply.stderr, RESULT_OUTPUT_BUDGET_BYTES),
         startedAt: reply.startedAt,
         endedAt: reply.endedAt,
         resultAt: now,

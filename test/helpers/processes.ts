@@ -34,6 +34,8 @@ export interface AgentSpec {
   facts: Record<string, unknown>;
   classes?: string[];
   heartbeat?: number;
+  /** More `drover agent` flags. */
+  args?: string[];
 }
 
 /** Writes the agent's facts and classes files and starts `drover agent` for it. */
@@ -62,6 +64,7 @@ export function startAgent(home: string, spec: AgentSpec): AgentProcess {
       stateDir,
       '--heartbeat',
       String(spec.heartbeat ?? 60),
+      ...(spec.args ?? []),
     ],
     {
       env: testEnv(),

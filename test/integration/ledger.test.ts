@@ -7,6 +7,7 @@ import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { RunStore } from '#functions/run/run-store.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
+import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
@@ -168,6 +169,35 @@ describe('ReplyLedger', () => {
       ackedAt: 5_000,
       resultAt: 6_000,
     });
+  });
+
+  it('records a result too large for a DynamoDB item with its output cut to fit, not refused', async () => {
+    // Prepare: 2 x 300 KB of output, as an agent that does not fit its results would send it.
+    await seedRun(['web-1']);
+    const stdout = 'o'.repeat(300_000) + 'END';
+    const stderr = 'e'.repeat(300_000);
+
+    // Act
+    const outcomes = await ledger.record([
+      result('web-1', {
+        stdout: { text: stdout, bytes: stdout.length, truncated: false },
+        stderr: { text: stderr, bytes: stderr.length, truncated: false },
+      }),
+    ]);
+
+    // Assess
+    expect(outcomes).toEqual(['recorded']);
+    expect(await counters()).toEqual({ acked: 1, rejected: 0, done: 1, unreachable: 0 });
+    const node = await nodeItem('web-1');
+    expect(node).toMatchObject({
+      status: 'succeeded',
+      stdout: { bytes: stdout.length, truncated: true },
+      stderr: { bytes: stderr.length, truncated: true },
+    });
+    expect(node!.stdout!.text.endsWith('oooEND')).toBe(true);
+    expect(node!.stdout!.text.length + node!.stderr!.text.length).toBeLessThanOrEqual(
+      RESULT_OUTPUT_BUDGET_BYTES,
+    );
   });
 
   it('counts a duplicated result once', async () => {

@@ -111,6 +111,23 @@ describe('executeCommand', () => {
     expect(result.stdout.text).toContain(`\n…[${total - 64 * 1024} bytes omitted]…\n`);
   });
 
+  it('cuts both streams further to fit an output budget, escapes counted, head and tail kept', async () => {
+    const result = await executeCommand(
+      {
+        shell:
+          "echo START; head -c 100000 /dev/zero | tr '\\0' '\\1'; echo END; head -c 100000 /dev/zero >&2",
+      },
+      options({ outputCapBytes: 1_000_000, outputBudgetBytes: 50_000 }),
+    );
+
+    const asJson = (text: string) => Buffer.byteLength(JSON.stringify(text)) - 2;
+    expect(asJson(result.stdout.text) + asJson(result.stderr.text)).toBeLessThanOrEqual(50_000);
+    expect(result.stdout).toMatchObject({ bytes: 100_010, truncated: true });
+    expect(result.stderr).toMatchObject({ bytes: 100_000, truncated: true });
+    expect(result.stdout.text.startsWith('START\n\u0001')).toBe(true);
+    expect(result.stdout.text.endsWith('\u0001END\n')).toBe(true);
+  });
+
   it('keeps memory bounded for output far larger than the cap', async () => {
     const result = await executeCommand(
       { shell: 'head -c 52428800 /dev/zero' },
