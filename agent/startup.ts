@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createKmsClient, createSqsClient } from '#shared/aws.ts';
+import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { publicKeyFrom } from '#shared/signing.ts';
 import { readLocalStackFile, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { describeZodError } from '#shared/messages.ts';
@@ -108,6 +109,12 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
     if (missing.length > 0) throw new AgentConfigError(missing);
   }
 
+  if (config.output_cap_bytes > RESULT_OUTPUT_BUDGET_BYTES / 2) {
+    log.warn(
+      `output_cap_bytes is ${config.output_cap_bytes}, but a result carries at most ${RESULT_OUTPUT_BUDGET_BYTES} bytes of output (stdout and stderr together, as JSON): output beyond that is cut further, head and tail kept`,
+      { outputCapBytes: config.output_cap_bytes, resultOutputBudgetBytes: RESULT_OUTPUT_BUDGET_BYTES },
+    );
+  }
   const host = await hostIdentity(config, runtime, log);
   const specs = hostSpecs(config, host);
   const region =

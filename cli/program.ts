@@ -359,9 +359,10 @@ export function buildProgram(io: CliIO): Command {
       ),
     )
     .addOption(
-      new Option('--output-cap <bytes>', 'bytes kept per stream, head and tail (default 65536)').argParser(
-        wholeNumber('--output-cap', 1024),
-      ),
+      new Option(
+        '--output-cap <bytes>',
+        'bytes kept per stream, head and tail (default 65536; a result carries at most 245760 in all)',
+      ).argParser(wholeNumber('--output-cap', 1024)),
     )
     .option('--hosts <file>', 'host many agents in this process: JSON list of {identity, facts, classes}')
     .addOption(

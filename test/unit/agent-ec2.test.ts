@@ -106,38 +106,39 @@ describe('readEc2Identity', () => {
   });
 });
 
-describe('the identity prepareAgents gives the agent', () => {
-  const publicKeyFile = () => {
-    const path = join(dir, 'key.pem');
-    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    writeFileSync(path, publicKey.export({ type: 'spki', format: 'pem' }));
-    return path;
+function publicKeyFile(): string {
+  const path = join(dir, 'key.pem');
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(path, publicKey.export({ type: 'spki', format: 'pem' }));
+  return path;
+}
+
+/** A host configured from the environment alone, its log lines going to `write`. */
+function runtime(env: Record<string, string> = {}, write: (line: string) => void = () => {}): Runtime {
+  const config = join(dir, 'agent.yaml');
+  writeFileSync(config, '# everything from the environment\n');
+  return {
+    env: {
+      DROVER_AGENT_CONFIG: config,
+      DROVER_AGENT_STAGE: 'prod',
+      DROVER_AGENT_REPLIES_QUEUE_URL: 'http://127.0.0.1:1/000000000000/drover-prod-replies',
+      DROVER_AGENT_PUBLIC_KEY: publicKeyFile(),
+      DROVER_AGENT_STATE_DIR: join(dir, 'state'),
+      ...env,
+    },
+    dmiDir: dmi,
+    fetch,
+    write,
   };
+}
 
-  function runtime(env: Record<string, string> = {}): Runtime {
-    const config = join(dir, 'agent.yaml');
-    writeFileSync(config, '# everything from the environment\n');
-    return {
-      env: {
-        DROVER_AGENT_CONFIG: config,
-        DROVER_AGENT_STAGE: 'prod',
-        DROVER_AGENT_REPLIES_QUEUE_URL: 'http://127.0.0.1:1/000000000000/drover-prod-replies',
-        DROVER_AGENT_PUBLIC_KEY: publicKeyFile(),
-        DROVER_AGENT_STATE_DIR: join(dir, 'state'),
-        ...env,
-      },
-      dmiDir: dmi,
-      fetch,
-      write: () => {},
-    };
-  }
+async function prepared(rt: Runtime) {
+  const agents = await prepareAgents({}, rt);
+  agents.sqs.destroy();
+  return agents;
+}
 
-  async function prepared(rt: Runtime) {
-    const agents = await prepareAgents({}, rt);
-    agents.sqs.destroy();
-    return agents;
-  }
-
+describe('the identity prepareAgents gives the agent', () => {
   it('is the instance id on EC2, with EC2 facts and the instance region', async () => {
     dmiFiles({ sys_vendor: 'Amazon EC2' });
     imds = await startFakeImds();
@@ -209,5 +210,33 @@ describe('the identity prepareAgents gives the agent', () => {
     );
 
     expect(settings[0]!.nodeId).toBe('i-0fedcba9876543210');
+  });
+});
+
+describe('what prepareAgents warns about', () => {
+  it('an output cap above what a result carries: output beyond it is cut to fit', async () => {
+    const lines: string[] = [];
+
+    await prepared(
+      runtime({ DROVER_AGENT_REGION: 'us-east-1', DROVER_AGENT_OUTPUT_CAP_BYTES: '1000000' }, (line) =>
+        lines.push(line),
+      ),
+    );
+
+    const warnings = lines
+      .map((l) => JSON.parse(l) as { level: string; message: string })
+      .filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toContain(
+      'output_cap_bytes is 1000000, but a result carries at most 245760 bytes',
+    );
+  });
+
+  it('nothing with the default cap', async () => {
+    const lines: string[] = [];
+
+    await prepared(runtime({ DROVER_AGENT_REGION: 'us-east-1' }, (line) => lines.push(line)));
+
+    expect(lines.filter((l) => l.includes('"level":"warn"'))).toEqual([]);
   });
 });
