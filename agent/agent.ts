@@ -7,8 +7,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
+import { factsSize, MAX_FACTS_BYTES, MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
+import { AgentConfigError } from './config.ts';
 import { DedupeStore } from './dedupe-store.ts';
 import { executeCommand, notRunResult, type ExecutionResult } from './executor.ts';
 import { loadFacts, type LoadedFacts } from './facts.ts';
@@ -80,6 +81,7 @@ export class Agent {
   #settings: AgentSettings;
   readonly #inbox: Inbox;
   #facts: LoadedFacts = { facts: {}, classes: [] };
+  #factsLoaded = false;
   #dedupe: DedupeStore | undefined;
   readonly #audit: AuditLog;
   readonly #abort = new AbortController();
@@ -207,9 +209,13 @@ export class Agent {
     this.#log.info('configuration reloaded');
   }
 
+  /**
+   * Loads the facts and classes again. Ones too large for a heartbeat make the agent refuse to
+   * start (AgentConfigError); later, they are logged and the previous ones kept.
+   */
   async refreshFacts(): Promise<void> {
     const s = this.#settings;
-    this.#facts = await loadFacts({
+    const loaded = await loadFacts({
       identity: s.identity,
       baseFacts: s.baseFacts,
       factFiles: s.factFiles,
@@ -218,6 +224,17 @@ export class Agent {
       factsCommand: s.factsCommand,
       onWarning: (message) => this.#log.warn('fact source skipped', { problem: message }),
     });
+    const size = factsSize(loaded.facts, loaded.classes);
+    if (size > MAX_FACTS_BYTES) {
+      const problem =
+        `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a heartbeat carries ` +
+        `(one SQS message, one DynamoDB item): trim the fact files, the class files or the facts command's output`;
+      if (!this.#factsLoaded) throw new AgentConfigError([`${s.identity}: ${problem}`]);
+      this.#log.error('facts not refreshed; keeping the previous ones', { problem });
+      return;
+    }
+    this.#facts = loaded;
+    this.#factsLoaded = true;
   }
 
   async sendHeartbeat(): Promise<void> {

@@ -148,6 +148,17 @@ const replyBase = {
   sentAt: z.number().int(),
 };
 
+/**
+ * The most a host's facts and classes may take in its heartbeat, as JSON: the heartbeat has to
+ * fit one SQS message (256 KiB) and the host's record one DynamoDB item (400 KB).
+ */
+export const MAX_FACTS_BYTES = 200 * 1024;
+
+/** Bytes the facts and classes take in a heartbeat. */
+export function factsSize(facts: Record<string, unknown>, classes: readonly string[]): number {
+  return Buffer.byteLength(JSON.stringify({ facts, classes }));
+}
+
 export const heartbeatReplySchema = z
   .object({
     ...replyBase,
@@ -159,7 +170,17 @@ export const heartbeatReplySchema = z
     heartbeatSec: z.number().int().min(1),
     startedAt: z.number().int(),
   })
-  .strict();
+  .strict()
+  .superRefine((hb, ctx) => {
+    const size = factsSize(hb.facts, hb.classes);
+    if (size > MAX_FACTS_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['facts'],
+        message: `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a host may have`,
+      });
+    }
+  });
 
 export const ackReplySchema = z
   .object({ ...replyBase, type: z.literal('ack'), runId: z.string().min(1), batch: z.number().int().min(0) })

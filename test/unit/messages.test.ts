@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeZodError, replySchema, runRequestSchema, type RunRequestInput } from '#shared/messages.ts';
+import {
+  describeZodError,
+  factsSize,
+  MAX_FACTS_BYTES,
+  replySchema,
+  runRequestSchema,
+  type RunRequestInput,
+} from '#shared/messages.ts';
 import { ackReply, heartbeatReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
 const RUN_ID = '01HZY8J9K2M3N4P5Q6R7S8T9VW';
@@ -162,6 +169,23 @@ describe('replySchema', () => {
     const { [field]: _removed, ...incomplete } = reply as Record<string, unknown>;
 
     expect(problemsOf(replySchema, incomplete)).toMatch(new RegExp(`^${field}: `));
+  });
+
+  it('rejects a heartbeat whose facts are too large for a host record, saying how large', () => {
+    const reply = heartbeatReply({ facts: { role: 'web', blob: 'x'.repeat(MAX_FACTS_BYTES) } });
+    const size = factsSize(reply.facts, reply.classes);
+
+    expect(problemsOf(replySchema, reply)).toBe(
+      `facts: facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a host may have`,
+    );
+  });
+
+  it('accepts a heartbeat whose facts and classes take exactly the limit', () => {
+    const base = heartbeatReply({ facts: { blob: '' }, classes: [] });
+    const facts = { blob: 'x'.repeat(MAX_FACTS_BYTES - factsSize(base.facts, base.classes)) };
+
+    expect(factsSize(facts, [])).toBe(MAX_FACTS_BYTES);
+    expect(replySchema.parse({ ...base, facts })).toMatchObject({ type: 'heartbeat' });
   });
 
   it('rejects an unknown reply type', () => {
