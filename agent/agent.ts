@@ -17,6 +17,7 @@ import { checkRequest, type GateDecision } from './request-gate.ts';
 import { AuditLog, type AgentLog, type AuditEntry } from './json-log.ts';
 import { ExecutionQueue } from './execution-queue.ts';
 import { ReplySender } from './reply-sender.ts';
+import { ReplyBatcher } from './reply-batcher.ts';
 import { Inbox } from './inbox.ts';
 import { commandEnv, resultReply } from './results.ts';
 import type { CommandPolicy } from './policy.ts';
@@ -70,6 +71,11 @@ export interface AgentDeps {
   random?: () => number;
   /** Runs commands; the real executor unless a test says otherwise. */
   execute?: typeof executeCommand;
+  /**
+   * Sends the replies (to `repliesQueueUrl`): one for all the agents of a process lets them share
+   * calls. The agent's own otherwise.
+   */
+  replies?: ReplyBatcher;
 }
 
 const DEFAULT_ACK_DELAY_MS = 250;
@@ -114,7 +120,10 @@ export class Agent {
     this.#queue = new ExecutionQueue(this.#limits(), (key, request, signal) =>
       this.#run(key, request, signal),
     );
-    this.#replies = new ReplySender(deps.sqs, settings.repliesQueueUrl, deps.log);
+    this.#replies = new ReplySender(
+      deps.replies ?? new ReplyBatcher(deps.sqs, settings.repliesQueueUrl),
+      deps.log,
+    );
     this.#inbox = new Inbox({
       sqs: deps.sqs,
       log: deps.log,

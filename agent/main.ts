@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import { Agent } from './agent.ts';
 import { CommandLauncher } from './command-launcher.ts';
+import { ReplyBatcher } from './reply-batcher.ts';
 import { defaultRuntime, prepareAgents, type AgentCommandOptions, type Runtime } from './startup.ts';
 
 export { AGENT_VERSION, type AgentCommandOptions } from './startup.ts';
@@ -50,11 +51,16 @@ export async function main(
       ? new CommandLauncher({ onProblem: (problem) => log.error('command launcher lost', { problem }) })
       : undefined;
   launcher?.start();
+  // Agents of one process send their replies together (see ReplyBatcher).
+  const batchers = new Map<string, ReplyBatcher>();
+  const repliesTo = (url: string) =>
+    batchers.get(url) ?? batchers.set(url, new ReplyBatcher(sqs, url)).get(url)!;
   const agents = prepared.settings.map(
     (settings) =>
       new Agent(settings, {
         sqs,
         log: log.child({ nodeId: settings.nodeId, identity: settings.identity }),
+        replies: repliesTo(settings.repliesQueueUrl),
         ...(launcher ? { execute: launcher.execute } : {}),
       }),
   );

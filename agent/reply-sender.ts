@@ -4,11 +4,11 @@
  * retries on top of the SDK's own. A result that took a command to produce is worth a minute of
  * retrying; once the agent is stopping, retries end quickly so shutdown stays bounded.
  */
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Reply } from '#shared/messages.ts';
 import { awsErrorName } from '#shared/aws.ts';
 import { backoffDelay, isMissingQueue, isTransient, sleep } from './backoff.ts';
 import type { AgentLog } from './json-log.ts';
+import type { ReplyBatcher } from './reply-batcher.ts';
 
 export interface ReplySenderOptions {
   /** Attempts per reply (each one already includes the SDK's own retries). */
@@ -23,8 +23,7 @@ export class ReplySender {
   readonly #maxDelayMs: number;
 
   constructor(
-    private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
+    private readonly batcher: ReplyBatcher,
     private readonly log: AgentLog,
     options: ReplySenderOptions = {},
   ) {
@@ -41,7 +40,7 @@ export class ReplySender {
     const body = JSON.stringify(reply);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body }));
+        await this.batcher.send(body);
         return true;
       } catch (error: unknown) {
         const retryable = isTransient(error) || isMissingQueue(error);

@@ -65,7 +65,7 @@ describe('agent resilience', () => {
 
     // Act: the result is due while every connection is being reset.
     h.proxy!.fail('reset');
-    await waitFor(() => h!.proxy!.faults.some((f) => f.endsWith('SendMessage')), 'a reset result send');
+    await waitFor(() => h!.proxy!.faults.some((f) => f.endsWith('SendMessageBatch')), 'a reset result send');
     h.proxy!.fail('none');
 
     // Assess
