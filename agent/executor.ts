@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 // Types only: the command launcher runs this module and should not load the schemas (zod).
 import type { Command, CapturedStream } from '#shared/messages.ts';
-import { fitStreams, renderStream, type StreamParts } from '#shared/output-fit.ts';
+import { fitStreams, type StreamParts } from '#shared/output-fit.ts';
 
 /** Largest stdout or stderr kept per stream, by default (head and tail). */
 export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
@@ -270,12 +270,7 @@ export class HeadTailBuffer {
     if (rest.length > 0 && this.tailCap > 0) this.pushTail(rest);
   }
 
-  /** The stream as reported: whole when it fit, head + omission marker + tail otherwise. */
-  capture(): CapturedStream {
-    return renderStream(this.parts());
-  }
-
-  /** What was kept, unrendered. */
+  /** What was kept, to be rendered (shared/output-fit.ts): head + omission marker + tail. */
   parts(): StreamParts {
     return {
       head: Buffer.concat(this.head).toString('utf8'),

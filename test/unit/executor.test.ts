@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeCommand, HeadTailBuffer, type ExecuteOptions } from '#agent/executor.ts';
+import { renderStream } from '#shared/output-fit.ts';
 
 const baseEnv = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
@@ -238,7 +239,7 @@ describe('HeadTailBuffer', () => {
     const buffer = new HeadTailBuffer(8);
     for (const char of 'abcdefghijklmnopqrstuvwxyz') buffer.push(Buffer.from(char));
 
-    expect(buffer.capture()).toEqual({
+    expect(renderStream(buffer.parts())).toEqual({
       text: 'abcd\n…[18 bytes omitted]…\nwxyz',
       bytes: 26,
       truncated: true,
@@ -250,6 +251,6 @@ describe('HeadTailBuffer', () => {
     buffer.push(Buffer.from('abc'));
     buffer.push(Buffer.from('defgh'));
 
-    expect(buffer.capture()).toEqual({ text: 'abcdefgh', bytes: 8, truncated: false });
+    expect(renderStream(buffer.parts())).toEqual({ text: 'abcdefgh', bytes: 8, truncated: false });
   });
 });
