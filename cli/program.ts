@@ -100,7 +100,10 @@ export function buildProgram(io: CliIO): Command {
         .helpGroup(runGroup),
     )
     .addOption(
-      new Option('--batch <n|n%>', 'run on this many hosts (or this share of them) at a time')
+      new Option(
+        '--batch <n|n%>',
+        'run on this many hosts (or this share of them) at a time; at most 800 batches',
+      )
         .argParser(hostCount('--batch', 1))
         .helpGroup(runGroup),
     )

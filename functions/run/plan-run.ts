@@ -71,6 +71,24 @@ export function seededRandom(seed: string): () => number {
   };
 }
 
+/**
+ * Batches one run may have. The run state machine goes through them in one execution, whose
+ * history Step Functions caps at 25,000 events (the execution fails beyond): a batch takes 26
+ * (dispatch, the two waits, close, the choice, the sleep), and retries of a step add a few more.
+ */
+export const MAX_BATCHES = 800;
+
+/** Throws InvalidRunRequest when `sizes` are more batches than a run can go through. */
+export function checkBatchCount(sizes: readonly number[]): void {
+  if (sizes.length <= MAX_BATCHES) return;
+  const hosts = sizes.reduce((sum, size) => sum + size, 0);
+  const smallest = Math.ceil(hosts / MAX_BATCHES);
+  throw new InvalidRunRequest(
+    `${hosts} hosts in batches of ${sizes[0]} make ${sizes.length} batches, more than the ${MAX_BATCHES} a run can go through ` +
+      `(Step Functions keeps at most 25,000 events of an execution): use --batch ${smallest} or more, or split the run with filters`,
+  );
+}
+
 /** Sizes of consecutive batches for `count` hosts; one batch when `batchSize` is not set. */
 export function batchSizes(count: number, batchSize: number | undefined): number[] {
   if (count === 0) return [];
@@ -96,6 +114,7 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
     targets.length,
     batchSize === undefined ? undefined : Math.max(1, resolveHostCount(batchSize, targets.length, 'up')),
   );
+  checkBatchCount(sizes);
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
 

@@ -4,12 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { newRunId } from '#shared/ids.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
 import type { RunRequestInput } from '#shared/messages.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { FakeAgent, type Behaviour } from '../helpers/fake-agent.ts';
+import { nodeItem } from '../helpers/factories.ts';
+import { MAX_BATCHES } from '#functions/run/plan-run.ts';
 
 let t: TestStack;
 const agents: FakeAgent[] = [];
@@ -117,6 +119,34 @@ describe('run state machine', () => {
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('InvalidRunRequest');
     expect(execution.cause).toContain('column');
+  });
+
+  it('refuses a run with more batches than one execution can go through, before writing or sending anything', async () => {
+    const now = Date.now();
+    const hosts = Array.from({ length: MAX_BATCHES + 1 }, (_, i) => `sm-many-${i}`);
+    for (let i = 0; i < hosts.length; i += 25) {
+      const items = hosts
+        .slice(i, i + 25)
+        .map((nodeId) =>
+          nodeItem({ nodeId, identity: nodeId, facts: { role: 'sm-many' }, lastSeen: now, expiresAt: 0 }),
+        );
+      await t.db.send(
+        new BatchWriteCommand({
+          RequestItems: { [t.stack.file.nodesTable]: items.map((Item) => ({ PutRequest: { Item } })) },
+        }),
+      );
+    }
+
+    const { execution, get } = await run({
+      command: { shell: 'true' },
+      filter: { fact: ['role=sm-many'] },
+      options: { batchSize: 1 },
+    });
+
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('InvalidRunRequest');
+    expect(execution.cause).toContain(`${MAX_BATCHES + 1} batches, more than the ${MAX_BATCHES}`);
+    expect(await get(batchSk(0))).toBeUndefined();
   });
 
   it('runs batches one after another and stops after --max-errors', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   batchSizes,
+  checkBatchCount,
+  MAX_BATCHES,
   limitTargets,
   parseRunRequest,
   seededRandom as randomFromSeed,
@@ -207,6 +209,23 @@ describe('batchSizes', () => {
   it('makes no batch for no hosts', () => {
     expect(batchSizes(0, undefined)).toEqual([]);
     expect(batchSizes(0, 5)).toEqual([]);
+  });
+});
+
+describe('checkBatchCount', () => {
+  it(`accepts ${MAX_BATCHES} batches`, () => {
+    expect(() => checkBatchCount(batchSizes(MAX_BATCHES, 1))).not.toThrow();
+  });
+
+  it('refuses more, naming the count and the smallest batch size that fits', () => {
+    const sizes = batchSizes(1_000, 1);
+
+    expect(() => checkBatchCount(sizes)).toThrow(InvalidRunRequest);
+    expect(() => checkBatchCount(sizes)).toThrow(
+      `1000 hosts in batches of 1 make 1000 batches, more than the ${MAX_BATCHES} a run can go through ` +
+        '(Step Functions keeps at most 25,000 events of an execution): use --batch 2 or more, or split the run with filters',
+    );
+    expect(() => checkBatchCount(batchSizes(1_000, 2))).not.toThrow();
   });
 });
 
