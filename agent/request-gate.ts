@@ -9,6 +9,7 @@ import {
   describeZodError,
   inboxMessageSchema,
   signedRequestSchema,
+  type InboxMessage,
   type SignedRequest,
 } from '#shared/messages.ts';
 import { verifySignature } from '#shared/signing.ts';
@@ -59,19 +60,9 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
   const message = envelope.data;
   if (message.nodeId !== ctx.nodeId)
     return { kind: 'drop', reason: `addressed to ${message.nodeId}, not to this node` };
-  if (!verifySignature(ctx.publicKey, message.request, message.signature)) {
-    return { kind: 'drop', reason: `bad signature (key ${message.signature.keyId})` };
-  }
-  let requestJson: unknown;
-  try {
-    requestJson = JSON.parse(message.request);
-  } catch {
-    return { kind: 'drop', reason: 'signed request is not JSON' };
-  }
-  const parsed = signedRequestSchema.safeParse(requestJson);
-  if (!parsed.success)
-    return { kind: 'drop', reason: `malformed request: ${describeZodError(parsed.error)}` };
-  const request = parsed.data;
+  const signed = authenticRequest(ctx.publicKey, message);
+  if ('reason' in signed) return { kind: 'drop', reason: signed.reason };
+  const request = signed.request;
   if (!request.targets.includes(ctx.nodeId)) {
     return { kind: 'drop', reason: 'this node is not among the signed targets', request };
   }
@@ -115,3 +106,42 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
 }
 
 const isoTime = (ms: number): string => new Date(ms).toISOString();
+
+type Authenticity = { request: SignedRequest } | { reason: string };
+
+/** Signed documents checked lately, by signature; the oldest go beyond CHECKED_KEPT. */
+const checked = new Map<string, { publicKey: KeyObject; document: string; outcome: Authenticity }>();
+const CHECKED_KEPT = 16;
+
+/**
+ * The signed request of `message` if its signature is good and it parses, or why not. The agents
+ * of one process (a demo fleet, a load test) get the same signed document, one message each: it
+ * is verified and parsed once, and the others get that outcome for the same document, signature
+ * and key. The request is shared between them: nothing may change it.
+ */
+function authenticRequest(publicKey: KeyObject, message: InboxMessage): Authenticity {
+  const { request: document, signature } = message;
+  // Everything the outcome depends on: the key and document compared, the signature in the key.
+  const key = `${signature.alg} ${signature.keyId} ${signature.value}`;
+  const seen = checked.get(key);
+  if (seen && seen.publicKey === publicKey && seen.document === document) return seen.outcome;
+  const outcome = checkSigned(publicKey, message);
+  checked.set(key, { publicKey, document, outcome });
+  if (checked.size > CHECKED_KEPT) checked.delete(checked.keys().next().value!);
+  return outcome;
+}
+
+function checkSigned(publicKey: KeyObject, message: InboxMessage): Authenticity {
+  if (!verifySignature(publicKey, message.request, message.signature)) {
+    return { reason: `bad signature (key ${message.signature.keyId})` };
+  }
+  let requestJson: unknown;
+  try {
+    requestJson = JSON.parse(message.request);
+  } catch {
+    return { reason: 'signed request is not JSON' };
+  }
+  const parsed = signedRequestSchema.safeParse(requestJson);
+  if (!parsed.success) return { reason: `malformed request: ${describeZodError(parsed.error)}` };
+  return { request: parsed.data };
+}

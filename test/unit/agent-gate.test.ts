@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { cancelKey, checkRequest, requestKey } from '#agent/request-gate.ts';
 import { CommandPolicy } from '#agent/policy.ts';
 import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
+import { join } from 'node:path';
+import { DedupeStore } from '#agent/dedupe-store.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { tempDirPerTest } from '../helpers/temp-dir.ts';
 import { gateBench, NODE_ID, NOW } from '../helpers/gate-bench.ts';
 
 const bench = gateBench(() => ({ identity: NODE_ID, facts: { role: 'web' }, classes: [] }), 'dispatch');
@@ -148,6 +151,56 @@ describe('checkRequest when the agent is busy', () => {
     expect(checkRequest(await body(sent), gate({ busy: () => 'agent busy' }))).toMatchObject({
       kind: 'drop',
       reason: 'replay: request already received',
+    });
+  });
+});
+
+describe('checkRequest for the agents of one process, which share checked documents', () => {
+  /** The second agent's own state directory. */
+  const other = tempDirPerTest('drover-gate-other-');
+  /** The message `body` would send, with its document or signature replaced. */
+  function tampered(sent: string, change: { document?: string; nodeId?: string }): string {
+    const message = JSON.parse(sent) as { nodeId: string; request: string };
+    return JSON.stringify({
+      ...message,
+      nodeId: change.nodeId ?? message.nodeId,
+      request: change.document ?? message.request,
+    });
+  }
+
+  it('accepts one signed document for each of its targets', async () => {
+    const sent = exec({ targets: [NODE_ID, 'web-2'] });
+    const message = await body(sent);
+
+    const web2 = DedupeStore.open(join(other.path(), 'dedupe.jsonl'));
+
+    expect(checkRequest(message, gate()).kind).toBe('accept');
+    expect(
+      checkRequest(tampered(message, { nodeId: 'web-2' }), gate({ nodeId: 'web-2', dedupe: web2 })),
+    ).toMatchObject({ kind: 'accept', request: sent });
+    web2.close();
+  });
+
+  it('still drops a document it accepted when the agent checks with another key', async () => {
+    const message = await body(exec());
+    expect(checkRequest(message, gate()).kind).toBe('accept');
+
+    expect(checkRequest(message, gate({ publicKey: impostor.publicKey }))).toMatchObject({
+      kind: 'drop',
+      reason: 'bad signature (key dispatch)',
+    });
+  });
+
+  it('drops a document changed under a signature it already accepted', async () => {
+    const sent = exec();
+    const message = await body(sent);
+    expect(checkRequest(message, gate()).kind).toBe('accept');
+
+    const forged = JSON.stringify({ ...sent, command: { shell: 'cat /etc/shadow' } });
+
+    expect(checkRequest(tampered(message, { document: forged }), gate())).toMatchObject({
+      kind: 'drop',
+      reason: 'bad signature (key dispatch)',
     });
   });
 });
