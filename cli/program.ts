@@ -313,7 +313,7 @@ export function buildProgram(io: CliIO): Command {
     .option('--persist', 'keep DynamoDB data on disk under .drover/local/dynamodb')
     .addHelpText(
       'after',
-      `\nExamples:\n  $ drover local                 3 demo agents (two role=web, one role=db)\n  $ drover local --agents 100    100 demo agents, one agent process per 50 (at most one per core)`,
+      `\nExamples:\n  $ drover local                 3 demo agents (two role=web, one role=db)\n  $ drover local --agents 100    100 demo agents, one agent process per 100 (at most one per core)`,
     )
     .action(async (flags: { agents: number; heartbeat: number; persist?: boolean }) => {
       const local = await entry<typeof import('../local/main.ts')>('local/main.ts');

@@ -1,6 +1,6 @@
 /**
  * Demo agents for the local stack: varied facts and classes so a first `drover run` has something
- * to filter, hosted by real agent processes (`drover agent --hosts`), one per 50 agents up to one
+ * to filter, hosted by real agent processes (`drover agent --hosts`), one per 100 agents up to one
  * per core.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -46,10 +46,10 @@ export interface DemoFleet {
 }
 
 /** A process hosts at most this many agents while there are cores to spread them over. */
-export const AGENTS_PER_PROCESS = 50;
+export const AGENTS_PER_PROCESS = 100;
 
 /**
- * How many agent processes host `count` agents: one per 50 agents, at most one per core (each
+ * How many agent processes host `count` agents: one per 100 agents, at most one per core (each
  * process is one event loop; beyond the cores they would only take turns).
  */
 export function agentProcessCount(count: number, cores = availableParallelism()): number {

@@ -118,13 +118,13 @@ describe('drover local', () => {
     }));
 
   it('spreads a larger demo fleet over several agent processes, each with a command launcher, and stops them all', () =>
-    withLocal(60, async ({ child, exited, output, home: fleetHome }) => {
+    withLocal(120, async ({ child, exited, output, home: fleetHome }) => {
       const stdout = await output('Ctrl-C stops', 90_000);
-      expect(stdout).toContain('demo agents     60/60 joined');
+      expect(stdout).toContain('demo agents     120/120 joined');
       const pids = /\(pid ([\d, ]+)\)/.exec(stdout)![1]!.split(', ').map(Number);
-      expect(pids).toHaveLength(agentProcessCount(60));
+      expect(pids).toHaveLength(agentProcessCount(120));
       const r = await drover(fleetHome, ['run', 'echo $PPID']);
-      expect(r.stdout).toContain('Got response from 60 out of 60/60');
+      expect(r.stdout).toContain('Got response from 120 out of 120/120');
       // Many agents per process: commands start from each process's launcher, a child of its own.
       const launchers = pids.map((pid) => childPids(pid));
       for (const children of launchers) expect(children).toHaveLength(1);

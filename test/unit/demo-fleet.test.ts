@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { agentProcessCount, demoHosts } from '#local/demo-fleet.ts';
 
 describe('agentProcessCount', () => {
-  it('uses one agent process per 50 agents', () => {
+  it('uses one agent process per 100 agents', () => {
     expect(agentProcessCount(3, 8)).toBe(1);
-    expect(agentProcessCount(50, 8)).toBe(1);
-    expect(agentProcessCount(51, 8)).toBe(2);
-    expect(agentProcessCount(100, 8)).toBe(2);
-    expect(agentProcessCount(101, 8)).toBe(3);
+    expect(agentProcessCount(100, 8)).toBe(1);
+    expect(agentProcessCount(101, 8)).toBe(2);
+    expect(agentProcessCount(200, 8)).toBe(2);
+    expect(agentProcessCount(201, 8)).toBe(3);
   });
 
   it('never uses more processes than cores, nor fewer than one', () => {
