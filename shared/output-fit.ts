@@ -114,7 +114,9 @@ function cut(stream: StreamParts, size: number, share: number): CapturedStream {
     Buffer.byteLength(head) +
     Buffer.byteLength(parts.tail) -
     Buffer.byteLength(tail);
-  return renderStream({ ...parts, head, tail, omitted: parts.omitted + dropped, truncated: true });
+  // Counted in the UTF-8 of the decoded text: with bytes that were not UTF-8 it can overshoot.
+  const omitted = Math.min(parts.bytes, parts.omitted + dropped);
+  return renderStream({ ...parts, head, tail, omitted, truncated: true });
 }
 
 /** The longest start of `text` whose JSON size is at most `max`, never half a surrogate pair. */
