@@ -107,8 +107,8 @@ function cut(stream: StreamParts, size: number, share: number): CapturedStream {
   let headRoom = Math.min(headSize, Math.floor(room / 2));
   const tailRoom = Math.min(tailSize, room - headRoom);
   headRoom = Math.min(headSize, room - tailRoom);
-  const head = longestPrefix(parts.head, headRoom);
-  const tail = longestSuffix(parts.tail, tailRoom);
+  const head = longest(parts.head, headRoom, 'start');
+  const tail = longest(parts.tail, tailRoom, 'end');
   const dropped =
     Buffer.byteLength(parts.head) -
     Buffer.byteLength(head) +
@@ -119,31 +119,27 @@ function cut(stream: StreamParts, size: number, share: number): CapturedStream {
   return renderStream({ ...parts, head, tail, omitted, truncated: true });
 }
 
-/** The longest start of `text` whose JSON size is at most `max`, never half a surrogate pair. */
-function longestPrefix(text: string, max: number): string {
+/**
+ * The longest start (or end) of `text` whose JSON size is at most `max`, never half a surrogate
+ * pair. Every character takes at least a byte, so no more than `max` of them are tried.
+ */
+function longest(text: string, max: number, from: 'start' | 'end'): string {
+  const take = (n: number) => (from === 'start' ? text.slice(0, n) : text.slice(text.length - n));
   let lo = 0;
-  let hi = text.length;
+  let hi = Math.min(text.length, Math.max(0, max));
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (jsonSize(text.slice(0, mid)) <= max) lo = mid;
+    if (jsonSize(take(mid)) <= max) lo = mid;
     else hi = mid - 1;
   }
-  if (lo > 0 && lo < text.length && isHighSurrogate(text.charCodeAt(lo - 1))) lo--;
-  return text.slice(0, lo);
-}
-
-/** The longest end of `text` whose JSON size is at most `max`, never half a surrogate pair. */
-function longestSuffix(text: string, max: number): string {
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (jsonSize(text.slice(text.length - mid)) <= max) lo = mid;
-    else hi = mid - 1;
+  if (lo > 0 && lo < text.length) {
+    const splitsPair =
+      from === 'start'
+        ? isHighSurrogate(text.charCodeAt(lo - 1))
+        : isLowSurrogate(text.charCodeAt(text.length - lo));
+    if (splitsPair) lo--;
   }
-  let start = text.length - lo;
-  if (start > 0 && start < text.length && isLowSurrogate(text.charCodeAt(start))) start++;
-  return text.slice(start);
+  return take(lo);
 }
 
 /** A rendered stream as parts: nothing omitted yet (the text may hold a marker already). */
