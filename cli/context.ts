@@ -27,6 +27,16 @@ export interface CommandContext {
   stack: StackSelection;
 }
 
+/**
+ * What a command module gets when it registers itself on the program (`register(program, host)` in
+ * `cli/commands/<name>.ts`): the context of this invocation, built when the command runs, and
+ * where its exit code goes.
+ */
+export interface CommandHost {
+  context: () => CommandContext;
+  done: (code: number) => void;
+}
+
 export { EXIT } from '#shared/exit-codes.ts';
 
 /** Who started a run or a cancel, recorded with it. */
