@@ -15,6 +15,7 @@ import { addFilterOptions, addProgressOptions, collect, progressFlag } from './c
 import { closestCommand, usageErrorLine } from './usage-errors.ts';
 import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
+import { register as registerFleet } from './commands/fleet.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 export const VERSION = '0.1.0';
@@ -298,6 +299,8 @@ export function buildProgram(io: CliIO): Command {
       const { schemaCommand } = await commands.schema();
       done(schemaCommand(name, context()));
     });
+
+  registerFleet(program, { context, done });
 
   program
     .command('local')

@@ -32,7 +32,7 @@ export async function loadFleetFile(path: string): Promise<FleetFile> {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT'
-        ? 'no such file (give one with --file, or DROVER_FLEET)'
+        ? 'no such file'
         : code === 'EISDIR'
           ? 'is a directory, not a fleet file'
           : `cannot be read (${code ?? String(error)})`;

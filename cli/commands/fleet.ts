@@ -1,0 +1,139 @@
+/**
+ * `drover fleet …`: the fleet file (fleet.yaml), every node group in one file, and what is
+ * rendered from it: the merged group, its Chef role, its Packer template, its JSON Schema.
+ * Each subcommand reads ./fleet.yaml unless an argument, --file or DROVER_FLEET names another.
+ */
+import { Command, Option } from 'commander';
+import type { CommandHost } from '../context.ts';
+
+const render = () => import('../fleet-file/render.ts');
+
+const FILE_NOTE = `
+The fleet file: ./fleet.yaml, unless --file or DROVER_FLEET names another. docs/fleet.md has
+its keys and merge rules; examples/fleet.yaml is a whole one.`;
+
+const HELP = {
+  fleet: `
+Examples:
+  $ drover fleet validate                          check ./fleet.yaml
+  $ drover fleet show 12_04-bee                    the merged group, each value with its origin
+  $ drover fleet role --write roles/               one Chef role JSON per group
+  $ drover fleet packer 12_04-bee > bee.pkr.hcl    a Packer template for the group
+${FILE_NOTE}`,
+  validate: `
+Every problem is reported with its file, line and column; the exit code is 4 if there is any.
+
+Examples:
+  $ drover fleet validate
+  $ drover fleet validate examples/fleet.yaml
+  $ DROVER_FLEET=prod/fleet.yaml drover fleet validate --json | jq '.problems[].message'
+${FILE_NOTE}`,
+  show: `
+Each line ends with where its value came from: __base__, a group it inherits, the group itself,
+or "default" (a bootstrap drover fills in: chef-client on the group's role).
+
+Examples:
+  $ drover fleet show 12_04-bee
+  $ drover fleet show body --json | jq .settings.autoscale
+${FILE_NOTE}`,
+  role: `
+The role is named role-<group>; its run list is the merged run_list, then the post_run_list.
+
+Examples:
+  $ drover fleet role 12_04-bee
+  $ drover fleet role --write roles/               roles/role-<group>.json for every group
+  $ drover fleet role 12_04-www --write roles/     just that one
+${FILE_NOTE}`,
+  packer: `
+One source block from the group's type, region, source_ami, instance_type, ssh_username and
+packer: settings, tagged group=<group>, with a timestamped AMI name. No credentials: Packer reads
+its own (environment, ~/.aws, instance role).
+
+Examples:
+  $ drover fleet packer 12_04-bee > 12_04-bee.pkr.hcl && packer build 12_04-bee.pkr.hcl
+  $ drover fleet packer 12_04-bee --format json    the legacy JSON template
+  $ drover fleet packer --write packer/            packer/<group>.pkr.hcl for every group
+${FILE_NOTE}`,
+  schema: `
+Point an editor at it: "# yaml-language-server: $schema=docs/fleet.schema.json" as the first line
+of fleet.yaml, or "$schema" in a JSON one. docs/fleet.schema.json is this output.
+
+Examples:
+  $ drover fleet schema > fleet.schema.json`,
+};
+
+const fileOption = () =>
+  new Option('-f, --file <path>', 'the fleet file (default: $DROVER_FLEET or ./fleet.yaml)');
+const jsonOption = () => new Option('-j, --json', 'one JSON document (only data on stdout)');
+
+/** Registers `drover fleet` and its subcommands. */
+export function register(program: Command, host: CommandHost): void {
+  const fleet = program
+    .command('fleet')
+    .description('the fleet file: validate it, show a merged group, render Chef roles and Packer templates')
+    .addHelpText('after', HELP.fleet);
+
+  fleet
+    .command('validate')
+    .description('check the fleet file: syntax, keys, types, inheritance, barriers')
+    .argument('[file]', 'the fleet file (default: --file, $DROVER_FLEET or ./fleet.yaml)')
+    .addOption(fileOption())
+    .addOption(jsonOption())
+    .addHelpText('after', HELP.validate)
+    .action(async (file: string | undefined, flags: { file?: string; json?: boolean }) => {
+      host.done(await (await render()).validateCommand(file, flags, host.context()));
+    });
+
+  fleet
+    .command('show')
+    .description('the group after inheritance, with where each value came from')
+    .argument('<group>', 'a group of the fleet file')
+    .addOption(fileOption())
+    .addOption(jsonOption())
+    .addHelpText('after', HELP.show)
+    .action(async (group: string, flags: { file?: string; json?: boolean }) => {
+      host.done(await (await render()).showCommand(group, flags, host.context()));
+    });
+
+  fleet
+    .command('role')
+    .description("the group's Chef role JSON (role-<group>)")
+    .argument('[group]', 'a group of the fleet file (with --write and no group: every group)')
+    .addOption(fileOption())
+    .option('-w, --write <dir>', 'write role-<group>.json files into this directory')
+    .addOption(jsonOption())
+    .addHelpText('after', HELP.role)
+    .action(async (group: string | undefined, flags: { file?: string; write?: string; json?: boolean }) => {
+      host.done(await (await render()).roleCommand(group, flags, host.context()));
+    });
+
+  fleet
+    .command('packer')
+    .description("a Packer template building the group's image")
+    .argument('[group]', 'a group of the fleet file (with --write and no group: every group)')
+    .addOption(fileOption())
+    .addOption(
+      new Option('--format <format>', 'hcl (HCL2) or json (legacy JSON template)')
+        .choices(['hcl', 'json'])
+        .default('hcl'),
+    )
+    .option('-w, --write <dir>', 'write <group>.pkr.hcl (or .pkr.json) files into this directory')
+    .addOption(jsonOption())
+    .addHelpText('after', HELP.packer)
+    .action(
+      async (
+        group: string | undefined,
+        flags: { file?: string; write?: string; json?: boolean; format: 'hcl' | 'json' },
+      ) => {
+        host.done(await (await render()).packerCommand(group, flags, host.context()));
+      },
+    );
+
+  fleet
+    .command('schema')
+    .description("the fleet file's JSON Schema, for editors")
+    .addHelpText('after', HELP.schema)
+    .action(async () => {
+      host.done((await render()).fleetSchemaCommand(host.context()));
+    });
+}
