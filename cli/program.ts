@@ -16,6 +16,7 @@ import { closestCommand, usageErrorLine } from './usage-errors.ts';
 import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
 import { register as registerFleet } from './commands/fleet.ts';
+import { addGroupOptions } from './group-addressing.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 export const VERSION = '0.1.0';
@@ -71,6 +72,7 @@ export function buildProgram(io: CliIO): Command {
     .description('run a shell command on every host matching the filters and report each result')
     .argument('<command>', 'shell command, run with bash -c on each host');
   addFilterOptions(run);
+  addGroupOptions(run);
   const runGroup = 'Run:';
   run
     .addOption(

@@ -12,6 +12,7 @@ import {
   type RunRequest,
 } from '#shared/messages.ts';
 import { CliError } from './errors.ts';
+import { groupAddressing, type GroupFlags } from './group-addressing.ts';
 
 export { hostCount, wholeNumber } from './option-parsers.ts';
 
@@ -23,7 +24,7 @@ export interface FilterFlags {
   select?: string;
 }
 
-export interface RunFlags extends FilterFlags {
+export interface RunFlags extends FilterFlags, GroupFlags {
   timeout?: number;
   dt?: number;
   ttl?: number;
@@ -71,11 +72,12 @@ export function buildRunRequest(
   caller: string,
   action: Action = 'exec',
 ): RunRequest {
+  const { filter, ordinal } = groupAddressing(filterSpecFrom(flags), flags);
   const parsed = runRequestSchema.safeParse({
     runId,
     action,
     ...(command !== undefined ? { command: { shell: command } } : {}),
-    filter: filterSpecFrom(flags),
+    filter,
     caller,
     options: {
       ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
@@ -87,6 +89,7 @@ export function buildRunRequest(
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
       ...(flags.limitSeed !== undefined ? { limitSeed: flags.limitSeed } : {}),
       ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
+      ...(ordinal !== undefined ? { ordinal } : {}),
     },
   });
   if (!parsed.success) throw new CliError(`invalid request: ${describeZodError(parsed.error)}`);

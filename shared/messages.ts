@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_STALE_AFTER_HEARTBEATS } from './freshness.ts';
+import { GROUP_NAME, GROUP_NAME_RULE } from './fleet-file/group-name.ts';
 
 export const MESSAGE_VERSION = 1;
 
@@ -71,6 +72,14 @@ export const runOptionsSchema = z
     limit: z.union([z.number().int().min(1), percentageSchema]).optional(),
     /** Seed for the random subset, so a limited run can be repeated on the same hosts. */
     limitSeed: z.string().min(1).optional(),
+    /**
+     * The `index`th host (from 0) of a group, its hosts ordered by when they joined, then identity:
+     * `drover run --group nucleus --ordinal 0`. Stable while the group's membership is.
+     */
+    ordinal: z
+      .object({ group: z.string().regex(GROUP_NAME, GROUP_NAME_RULE), index: z.number().int().min(0) })
+      .strict()
+      .optional(),
     /** Heartbeat intervals after which a silent node is no longer discovered. */
     staleAfterHeartbeats: z.number().int().min(1).default(DEFAULT_STALE_AFTER_HEARTBEATS),
   })

@@ -5,6 +5,9 @@
  */
 import { Command, Option } from 'commander';
 import type { CommandHost } from '../context.ts';
+import { addFilterOptions, addProgressOptions, progressFlag } from '../common-options.ts';
+import { hostCount, wholeNumber } from '../option-parsers.ts';
+import { DISPLAY_CHOICES } from '../output/display.ts';
 
 const render = () => import('../fleet-file/render.ts');
 
@@ -19,6 +22,7 @@ Examples:
   $ drover fleet show 12_04-bee                    the merged group, each value with its origin
   $ drover fleet role --write roles/               one Chef role JSON per group
   $ drover fleet packer 12_04-bee > bee.pkr.hcl    a Packer template for the group
+  $ drover fleet deploy 12_04-bee --batch 2        its bootstrap again, two hosts at a time
 ${FILE_NOTE}`,
   validate: `
 Every problem is reported with its file, line and column; the exit code is 4 if there is any.
@@ -53,6 +57,19 @@ Examples:
   $ drover fleet packer 12_04-bee > 12_04-bee.pkr.hcl && packer build 12_04-bee.pkr.hcl
   $ drover fleet packer 12_04-bee --format json    the legacy JSON template
   $ drover fleet packer --write packer/            packer/<group>.pkr.hcl for every group
+${FILE_NOTE}`,
+  deploy: `
+The group's bootstrap command (shown by drover fleet show; chef-client on the group's role when
+the file gives a run_list and no bootstrap) runs on every in-service host of the group (hosts
+whose group fact is the group and that heartbeat), as drover run would: same output, same exit
+codes, same run record (drover runs, drover show). Defaults for a rolling deploy: --batch 25%,
+--max-errors 0 (no batch starts after a failure), --timeout 900.
+
+Examples:
+  $ drover fleet deploy 12_04-bee
+  $ drover fleet deploy 12_04-bee --batch 1 --batch-sleep 30
+  $ drover fleet deploy body --batch 10% --max-errors 2 -F az=us-east-1a
+  $ drover fleet deploy nucleus --json | jq '.summary'
 ${FILE_NOTE}`,
   schema: `
 Point an editor at it: "# yaml-language-server: $schema=docs/fleet.schema.json" as the first line
@@ -129,11 +146,90 @@ export function register(program: Command, host: CommandHost): void {
       },
     );
 
+  registerDeploy(fleet, host);
+
   fleet
     .command('schema')
     .description("the fleet file's JSON Schema, for editors")
     .addHelpText('after', HELP.schema)
     .action(async () => {
       host.done((await render()).fleetSchemaCommand(host.context()));
+    });
+}
+
+/** `fleet deploy`: the options of a rolling `drover run`, with a deploy's defaults. */
+function registerDeploy(fleet: Command, host: CommandHost): void {
+  const deploy = fleet
+    .command('deploy')
+    .description("run the group's bootstrap again on every in-service host of it, in rolling batches")
+    .argument('<group>', 'a group of the fleet file');
+  addFilterOptions(deploy);
+  const runGroup = 'Run:';
+  deploy
+    .addOption(fileOption())
+    .addOption(
+      new Option('--batch <n|n%>', 'hosts (or share of them) at a time (default 25%)')
+        .argParser(hostCount('--batch', 1))
+        .helpGroup(runGroup),
+    )
+    .addOption(
+      new Option('--max-errors <n|n%>', 'start no further batch once more hosts than this failed (default 0)')
+        .argParser(hostCount('--max-errors'))
+        .helpGroup(runGroup),
+    )
+    .addOption(
+      new Option('--batch-sleep <seconds>', 'pause between batches')
+        .argParser(wholeNumber('--batch-sleep'))
+        .helpGroup(runGroup),
+    )
+    .addOption(
+      new Option('-t, --timeout <seconds>', 'kill the bootstrap after this long (default 900)')
+        .argParser(wholeNumber('--timeout', 1))
+        .helpGroup(runGroup),
+    )
+    .addOption(
+      new Option(
+        '--dt, --discovery-timeout <seconds>',
+        'wait this long for hosts to acknowledge (default 10)',
+      )
+        .argParser(wholeNumber('--discovery-timeout', 1))
+        .helpGroup(runGroup),
+    )
+    .addOption(
+      new Option(
+        '--ttl <seconds>',
+        'hosts drop the request after this long (default: discovery timeout + 60)',
+      )
+        .argParser(wholeNumber('--ttl', 1))
+        .helpGroup(runGroup),
+    )
+    .addOption(
+      new Option('--async', 'print the run id and exit; drover show <runId> later').helpGroup(runGroup),
+    )
+    .addOption(
+      new Option('-j, --json', 'one JSON document with every host and the summary (only data on stdout)')
+        .conflicts('jsonl')
+        .helpGroup('Output:'),
+    )
+    .addOption(
+      new Option('--jsonl', 'one JSON line per host as it lands, then the summary line').helpGroup('Output:'),
+    )
+    .addOption(
+      new Option('--display <which>', 'which hosts to print; the summary always prints')
+        .choices(DISPLAY_CHOICES)
+        .default('all')
+        .helpGroup('Output:'),
+    );
+  addProgressOptions(deploy)
+    .addHelpText('after', HELP.deploy)
+    .action(async (group: string, flags: Record<string, unknown>) => {
+      const { deployCommand } = await import('../fleet-file/deploy.ts');
+      host.done(
+        await deployCommand(
+          group,
+          { ...flags, dt: flags.discoveryTimeout as number | undefined, progress: progressFlag(flags) },
+          host.context(),
+        ),
+      );
     });
 }

@@ -9,6 +9,7 @@ import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shar
 import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 import type { NodeDirectory } from './node-directory.ts';
+import { nthOfGroup } from './ordinal.ts';
 
 export interface PlanDeps {
   runs: RunStore;
@@ -37,7 +38,7 @@ export function selectTargets(request: RunRequest, nodes: readonly NodeItem[], n
   }
   const wanted = request.options.nodes ? new Set(request.options.nodes) : undefined;
   const fresh = nodes.filter((node) => isFresh(node, now, request.options.staleAfterHeartbeats));
-  return fresh
+  return nthOfGroup(fresh, request.options.ordinal)
     .filter((node) => !wanted || wanted.has(node.identity) || wanted.has(node.nodeId))
     .filter((node) =>
       matchFilter(filter, { identity: node.identity, facts: node.facts, classes: node.classes }),

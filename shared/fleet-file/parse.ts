@@ -8,6 +8,7 @@ import { FleetFileError, type FleetFileProblem } from './errors.ts';
 import { DocumentPositions, dotted } from './positions.ts';
 import { BASE_GROUP, GROUP_KEYS, GROUP_NAME, fleetFileSchema, type RawGroup } from './schema.ts';
 import { nearest } from './nearest.ts';
+import { GROUP_NAME_RULE } from './group-name.ts';
 
 /** The file as written, checked against the schema, before inheritance. */
 export interface ParsedFleetFile {
@@ -67,7 +68,7 @@ function nameProblems(names: readonly string[], positions: DocumentPositions): F
     if (name === BASE_GROUP || name === '$schema' || GROUP_NAME.test(name)) continue;
     const message = name.startsWith('__')
       ? `names starting with "__" are reserved (the base group is spelled ${BASE_GROUP})`
-      : 'a group name is letters, digits, "_" and "-" (starting with a letter or digit), at most 64 characters';
+      : GROUP_NAME_RULE;
     problems.push({ path: name, message, ...positions.key([name]) });
   }
   return problems;

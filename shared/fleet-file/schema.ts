@@ -4,15 +4,12 @@
  * (`drover fleet schema`, committed as docs/fleet.schema.json).
  */
 import { z } from 'zod';
+import { GROUP_NAME } from './group-name.ts';
 
 /** The group every group inherits from. */
 export const BASE_GROUP = '__base__';
 
-/**
- * Group names: they become Chef role names (`role-<group>`, Chef allows letters, digits, `_`, `-`),
- * the `group` fact of every host, and part of AMI names, so the narrowest of those alphabets.
- */
-export const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export { GROUP_NAME } from './group-name.ts';
 
 /**
  * A run-list entry as Chef writes them: `recipe[cookbook::recipe@version]`, `role[name]`, or a
