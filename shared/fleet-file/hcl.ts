@@ -44,13 +44,18 @@ function value(v: HclValue, indent: string): string {
   if (v === null) return 'null';
   const inner = `${indent}  `;
   if (Array.isArray(v)) {
-    if (v.length === 0) return '[]';
-    return `[\n${v.map((item) => `${inner}${value(item, inner)},`).join('\n')}\n${indent}]`;
+    const items = v.map((item) => value(item, inner));
+    // Short lists of scalars on one line, as `packer fmt` leaves them.
+    const oneLine = `[${items.join(', ')}]`;
+    if (oneLine.length <= 80 && !oneLine.includes('\n')) return oneLine;
+    return `[\n${items.map((item) => `${inner}${item},`).join('\n')}\n${indent}]`;
   }
-  const entries = Object.entries(v);
+  const entries = Object.entries(v).map(
+    ([k, item]) => [IDENTIFIER.test(k) ? k : hclString(k), item] as const,
+  );
   if (entries.length === 0) return '{}';
-  const key = (k: string) => (IDENTIFIER.test(k) ? k : hclString(k));
-  return `{\n${entries.map(([k, item]) => `${inner}${key(k)} = ${value(item, inner)}`).join('\n')}\n${indent}}`;
+  const width = Math.max(...entries.map(([k]) => k.length));
+  return `{\n${entries.map(([k, item]) => `${inner}${k.padEnd(width)} = ${value(item, inner)}`).join('\n')}\n${indent}}`;
 }
 
 function block(b: HclBlock, indent: string): string {

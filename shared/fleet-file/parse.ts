@@ -2,7 +2,7 @@
  * Reads the fleet file's text (YAML; JSON is YAML too) and checks it against the schema, turning
  * every problem into a line and column of the file.
  */
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FleetFileError, type FleetFileProblem } from './errors.ts';
 import { DocumentPositions, dotted } from './positions.ts';
@@ -74,6 +74,19 @@ function nameProblems(names: readonly string[], positions: DocumentPositions): F
   return problems;
 }
 
+/**
+ * The document as plain data. Aliases are expanded here, so this is where an alias to a missing
+ * anchor, or an alias bomb (aliases of aliases, exponentially many values), is refused.
+ */
+function toPlainData(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error: unknown) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new FleetFileError(file, [{ path: '', message: error.message }], { cause: error });
+  }
+}
+
 const byPosition = (a: FleetFileProblem, b: FleetFileProblem) =>
   (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 
@@ -84,7 +97,13 @@ const byPosition = (a: FleetFileProblem, b: FleetFileProblem) =>
 export function parseFleetText(text: string, file: string): ParsedFleetFile {
   const lines = new LineCounter();
   // YAML 1.2 core: no `<<` merge keys (they would bypass the merge rules), no duplicate keys.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel error: a map used as a key is reported as a bad group name, not as a process warning.
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: 'error',
+  });
   const positions = new DocumentPositions(doc, lines);
   if (doc.errors.length > 0) {
     throw new FleetFileError(
@@ -96,7 +115,7 @@ export function parseFleetText(text: string, file: string): ParsedFleetFile {
       })),
     );
   }
-  const content: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const content = toPlainData(doc, file);
   const parsed = fleetFileSchema.safeParse(content);
   const problems = parsed.success ? [] : parsed.error.issues.flatMap((i) => problemsOf(i, positions));
   if (typeof content === 'object' && content !== null && !Array.isArray(content)) {

@@ -114,6 +114,21 @@ c: { requires: ['b:1'] }
     ]);
   });
 
+  it('refuses an alias bomb and an alias to a missing anchor', () => {
+    const bomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+
+    expect(problems(bomb.join('\n'))).toEqual([
+      'fleet.yaml: Excessive alias count indicates a resource exhaustion attack',
+    ]);
+    expect(problems('a: { default_attributes: { b: *x } }')[0]).toMatch(/^fleet\.yaml: Unresolved alias/);
+  });
+
   it('names the groups there are when asked for a missing one', () => {
     const f = fleetFromText('a: {}\nb: {}\n', 'fleet.yaml');
     expect(() => fleetGroup(f, 'c')).toThrow(UnknownGroupError);
