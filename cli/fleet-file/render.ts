@@ -75,6 +75,18 @@ function targets(fleet: FleetFile, name: string | undefined, write: string | und
   return [...fleet.groups.values()];
 }
 
+/** A file system failure of --write as one line naming the path (a file where a directory should be…). */
+async function writeOrExplain(path: string, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way of the directory' : code;
+    throw new CliError(`--write: cannot write ${path} (${why})`, EXIT.invalid, { cause: error });
+  }
+}
+
 /** Writes one file per group into `dir`; reports each path (stderr, or as JSON). */
 async function writeAll(
   ctx: CommandContext,
@@ -82,11 +94,11 @@ async function writeAll(
   files: { group: string; name: string; text: string }[],
   json: boolean | undefined,
 ): Promise<number> {
-  await mkdir(dir, { recursive: true });
   const written: { group: string; path: string }[] = [];
+  await writeOrExplain(dir, () => mkdir(dir, { recursive: true }));
   for (const file of files) {
     const path = join(dir, file.name);
-    await writeFile(path, file.text);
+    await writeOrExplain(path, () => writeFile(path, file.text));
     written.push({ group: file.group, path });
     if (!json) ctx.io.err(`wrote ${path}\n`);
   }

@@ -182,6 +182,21 @@ describe('drover fleet role and packer', () => {
   });
 });
 
+describe('drover fleet --write', () => {
+  it('says which path it could not write, and writes nothing else over it', async () => {
+    const blocker = join(dir, 'not-a-dir');
+    writeFileSync(blocker, 'keep me');
+
+    const r = await cli(['fleet', 'role', '-f', EXAMPLE, '--write', blocker]);
+
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe(
+      `drover: --write: cannot write ${blocker} (a file is in the way of the directory)\n`,
+    );
+    expect(readFileSync(blocker, 'utf8')).toBe('keep me');
+  });
+});
+
 describe('drover fleet schema', () => {
   it('prints the JSON Schema docs/fleet.schema.json holds', async () => {
     const r = await cli(['fleet', 'schema']);
