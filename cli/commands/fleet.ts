@@ -71,6 +71,16 @@ Examples:
   $ drover fleet deploy body --batch 10% --max-errors 2 -F az=us-east-1a
   $ drover fleet deploy nucleus --json | jq '.summary'
 ${FILE_NOTE}`,
+  hosts: `
+Hosts are in the order they joined (their first heartbeat), identity breaking ties; the number
+is the one drover run --group <group> --ordinal <n> addresses. The order holds while the group's
+membership does: a host that leaves or goes stale moves the later ones up. Reads the facts table
+of the stage; the fleet file is not needed.
+
+Examples:
+  $ drover fleet hosts nucleus
+  $ drover fleet hosts body --json | jq -r '.hosts[0].identity'
+  $ drover run 'zk-list-nodes' --group body --ordinal 0`,
   schema: `
 Point an editor at it: "# yaml-language-server: $schema=docs/fleet.schema.json" as the first line
 of fleet.yaml, or "$schema" in a JSON one. docs/fleet.schema.json is this output.
@@ -147,6 +157,17 @@ export function register(program: Command, host: CommandHost): void {
     );
 
   registerDeploy(fleet, host);
+
+  fleet
+    .command('hosts')
+    .description("the group's in-service hosts in ordinal order (what --ordinal N picks from)")
+    .argument('<group>', "a group name (the hosts' group fact)")
+    .addOption(jsonOption())
+    .addHelpText('after', HELP.hosts)
+    .action(async (group: string, flags: { json?: boolean }) => {
+      const { hostsCommand } = await import('../fleet-file/hosts.ts');
+      host.done(await hostsCommand(group, flags, host.context()));
+    });
 
   fleet
     .command('schema')

@@ -5,11 +5,11 @@
 import { describeZodError, resolveHostCount, runRequestSchema, type RunRequest } from '#shared/messages.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { isFresh } from '#shared/freshness.ts';
+import { nthOfGroup } from '#shared/fleet-file/join-order.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 import type { NodeDirectory } from './node-directory.ts';
-import { nthOfGroup } from './ordinal.ts';
 
 export interface PlanDeps {
   runs: RunStore;

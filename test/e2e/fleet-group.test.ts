@@ -96,6 +96,33 @@ describe('drover run --group --ordinal', () => {
   });
 });
 
+describe('drover fleet hosts', () => {
+  it('lists the group in ordinal order, the order --ordinal picks from', async () => {
+    const [text, json, none] = await Promise.all([
+      cli(['fleet', 'hosts', 'body']),
+      cli(['fleet', 'hosts', 'body', '--json']),
+      cli(['fleet', 'hosts', 'cell']),
+    ]);
+
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^0 {2}body-c {2}joined \d+(ms|s) ago\n1 {2}body-a {2}joined \d+(ms|s) ago\n2 {2}body-b {2}joined \d+(ms|s) ago\n$/,
+    );
+    expect(text.stderr).toBe('3 hosts of group body in service, in ordinal order.\n');
+    const doc = JSON.parse(json.stdout) as {
+      hosts: { ordinal: number; identity: string; joinedAt: number }[];
+    };
+    expect(doc.hosts.map((h) => [h.ordinal, h.identity])).toEqual([
+      [0, 'body-c'],
+      [1, 'body-a'],
+      [2, 'body-b'],
+    ]);
+    expect(doc.hosts[0]!.joinedAt).toBeLessThan(doc.hosts[1]!.joinedAt);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe('No host of group cell is in service (hosts report the fact group: cell).\n');
+  });
+});
+
 describe('drover fleet deploy', () => {
   it('runs the bootstrap in batches and starts no batch after --max-errors is exceeded', async () => {
     const r = await cli(['fleet', 'deploy', 'bee', '--batch', '1', '--max-errors', '0', '--json']);

@@ -3,7 +3,7 @@
  * picked among fresh hosts before the rest of the filter applies; and the CLI flags that ask.
  */
 import { describe, expect, it } from 'vitest';
-import { groupInJoinOrder } from '#functions/run/ordinal.ts';
+import { groupInJoinOrder } from '#shared/fleet-file/join-order.ts';
 import { parseRunRequest, selectTargets } from '#functions/run/plan-run.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { buildRunRequest } from '#cli/run-request.ts';

@@ -2,9 +2,10 @@
  * Ordinal addressing (`drover run --group nucleus --ordinal 0`, the cell notes' `cell cmd <cell>
  * nucleus 0`): the hosts of a group in the order they joined, identity breaking ties, and the
  * nth of them. The order holds while the group's membership does: a host that leaves (or goes
- * stale) moves every later host up one place.
+ * stale) moves every later host up one place. Plan picks targets with it; `drover fleet hosts`
+ * lists a group in the same order.
  */
-import { GROUP_FACT } from '#shared/fleet-file/group-name.ts';
+import { GROUP_FACT } from './group-name.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 
 /** The group's hosts among `nodes`, first joined first. */
