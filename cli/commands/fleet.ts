@@ -23,6 +23,7 @@ Examples:
   $ drover fleet role --write roles/               one Chef role JSON per group
   $ drover fleet packer 12_04-bee > bee.pkr.hcl    a Packer template for the group
   $ drover fleet deploy 12_04-bee --batch 2        its bootstrap again, two hosts at a time
+  $ drover fleet hosts nucleus                     its hosts, numbered as --ordinal counts them
 ${FILE_NOTE}`,
   validate: `
 Every problem is reported with its file, line and column; the exit code is 4 if there is any.

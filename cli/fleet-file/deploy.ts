@@ -23,6 +23,14 @@ export async function deployCommand(name: string, flags: DeployFlags, ctx: Comma
     );
   }
   const { file: _file, ...runFlags } = flags;
+  const batch = flags.batch ?? DEPLOY_DEFAULTS.batch;
+  const maxErrors = flags.maxErrors ?? DEPLOY_DEFAULTS.maxErrors;
+  if (!flags.json && !flags.jsonl) {
+    ctx.io.err(
+      `Deploying ${name} (${fleet.file}): ${group.bootstrap}\n` +
+        `  on its in-service hosts, ${batch} at a time, no batch after more than ${maxErrors} failed\n`,
+    );
+  }
   // The run module (and the AWS SDK with it) loads only now: `drover fleet --help` stays quick.
   const { runCommand } = await import('../commands/run.ts');
   return runCommand(
@@ -30,8 +38,8 @@ export async function deployCommand(name: string, flags: DeployFlags, ctx: Comma
     {
       ...runFlags,
       group: group.name,
-      batch: flags.batch ?? DEPLOY_DEFAULTS.batch,
-      maxErrors: flags.maxErrors ?? DEPLOY_DEFAULTS.maxErrors,
+      batch,
+      maxErrors,
       timeout: flags.timeout ?? DEPLOY_DEFAULTS.timeout,
     },
     ctx,

@@ -148,6 +148,10 @@ describe('drover fleet deploy', () => {
     expect(r.code).toBe(2);
     expect(stdoutHosts(r.stdout).sort()).toEqual(['bee-1', 'bee-2', 'bee-3', 'bee-4']);
     expect(r.stdout).toContain('>>>>>> bee-4 exit code: (0):\nbootstrapped bee-4\n');
+    expect(r.stderr).toContain(
+      `Deploying bee (${fleetFile}): test "$DROVER_IDENTITY" != bee-2 && echo "bootstrapped $DROVER_IDENTITY"\n` +
+        '  on its in-service hosts, 2 at a time, no batch after more than 1 failed\n',
+    );
     const runs = await cli(['runs', '--limit', '1', '--json']);
     expect(JSON.parse(runs.stdout).runs[0]).toMatchObject({
       command: { shell: 'test "$DROVER_IDENTITY" != bee-2 && echo "bootstrapped $DROVER_IDENTITY"' },
