@@ -11,18 +11,14 @@ import { CliError } from '../errors.ts';
 import { scanFleet } from '../fleet.ts';
 import { withStack } from '../stack.ts';
 import { ago, columns, plural } from '../output/format.ts';
-
-export interface GroupHostsJson {
-  group: string;
-  hosts: { ordinal: number; identity: string; nodeId: string; joinedAt: number; lastSeen: number }[];
-}
+import type { FleetHostsJson } from './output-schemas.ts';
 
 export async function hostsCommand(group: string, flags: { json?: boolean }, ctx: CommandContext) {
   if (!GROUP_NAME.test(group)) throw new CliError(`${JSON.stringify(group)}: ${GROUP_NAME_RULE}`);
   return withStack(ctx.stack, async (conn) => {
     const now = Date.now();
     const fresh = (await scanFleet(conn.db, conn.nodesTable)).filter((node) => isFresh(node, now));
-    const doc: GroupHostsJson = {
+    const doc: FleetHostsJson = {
       group,
       hosts: groupInJoinOrder(fresh, group).map((node, ordinal) => ({
         ordinal,

@@ -19,6 +19,7 @@ import { CliError } from '../errors.ts';
 import { plural } from '../output/format.ts';
 import { explainLoadError, fleetFilePath, groupOf, readFleet, type FleetFileFlags } from './source.ts';
 import { showText } from './show.ts';
+import type { FleetPackerJson, FleetValidateJson, FleetWrittenJson } from './output-schemas.ts';
 
 export interface JsonFlag {
   json?: boolean;
@@ -38,11 +39,12 @@ export async function validateCommand(
     fleet = await loadFleetFile(path);
   } catch (error: unknown) {
     if (!(error instanceof FleetFileError) || !flags.json) throw explainLoadError(error, path);
-    printJson(ctx, { file: path, valid: false, problems: error.problems });
+    const doc: FleetValidateJson = { file: path, valid: false, problems: [...error.problems] };
+    printJson(ctx, doc);
     return EXIT.invalid;
   }
   const groups = [...fleet.groups.keys()];
-  if (flags.json) printJson(ctx, { file: path, valid: true, groups });
+  if (flags.json) printJson(ctx, { file: path, valid: true, groups } satisfies FleetValidateJson);
   else {
     ctx.io.out(
       `${path}: valid, ${plural(groups.length, 'group')}${groups.length ? `: ${groups.join(', ')}` : ''}\n`,
@@ -94,7 +96,7 @@ async function writeAll(
   files: { group: string; name: string; text: string }[],
   json: boolean | undefined,
 ): Promise<number> {
-  const written: { group: string; path: string }[] = [];
+  const written: FleetWrittenJson['written'] = [];
   await writeOrExplain(dir, () => mkdir(dir, { recursive: true }));
   for (const file of files) {
     const path = join(dir, file.name);
@@ -102,7 +104,7 @@ async function writeAll(
     written.push({ group: file.group, path });
     if (!json) ctx.io.err(`wrote ${path}\n`);
   }
-  if (json) printJson(ctx, { written });
+  if (json) printJson(ctx, { written } satisfies FleetWrittenJson);
   return EXIT.ok;
 }
 
@@ -138,13 +140,13 @@ export async function packerCommand(name: string | undefined, flags: PackerFlags
     return writeAll(ctx, flags.write, files, flags.json);
   }
   const [only] = rendered;
-  if (flags.json)
-    printJson(ctx, {
-      group: only!.group,
-      format: flags.format,
-      fileName: only!.fileName,
-      template: only!.text,
-    });
+  const doc: FleetPackerJson = {
+    group: only!.group,
+    format: flags.format,
+    fileName: only!.fileName,
+    template: only!.text,
+  };
+  if (flags.json) printJson(ctx, doc);
   else ctx.io.out(only!.text);
   return EXIT.ok;
 }

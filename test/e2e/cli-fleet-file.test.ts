@@ -11,6 +11,12 @@ import { fleetJsonSchema } from '#shared/fleet-file/index.ts';
 import { droverCli, stopCliProcesses, type CliOptions } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/processes.ts';
 import { readHcl } from '../helpers/hcl-reader.ts';
+import {
+  fleetPackerDocumentSchema,
+  fleetShowDocumentSchema,
+  fleetValidateDocumentSchema,
+  fleetWrittenDocumentSchema,
+} from '#cli/fleet-file/output-schemas.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'fleet.yaml');
 let dir: string;
@@ -39,7 +45,7 @@ describe('drover fleet validate', () => {
       code: 0,
       stdout: `${EXAMPLE}: valid, 5 groups: 12_04-bee, 12_04-www, nucleus, body, body-stateful\n`,
     });
-    expect(JSON.parse(flag.stdout)).toEqual({
+    expect(fleetValidateDocumentSchema.parse(JSON.parse(flag.stdout))).toEqual({
       file: EXAMPLE,
       valid: true,
       groups: ['12_04-bee', '12_04-www', 'nucleus', 'body', 'body-stateful'],
@@ -64,7 +70,7 @@ describe('drover fleet validate', () => {
         `  ${bad}:3:13: www.run_list: Invalid input: expected array, received string\n`,
     );
     expect(json.code).toBe(4);
-    expect(JSON.parse(json.stdout)).toEqual({
+    expect(fleetValidateDocumentSchema.parse(JSON.parse(json.stdout))).toEqual({
       file: bad,
       valid: false,
       problems: [
@@ -114,7 +120,7 @@ describe('drover fleet show', () => {
       cli(['fleet', 'show', 'bees', '-f', EXAMPLE]),
     ]);
 
-    expect(JSON.parse(json.stdout)).toMatchObject({
+    expect(fleetShowDocumentSchema.parse(JSON.parse(json.stdout))).toMatchObject({
       name: '12_04-bee',
       lineage: ['__base__', '12_04-bee'],
       settings: { security_groups: ['external', 'internal', 'bee'] },
@@ -153,11 +159,12 @@ describe('drover fleet role and packer', () => {
 
   it('prints a Packer template in HCL2 or JSON, and --write --json lists the files written', async () => {
     const out = join(dir, 'packer');
-    const [hcl, legacy, written, noGroup] = await Promise.all([
+    const [hcl, legacy, written, noGroup, asJson] = await Promise.all([
       cli(['fleet', 'packer', 'nucleus', '-f', EXAMPLE]),
       cli(['fleet', 'packer', 'nucleus', '-f', EXAMPLE, '--format', 'json']),
       cli(['fleet', 'packer', 'body', '-f', EXAMPLE, '--write', out, '--json']),
       cli(['fleet', 'packer', '-f', EXAMPLE]),
+      cli(['fleet', 'packer', 'nucleus', '-f', EXAMPLE, '--json']),
     ]);
 
     const source = readHcl(hcl.stdout).find((b) => b.type === 'source');
@@ -166,7 +173,7 @@ describe('drover fleet role and packer', () => {
       type: 'amazon-ebs',
       ami_name: 'nucleus-{{timestamp}}',
     });
-    expect(JSON.parse(written.stdout)).toEqual({
+    expect(fleetWrittenDocumentSchema.parse(JSON.parse(written.stdout))).toEqual({
       written: [{ group: 'body', path: join(out, 'body.pkr.hcl') }],
     });
     expect(readHcl(readFileSync(join(out, 'body.pkr.hcl'), 'utf8')).map((b) => b.type)).toEqual([
@@ -175,6 +182,12 @@ describe('drover fleet role and packer', () => {
       'source',
       'build',
     ]);
+    expect(fleetPackerDocumentSchema.parse(JSON.parse(asJson.stdout))).toEqual({
+      group: 'nucleus',
+      format: 'hcl',
+      fileName: 'nucleus.pkr.hcl',
+      template: hcl.stdout,
+    });
     expect(noGroup.code).toBe(4);
     expect(noGroup.stderr).toBe(
       'drover: name a group (drover fleet packer <group>), or give --write <dir> to write every group\n',

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDocumentSchema } from '#cli/output/schemas.ts';
+import { fleetHostsDocumentSchema } from '#cli/fleet-file/output-schemas.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { stopAll } from '../helpers/processes.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
@@ -109,9 +110,7 @@ describe('drover fleet hosts', () => {
       /^0 {2}body-c {2}joined \d+(ms|s) ago\n1 {2}body-a {2}joined \d+(ms|s) ago\n2 {2}body-b {2}joined \d+(ms|s) ago\n$/,
     );
     expect(text.stderr).toBe('3 hosts of group body in service, in ordinal order.\n');
-    const doc = JSON.parse(json.stdout) as {
-      hosts: { ordinal: number; identity: string; joinedAt: number }[];
-    };
+    const doc = fleetHostsDocumentSchema.parse(JSON.parse(json.stdout));
     expect(doc.hosts.map((h) => [h.ordinal, h.identity])).toEqual([
       [0, 'body-c'],
       [1, 'body-a'],
