@@ -87,6 +87,17 @@ function toPlainData(doc: Document, file: string): unknown {
   }
 }
 
+/** Paths of `__proto__` keys: zod and object spreads would drop them (or worse), silently. */
+function protoKeys(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => protoKeys(item, [...path, i]));
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.keys(value).flatMap((key) =>
+    key === '__proto__'
+      ? [[...path, key]]
+      : protoKeys((value as Record<string, unknown>)[key], [...path, key]),
+  );
+}
+
 const byPosition = (a: FleetFileProblem, b: FleetFileProblem) =>
   (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 
@@ -116,6 +127,12 @@ export function parseFleetText(text: string, file: string): ParsedFleetFile {
     );
   }
   const content = toPlainData(doc, file);
+  const unkeepable = protoKeys(content).map((path) => ({
+    path: dotted(path),
+    message: 'a key named __proto__ cannot be kept (JavaScript objects treat it specially): rename it',
+    ...positions.key(path),
+  }));
+  if (unkeepable.length > 0) throw new FleetFileError(file, unkeepable);
   const parsed = fleetFileSchema.safeParse(content);
   const problems = parsed.success ? [] : parsed.error.issues.flatMap((i) => problemsOf(i, positions));
   if (typeof content === 'object' && content !== null && !Array.isArray(content)) {

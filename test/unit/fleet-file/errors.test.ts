@@ -129,6 +129,13 @@ c: { requires: ['b:1'] }
     expect(problems('a: { default_attributes: { b: *x } }')[0]).toMatch(/^fleet\.yaml: Unresolved alias/);
   });
 
+  it('refuses a __proto__ key rather than lose it', () => {
+    expect(problems('g:\n  default_attributes: { a: 1, __proto__: { polluted: true } }\n')).toEqual([
+      'fleet.yaml:2:31: g.default_attributes.__proto__: a key named __proto__ cannot be kept (JavaScript objects treat it specially): rename it',
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('names the groups there are when asked for a missing one', () => {
     const f = fleetFromText('a: {}\nb: {}\n', 'fleet.yaml');
     expect(() => fleetGroup(f, 'c')).toThrow(UnknownGroupError);
