@@ -144,6 +144,33 @@ function barrierCycles(parsed: ParsedFleetFile, groups: Map<string, FleetGroup>)
   return problems;
 }
 
+/**
+ * An Auto Scaling group holds one node group: its lifecycle hooks say which group a launching
+ * instance bootstraps as. A group that inherits `autoscale` without its own `asg` would share one.
+ */
+function sharedAsgs(parsed: ParsedFleetFile, groups: Map<string, FleetGroup>): FleetFileProblem[] {
+  const problems: FleetFileProblem[] = [];
+  const owner = new Map<string, string>();
+  for (const group of groups.values()) {
+    const asg = group.settings.autoscale ? group.settings.autoscale.asg : undefined;
+    if (asg === undefined) continue;
+    const first = owner.get(asg);
+    if (first === undefined) {
+      owner.set(asg, group.name);
+      continue;
+    }
+    const origin = group.origins.autoscale;
+    const from = origin?.kind === 'map' ? (origin.keys.asg ?? group.name) : group.name;
+    const inherited = from === group.name ? '' : ` (inherited from ${from})`;
+    problems.push({
+      path: dotted([group.name, 'autoscale', 'asg']),
+      message: `Auto Scaling group "${asg}" is already ${first}'s${inherited}: give ${group.name} its own autoscale.asg`,
+      ...parsed.positions.value([from, 'autoscale', 'asg']),
+    });
+  }
+  return problems;
+}
+
 function buildGroup(parsed: ParsedFleetFile, name: string, lineage: string[]): FleetGroup {
   const layers: Layer[] = lineage.map((layer) => ({
     name: layer,
@@ -183,7 +210,7 @@ export function resolveFleet(parsed: ParsedFleetFile): FleetFile {
     else if (lineage.length > 0) groups.set(name, buildGroup(parsed, name, lineage));
   }
   for (const group of groups.values()) problems.push(...groupProblems(parsed, group));
-  problems.push(...barrierCycles(parsed, groups));
+  problems.push(...barrierCycles(parsed, groups), ...sharedAsgs(parsed, groups));
   const unique = [...new Map(problems.map((p) => [`${p.line}:${p.column}:${p.message}`, p])).values()];
   if (unique.length > 0) {
     throw new FleetFileError(

@@ -129,6 +129,21 @@ c: { requires: ['b:1'] }
     expect(problems('a: { default_attributes: { b: *x } }')[0]).toMatch(/^fleet\.yaml: Unresolved alias/);
   });
 
+  it('refuses two groups in one Auto Scaling group, also when one inherits the other', () => {
+    expect(
+      problems(`body:
+  autoscale: { asg: cell-body, node_max: 10 }
+body-stateful:
+  inherits: body
+  autoscale: { node_max: 5 }
+www: { autoscale: { asg: cell-body } }
+`),
+    ).toEqual([
+      'fleet.yaml:2:21: body-stateful.autoscale.asg: Auto Scaling group "cell-body" is already body\'s (inherited from body): give body-stateful its own autoscale.asg',
+      'fleet.yaml:6:26: www.autoscale.asg: Auto Scaling group "cell-body" is already body\'s: give www its own autoscale.asg',
+    ]);
+  });
+
   it('refuses a __proto__ key rather than lose it', () => {
     expect(problems('g:\n  default_attributes: { a: 1, __proto__: { polluted: true } }\n')).toEqual([
       'fleet.yaml:2:31: g.default_attributes.__proto__: a key named __proto__ cannot be kept (JavaScript objects treat it specially): rename it',
