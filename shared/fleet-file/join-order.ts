@@ -8,12 +8,21 @@
 import { GROUP_FACT } from './group-name.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 
+/**
+ * Whether the host reports `group` as its group fact. A number compares as its text, as the
+ * `group="…"` filter of `--group` does: a host with `group: 7` is in group "7" either way.
+ */
+function isOf(node: NodeItem, group: string): boolean {
+  const fact = node.facts[GROUP_FACT];
+  return (typeof fact === 'string' || typeof fact === 'number') && String(fact) === group;
+}
+
 /** The group's hosts among `nodes`, first joined first. */
 export function groupInJoinOrder(nodes: readonly NodeItem[], group: string): NodeItem[] {
   // A record without joinedAt (written before it was kept) sorts after every host that has one.
   const joined = (node: NodeItem) => node.joinedAt ?? Number.MAX_SAFE_INTEGER;
   return nodes
-    .filter((node) => node.facts[GROUP_FACT] === group)
+    .filter((node) => isOf(node, group))
     .sort((a, b) => joined(a) - joined(b) || a.identity.localeCompare(b.identity));
 }
 

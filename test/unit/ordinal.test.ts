@@ -55,6 +55,12 @@ describe('ordinal addressing', () => {
     expect(targets('cell', 0)).toEqual([]);
   });
 
+  it('counts a host reporting its group as a number in that group, as the --group filter does', () => {
+    const nodes = [host('n-2', 'x', 2, { facts: { group: 7 } }), host('n-1', '7', 1)];
+    expect(groupInJoinOrder(nodes, '7').map((n) => n.identity)).toEqual(['n-1', 'n-2']);
+    expect(groupInJoinOrder([host('o', 'x', 1, { facts: { group: { name: '7' } } })], '7')).toEqual([]);
+  });
+
   it('applies the rest of the filter to the nth host, not the nth of the filtered hosts', () => {
     expect(targets('body', 0, { identity: ['body-a'] })).toEqual([]);
     expect(targets('body', 1, { identity: ['body-a'] })).toEqual(['body-a']);
