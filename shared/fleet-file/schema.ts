@@ -65,7 +65,10 @@ const groupShape = {
     .string()
     .regex(GROUP_NAME, 'a group name: letters, digits, "_" and "-", at most 64 characters')
     .describe('another group to inherit from, instead of __base__ alone'),
-  type: z.string().min(1).describe('Packer builder type, e.g. amazon-ebs'),
+  type: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/, 'a Packer builder type is lowercase letters, digits and "-", e.g. amazon-ebs')
+    .describe('Packer builder type, e.g. amazon-ebs'),
   region: z.string().min(1).describe('AWS region, e.g. us-east-1'),
   instance_type: z.string().min(1).describe('EC2 instance type, e.g. m5.large'),
   source_ami: z.string().min(1).describe('the AMI images and instances start from'),

@@ -39,6 +39,12 @@ describe('bad fleet files', () => {
     ]);
   });
 
+  it('refuses a builder type that could not be a Packer source label', () => {
+    expect(problems("a:\n  type: 'amazon ebs\"'\n")).toEqual([
+      'fleet.yaml:2:9: a.type: a Packer builder type is lowercase letters, digits and "-", e.g. amazon-ebs',
+    ]);
+  });
+
   it('refuses a run-list entry that is not one and a malformed requirement', () => {
     expect(problems("a:\n  run_list: ['recipe[x']\n  requires: [nucleus]\n")).toEqual([
       'fleet.yaml:2:14: a.run_list[0]: a run-list entry is recipe[cookbook::recipe], role[name] or a recipe name',
