@@ -15,6 +15,7 @@ import { addFilterOptions, addProgressOptions, collect, progressFlag } from './c
 import { closestCommand, usageErrorLine } from './usage-errors.ts';
 import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
+import { register as registerSchedule } from './commands/schedule.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 export const VERSION = '0.1.0';
@@ -223,12 +224,21 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--limit <n>', 'how many runs').default(20).argParser(wholeNumber('--limit', 1)))
     .option('--caller <who>', 'only runs started by this caller (user@host)')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('--schedule <name>', 'only runs started by this schedule (drover schedule list)')
     .option('-j, --json', 'one JSON document (only data on stdout)')
     .addHelpText('after', HELP.runs)
-    .action(async (flags: { limit: number; caller?: string; status?: string; json?: boolean }) => {
-      const { runsCommand } = await commands.runs();
-      done(await runsCommand(flags, context()));
-    });
+    .action(
+      async (flags: {
+        limit: number;
+        caller?: string;
+        status?: string;
+        schedule?: string;
+        json?: boolean;
+      }) => {
+        const { runsCommand } = await commands.runs();
+        done(await runsCommand(flags, context()));
+      },
+    );
 
   const show = program
     .command('show')
@@ -391,6 +401,8 @@ export function buildProgram(io: CliIO): Command {
         onInterrupt: io.onInterrupt,
       });
     });
+
+  registerSchedule(program, { context, done });
 
   // `drover` alone, or an unknown command: one line saying what to do.
   program.action(() => {
