@@ -70,10 +70,11 @@ export async function createSchedule(
   if (warning) ctx.io.err(warning);
   return withSchedules(ctx, async (store, conn) => {
     await store.create(name, def);
-    const [next] = nextFires(def, Date.now(), 1);
+    // A rate schedule fires at once, then every period; the others at their next fire time.
+    const [next] = def.expression.startsWith('rate(') ? ['now'] : nextFires(def, Date.now(), 1);
     ctx.io.err(
       `Created schedule ${name} on stage ${conn.stage}: ${describeWhen(def)}; ` +
-        `${next ? `next run ${next}` : 'no fire time left'}. drover schedule show ${name} follows it.\n`,
+        `${next ? `first run ${next}` : 'no fire time left'}. drover schedule show ${name} follows it.\n`,
     );
     return EXIT.ok;
   });

@@ -80,7 +80,8 @@ export function instantsOfWallClock(wall: number, timeZone: string): number[] {
 export function formatInZone(instant: number, timeZone: string): string {
   const wall = new Date(wallClockAt(instant, timeZone)).toISOString();
   const name =
-    new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' })
+    // en-GB names European zones (CET, CEST) where en-US writes GMT+1.
+    new Intl.DateTimeFormat('en-GB', { timeZone, timeZoneName: 'short' })
       .formatToParts(new Date(instant))
       .find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
   return `${wall.slice(0, 10)} ${wall.slice(11, 16)} ${name}`;
