@@ -19,6 +19,7 @@ import { createSchedulerClient } from '#shared/aws.ts';
 import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
 import type { RunRequestInput } from '#shared/messages.ts';
 import type { FireRecord } from '#local/scheduler.ts';
+import { ScheduleLock } from '#functions/run/schedule-lock.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { FakeAgent, type Behaviour } from '../helpers/fake-agent.ts';
 
@@ -364,5 +365,31 @@ describe('local Scheduler API', () => {
     await expect(scheduler.send(new ListSchedulesCommand({ MaxResults: 101 }))).rejects.toMatchObject({
       name: 'ValidationException',
     });
+  });
+});
+
+describe("a schedule's turn (Plan and Finish)", () => {
+  it('is taken again by the same run (a retried Plan), refused to another, and expires', async () => {
+    const lock = new ScheduleLock(t.db, t.stack.file.runsTable);
+    const now = Date.parse('2026-12-01T10:00:00Z');
+    expect(await lock.acquire('turns', 'RUN-A', now, now + MINUTE)).toBe(true);
+    expect(await lock.acquire('turns', 'RUN-A', now + 1, now + MINUTE)).toBe(true);
+    expect(await lock.acquire('turns', 'RUN-B', now + 2, now + MINUTE)).toBe(false);
+    expect(await lock.holder('turns')).toBe('RUN-A');
+    // A run that died without Finish holds the turn only until its longest possible end.
+    expect(await lock.acquire('turns', 'RUN-B', now + MINUTE + 1, now + 2 * MINUTE)).toBe(true);
+    expect(await lock.holder('turns')).toBe('RUN-B');
+  });
+
+  it('is given back only by its holder, and giving it back twice is harmless', async () => {
+    const lock = new ScheduleLock(t.db, t.stack.file.runsTable);
+    const now = Date.parse('2026-12-01T10:00:00Z');
+    await lock.acquire('handback', 'RUN-A', now, now + MINUTE);
+    await lock.release('handback', 'RUN-B');
+    expect(await lock.holder('handback')).toBe('RUN-A');
+    await lock.release('handback', 'RUN-A');
+    await lock.release('handback', 'RUN-A');
+    expect(await lock.holder('handback')).toBeUndefined();
+    expect(await lock.acquire('handback', 'RUN-C', now, now + MINUTE)).toBe(true);
   });
 });
