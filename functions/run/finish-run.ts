@@ -53,6 +53,8 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
   const errorText = error ? `${error.Error}: ${describeLambdaCause(error.Cause)}` : undefined;
   const summary = summarize(nodes, meta?.status === 'cancelled' ? undefined : meta?.error);
   if (errorText?.startsWith('InvalidRunRequest')) summary.exitCode = 4;
+  // A fire skipped for overlap did what it should: nothing, on purpose.
+  if (meta?.status === 'skipped') summary.exitCode = 0;
   const status = runStatusOf(summary, errorText, meta?.status ?? 'running');
   const finishedAt = deps.now();
   if (meta) {

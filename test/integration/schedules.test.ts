@@ -29,6 +29,8 @@ let clock = Date.parse('2026-12-01T10:00:00Z');
 const agents: FakeAgent[] = [];
 const MINUTE = 60_000;
 
+const slowAgent = () => agents.find((a) => a.nodeId === 'sch-slow-1')!;
+
 async function agent(nodeId: string, role: string, behaviour: Behaviour): Promise<void> {
   const a = new FakeAgent(t.sqs, t.stack.file.repliesQueueUrl, nodeId, { role }, behaviour);
   agents.push(a);
@@ -178,7 +180,10 @@ describe('local scheduler', () => {
       schedule: 'overlap',
       expected: 0,
       skippedFor: first!.executionName,
+      summary: { exitCode: 0, expected: 0 },
     });
+    // Nothing was sent for the skipped fire: the slow host saw the first run's request only.
+    expect(slowAgent().received.map((r) => r.runId)).not.toContain(second!.executionName);
     expect(events('Scheduled Run Skipped')).toContainEqual({
       runId: second!.executionName,
       schedule: 'overlap',
