@@ -82,7 +82,12 @@ export class LocalScheduler {
     const group = this.#group(input.GroupName);
     const key = `${group}/${input.Name}`;
     const expression = checkScheduleInput(input);
-    if (this.#entries.has(key)) {
+    const existing = this.#entries.get(key)?.schedule;
+    if (existing) {
+      // The SDK sends an idempotency token: its own retry of a create that went through succeeds.
+      if (input.ClientToken !== undefined && existing.ClientToken === input.ClientToken) {
+        return { ScheduleArn: existing.Arn };
+      }
       throw new SchedulerApiError('ConflictException', `Schedule ${input.Name} already exists.`);
     }
     const now = this.#now();
@@ -92,8 +97,10 @@ export class LocalScheduler {
     return { ScheduleArn: schedule.Arn };
   }
 
-  get(name: string, groupName?: string): Schedule {
-    return structuredClone(this.#entry(name, groupName).schedule);
+  get(name: string, groupName?: string): Omit<Schedule, 'ClientToken'> {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- GetSchedule does not return the token
+    const { ClientToken, ...schedule } = structuredClone(this.#entry(name, groupName).schedule);
+    return schedule;
   }
 
   update(input: ScheduleInput): { ScheduleArn: string } {

@@ -118,6 +118,15 @@ describe('LocalScheduler', () => {
     expect(at('2026-12-01T02:35:00Z')).toEqual(['2026-12-01T02:30:00.000Z']);
   });
 
+  it("answers the SDK's retry of a create that went through (same ClientToken), and refuses another create", () => {
+    const { scheduler } = setup('2026-12-01T10:00:00Z');
+    const first = scheduler.create(schedule({ ClientToken: 'token-1' }));
+    expect(scheduler.create(schedule({ ClientToken: 'token-1' }))).toEqual(first);
+    expect(() => scheduler.create(schedule({ ClientToken: 'token-2' }))).toThrow(/already exists/);
+    expect(() => scheduler.create(schedule())).toThrow(/already exists/);
+    expect(scheduler.get('nightly', 'drover-local')).not.toHaveProperty('ClientToken');
+  });
+
   it('stops at EndDate', () => {
     const { scheduler, advance } = setup('2026-12-01T10:00:00Z');
     scheduler.create(
