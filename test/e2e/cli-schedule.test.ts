@@ -71,6 +71,27 @@ describe('drover schedule', () => {
     expect(followed.code).toBe(0);
     expect(followed.stdout).toContain('sched-web-1');
 
+    const paused = await drover('schedule', 'pause', 'tick');
+    expect(paused.stderr).toContain('Paused schedule tick');
+    expect((await drover('schedule', 'list')).stdout).toMatch(/^tick\s+paused\s+rate\(1 minute\) UTC\s+-/m);
+    const updated = await drover(
+      'schedule',
+      'update',
+      'tick',
+      '--cron',
+      '0 6 * * 1',
+      '--timezone',
+      'Europe/Berlin',
+      'uptime',
+    );
+    expect(updated.stderr).toContain('Updated schedule tick: cron(0 6 ? * 2 *) Europe/Berlin (paused).');
+    const resumed = await drover('schedule', 'resume', 'tick');
+    expect(resumed.stderr).toContain('Resumed schedule tick: cron(0 6 ? * 2 *) Europe/Berlin.');
+    const after = await drover('schedule', 'show', 'tick');
+    expect(after.stdout).toContain('Command:    uptime');
+    expect(after.stdout).toContain('Filter:     role=web'); // kept: no filter flag given
+    expect(after.stdout).toMatch(/Next fire times \(Europe\/Berlin\):\n {2}\d{4}-\d{2}-\d{2} 06:00 CES?T/);
+
     expect((await drover('schedule', 'delete', 'tick')).code).toBe(0);
     const none = await drover('schedule', 'list');
     expect(none.code).toBe(1);
