@@ -171,7 +171,9 @@ export function register(program: Command, host: CommandHost): void {
 
   schedule
     .command('run-now')
-    .description("start the schedule's run now, as a fire would; prints the run id")
+    .description(
+      "start the schedule's run now, as a fire would (skipped too if its previous run is going); prints the run id",
+    )
     .argument('<name>', 'the schedule')
     .action(async (name: string) => host.done(await (await actions()).runScheduleNow(name, host.context())));
 }
