@@ -114,6 +114,7 @@ export async function runsCommand(flags: RunsFlags, ctx: CommandContext): Promis
           command: r.command ?? null,
           filter: r.filter,
           caller: r.caller,
+          schedule: r.schedule ?? null,
           createdAt: r.createdAt,
           finishedAt: r.finishedAt ?? null,
           expected: r.expected,

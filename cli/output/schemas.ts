@@ -185,6 +185,8 @@ export const runsDocumentSchema = z
           command: commandSchema.nullable(),
           filter: filterSchema,
           caller: z.string(),
+          /** The schedule that started the run (drover schedule), or null. */
+          schedule: z.string().nullable(),
           createdAt: ms,
           finishedAt: nullableMs,
           expected: z.number().int(),

@@ -53,7 +53,12 @@ describe('drover schedule', () => {
       30_000,
       'a succeeded run of schedule tick',
     );
-    expect(run).toMatchObject({ command: { shell: 'echo tick' }, expected: 1, summary: { succeeded: 1 } });
+    expect(run).toMatchObject({
+      schedule: 'tick',
+      command: { shell: 'echo tick' },
+      expected: 1,
+      summary: { succeeded: 1 },
+    });
 
     const shown = await drover('schedule', 'show', 'tick');
     expect(shown.code).toBe(0);
