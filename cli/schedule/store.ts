@@ -32,7 +32,9 @@ export class ScheduleStore {
   constructor(private readonly conn: ConnectedStack) {
     if (!conn.schedules) {
       throw new CliError(
-        `stage ${conn.stage} has no schedule group: redeploy it (npx sls deploy --stage ${conn.stage}) to add schedules, then drover --refresh`,
+        conn.fromCache
+          ? `stage ${conn.stage}'s cached outputs name no schedule group: run again with --refresh (or redeploy the stage if it predates schedules)`
+          : `stage ${conn.stage} has no schedule group: redeploy it (npx sls deploy --stage ${conn.stage}) to add schedules`,
       );
     }
     this.#where = conn.schedules;
