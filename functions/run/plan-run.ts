@@ -10,6 +10,7 @@ import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import type { ScheduleLock } from './schedule-lock.ts';
+import { awsErrorName } from '#shared/aws.ts';
 
 export interface PlanDeps {
   runs: RunStore;
@@ -138,6 +139,45 @@ async function planSkipped(meta: RunMetaItem, deps: PlanDeps): Promise<RunState>
 /** Plans a run: writes meta, batch and node items, and returns the first state of the loop. */
 export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState> {
   const request = parseRunRequest(input);
+  try {
+    return await planRequest(request, deps);
+  } catch (error: unknown) {
+    if (request.schedule && error instanceof InvalidRunRequest) await recordRefused(request, deps);
+    throw error;
+  }
+}
+
+/**
+ * A scheduled run Plan refuses (a filter edited outside drover, more batches than a run can go
+ * through) still gets its record, so Finish can mark it invalid and emit `Run Failed` with the
+ * schedule's name: nobody is watching a scheduled run but the bus.
+ */
+async function recordRefused(request: RunRequest, deps: PlanDeps): Promise<void> {
+  const now = deps.now();
+  try {
+    await deps.runs.putMeta({
+      runId: request.runId,
+      sk: META_SK,
+      status: 'running',
+      action: request.action,
+      command: request.command,
+      filter: request.filter,
+      options: request.options,
+      caller: request.caller,
+      ...(request.schedule ? { schedule: request.schedule.name } : {}),
+      createdAt: now,
+      startedAt: now,
+      expected: 0,
+      batchCount: 0,
+      expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
+    });
+  } catch (error: unknown) {
+    // Already recorded (a retried Plan): Finish finds it all the same.
+    if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+  }
+}
+
+async function planRequest(request: RunRequest, deps: PlanDeps): Promise<RunState> {
   const startedAt = deps.now();
   const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
   const { limit, limitSeed, batchSize } = request.options;

@@ -288,6 +288,29 @@ describe('local scheduler', () => {
     );
   });
 
+  it('records a run Plan refuses (a filter edited outside drover) and emits Run Failed for it', async () => {
+    await scheduler.send(
+      new CreateScheduleCommand(
+        definition('edited', { command: { shell: 'true' }, filter: { select: 'role=web and (' } }),
+      ),
+    );
+    const [fire] = advance(0);
+    const done = await finished(fire!);
+    expect(done.execution.status).toBe('FAILED');
+    expect(done.meta).toMatchObject({ status: 'invalid', schedule: 'edited', summary: { exitCode: 4 } });
+    await eventually(async () =>
+      events('Run Failed').some((e) => e.runId === fire!.executionName) ? true : undefined,
+    );
+    expect(events('Run Failed').find((e) => e.runId === fire!.executionName)).toMatchObject({
+      schedule: 'edited',
+      status: 'invalid',
+      exitCode: 4,
+    });
+    await scheduler.send(
+      new DeleteScheduleCommand({ Name: 'edited', GroupName: t.stack.file.scheduleGroup }),
+    );
+  });
+
   it("may start only this stage's run state machine (the schedule role's policy)", async () => {
     const other = definition('elsewhere', { command: { shell: 'true' } });
     other.Target!.Arn = t.stack.file.stateMachines.cancel!;
