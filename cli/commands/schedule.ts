@@ -139,13 +139,19 @@ export function register(program: Command, host: CommandHost): void {
   schedule
     .command('list')
     .description("the stage's schedules: state, when, next fire time, command, filter")
-    .action(async () => host.done(await (await actions()).listSchedules(host.context())));
+    .option('-j, --json', 'one JSON document (only data on stdout)')
+    .action(async (flags: { json?: boolean }) =>
+      host.done(await (await actions()).listSchedules(flags, host.context())),
+    );
 
   schedule
     .command('show')
     .description('a schedule: definition, next 5 fire times in its time zone, last runs and their outcome')
     .argument('<name>', 'the schedule')
-    .action(async (name: string) => host.done(await (await actions()).showSchedule(name, host.context())));
+    .option('-j, --json', 'one JSON document (only data on stdout)')
+    .action(async (name: string, flags: { json?: boolean }) =>
+      host.done(await (await actions()).showSchedule(name, flags, host.context())),
+    );
 
   schedule
     .command('pause')

@@ -24,6 +24,7 @@ import {
   type ScheduleFlags,
 } from './definition.ts';
 import { ScheduleStore, type StoredSchedule } from './store.ts';
+import type { ScheduleJson, SchedulesJson } from '../output/schemas.ts';
 
 async function withSchedules<T>(
   ctx: CommandContext,
@@ -39,12 +40,28 @@ async function withSchedules<T>(
   });
 }
 
-/** `in 3 h (2026-12-02 03:00 CET)` lines of the next fire times. */
+/** The next fire times (ms) after `now`; a rate counts from `start` (the schedule's creation). */
+function nextFireInstants(def: ScheduleDefinition, now: number, count: number, start?: number): number[] {
+  return nextFireTimes(parseScheduleExpression(def.expression), def.timeZone, now, count, start ?? now);
+}
+
+/** `2026-12-02 03:00 CET` lines of the next fire times. */
 function nextFires(def: ScheduleDefinition, now: number, count: number, start?: number): string[] {
-  const expression = parseScheduleExpression(def.expression);
-  return nextFireTimes(expression, def.timeZone, now, count, start ?? now).map((t) =>
-    formatInZone(t, def.timeZone),
-  );
+  return nextFireInstants(def, now, count, start).map((t) => formatInZone(t, def.timeZone));
+}
+
+function scheduleEntry(s: StoredSchedule, now: number): SchedulesJson['schedules'][number] {
+  const [next] = s.state === 'ENABLED' ? nextFireInstants(s, now, 1, s.createdAt?.getTime()) : [];
+  return {
+    name: s.name,
+    state: s.state === 'ENABLED' ? 'enabled' : 'paused',
+    expression: s.expression,
+    timeZone: s.timeZone,
+    windowMinutes: s.windowMinutes ?? null,
+    nextFireAt: next ?? null,
+    command: s.input.command ?? null,
+    filter: s.input.filter,
+  };
 }
 
 const describeWhen = (def: ScheduleDefinition) =>
@@ -143,9 +160,16 @@ function updatedInput(
   return scheduleRunInput(name, text, merged, callerName());
 }
 
-export async function listSchedules(ctx: CommandContext) {
+export async function listSchedules(flags: { json?: boolean }, ctx: CommandContext) {
   return withSchedules(ctx, async (store, conn) => {
     const names = await store.names();
+    if (flags.json) {
+      const schedules = [];
+      for (const name of names) schedules.push(scheduleEntry(await store.get(name), Date.now()));
+      const doc: SchedulesJson = { schedules };
+      ctx.io.out(JSON.stringify(doc, null, 2) + '\n');
+      return names.length > 0 ? EXIT.ok : EXIT.noMatch;
+    }
     if (names.length === 0) {
       ctx.io.err(
         `No schedules on stage ${conn.stage}; drover schedule create --help shows how to make one.\n`,
@@ -171,9 +195,30 @@ export async function listSchedules(ctx: CommandContext) {
   });
 }
 
-export async function showSchedule(name: string, ctx: CommandContext) {
+export async function showSchedule(name: string, flags: { json?: boolean }, ctx: CommandContext) {
   return withSchedules(ctx, async (store, conn) => {
     const s = await store.get(name);
+    if (flags.json) {
+      const now = Date.now();
+      const runs = await recentRuns(conn, { limit: 10, schedule: name });
+      const doc: ScheduleJson = {
+        ...scheduleEntry(s, now),
+        stage: conn.stage,
+        allowOverlap: s.input.schedule?.allowOverlap ?? false,
+        options: { ...s.input.options },
+        nextFireTimes: s.state === 'ENABLED' ? nextFireInstants(s, now, 5, s.createdAt?.getTime()) : [],
+        failureEvent: 'Run Failed',
+        runs: runs.map((r) => ({
+          runId: r.runId,
+          status: r.status,
+          createdAt: r.createdAt,
+          finishedAt: r.finishedAt ?? null,
+          exitCode: r.summary?.exitCode ?? null,
+        })),
+      };
+      ctx.io.out(JSON.stringify(doc, null, 2) + '\n');
+      return EXIT.ok;
+    }
     const o = s.input.options;
     const lines = [
       `Schedule:   ${name} (stage ${conn.stage}, ${s.state === 'ENABLED' ? 'enabled' : 'paused'})`,

@@ -4,7 +4,7 @@
  * makes a run at once, visible in `drover runs --schedule tick`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runsDocumentSchema } from '#cli/output/schemas.ts';
+import { runsDocumentSchema, scheduleDocumentSchema, schedulesDocumentSchema } from '#cli/output/schemas.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { stopAll } from '../helpers/processes.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
@@ -66,6 +66,22 @@ describe('drover schedule', () => {
     expect(shown.stdout).toContain('Next fire times (UTC):');
     expect(shown.stdout).toMatch(new RegExp(`${run.runId} .* succeeded exit 0, 1/1 ok`));
     expect(shown.stdout).toContain('"Run Failed"');
+
+    const shownJson = scheduleDocumentSchema.parse(
+      JSON.parse((await drover('schedule', 'show', 'tick', '--json')).stdout),
+    );
+    expect(shownJson).toMatchObject({
+      name: 'tick',
+      state: 'enabled',
+      expression: 'rate(1 minute)',
+      stage: 'local',
+    });
+    expect(shownJson.nextFireTimes).toHaveLength(5);
+    expect(shownJson.runs.map((r) => r.runId)).toContain(run.runId);
+    const listedJson = schedulesDocumentSchema.parse(
+      JSON.parse((await drover('schedule', 'list', '-j')).stdout),
+    );
+    expect(listedJson.schedules.map((s) => s.name)).toEqual(['tick']);
 
     const listed = await drover('schedule', 'list');
     expect(listed.stdout).toMatch(/^tick\s+enabled\s+rate\(1 minute\) UTC/m);
