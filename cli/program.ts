@@ -17,6 +17,7 @@ import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
 import { register as registerFleet } from './commands/fleet.ts';
 import { addGroupOptions } from './group-addressing.ts';
+import { register as registerSchedule } from './commands/schedule.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 export const VERSION = '0.1.0';
@@ -226,12 +227,21 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--limit <n>', 'how many runs').default(20).argParser(wholeNumber('--limit', 1)))
     .option('--caller <who>', 'only runs started by this caller (user@host)')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('--schedule <name>', 'only runs started by this schedule (drover schedule list)')
     .option('-j, --json', 'one JSON document (only data on stdout)')
     .addHelpText('after', HELP.runs)
-    .action(async (flags: { limit: number; caller?: string; status?: string; json?: boolean }) => {
-      const { runsCommand } = await commands.runs();
-      done(await runsCommand(flags, context()));
-    });
+    .action(
+      async (flags: {
+        limit: number;
+        caller?: string;
+        status?: string;
+        schedule?: string;
+        json?: boolean;
+      }) => {
+        const { runsCommand } = await commands.runs();
+        done(await runsCommand(flags, context()));
+      },
+    );
 
   const show = program
     .command('show')
@@ -396,6 +406,8 @@ export function buildProgram(io: CliIO): Command {
         onInterrupt: io.onInterrupt,
       });
     });
+
+  registerSchedule(program, { context, done });
 
   // `drover` alone, or an unknown command: one line saying what to do.
   program.action(() => {

@@ -95,7 +95,11 @@ export class RunReport extends ProgressPrinter {
     } else if (this.options.format === 'jsonl') {
       io.out(JSON.stringify(jsonlSummaryLine(runId, meta, elapsed, extras)) + '\n');
     } else if (summary) {
-      if (summary.expected === 0 && notFound.length > 0) {
+      if (meta?.status === 'skipped') {
+        io.err(
+          `Run ${runId} was skipped: the previous run of schedule ${meta.schedule ?? '?'}${meta.skippedFor ? ` (${meta.skippedFor})` : ''} was still going.\n`,
+        );
+      } else if (summary.expected === 0 && notFound.length > 0) {
         io.err(
           `No hosts matched: none of the --nodes hosts is in the fleet (unknown or stale): ${notFound.join(', ')}\n`,
         );

@@ -36,6 +36,15 @@ export interface ConnectedStack extends StackConnection {
   cancelStateMachineArn: string | undefined;
   /** The stage's outputs came from the cache (they may be out of date). */
   fromCache: boolean;
+  /** Where `drover schedule` puts schedules; undefined for a stage deployed before schedules existed. */
+  schedules?: StageSchedules;
+}
+
+/** The stage's EventBridge Scheduler group, the role its schedules run as, and (locally) the endpoint. */
+export interface StageSchedules {
+  group: string;
+  roleArn: string;
+  endpoint?: string;
 }
 
 export interface StackSelection {
@@ -76,6 +85,15 @@ function connectLocal(home: string): ConnectedStack {
     db,
     sfn,
     fromCache: false,
+    ...(file.scheduleGroup && file.schedulerRoleArn
+      ? {
+          schedules: {
+            group: file.scheduleGroup,
+            roleArn: file.schedulerRoleArn,
+            endpoint: file.endpoints.scheduler,
+          },
+        }
+      : {}),
     close() {
       db.destroy();
       sfn.destroy();
@@ -109,6 +127,9 @@ async function connectDeployed(selection: StackSelection, stage: string): Promis
       db,
       sfn,
       fromCache,
+      ...(outputs.scheduleGroupName && outputs.schedulerRoleArn
+        ? { schedules: { group: outputs.scheduleGroupName, roleArn: outputs.schedulerRoleArn } }
+        : {}),
       close() {
         db.destroy();
         sfn.destroy();

@@ -27,6 +27,8 @@ export const stageOutputsSchema = z.object({
   eventBusName: z.string().optional(),
   agentPolicyArn: z.string().optional(),
   operatorPolicyArn: z.string().optional(),
+  scheduleGroupName: z.string().optional(),
+  schedulerRoleArn: z.string().optional(),
 });
 export type StageOutputs = z.infer<typeof stageOutputsSchema>;
 
@@ -45,6 +47,8 @@ const OPTIONAL_OUTPUTS = {
   EventBusName: 'eventBusName',
   AgentPolicyArn: 'agentPolicyArn',
   OperatorPolicyArn: 'operatorPolicyArn',
+  ScheduleGroupName: 'scheduleGroupName',
+  SchedulerRoleArn: 'schedulerRoleArn',
 } as const;
 
 export const stackNameOf = (stage: string): string => `drover-${stage}`;

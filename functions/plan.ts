@@ -12,6 +12,7 @@ export const handler = middy(async (event: unknown) => {
     nodes: wiring.nodes(),
     now: wiring.now,
     retentionDays: stage().retentionDays,
+    scheduleLock: wiring.scheduleLock(),
   });
   logger.info('run planned', { runId: state.runId, batches: state.batchCount });
   return state;

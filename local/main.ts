@@ -67,6 +67,7 @@ export async function main(options: LocalCommandOptions): Promise<void> {
   options.out(`  SQS             ${file.endpoints.sqs}\n`);
   options.out(`  DynamoDB        ${file.endpoints.dynamodb}\n`);
   options.out(`  Step Functions  ${file.endpoints.sfn}\n`);
+  options.out(`  Scheduler       ${file.endpoints.scheduler}\n`);
   options.out(`  stack file      ${options.home}/local.json\n`);
   if (options.agents > 0) {
     fleet = startDemoFleet({
@@ -85,5 +86,6 @@ export async function main(options: LocalCommandOptions): Promise<void> {
   options.out(`\nTry, in another terminal:\n`);
   options.out(`  npx drover run 'hostname; uptime' -F role=web\n`);
   options.out(`  npx drover run 'echo hello from $(hostname)' -S 'role=db or class:nginx' --json\n`);
+  options.out(`  npx drover schedule create tick --rate '1 minute' 'date'   (then: npx drover runs)\n`);
   options.out(`\nCtrl-C stops the stack and its agents.\n`);
 }

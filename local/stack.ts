@@ -18,6 +18,7 @@ import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
+import { startLocalScheduler, type LocalScheduler } from './scheduler-stack.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const ACCOUNT = '000000000000';
@@ -31,11 +32,14 @@ export interface LocalStackOptions {
   /** Keep DynamoDB data on disk under `<home>/local/dynamodb` instead of in memory. */
   persist?: boolean;
   onError?: (error: unknown) => void;
+  /** The scheduler's clock; when given, the stack does not tick the scheduler (tests call tick()). */
+  schedulerClock?: () => number;
 }
 
 export interface LocalStack {
   file: LocalStackFile;
   bus: LocalEventBus;
+  scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
@@ -69,6 +73,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodb: `http://127.0.0.1:${dynamo.port}`,
       sfn: '',
       events: '',
+      scheduler: '',
     };
     const clientOptions = { region, credentials: LOCAL_CREDENTIALS, endpoints };
     const sqsClient = createSqsClient(clientOptions);
@@ -139,6 +144,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     stopFns.push(() => sfn.stopAll());
 
+    const scheduling = await startLocalScheduler({
+      stage,
+      region,
+      account: ACCOUNT,
+      sfn,
+      stateMachines,
+      stateDir,
+      ...options,
+    });
+    closables.push(scheduling.server);
+    stopFns.push(() => scheduling.scheduler.stop());
+    endpoints.scheduler = scheduling.endpoint;
+    process.env.AWS_ENDPOINT_URL_SCHEDULER = scheduling.endpoint;
+
     const ingest = new SqsEventSource({
       sqs: sqsClient,
       queueUrl: resources.repliesQueueUrl,
@@ -175,6 +194,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
       publicKeyPath,
       stateDir,
+      scheduleGroup: scheduling.group,
+      schedulerRoleArn: scheduling.roleArn,
     };
     const stackFile = localStackFilePath(options.home);
     writeFileSync(stackFile, JSON.stringify(file, null, 2) + '\n');
@@ -184,6 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       file,
       bus,
+      scheduler: scheduling.scheduler,
       stop: () =>
         (stopped ??= (async () => {
           for (const fn of stopFns.reverse()) await fn();

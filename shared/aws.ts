@@ -11,6 +11,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface AwsEndpoints {
@@ -19,6 +20,7 @@ export interface AwsEndpoints {
   sfn?: string;
   kms?: string;
   events?: string;
+  scheduler?: string;
 }
 
 export interface AwsClientOptions {
@@ -96,6 +98,13 @@ export function createKmsClient(options: AwsClientOptions = {}): KMSClient {
 export function createEventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
   return withoutSdkLogging(
     new EventBridgeClient({ ...baseConfig(options, options.endpoints?.events), ...CACHED }),
+  );
+}
+
+/** EventBridge Scheduler (`AWS_ENDPOINT_URL_SCHEDULER` locally); only the CLI's schedule commands use it. */
+export function createSchedulerClient(options: AwsClientOptions = {}): SchedulerClient {
+  return withoutSdkLogging(
+    new SchedulerClient({ ...baseConfig(options, options.endpoints?.scheduler), ...CACHED }),
   );
 }
 

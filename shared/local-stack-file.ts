@@ -12,7 +12,13 @@ export const localStackFileSchema = z.object({
   pid: z.number().int(),
   startedAt: z.number().int(),
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),
-  endpoints: z.object({ sqs: z.string(), dynamodb: z.string(), sfn: z.string(), events: z.string() }),
+  endpoints: z.object({
+    sqs: z.string(),
+    dynamodb: z.string(),
+    sfn: z.string(),
+    events: z.string(),
+    scheduler: z.string().optional(),
+  }),
   stateMachines: z.record(z.string(), z.string()),
   nodesTable: z.string(),
   runsTable: z.string(),
@@ -20,6 +26,9 @@ export const localStackFileSchema = z.object({
   deadLetterQueueUrl: z.string(),
   publicKeyPath: z.string(),
   stateDir: z.string(),
+  /** The stage's EventBridge Scheduler group and the role its schedules start runs with. */
+  scheduleGroup: z.string().optional(),
+  schedulerRoleArn: z.string().optional(),
 });
 export type LocalStackFile = z.infer<typeof localStackFileSchema>;
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_STALE_AFTER_HEARTBEATS } from './freshness.ts';
 import { GROUP_NAME, GROUP_NAME_RULE } from './fleet-file/group-name.ts';
+import { SCHEDULE_NAME_PATTERN } from './schedule/names.ts';
 
 export const MESSAGE_VERSION = 1;
 
@@ -86,6 +87,18 @@ export const runOptionsSchema = z
   .strict();
 export type RunOptions = z.infer<typeof runOptionsSchema>;
 
+/**
+ * The schedule a run came from. Unless `allowOverlap`, a fire while the schedule's previous run is
+ * still going is skipped (recorded as a `skipped` run, `Scheduled Run Skipped` on the bus).
+ */
+export const scheduleRefSchema = z
+  .object({
+    name: z.string().regex(SCHEDULE_NAME_PATTERN, 'a schedule name is 1-64 of A-Z a-z 0-9 - _ .'),
+    allowOverlap: z.boolean().default(false),
+  })
+  .strict();
+export type ScheduleRef = z.infer<typeof scheduleRefSchema>;
+
 /** The input of the `run` state machine. */
 export const runRequestSchema = z
   .object({
@@ -96,6 +109,8 @@ export const runRequestSchema = z
     filter: filterSpecSchema.default({ with: [], fact: [], class: [], identity: [] }),
     options: runOptionsSchema.default(runOptionsSchema.parse({})),
     caller: z.string().default('unknown'),
+    /** Set when a schedule started the run: recorded on it (`drover runs --schedule`). */
+    schedule: scheduleRefSchema.optional(),
   })
   .strict()
   .refine((r) => r.action !== 'exec' || r.command !== undefined, {

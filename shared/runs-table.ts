@@ -34,7 +34,9 @@ export const TERMINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(
   NODE_STATUSES.filter((status) => status !== 'pending' && status !== 'acked'),
 );
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'no_match' | 'invalid' | 'error' | 'cancelled';
+/** `skipped`: a schedule fired while its previous run was still going (and overlap was not allowed). */
+export type RunStatus =
+  'running' | 'succeeded' | 'failed' | 'no_match' | 'invalid' | 'error' | 'cancelled' | 'skipped';
 
 export interface RunSummary {
   expected: number;
@@ -75,6 +77,10 @@ export interface RunMetaItem extends PhaseTimes {
   filter: FilterSpec;
   options: RunOptions;
   caller: string;
+  /** The schedule that started the run, if one did. */
+  schedule?: string;
+  /** For a `skipped` run: the run of the same schedule that was still going. */
+  skippedFor?: string;
   createdAt: number;
   expected: number;
   batchCount: number;

@@ -60,7 +60,11 @@ const cents = (value: number) => Math.round(value * 1e4) / 1e4;
 
 export function costText(assumptions: Assumptions, prices: Prices, estimate: CostEstimate): string {
   const lines = [
-    `Monthly estimate for ${count(assumptions.hosts)} hosts, ${count(assumptions.runsPerDay)} runs a day on ${count(assumptions.hostsPerRun)} hosts each (30-day month)`,
+    `Monthly estimate for ${count(assumptions.hosts)} hosts, ${count(assumptions.runsPerDay)} runs a day` +
+      (assumptions.scheduledRunsPerDay > 0
+        ? ` and ${count(assumptions.scheduledRunsPerDay)} scheduled`
+        : '') +
+      ` on ${count(assumptions.hostsPerRun)} hosts each (30-day month)`,
     '',
     'Assumptions (override with the flag shown):',
     columns(parameterRows(ASSUMPTIONS, assumptions)),

@@ -17,6 +17,8 @@ export interface RunsFlags {
   limit: number;
   caller?: string;
   status?: string;
+  /** Only runs started by this schedule. */
+  schedule?: string;
 }
 
 /** Executions looked at before giving up on finding `limit` runs that pass the filters. */
@@ -59,6 +61,7 @@ export async function recentRuns(conn: ConnectedStack, flags: RunsFlags): Promis
       if (!meta) continue;
       if (flags.caller !== undefined && meta.caller !== flags.caller) continue;
       if (flags.status !== undefined && meta.status !== flags.status) continue;
+      if (flags.schedule !== undefined && meta.schedule !== flags.schedule) continue;
       runs.push(meta);
       if (runs.length >= flags.limit) return runs;
     }
@@ -111,6 +114,7 @@ export async function runsCommand(flags: RunsFlags, ctx: CommandContext): Promis
           command: r.command ?? null,
           filter: r.filter,
           caller: r.caller,
+          schedule: r.schedule ?? null,
           createdAt: r.createdAt,
           finishedAt: r.finishedAt ?? null,
           expected: r.expected,
@@ -119,7 +123,9 @@ export async function runsCommand(flags: RunsFlags, ctx: CommandContext): Promis
       };
       io.out(JSON.stringify(doc, null, 2) + '\n');
     } else if (runs.length === 0) {
-      io.err(`No runs on stage ${conn.stage}${flags.caller || flags.status ? ' match' : ' yet'}.\n`);
+      io.err(
+        `No runs on stage ${conn.stage}${flags.caller || flags.status || flags.schedule ? ' match' : ' yet'}.\n`,
+      );
     } else {
       io.out(runsTable(runs, Date.now()));
     }

@@ -27,6 +27,8 @@ const MESSAGE_KB = 1;
 const SQS_CHUNK_KB = 64;
 /** Hosts per signature: dispatch signs once per group of this many targets. */
 const SIGNING_GROUP = 500;
+/** EventBridge Scheduler invocations free each month (its free tier). */
+const SCHEDULER_FREE_INVOCATIONS = 14_000_000;
 /** Lambda's SQS event source long-polls (20 s) with this many pollers when idle. */
 const EVENT_SOURCE_POLL_SECONDS = 20;
 
@@ -52,6 +54,14 @@ export const ASSUMPTIONS = [
     value: 50,
     unit: 'runs/day',
     meaning: 'runs started per day (ping included)',
+  },
+  {
+    key: 'scheduledRunsPerDay',
+    flag: '--scheduled-runs-per-day',
+    value: 0,
+    unit: 'runs/day',
+    meaning:
+      'runs started by schedules per day, besides --runs-per-day (24 for an hourly schedule); each is a run like the others, plus a Scheduler invocation',
   },
   {
     key: 'hostsPerRun',
@@ -177,6 +187,13 @@ export const PRICES = [
     unit: 'USD',
     meaning: 'EventBridge custom events, per million',
   },
+  {
+    key: 'schedulerPerMillion',
+    flag: '--price-scheduler-per-million',
+    value: 1,
+    unit: 'USD',
+    meaning: 'EventBridge Scheduler invocations, per million beyond the 14 million free each month',
+  },
 ] as const satisfies readonly Parameter[];
 
 export type Assumptions = Record<(typeof ASSUMPTIONS)[number]['key'], number>;
@@ -202,7 +219,9 @@ export interface CostEstimate {
 
 /** The per-month counts the estimate is built from (exported for tests and the docs). */
 export function monthlyUsage(a: Assumptions) {
-  const runs = a.runsPerDay * DAYS_PER_MONTH;
+  const followedRuns = a.runsPerDay * DAYS_PER_MONTH;
+  const scheduledRuns = a.scheduledRunsPerDay * DAYS_PER_MONTH;
+  const runs = followedRuns + scheduledRuns;
   const hostRuns = runs * a.hostsPerRun;
   const batches = runs * a.batchesPerRun;
   const heartbeats = (a.hosts * SECONDS_PER_MONTH) / a.heartbeatSeconds;
@@ -234,7 +253,8 @@ export function monthlyUsage(a: Assumptions) {
       // dispatch, close and finish query the run's node items (strongly consistent).
       runReads: runs * 4 + batches * 4 + Math.ceil((hostRuns * (NODE_ITEM_KB * 2 + nodeItemKb)) / 4),
       // drover run re-reads the node items every 0.1 s, and each landed host once in full.
-      watchReads: runs * watchPolls * Math.ceil((a.hostsPerRun * nodeItemKb) / 4) + hostRuns,
+      // Scheduled runs have nobody following them.
+      watchReads: followedRuns * (watchPolls * Math.ceil((a.hostsPerRun * nodeItemKb) / 4) + a.hostsPerRun),
       storageGb: (hostRuns * nodeItemKb + a.hosts * a.factsKb) / (1024 * 1024),
     },
     // Plan, HasTargets, Finish; per batch Dispatch, AwaitAcks, AwaitResults, CloseBatch, MoreBatches.
@@ -249,6 +269,7 @@ export function monthlyUsage(a: Assumptions) {
       publicKeys: a.hosts * DAYS_PER_MONTH,
     },
     events: runs,
+    scheduleInvocations: scheduledRuns,
   };
 }
 
@@ -335,6 +356,13 @@ export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
     ),
     line('KMS', 'signing key', 1, 'key-month', p.kmsKeyPerMonth),
     line('EventBridge', 'Run Completed events', u.events, 'events', (u.events / 1e6) * p.eventsPerMillion),
+    line(
+      'EventBridge Scheduler',
+      'schedule invocations (14 million free a month)',
+      u.scheduleInvocations,
+      'invocations',
+      (Math.max(0, u.scheduleInvocations - SCHEDULER_FREE_INVOCATIONS) / 1e6) * p.schedulerPerMillion,
+    ),
   ];
   const byService: Record<string, number> = {};
   for (const l of lines) byService[l.service] = (byService[l.service] ?? 0) + l.monthlyUsd;

@@ -9,4 +9,5 @@ export const RUN_STATUSES = [
   'invalid',
   'error',
   'cancelled',
+  'skipped',
 ] as const satisfies readonly RunStatus[];

@@ -185,6 +185,8 @@ export const runsDocumentSchema = z
           command: commandSchema.nullable(),
           filter: filterSchema,
           caller: z.string(),
+          /** The schedule that started the run (drover schedule), or null. */
+          schedule: z.string().nullable(),
           createdAt: ms,
           finishedAt: nullableMs,
           expected: z.number().int(),
@@ -238,6 +240,51 @@ export const costDocumentSchema = z
   })
   .strict();
 
+const scheduleEntrySchema = z
+  .object({
+    name: z.string(),
+    state: z.enum(['enabled', 'paused']),
+    /** As EventBridge Scheduler holds it: `cron(…)`, `rate(…)` or `at(…)`. */
+    expression: z.string(),
+    timeZone: z.string(),
+    /** The flexible time window, in minutes; null = on time. */
+    windowMinutes: z.number().int().nullable(),
+    /** The next fire time (ms), or null when paused or none is left. */
+    nextFireAt: nullableMs,
+    command: commandSchema.nullable(),
+    filter: filterSchema,
+  })
+  .strict();
+
+/** `drover schedule list --json`. */
+export const schedulesDocumentSchema = z.object({ schedules: z.array(scheduleEntrySchema) }).strict();
+export type SchedulesJson = z.infer<typeof schedulesDocumentSchema>;
+
+/** `drover schedule show <name> --json`. */
+export const scheduleDocumentSchema = scheduleEntrySchema
+  .extend({
+    stage: z.string(),
+    allowOverlap: z.boolean(),
+    options: z.record(z.string(), z.unknown()),
+    /** The next five fire times (ms). */
+    nextFireTimes: z.array(ms),
+    /** What a run ending failed, in error or invalid emits on the stage's bus. */
+    failureEvent: z.literal('Run Failed'),
+    runs: z.array(
+      z
+        .object({
+          runId: z.string(),
+          status: z.enum(RUN_STATUSES),
+          createdAt: ms,
+          finishedAt: nullableMs,
+          exitCode: z.number().int().nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type ScheduleJson = z.infer<typeof scheduleDocumentSchema>;
+
 /** Every output schema, by the name `drover schema <name>` and docs/cli.md use. */
 export const OUTPUT_SCHEMAS = {
   run: runDocumentSchema,
@@ -250,6 +297,8 @@ export const OUTPUT_SCHEMAS = {
   runs: runsDocumentSchema,
   cancel: cancelDocumentSchema,
   cost: costDocumentSchema,
+  schedules: schedulesDocumentSchema,
+  schedule: scheduleDocumentSchema,
 } as const;
 export type OutputSchemaName = keyof typeof OUTPUT_SCHEMAS;
 

@@ -7,6 +7,7 @@ import { describeLambdaCause } from '#shared/lambda-errors.ts';
 import { finishInputSchema } from './state.ts';
 import { summarize } from './summary.ts';
 import type { RunStore } from './run-store.ts';
+import type { ScheduleLock } from './schedule-lock.ts';
 
 export interface RunEventPublisher {
   publish(detailType: string, detail: Record<string, unknown>): Promise<void>;
@@ -16,7 +17,12 @@ export interface FinishDeps {
   runs: RunStore;
   events: RunEventPublisher;
   now: () => number;
+  /** Needed to hand a schedule's turn back; runs without a schedule never use it. */
+  scheduleLock?: ScheduleLock;
 }
+
+/** Final statuses of a scheduled run that page someone: `Run Failed` on the bus. */
+const FAILED_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'error', 'invalid']);
 
 export interface FinishOutput {
   runId: string;
@@ -26,6 +32,7 @@ export interface FinishOutput {
 
 export function runStatusOf(summary: RunSummary, error: string | undefined, previous: RunStatus): RunStatus {
   if (previous === 'cancelled') return 'cancelled';
+  if (previous === 'skipped') return 'skipped';
   if (error) return error.startsWith('InvalidRunRequest') ? 'invalid' : 'error';
   if (summary.expected === 0) return 'no_match';
   return summary.exitCode === 0 ? 'succeeded' : 'failed';
@@ -46,6 +53,8 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
   const errorText = error ? `${error.Error}: ${describeLambdaCause(error.Cause)}` : undefined;
   const summary = summarize(nodes, meta?.status === 'cancelled' ? undefined : meta?.error);
   if (errorText?.startsWith('InvalidRunRequest')) summary.exitCode = 4;
+  // A fire skipped for overlap did what it should: nothing, on purpose.
+  if (meta?.status === 'skipped') summary.exitCode = 0;
   const status = runStatusOf(summary, errorText, meta?.status ?? 'running');
   const finishedAt = deps.now();
   if (meta) {
@@ -57,5 +66,30 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
     });
   }
   await deps.events.publish('Run Completed', { runId, status, summary, caller: meta?.caller ?? 'unknown' });
+  if (meta?.schedule) await finishScheduled(meta.schedule, runId, status, summary, deps);
   return { runId, status, summary };
+}
+
+/**
+ * A scheduled run's own ending: a skipped fire names the run it gave way to; a run that held the
+ * schedule's turn hands it back; a failure is announced with the schedule's name (users route
+ * `Run Failed` to a pager).
+ */
+async function finishScheduled(
+  schedule: string,
+  runId: string,
+  status: RunStatus,
+  summary: RunSummary,
+  deps: FinishDeps,
+): Promise<void> {
+  if (status === 'skipped') {
+    const runningRunId = (await deps.scheduleLock?.holder(schedule)) ?? null;
+    if (runningRunId) await deps.runs.updateMeta(runId, { skippedFor: runningRunId });
+    await deps.events.publish('Scheduled Run Skipped', { runId, schedule, runningRunId });
+    return;
+  }
+  await deps.scheduleLock?.release(schedule, runId);
+  if (FAILED_STATUSES.has(status)) {
+    await deps.events.publish('Run Failed', { runId, schedule, status, exitCode: summary.exitCode, summary });
+  }
 }

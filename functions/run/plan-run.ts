@@ -10,6 +10,8 @@ import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shar
 import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 import type { NodeDirectory } from './node-directory.ts';
+import type { ScheduleLock } from './schedule-lock.ts';
+import { awsErrorName } from '#shared/aws.ts';
 
 export interface PlanDeps {
   runs: RunStore;
@@ -18,6 +20,29 @@ export interface PlanDeps {
   retentionDays: number;
   /** Random source in [0, 1) for `limit`; seeded in tests. */
   random?: () => number;
+  /** Needed by runs a schedule started without `allowOverlap`. */
+  scheduleLock?: ScheduleLock;
+}
+
+/** Beyond its waits and sleeps, what a run may take (Lambda steps, their retries). */
+const RUN_SLACK_MS = 15 * 60_000;
+
+/**
+ * Takes the schedule's lock for a scheduled run that must not overlap its previous one; false
+ * when that one is still going. The lock lasts at most as long as this run can.
+ */
+async function takeScheduleTurn(
+  request: RunRequest,
+  batches: number,
+  startedAt: number,
+  deps: PlanDeps,
+): Promise<boolean> {
+  if (!request.schedule || request.schedule.allowOverlap) return true;
+  if (!deps.scheduleLock) throw new Error('a scheduled run needs the schedule lock');
+  const { discoveryTimeoutSec, timeoutSec, batchSleepSec } = request.options;
+  const perBatchSec = discoveryTimeoutSec + timeoutSec + RESULT_GRACE_SEC + batchSleepSec;
+  const until = startedAt + batches * perBatchSec * 1000 + RUN_SLACK_MS;
+  return deps.scheduleLock.acquire(request.schedule.name, request.runId, startedAt, until);
 }
 
 /** Parses and validates the state machine input; throws InvalidRunRequest naming the problem. */
@@ -99,9 +124,61 @@ export function batchSizes(count: number, batchSize: number | undefined): number
   return sizes;
 }
 
+/** Records a fire skipped for overlap: no targets, nothing sent; Finish tells the bus. */
+async function planSkipped(meta: RunMetaItem, deps: PlanDeps): Promise<RunState> {
+  await deps.runs.putMeta({ ...meta, status: 'skipped', expected: 0, batchCount: 0 });
+  return {
+    runId: meta.runId,
+    batch: 0,
+    batchCount: 0,
+    batchSleepSec: 0,
+    timeouts: { ackSec: 1, resultSec: 1 },
+    more: false,
+  };
+}
+
 /** Plans a run: writes meta, batch and node items, and returns the first state of the loop. */
 export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState> {
   const request = parseRunRequest(input);
+  try {
+    return await planRequest(request, deps);
+  } catch (error: unknown) {
+    if (request.schedule && error instanceof InvalidRunRequest) await recordRefused(request, deps);
+    throw error;
+  }
+}
+
+/**
+ * A scheduled run Plan refuses (a filter edited outside drover, more batches than a run can go
+ * through) still gets its record, so Finish can mark it invalid and emit `Run Failed` with the
+ * schedule's name: nobody is watching a scheduled run but the bus.
+ */
+async function recordRefused(request: RunRequest, deps: PlanDeps): Promise<void> {
+  const now = deps.now();
+  try {
+    await deps.runs.putMeta({
+      runId: request.runId,
+      sk: META_SK,
+      status: 'running',
+      action: request.action,
+      command: request.command,
+      filter: request.filter,
+      options: request.options,
+      caller: request.caller,
+      ...(request.schedule ? { schedule: request.schedule.name } : {}),
+      createdAt: now,
+      startedAt: now,
+      expected: 0,
+      batchCount: 0,
+      expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
+    });
+  } catch (error: unknown) {
+    // Already recorded (a retried Plan): Finish finds it all the same.
+    if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+  }
+}
+
+async function planRequest(request: RunRequest, deps: PlanDeps): Promise<RunState> {
   const startedAt = deps.now();
   const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
   const { limit, limitSeed, batchSize } = request.options;
@@ -118,6 +195,7 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
   checkBatchCount(sizes);
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
+  const turn = await takeScheduleTurn(request, sizes.length, startedAt, deps);
 
   const meta: RunMetaItem = {
     runId,
@@ -128,12 +206,14 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
     filter: request.filter,
     options: request.options,
     caller: request.caller,
+    ...(request.schedule ? { schedule: request.schedule.name } : {}),
     createdAt: startedAt,
     startedAt,
     expected: targets.length,
     batchCount: sizes.length,
     expiresAt,
   };
+  if (!turn) return planSkipped(meta, deps);
   await deps.runs.putMeta(meta);
 
   let offset = 0;

@@ -11,6 +11,7 @@ import { RunStore } from './run-store.ts';
 import { NodeDirectory } from './node-directory.ts';
 import { ReplyLedger } from './reply-ledger.ts';
 import type { RunEventPublisher } from './finish-run.ts';
+import { ScheduleLock } from './schedule-lock.ts';
 
 const rootLogger = new Logger({ serviceName: 'drover' });
 
@@ -30,6 +31,7 @@ let runs: RunStore | undefined;
 let nodes: NodeDirectory | undefined;
 let ledger: ReplyLedger | undefined;
 let signer: RequestSigner | undefined;
+let scheduleLock: ScheduleLock | undefined;
 
 export const wiring = {
   now,
@@ -44,6 +46,8 @@ export const wiring = {
     })),
   signer: (): RequestSigner => (signer ??= signerFor(stage().signingKey, () => defaultClients.kms)),
   events: (): RunEventPublisher => eventPublisher(stage().eventBus),
+  scheduleLock: (): ScheduleLock =>
+    (scheduleLock ??= new ScheduleLock(defaultClients.dynamo, stage().runsTable)),
 };
 
 /** Publishes to the stage's EventBridge bus; a stage without a bus publishes nothing. */

@@ -18,7 +18,8 @@ import {
 } from '#shared/messages.ts';
 import { inboxQueueName } from '#shared/stage-config.ts';
 
-export type Behaviour = 'ack-and-result' | 'ack-only' | 'silent';
+/** `ack-and-fail`: the command "exits" 1 on this host. */
+export type Behaviour = 'ack-and-result' | 'ack-and-fail' | 'ack-only' | 'silent';
 
 export class FakeAgent {
   inbox = '';
@@ -90,6 +91,7 @@ export class FakeAgent {
         } as const;
         await this.#reply({ ...base, type: 'ack' });
         if (this.behaviour === 'ack-and-result') await this.#reply(this.#result(request));
+        if (this.behaviour === 'ack-and-fail') await this.#reply({ ...this.#result(request), exitCode: 1 });
       }
     }
   }

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack, type LocalStack } from '#local/stack.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack.ts';
 import { createDynamoClient, createSfnClient, createSqsClient } from '#shared/aws.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -19,10 +19,10 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(stackOptions: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), 'drover-test-'));
   const errors: unknown[] = [];
-  const stack = await startLocalStack({ home, onError: (e) => errors.push(e) });
+  const stack = await startLocalStack({ home, onError: (e) => errors.push(e), ...stackOptions });
   const options = {
     region: stack.file.region,
     endpoints: stack.file.endpoints,

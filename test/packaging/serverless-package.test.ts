@@ -41,6 +41,7 @@ const SIGNERS: FunctionName[] = ['dispatch'];
 const INBOXES = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:drover-${STAGE}-node-*`;
 const executionsOf = (machine: string) =>
   `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:drover-${STAGE}-${machine}:*`;
+const STAGE_SCHEDULES = `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/drover-${STAGE}/*`;
 const THIS_STACK =
   'arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*';
 
@@ -205,11 +206,11 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(new Set(roles).size).toBe(FUNCTION_NAMES.length);
     });
 
-    it("use Resource '*' only for SendTaskSuccess, which has no resource-level permissions", () => {
+    it("use Resource '*' only for SendTaskSuccess and ListSchedules, which have no resource-level permissions", () => {
       const everything = identityStatements(template)
         .filter(({ statement }) => asList(statement.Resource).includes('*'))
         .flatMap(({ statement }) => asList(statement.Action));
-      expect(new Set(everything)).toEqual(new Set(['states:SendTaskSuccess']));
+      expect(new Set(everything)).toEqual(new Set(['states:SendTaskSuccess', 'scheduler:ListSchedules']));
     });
 
     it('use no wildcard actions', () => {
@@ -317,13 +318,60 @@ describe(`sls package --stage ${STAGE}`, () => {
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
           ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
+          ...on(
+            STAGE_SCHEDULES,
+            'scheduler:CreateSchedule',
+            'scheduler:GetSchedule',
+            'scheduler:UpdateSchedule',
+            'scheduler:DeleteSchedule',
+          ),
+          ...on('*', 'scheduler:ListSchedules'),
+          ...on('SchedulerRole.Arn', 'iam:PassRole'),
         ].sort(),
       );
+    });
+
+    it('passes the scheduler role to EventBridge Scheduler only', () => {
+      const pass = operator().find((s) => asList(s.Action).includes('iam:PassRole'));
+      expect(pass?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     });
 
     it('can neither send to a queue nor sign', () => {
       expect(allows(operator(), 'sqs:SendMessage')).toBe(false);
       expect(allows(operator(), 'kms:Sign')).toBe(false);
+    });
+  });
+
+  describe('schedules', () => {
+    it("have the stage's own schedule group", () => {
+      expect(resource(template, 'ScheduleGroup')).toMatchObject({
+        Type: 'AWS::Scheduler::ScheduleGroup',
+        Properties: { Name: `drover-${STAGE}` },
+      });
+    });
+
+    it("run as a role that may start the stage's run state machine and nothing else", () => {
+      expect(grants(roleStatements(template, 'SchedulerRole'))).toEqual(
+        on('RunStateMachine', 'states:StartExecution'),
+      );
+    });
+
+    it("can be assumed only by EventBridge Scheduler, for this account's schedules of the stage's group", () => {
+      const trust = (
+        resource(template, 'SchedulerRole').Properties.AssumeRolePolicyDocument as {
+          Statement: PolicyStatement[];
+        }
+      ).Statement;
+      expect(trust).toHaveLength(1);
+      expect(trust[0]).toMatchObject({
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: { 'aws:SourceArn': { 'Fn::Sub': STAGE_SCHEDULES } },
+        },
+      });
     });
   });
 
@@ -526,6 +574,8 @@ describe(`sls package --stage ${STAGE}`, () => {
       'SigningKeyArn',
       'EventBusName',
       'AlarmTopicArn',
+      'ScheduleGroupName',
+      'SchedulerRoleArn',
       'Stage',
       'Region',
     ])('%s is exported under a stage-specific name', (key) => {

@@ -106,7 +106,24 @@ describe('estimateMonthlyCost', () => {
       'Lambda',
       'KMS',
       'EventBridge',
+      'EventBridge Scheduler',
     ]);
+  });
+
+  it('costs a scheduled run as a run nobody follows, plus its Scheduler invocation beyond the free tier', () => {
+    const base = estimateMonthlyCost(assumptions({ scheduledRunsPerDay: 0 }), defaultPrices());
+    const hourly = estimateMonthlyCost(assumptions({ scheduledRunsPerDay: 24 }), defaultPrices());
+    const usage = monthlyUsage(assumptions({ scheduledRunsPerDay: 24 }));
+    const watch = (e: typeof base) => e.lines.find((l) => l.item === 'drover run following results')!;
+    const scheduler = (e: typeof base) => e.lines.find((l) => l.service === 'EventBridge Scheduler')!;
+
+    expect(usage.runs).toBe((assumptions().runsPerDay + 24) * 30);
+    expect(scheduler(hourly)).toMatchObject({ quantity: 720, monthlyUsd: 0 }); // within the 14 million free
+    expect(hourly.totalMonthlyUsd).toBeGreaterThan(base.totalMonthlyUsd);
+    expect(watch(hourly).quantity).toBe(watch(base).quantity);
+    // 20 million invocations a month: 6 million billed.
+    const busy = estimateMonthlyCost(assumptions({ scheduledRunsPerDay: 20e6 / 30 }), defaultPrices());
+    expect(scheduler(busy).monthlyUsd).toBeCloseTo(6, 6);
   });
 
   it('scales with prices: doubling every price doubles the total', () => {
@@ -144,7 +161,7 @@ describe('costInputs', () => {
     const { assumptions: a, prices } = costInputs({ ...flags, hosts: 1_000 });
 
     expect(a.pollSeconds).toBe(2);
-    expect(prices.eventsPerMillion).toBe(ASSUMPTIONS.length + PRICES.length);
+    expect(prices.schedulerPerMillion).toBe(ASSUMPTIONS.length + PRICES.length);
   });
 
   it('refuses more hosts per run than hosts, and zero intervals', () => {

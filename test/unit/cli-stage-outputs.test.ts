@@ -52,6 +52,18 @@ describe('outputsFromStack', () => {
     });
   });
 
+  it("maps the stage's schedule group and scheduler role when the stack has them", () => {
+    const withSchedules = {
+      ...OUTPUTS,
+      ScheduleGroupName: 'drover-prod',
+      SchedulerRoleArn: 'arn:aws:iam::1:role/drover-prod-eu-west-1-scheduler',
+    };
+    expect(outputsFromStack('prod', 'drover-prod', 'us-east-1', stackOutputs(withSchedules))).toMatchObject({
+      scheduleGroupName: 'drover-prod',
+      schedulerRoleArn: 'arn:aws:iam::1:role/drover-prod-eu-west-1-scheduler',
+    });
+  });
+
   it('names the first missing required output and how to fix it', () => {
     const { RunsTableName: _gone, ...rest } = OUTPUTS;
 
