@@ -143,10 +143,6 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
       sk: batchSk(batch),
       batch,
       expected: size,
-      acked: 0,
-      rejected: 0,
-      done: 0,
-      unreachable: 0,
       expiresAt,
     });
     for (const node of targets.slice(offset, offset + size)) {
