@@ -80,6 +80,8 @@ export interface RunMetaItem extends PhaseTimes {
   batchCount: number;
   summary?: RunSummary;
   error?: string;
+  /** `$$.Execution.StartTime` of the execution that planned the run (its id is that execution's name). */
+  executionStart?: string;
   expiresAt: number;
 }
 

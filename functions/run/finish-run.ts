@@ -4,6 +4,7 @@
  */
 import type { RunStatus, RunSummary } from '#shared/runs-table.ts';
 import { describeLambdaCause } from '#shared/lambda-errors.ts';
+import { RUN_ERRORS } from '#shared/run-errors.ts';
 import { finishInputSchema } from './state.ts';
 import { summarize } from './summary.ts';
 import type { RunStore } from './run-store.ts';
@@ -18,15 +19,25 @@ export interface FinishDeps {
   now: () => number;
 }
 
+/**
+ * The run execution's output: what `drover run` would report, so a caller without the CLI
+ * (`sls invoke stepf`, a schedule) can tell: `exitCode` is the CLI's (0–4), `status` the run's.
+ */
 export interface FinishOutput {
   runId: string;
   status: RunStatus;
+  exitCode: number;
   summary: RunSummary;
 }
 
-export function runStatusOf(summary: RunSummary, error: string | undefined, previous: RunStatus): RunStatus {
+/** The error a failed step handed the finish step: its name, as the state machine caught it. */
+export function runStatusOf(
+  summary: RunSummary,
+  errorName: string | undefined,
+  previous: RunStatus,
+): RunStatus {
   if (previous === 'cancelled') return 'cancelled';
-  if (error) return error.startsWith('InvalidRunRequest') ? 'invalid' : 'error';
+  if (errorName !== undefined) return errorName === RUN_ERRORS.invalidRequest ? 'invalid' : 'error';
   if (summary.expected === 0) return 'no_match';
   return summary.exitCode === 0 ? 'succeeded' : 'failed';
 }
@@ -45,8 +56,9 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
   );
   const errorText = error ? `${error.Error}: ${describeLambdaCause(error.Cause)}` : undefined;
   const summary = summarize(nodes, meta?.status === 'cancelled' ? undefined : meta?.error);
-  if (errorText?.startsWith('InvalidRunRequest')) summary.exitCode = 4;
-  const status = runStatusOf(summary, errorText, meta?.status ?? 'running');
+  // A step that failed leaves the run's outcome unknown: exit 4, as for a refused request.
+  if (error) summary.exitCode = 4;
+  const status = runStatusOf(summary, error?.Error, meta?.status ?? 'running');
   const finishedAt = deps.now();
   if (meta) {
     await deps.runs.updateMeta(runId, {
@@ -57,5 +69,5 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
     });
   }
   await deps.events.publish('Run Completed', { runId, status, summary, caller: meta?.caller ?? 'unknown' });
-  return { runId, status, summary };
+  return { runId, status, exitCode: summary.exitCode, summary };
 }

@@ -2,11 +2,18 @@
  * Plan: validate the request, resolve its targets, split them into batches and write the run
  * record. Everything later in the run reads the targets from the runs table.
  */
-import { describeZodError, resolveHostCount, runRequestSchema, type RunRequest } from '#shared/messages.ts';
+import {
+  describeZodError,
+  resolveHostCount,
+  runInputSchema,
+  runRequestSchema,
+  type RunRequest,
+} from '#shared/messages.ts';
+import { RunExists } from '#shared/run-errors.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
-import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
+import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 import type { NodeDirectory } from './node-directory.ts';
 
@@ -24,6 +31,27 @@ export function parseRunRequest(input: unknown): RunRequest {
   const parsed = runRequestSchema.safeParse(input);
   if (!parsed.success) throw new InvalidRunRequest(`invalid run request: ${describeZodError(parsed.error)}`);
   return parsed.data;
+}
+
+/**
+ * The request of a run state machine execution, with its run id: the execution's name. An input
+ * naming another `runId` is refused, so one run cannot be started under another's id.
+ */
+export function parsePlanInput(input: unknown): { request: RunRequest; executionStart: string } {
+  const outer = planInputSchema.safeParse(input);
+  if (!outer.success) {
+    throw new InvalidRunRequest(`invalid plan input (state machine): ${describeZodError(outer.error)}`);
+  }
+  const { name, startTime } = outer.data.execution;
+  const parsed = runInputSchema.safeParse(outer.data.request);
+  if (!parsed.success) throw new InvalidRunRequest(`invalid run request: ${describeZodError(parsed.error)}`);
+  if (parsed.data.runId !== undefined && parsed.data.runId !== name) {
+    throw new InvalidRunRequest(
+      `invalid run request: runId "${parsed.data.runId}" is not this execution's name "${name}": ` +
+        `a run's id is its execution's name; leave runId out of the input, or name the execution after it`,
+    );
+  }
+  return { request: { ...parsed.data, runId: name }, executionStart: startTime };
 }
 
 /** Nodes that match the request's filter (or explicit list) and heartbeated recently enough. */
@@ -100,7 +128,7 @@ export function batchSizes(count: number, batchSize: number | undefined): number
 
 /** Plans a run: writes meta, batch and node items, and returns the first state of the loop. */
 export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState> {
-  const request = parseRunRequest(input);
+  const { request, executionStart } = parsePlanInput(input);
   const startedAt = deps.now();
   const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
   const { limit, limitSeed, batchSize } = request.options;
@@ -131,9 +159,14 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
     startedAt,
     expected: targets.length,
     batchCount: sizes.length,
+    executionStart,
     expiresAt,
   };
-  await deps.runs.putMeta(meta);
+  if (!(await deps.runs.putMeta(meta))) {
+    throw new RunExists(
+      `run ${runId} exists already (another execution of that name): it was not touched; start the run under a new name`,
+    );
+  }
 
   let offset = 0;
   const items: Record<string, unknown>[] = [];

@@ -28,14 +28,25 @@ export class RunStore {
     readonly table: string,
   ) {}
 
-  async putMeta(meta: RunMetaItem): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: meta,
-        ConditionExpression: 'attribute_not_exists(runId)',
-      }),
-    );
+  /**
+   * Writes a run's record unless a run of that id exists from another execution; returns whether
+   * it wrote. A retry of the same execution's Plan (same `executionStart`) writes it again.
+   */
+  async putMeta(meta: RunMetaItem): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: meta,
+          ConditionExpression: 'attribute_not_exists(runId) OR executionStart = :start',
+          ExpressionAttributeValues: { ':start': meta.executionStart ?? null },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 
   /** Sets top-level attributes of the meta item. */
