@@ -368,6 +368,12 @@ describe(`sls package --stage ${STAGE}`, () => {
       );
     });
 
+    it('are at most 256 KiB each, as the local stack declares them', () => {
+      for (const id of ['RepliesQueue', 'RepliesDeadLetterQueue']) {
+        expect(resource(template, id).Properties.MaximumMessageSize).toBe(262_144);
+      }
+    });
+
     it('stay invisible for six ingest timeouts while a batch is processed', () => {
       const ingestTimeout = resource(template, 'IngestLambdaFunction').Properties.Timeout as number;
       expect(resource(template, 'RepliesQueue').Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
