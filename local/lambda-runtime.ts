@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTROL_PLANE_FUNCTIONS, type FunctionName } from './functions.ts';
+import type { LambdaBundles } from './lambda-bundles.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -31,6 +32,8 @@ export class LambdaRuntime {
     private readonly root: string,
     private readonly arnPrefix: string,
     private readonly timeoutMs = 300_000,
+    /** When given, functions run from the packaged bundles instead of the TypeScript sources. */
+    private readonly bundles?: LambdaBundles,
   ) {}
 
   arnOf(name: FunctionName): string {
@@ -94,13 +97,12 @@ export class LambdaRuntime {
     let loaded = this.#handlers.get(name);
     if (!loaded) {
       const [file, exportName] = splitHandler(CONTROL_PLANE_FUNCTIONS[name]);
-      loaded = import(pathToFileURL(resolve(this.root, `${file}.ts`)).href).then(
-        (module: Record<string, unknown>) => {
-          const handler = module[exportName];
-          if (typeof handler !== 'function') throw new Error(`${file}.ts does not export ${exportName}`);
-          return handler as Handler;
-        },
-      );
+      const path = this.bundles ? this.bundles.moduleOf(name, file) : resolve(this.root, `${file}.ts`);
+      loaded = import(pathToFileURL(path).href).then((module: Record<string, unknown>) => {
+        const handler = module[exportName];
+        if (typeof handler !== 'function') throw new Error(`${file}.ts does not export ${exportName}`);
+        return handler as Handler;
+      });
       this.#handlers.set(name, loaded);
     }
     return loaded;

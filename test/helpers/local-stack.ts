@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack, type LocalStack } from '#local/stack.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack.ts';
 import { createDynamoClient, createSfnClient, createSqsClient } from '#shared/aws.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -19,10 +19,18 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(
+  stackOptions: Pick<LocalStackOptions, 'lambdaBundles'> = {},
+): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), 'drover-test-'));
   const errors: unknown[] = [];
-  const stack = await startLocalStack({ home, onError: (e) => errors.push(e) });
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ ...stackOptions, home, onError: (e) => errors.push(e) });
+  } catch (error: unknown) {
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   const options = {
     region: stack.file.region,
     endpoints: stack.file.endpoints,
