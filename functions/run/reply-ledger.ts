@@ -148,6 +148,7 @@ export class ReplyLedger {
     const outcome = await this.#recordLate(reply, fields, item);
     return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
   }
+
   /**
    * A reply for a node that is no longer waiting: `late` if the batch gave up on it (or, for the
    * cancelled result of a host a cancel gave up on, its outcome), else a duplicate.
