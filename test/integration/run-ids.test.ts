@@ -114,7 +114,9 @@ describe('run ids', () => {
     // Assess
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe(RUN_ERRORS.invalidRequest);
-    expect(describeLambdaCause(execution.cause)).toContain(`runId "${first}" is not this execution's name "second-run"`);
+    expect(describeLambdaCause(execution.cause)).toContain(
+      `runId "${first}" is not this execution's name "second-run"`,
+    );
     expect(await item<RunMetaItem>(first, META_SK)).toEqual(before);
     expect(await item('second-run', META_SK)).toBeUndefined();
   });
