@@ -14,6 +14,9 @@ import { runsDocumentSchema, runDocumentSchema } from '#cli/output/schemas.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { FakeAgent } from '../helpers/fake-agent.ts';
+import { planRun } from '#functions/run/plan-run.ts';
+import { RunStore } from '#functions/run/run-store.ts';
+import { NodeDirectory } from '#functions/run/node-directory.ts';
 
 let t: TestStack;
 let agent: FakeAgent | undefined;
@@ -151,5 +154,28 @@ describe('run ids', () => {
     expect(execution.error).toBe(RUN_ERRORS.exists);
     expect(await item(runId, META_SK)).toEqual(live);
     expect(await item(runId, nodeSk('busy-1'))).toEqual(node);
+  });
+
+  it("lets a retried Plan of the same execution write its run again, but not another execution's", async () => {
+    // Prepare: Plan ran once for this execution (Step Functions may retry it after a Lambda error).
+    const deps = {
+      runs: new RunStore(t.db, t.stack.file.runsTable),
+      nodes: new NodeDirectory(t.db, t.stack.file.nodesTable),
+      now: () => Date.now(),
+      retentionDays: 1,
+    };
+    const input = (startTime: string) => ({
+      request: request('ids-nobody'),
+      execution: { name: 'retried-plan', startTime },
+    });
+    await planRun(input('2026-12-01T10:00:00.000Z'), deps);
+
+    // Act
+    const again = await planRun(input('2026-12-01T10:00:00.000Z'), deps);
+    const other = planRun(input('2026-12-01T11:00:00.000Z'), deps);
+
+    // Assess
+    expect(again).toMatchObject({ runId: 'retried-plan' });
+    await expect(other).rejects.toMatchObject({ name: RUN_ERRORS.exists });
   });
 });
