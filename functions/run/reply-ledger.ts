@@ -19,6 +19,8 @@ import {
   acceptedFrom,
   acksComplete,
   batchCounts,
+  IllegalNodeMove,
+  isNodeMove,
   markersFor,
   resultsComplete,
   statusAfter,
@@ -120,8 +122,9 @@ export class ReplyLedger {
    */
   async #applyReply(reply: RunReply): Promise<{ outcome: ReplyOutcome; markers: Marker[] }> {
     const fields = replyFields(reply, this.deps.now());
-    const from = acceptedFrom(reply);
     const status = statusAfter(reply);
+    const from = acceptedFrom(reply).filter((f) => isNodeMove(f, status, false));
+    if (from.length === 0) throw new IllegalNodeMove(`no state may move to ${status} on a ${reply.type}`);
     const expr = setExpression({ ...fields, status });
     try {
       await this.#update(reply.runId, nodeSk(reply.nodeId), {
@@ -159,6 +162,8 @@ export class ReplyLedger {
     item: NodeRunItem,
   ): Promise<ReplyOutcome> {
     if (!item.closed || reply.type === 'rejected') return 'duplicate';
+    // Only the moves the table lists; a node it has no late move for keeps its record.
+    if (!isNodeMove(item.status, 'late', false)) return 'duplicate';
     if (reply.type === 'ack' && item.status !== 'no_response') return 'duplicate';
     // A cancel gave up on a host whose ack was still delayed, and the host reports the command it
     // killed: that is its outcome, kept as `cancelled`, not a late reply.
@@ -247,6 +252,7 @@ export class ReplyLedger {
    * repair of a count the first attempt lost).
    */
   async markUnreachable(runId: string, batch: number, nodeId: string, error: string): Promise<void> {
+    if (!isNodeMove('pending', 'unreachable', true)) throw new IllegalNodeMove('pending → unreachable');
     try {
       await this.#updateNode(runId, nodeId, { status: 'unreachable', error, closed: true }, 'pending');
     } catch (e: unknown) {

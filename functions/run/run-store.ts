@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { IllegalNodeMove, isNodeMove } from './reply-transitions.ts';
 import { awsErrorName } from '#shared/aws.ts';
 import {
   META_SK,
@@ -106,6 +107,9 @@ export class RunStore {
    * Used when a batch gives up on hosts.
    */
   async closeNode(runId: string, nodeId: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
+    if (!isNodeMove(from, to, true)) {
+      throw new IllegalNodeMove(`a step may not give up on a node by moving it from ${from} to ${to}`);
+    }
     try {
       await this.db.send(
         new UpdateCommand({
