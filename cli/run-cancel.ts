@@ -5,6 +5,7 @@
  */
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { describeLambdaCause } from '#shared/lambda-errors.ts';
+import { CANCEL_OUTCOMES, RUN_ERRORS } from '#shared/run-errors.ts';
 import type { RunStatus } from '#shared/runs-table.ts';
 import { CliError } from './errors.ts';
 import { plural } from './output/format.ts';
@@ -37,7 +38,8 @@ export async function requestCancel(
   const { executionArn } = await conn.sfn.send(
     new StartExecutionCommand({
       stateMachineArn: conn.cancelStateMachineArn,
-      name: `cancel-${runId}-${Date.now()}`,
+      // Execution names stop at 80 characters; a run id may be 80 itself (any execution name).
+      name: `cancel-${Date.now()}-${runId}`.slice(0, 80),
       input: JSON.stringify({ runId, caller }),
     }),
   );
@@ -47,7 +49,7 @@ export async function requestCancel(
     if (execution.status === 'SUCCEEDED') return JSON.parse(execution.output ?? '{}') as CancelOutcome;
     if (execution.status !== 'RUNNING') {
       const cause = describeLambdaCause(execution.cause);
-      if (`${execution.error} ${cause}`.includes('RunNotFound') || /^no run /.test(cause)) {
+      if (execution.error === RUN_ERRORS.notFound) {
         throw new CliError(`no run ${runId} on stage ${conn.stage} (drover runs lists recent runs)`);
       }
       throw new CliError(
@@ -65,7 +67,7 @@ export async function requestCancel(
 
 /** One line saying what the cancel did. */
 export function describeCancel(outcome: CancelOutcome): string {
-  if (outcome.status !== 'cancelled') {
+  if (outcome.status !== CANCEL_OUTCOMES.cancelled) {
     return `Run ${outcome.runId} had already finished (${outcome.status}): nothing to cancel.`;
   }
   return (

@@ -3,6 +3,7 @@
  * records): text blocks in the lineage's shape, one `--json` document, or `--jsonl` lines.
  */
 import { describeLambdaCause } from '#shared/lambda-errors.ts';
+import { RUN_ERRORS } from '#shared/run-errors.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { CliError } from './errors.ts';
 import { EXIT, type CliIO } from './context.ts';
@@ -49,7 +50,7 @@ export function runElapsedMs(meta: RunMetaItem | undefined, fallbackMs: number):
 /** Why the execution failed, in the operator's words; undefined when it succeeded. */
 export function executionFailure(execution: ExecutionOutcome | undefined): string | undefined {
   if (!execution || execution.status === 'SUCCEEDED') return undefined;
-  if (execution.error === 'InvalidRunRequest') return describeLambdaCause(execution.cause);
+  if (execution.error === RUN_ERRORS.invalidRequest) return describeLambdaCause(execution.cause);
   return `${execution.error ?? execution.status}: ${describeLambdaCause(execution.cause)}`;
 }
 
@@ -83,7 +84,8 @@ export class RunReport extends ProgressPrinter {
   ): number {
     this.close();
     const { io, runId } = this;
-    const failure = executionFailure(execution);
+    // The record keeps a failed step's error after Step Functions has forgotten the execution.
+    const failure = executionFailure(execution) ?? (meta?.status === 'error' ? meta.error : undefined);
     const notFound = notAddressed(meta, this.nodes);
     const exitCode = runExitCode(meta, notFound);
     const elapsed = runElapsedMs(meta, fallbackElapsedMs);

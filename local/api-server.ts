@@ -12,6 +12,7 @@ import {
   type LocalStepFunctions,
 } from './step-functions.ts';
 import type { LocalEventBus } from './event-bus.ts';
+import { describeStateMachine, listStateMachines } from './state-machine-api.ts';
 
 type Body = Record<string, unknown>;
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -83,6 +84,10 @@ export function createApiServer(sfn: LocalStepFunctions, bus: LocalEventBus): Se
       sfn.sendTaskHeartbeat(String(b.taskToken));
       return {};
     },
+    'AWSStepFunctions.GetExecutionHistory': (b) => sfn.executionHistory(String(b.executionArn)).page(b),
+    'AWSStepFunctions.DescribeStateMachine': (b) =>
+      describeStateMachine(sfn.describeStateMachine(String(b.stateMachineArn))),
+    'AWSStepFunctions.ListStateMachines': (b) => listStateMachines(sfn.listStateMachines(), b),
     'AWSEvents.PutEvents': (b) => {
       const entries = (Array.isArray(b.Entries) ? b.Entries : []) as Body[];
       return { FailedEntryCount: 0, Entries: entries.map((e) => ({ EventId: bus.put(e) })) };

@@ -6,6 +6,13 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+/**
+ * The replies queues take messages of up to 256 KiB, as serverless.yml declares them: drover keeps
+ * to the limit every queue had until 2025 (new queues default to 1 MiB since), and a queue that
+ * says so refuses a larger reply locally and in AWS alike.
+ */
+const MAX_REPLY_BYTES = '262144';
 import { createSqsServer } from 'local-aws-sqs';
 import { listen } from './api-server.ts';
 
@@ -68,7 +75,7 @@ export async function createStageResources(
   const dlq = await clients.sqs.send(
     new CreateQueueCommand({
       QueueName: `drover-${stage}-replies-dlq`,
-      Attributes: { MessageRetentionPeriod: '1209600' },
+      Attributes: { MessageRetentionPeriod: '1209600', MaximumMessageSize: MAX_REPLY_BYTES },
     }),
   );
   const dlqArn = await queueArn(clients.sqs, dlq.QueueUrl!);
@@ -77,6 +84,7 @@ export async function createStageResources(
       QueueName: `drover-${stage}-replies`,
       Attributes: {
         VisibilityTimeout: '10',
+        MaximumMessageSize: MAX_REPLY_BYTES,
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
       },
     }),

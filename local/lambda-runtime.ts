@@ -6,8 +6,16 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTROL_PLANE_FUNCTIONS, type FunctionName } from './functions.ts';
+import type { LambdaBundles } from './lambda-bundles.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** Lambda's quota for a synchronous invocation's request payload (6 MB). */
+export const MAX_SYNC_REQUEST_BYTES = 6_291_456;
+/** The response limit Lambda reports when a function answers with more (6 MB and 100 bytes). */
+export const MAX_SYNC_RESPONSE_BYTES = 6_291_556;
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null) ?? 'null', 'utf8');
 
 /** An error thrown by a handler, named like Lambda names function errors (`errorType`). */
 export class LambdaFunctionError extends Error {
@@ -24,6 +32,8 @@ export class LambdaRuntime {
     private readonly root: string,
     private readonly arnPrefix: string,
     private readonly timeoutMs = 300_000,
+    /** When given, functions run from the packaged bundles instead of the TypeScript sources. */
+    private readonly bundles?: LambdaBundles,
   ) {}
 
   arnOf(name: FunctionName): string {
@@ -46,6 +56,13 @@ export class LambdaRuntime {
   async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const name = this.resolveName(nameOrArn);
     if (!name) throw new LambdaFunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
+    const requestBytes = jsonBytes(event);
+    if (requestBytes > MAX_SYNC_REQUEST_BYTES) {
+      throw new LambdaFunctionError(
+        'RequestEntityTooLargeException',
+        `${requestBytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_SYNC_REQUEST_BYTES} bytes)`,
+      );
+    }
     const handler = await this.#handler(name);
     const deadline = Date.now() + this.timeoutMs;
     const context = {
@@ -59,26 +76,33 @@ export class LambdaRuntime {
       callbackWaitsForEmptyEventLoop: false,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
+    let response: unknown;
     try {
       // Lambda hands the function a copy of its event, never the caller's object.
-      return await handler(structuredClone(event), context);
+      response = await handler(structuredClone(event), context);
     } catch (error: unknown) {
       if (error instanceof Error) throw new LambdaFunctionError(error.name, error.message, error);
       throw new LambdaFunctionError('Error', String(error));
     }
+    if (jsonBytes(response) > MAX_SYNC_RESPONSE_BYTES) {
+      throw new LambdaFunctionError(
+        'Function.ResponseSizeTooLarge',
+        `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_RESPONSE_BYTES} bytes).`,
+      );
+    }
+    return response;
   }
 
   #handler(name: FunctionName): Promise<Handler> {
     let loaded = this.#handlers.get(name);
     if (!loaded) {
       const [file, exportName] = splitHandler(CONTROL_PLANE_FUNCTIONS[name]);
-      loaded = import(pathToFileURL(resolve(this.root, `${file}.ts`)).href).then(
-        (module: Record<string, unknown>) => {
-          const handler = module[exportName];
-          if (typeof handler !== 'function') throw new Error(`${file}.ts does not export ${exportName}`);
-          return handler as Handler;
-        },
-      );
+      const path = this.bundles ? this.bundles.moduleOf(name, file) : resolve(this.root, `${file}.ts`);
+      loaded = import(pathToFileURL(path).href).then((module: Record<string, unknown>) => {
+        const handler = module[exportName];
+        if (typeof handler !== 'function') throw new Error(`${file}.ts does not export ${exportName}`);
+        return handler as Handler;
+      });
       this.#handlers.set(name, loaded);
     }
     return loaded;

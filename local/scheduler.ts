@@ -208,7 +208,7 @@ export class LocalScheduler {
       this.options.startExecution(
         schedule.Target.Arn,
         executionName,
-        withRunId(schedule.Target.Input, executionName),
+        schedule.Target.Input ?? '{}',
       );
     } catch (error: unknown) {
       // In AWS a refused invocation is retried, then dropped (or dead-lettered): the schedule goes on.
@@ -291,23 +291,4 @@ export class LocalScheduler {
       }
     }
   }
-}
-
-/**
- * TEMPORARY, until the run state machine takes its run id from the execution name (issue "sound
- * runs"): the run request a schedule holds has no run id, so the local target adds the execution's
- * name as `runId`. The two are equal, so the run machine's "runId must equal the execution name"
- * check passes; remove this once Plan reads `$$.Execution.Name`.
- */
-function withRunId(input: string | undefined, executionName: string): string {
-  if (input === undefined) return '{}';
-  try {
-    const parsed = JSON.parse(input) as unknown;
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && !('runId' in parsed)) {
-      return JSON.stringify({ ...parsed, runId: executionName });
-    }
-  } catch {
-    // Not JSON: checkScheduleInput refuses that for Step Functions targets; pass it through as is.
-  }
-  return input;
 }

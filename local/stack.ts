@@ -14,6 +14,7 @@ import { createApiServer, listen } from './api-server.ts';
 import { createStageResources, startDynalite, startSqs, type Closable } from './emulators.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { LocalStepFunctions } from './step-functions.ts';
+import { LambdaBundles } from './lambda-bundles.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
@@ -34,6 +35,8 @@ export interface LocalStackOptions {
   onError?: (error: unknown) => void;
   /** The scheduler's clock; when given, the stack does not tick the scheduler (tests call tick()). */
   schedulerClock?: () => number;
+  /** Run the functions from the zip files `sls package --package <dir>` wrote there (what deploys). */
+  lambdaBundles?: string;
 }
 
 export interface LocalStack {
@@ -92,9 +95,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const publicKeyPath = join(stateDir, 'signing-key.pub.pem');
     ensureLocalKeyPair(privateKeyPath, publicKeyPath);
 
+    const bundles = options.lambdaBundles
+      ? LambdaBundles.open(options.lambdaBundles, PROJECT_ROOT)
+      : undefined;
+    if (bundles) stopFns.push(() => bundles.remove());
     const lambdas = new LambdaRuntime(
       PROJECT_ROOT,
       `arn:aws:lambda:${region}:${ACCOUNT}:function:drover-${stage}-`,
+      undefined,
+      bundles,
     );
     const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
     const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));

@@ -8,6 +8,8 @@ import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { LambdaRuntime } from './lambda-runtime.ts';
+import { checkPayloadParameter, MAX_PAYLOAD_BYTES, SfnApiError } from './sfn-errors.ts';
+import { ExecutionHistory, MAX_HISTORY_EVENTS, type EmulatorEvent } from './execution-history.ts';
 
 const TOKEN_PLACEHOLDER = 'drover-local-task-token';
 
@@ -26,16 +28,7 @@ export interface ExecutionRecord {
   cause?: string;
 }
 
-/** An API error with the `__type` the AWS SDK maps to an exception class. */
-export class SfnApiError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export { SfnApiError } from './sfn-errors.ts';
 
 interface PendingTask {
   executionArn: string;
@@ -46,12 +39,23 @@ interface PendingTask {
 interface Running {
   record: ExecutionRecord;
   abort: () => void;
+  history: ExecutionHistory;
+}
+
+export interface StateMachineRecord {
+  stateMachineArn: string;
+  name: string;
+  definition: string;
+  creationDate: number;
 }
 
 type Json = Record<string, unknown>;
 
 export class LocalStepFunctions {
-  readonly #machines = new Map<string, { definition: Json; machine: StateMachine }>();
+  readonly #machines = new Map<
+    string,
+    { definition: Json; machine: StateMachine; name: string; creationDate: number }
+  >();
   readonly #executions = new Map<string, Running>();
   readonly #tasks = new Map<string, PendingTask>();
 
@@ -63,8 +67,37 @@ export class LocalStepFunctions {
   /** Registers a definition under `name`; returns its ARN. */
   createStateMachine(name: string, definition: Json): string {
     const arn = `${this.arnPrefix}stateMachine:${name}`;
-    this.#machines.set(arn, { definition, machine: new StateMachine(definition as never) });
+    this.#machines.set(arn, {
+      definition,
+      machine: new StateMachine(definition as never),
+      name,
+      creationDate: Date.now(),
+    });
     return arn;
+  }
+
+  describeStateMachine(stateMachineArn: string): StateMachineRecord {
+    const entry = this.#machines.get(stateMachineArn);
+    if (!entry)
+      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    return {
+      stateMachineArn,
+      name: entry.name,
+      definition: JSON.stringify(entry.definition),
+      creationDate: entry.creationDate,
+    };
+  }
+
+  listStateMachines(): StateMachineRecord[] {
+    return [...this.#machines.keys()].map((arn) => this.describeStateMachine(arn));
+  }
+
+  /** The execution's history so far, in the shape of GetExecutionHistory. */
+  executionHistory(executionArn: string): ExecutionHistory {
+    const running = this.#executions.get(executionArn);
+    if (!running)
+      throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return running.history;
   }
 
   startExecution(stateMachineArn: string, name: string, input: string): ExecutionRecord {
@@ -77,6 +110,7 @@ export class LocalStepFunctions {
     if (this.#executions.has(executionArn)) {
       throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
+    checkPayloadParameter('input', input);
     let parsedInput: unknown;
     try {
       parsedInput = JSON.parse(input);
@@ -105,7 +139,9 @@ export class LocalStepFunctions {
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
-    this.#executions.set(executionArn, { record, abort: () => execution.abort() });
+    const history = new ExecutionHistory();
+    this.#executions.set(executionArn, { record, abort: () => execution.abort(), history });
+    void this.#recordHistory(record, execution.eventLogs as AsyncIterable<EmulatorEvent>, history);
     execution.result.then(
       (output: unknown) =>
         this.#settle(record, { status: 'SUCCEEDED', output: JSON.stringify(output ?? null) }),
@@ -147,6 +183,7 @@ export class LocalStepFunctions {
   }
 
   sendTaskSuccess(token: string, output: string): void {
+    checkPayloadParameter('output', output);
     let parsed: unknown;
     try {
       parsed = JSON.parse(output);
@@ -174,6 +211,44 @@ export class LocalStepFunctions {
     }
   }
 
+  /**
+   * Keeps the execution's history from the emulator's events, and fails the execution when it
+   * outgrows Step Functions' quota of events, as AWS does.
+   */
+  async #recordHistory(
+    record: ExecutionRecord,
+    events: AsyncIterable<EmulatorEvent>,
+    history: ExecutionHistory,
+  ): Promise<void> {
+    for await (const event of events) {
+      if (!history.add(event) && record.status === 'RUNNING') {
+        this.#fail(
+          record,
+          'States.Runtime',
+          `the execution history reached ${MAX_HISTORY_EVENTS} events, the Step Functions quota`,
+        );
+      }
+    }
+  }
+
+  /** Ends an execution with an error no Catch can handle (a quota), as Step Functions does. */
+  #fail(record: ExecutionRecord, error: string, cause: string): void {
+    this.#settle(record, { status: 'FAILED', error, cause });
+    const running = this.#executions.get(record.executionArn);
+    running?.history.fail(error, cause);
+    running?.abort();
+  }
+
+  /** A Task state's result over the payload quota fails the execution (`States.DataLimitExceeded`). */
+  #checkStatePayload(result: unknown, executionArn: string, stateName: string): unknown {
+    const bytes = Buffer.byteLength(JSON.stringify(result ?? null), 'utf8');
+    if (bytes <= MAX_PAYLOAD_BYTES) return result;
+    const running = this.#executions.get(executionArn);
+    const cause = `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} > ${MAX_PAYLOAD_BYTES}).`;
+    if (running) this.#fail(running.record, 'States.DataLimitExceeded', cause);
+    throw new SfnApiError('States.DataLimitExceeded', cause);
+  }
+
   #takeTask(token: string): PendingTask {
     const task = this.#tasks.get(token);
     if (!task) throw new SfnApiError('TaskTimedOut', 'Task Timed Out or does not exist');
@@ -197,7 +272,12 @@ export class LocalStepFunctions {
     for (const [stateName, state] of allStates(definition)) {
       if (state.Type !== 'Task' || typeof state.Resource !== 'string') continue;
       const resource = state.Resource;
-      handlers[stateName] = (input) => this.#runTask(resource, input as Json, executionArn, stateName);
+      handlers[stateName] = async (input) =>
+        this.#checkStatePayload(
+          await this.#runTask(resource, input as Json, executionArn, stateName),
+          executionArn,
+          stateName,
+        );
     }
     return handlers;
   }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DEFAULT_STALE_AFTER_HEARTBEATS } from './freshness.ts';
 import { GROUP_NAME, GROUP_NAME_RULE } from './fleet-file/group-name.ts';
 import { SCHEDULE_NAME_PATTERN } from './schedule/names.ts';
+import { RUN_ID_PATTERN } from './run-errors.ts';
 
 export const MESSAGE_VERSION = 1;
 
@@ -99,26 +100,43 @@ export const scheduleRefSchema = z
   .strict();
 export type ScheduleRef = z.infer<typeof scheduleRefSchema>;
 
-/** The input of the `run` state machine. */
+const runIdSchema = z
+  .string()
+  .regex(RUN_ID_PATTERN, 'a run id is an execution name: 1 to 80 letters, digits, "-" or "_"');
+
+const runRequestShape = {
+  runId: runIdSchema,
+  action: actionSchema.default('exec'),
+  command: commandSchema.optional(),
+  filter: filterSpecSchema.default({ with: [], fact: [], class: [], identity: [] }),
+  options: runOptionsSchema.default(runOptionsSchema.parse({})),
+  caller: z.string().default('unknown'),
+  /** Set when a schedule started the run: recorded on it (`drover runs --schedule`). */
+  schedule: scheduleRefSchema.optional(),
+};
+
+const execNeedsCommand = {
+  check: (r: { action: string; command?: unknown }) => r.action !== 'exec' || r.command !== undefined,
+  message: { message: 'an exec request needs a command', path: ['command'] },
+};
+
+/** A run request with its id: what the CLI starts the `run` state machine with. */
 export const runRequestSchema = z
-  .object({
-    // Crockford base32, as ULIDs are: no I, L, O or U.
-    runId: z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'runId must be a ULID'),
-    action: actionSchema.default('exec'),
-    command: commandSchema.optional(),
-    filter: filterSpecSchema.default({ with: [], fact: [], class: [], identity: [] }),
-    options: runOptionsSchema.default(runOptionsSchema.parse({})),
-    caller: z.string().default('unknown'),
-    /** Set when a schedule started the run: recorded on it (`drover runs --schedule`). */
-    schedule: scheduleRefSchema.optional(),
-  })
+  .object(runRequestShape)
   .strict()
-  .refine((r) => r.action !== 'exec' || r.command !== undefined, {
-    message: 'an exec request needs a command',
-    path: ['command'],
-  });
+  .refine(execNeedsCommand.check, execNeedsCommand.message);
 export type RunRequest = z.infer<typeof runRequestSchema>;
 export type RunRequestInput = z.input<typeof runRequestSchema>;
+
+/**
+ * The input of the `run` state machine: a request whose `runId` may be left out, since a run's id
+ * is its execution's name (a schedule's or a lifecycle hook's fixed input has none).
+ */
+export const runInputSchema = z
+  .object({ ...runRequestShape, runId: runIdSchema.optional() })
+  .strict()
+  .refine(execNeedsCommand.check, execNeedsCommand.message);
+export type RunInput = z.infer<typeof runInputSchema>;
 
 /**
  * The part of a request that is signed: common to every target of one dispatch group, so one

@@ -86,18 +86,26 @@ export interface RunMetaItem extends PhaseTimes {
   batchCount: number;
   summary?: RunSummary;
   error?: string;
+  /** `$$.Execution.StartTime` of the execution that planned the run (its id is that execution's name). */
+  executionStart?: string;
   expiresAt: number;
 }
 
+/**
+ * A batch: its expected count and its counting markers, one set of node ids per kind of answer
+ * (a count is a set's size, so counting the same node again changes nothing). A set is absent
+ * until its first member: DynamoDB stores no empty sets. With ~20-byte node ids the item stays
+ * under DynamoDB's 400 KB up to roughly 9,000 hosts per batch.
+ */
 export interface BatchItem {
   runId: string;
   sk: string;
   batch: number;
   expected: number;
-  acked: number;
-  rejected: number;
-  done: number;
-  unreachable: number;
+  ackedBy?: Set<string>;
+  rejectedBy?: Set<string>;
+  doneBy?: Set<string>;
+  unreachableBy?: Set<string>;
   ackToken?: string;
   resultToken?: string;
   dispatchedAt?: number;

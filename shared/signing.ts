@@ -4,6 +4,7 @@
  * agents verify both the same way, against a public key.
  */
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -41,7 +42,12 @@ export class LocalKeySigner implements RequestSigner {
   }
 }
 
-/** Signs with an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY). */
+/**
+ * Signs with an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY). KMS takes at most 4,096 bytes
+ * as a RAW message, and a batch's document outgrows that at ~170 targets, so we send the SHA-256
+ * digest (`MessageType: 'DIGEST'`): KMS skips its own hashing step, and the signature is the same
+ * ECDSA_SHA_256 signature of the document that agents verify.
+ */
 export class KmsSigner implements RequestSigner {
   constructor(
     readonly keyId: string,
@@ -52,8 +58,8 @@ export class KmsSigner implements RequestSigner {
     const result = await this.kms.send(
       new SignCommand({
         KeyId: this.keyId,
-        Message: Buffer.from(document, 'utf8'),
-        MessageType: 'RAW',
+        Message: createHash('sha256').update(document, 'utf8').digest(),
+        MessageType: 'DIGEST',
         SigningAlgorithm: 'ECDSA_SHA_256',
       }),
     );

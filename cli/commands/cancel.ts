@@ -13,6 +13,7 @@ import { executionArnOf, withStack, type ConnectedStack } from '../stack.ts';
 import { plural } from '../output/format.ts';
 import type { CancelJson } from '../output/schemas.ts';
 import { checkRunId } from './show.ts';
+import { normalizeRunId } from '#shared/ids.ts';
 
 export interface CancelFlags {
   json?: boolean;
@@ -61,7 +62,7 @@ export function describeCounts(meta: RunMetaItem): string {
 
 export async function cancelCommand(runId: string, flags: CancelFlags, ctx: CommandContext): Promise<number> {
   checkRunId(runId);
-  const id = runId.toUpperCase();
+  const id = normalizeRunId(runId);
   const { io } = ctx;
   return withStack(ctx.stack, async (conn) => {
     const before = await getRunMeta(conn.db, conn.runsTable, id);

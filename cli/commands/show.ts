@@ -4,6 +4,8 @@
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { normalizeRunId } from '#shared/ids.ts';
+import { RUN_ID_PATTERN } from '#shared/run-errors.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { CliError } from '../errors.ts';
 import { EXIT, type CommandContext } from '../context.ts';
@@ -14,10 +16,12 @@ import { PingReport } from '../ping-report.ts';
 import { byLanding, type ExecutionOutcome } from '../run-watcher.ts';
 import { outputFormat, progressFor, type OutputFlags } from './run.ts';
 
-/** Run ids are ULIDs (the execution names of the run state machine). */
+/** A run id is its execution's name: a ULID when the CLI started it, else any execution name. */
 export function checkRunId(runId: string): void {
-  if (!/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i.test(runId)) {
-    throw new CliError(`"${runId}" is not a run id (26 characters, e.g. 01JD3X…; drover runs lists them)`);
+  if (!RUN_ID_PATTERN.test(runId)) {
+    throw new CliError(
+      `"${runId}" is not a run id (an execution name: 1 to 80 letters, digits, - or _, e.g. 01JD3X…; drover runs lists them)`,
+    );
   }
 }
 
@@ -41,7 +45,7 @@ type Printer = RunPrinter & {
 
 export async function showCommand(runId: string, flags: OutputFlags, ctx: CommandContext): Promise<number> {
   checkRunId(runId);
-  const id = runId.toUpperCase();
+  const id = normalizeRunId(runId);
   const { io } = ctx;
   return withStack(ctx.stack, async (conn) => {
     const meta = await getRunMeta(conn.db, conn.runsTable, id);

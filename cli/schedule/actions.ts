@@ -287,7 +287,7 @@ export async function runScheduleNow(name: string, ctx: CommandContext) {
       new StartExecutionCommand({
         stateMachineArn: conn.runStateMachineArn,
         name: runId,
-        input: JSON.stringify({ ...input, runId }),
+        input: JSON.stringify(input),
       }),
     );
     ctx.io.out(`${runId}\n`);

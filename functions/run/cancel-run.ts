@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { RunStatus } from '#shared/runs-table.ts';
+import { CANCEL_OUTCOMES, RunNotFound } from '#shared/run-errors.ts';
 import type { RunStore } from './run-store.ts';
 import type { ReplyLedger } from './reply-ledger.ts';
 
@@ -19,9 +20,7 @@ export const cancelInputSchema = z.discriminatedUnion('phase', [
   }),
 ]);
 
-export class RunNotFound extends Error {
-  override name = 'RunNotFound';
-}
+export { RunNotFound } from '#shared/run-errors.ts';
 
 export interface CancelDeps {
   runs: RunStore;
@@ -49,12 +48,12 @@ export async function markCancelled(runId: string, caller: string, deps: CancelD
   const meta = await deps.runs.getMeta(runId);
   if (!meta) throw new RunNotFound(`no run ${runId}`);
   if (meta.status !== 'running') return { runId, status: meta.status, batches: [] };
-  await deps.runs.updateMeta(runId, { status: 'cancelled', error: `cancelled by ${caller}` });
+  await deps.runs.updateMeta(runId, { status: CANCEL_OUTCOMES.cancelled, error: `cancelled by ${caller}` });
   const batches: number[] = [];
   for (let batch = 0; batch < meta.batchCount; batch++) {
     if ((await deps.runs.getBatch(runId, batch))?.dispatchedAt !== undefined) batches.push(batch);
   }
-  return { runId, status: 'cancelled', batches };
+  return { runId, status: CANCEL_OUTCOMES.cancelled, batches };
 }
 
 export async function settleCancelled(

@@ -4,6 +4,7 @@
  */
 import type { RunStatus, RunSummary } from '#shared/runs-table.ts';
 import { describeLambdaCause } from '#shared/lambda-errors.ts';
+import { RUN_ERRORS } from '#shared/run-errors.ts';
 import { finishInputSchema } from './state.ts';
 import { summarize } from './summary.ts';
 import type { RunStore } from './run-store.ts';
@@ -24,16 +25,26 @@ export interface FinishDeps {
 /** Final statuses of a scheduled run that page someone: `Run Failed` on the bus. */
 const FAILED_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'error', 'invalid']);
 
+/**
+ * The run execution's output: what `drover run` would report, so a caller without the CLI
+ * (`sls invoke stepf`, a schedule) can tell: `exitCode` is the CLI's (0–4), `status` the run's.
+ */
 export interface FinishOutput {
   runId: string;
   status: RunStatus;
+  exitCode: number;
   summary: RunSummary;
 }
 
-export function runStatusOf(summary: RunSummary, error: string | undefined, previous: RunStatus): RunStatus {
+/** The error a failed step handed the finish step: its name, as the state machine caught it. */
+export function runStatusOf(
+  summary: RunSummary,
+  errorName: string | undefined,
+  previous: RunStatus,
+): RunStatus {
   if (previous === 'cancelled') return 'cancelled';
   if (previous === 'skipped') return 'skipped';
-  if (error) return error.startsWith('InvalidRunRequest') ? 'invalid' : 'error';
+  if (errorName !== undefined) return errorName === RUN_ERRORS.invalidRequest ? 'invalid' : 'error';
   if (summary.expected === 0) return 'no_match';
   return summary.exitCode === 0 ? 'succeeded' : 'failed';
 }
@@ -52,10 +63,11 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
   );
   const errorText = error ? `${error.Error}: ${describeLambdaCause(error.Cause)}` : undefined;
   const summary = summarize(nodes, meta?.status === 'cancelled' ? undefined : meta?.error);
-  if (errorText?.startsWith('InvalidRunRequest')) summary.exitCode = 4;
+  // A step that failed leaves the run's outcome unknown: exit 4, as for a refused request.
+  if (error) summary.exitCode = 4;
+  const status = runStatusOf(summary, error?.Error, meta?.status ?? 'running');
   // A fire skipped for overlap did what it should: nothing, on purpose.
   if (meta?.status === 'skipped') summary.exitCode = 0;
-  const status = runStatusOf(summary, errorText, meta?.status ?? 'running');
   const finishedAt = deps.now();
   if (meta) {
     await deps.runs.updateMeta(runId, {
@@ -67,7 +79,7 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
   }
   await deps.events.publish('Run Completed', { runId, status, summary, caller: meta?.caller ?? 'unknown' });
   if (meta?.schedule) await finishScheduled(meta.schedule, runId, status, summary, deps);
-  return { runId, status, summary };
+  return { runId, status, exitCode: summary.exitCode, summary };
 }
 
 /**

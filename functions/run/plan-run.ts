@@ -2,16 +2,22 @@
  * Plan: validate the request, resolve its targets, split them into batches and write the run
  * record. Everything later in the run reads the targets from the runs table.
  */
-import { describeZodError, resolveHostCount, runRequestSchema, type RunRequest } from '#shared/messages.ts';
+import {
+  describeZodError,
+  resolveHostCount,
+  runInputSchema,
+  runRequestSchema,
+  type RunRequest,
+} from '#shared/messages.ts';
+import { RunExists } from '#shared/run-errors.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { nthOfGroup } from '#shared/fleet-file/join-order.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
-import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
+import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import type { ScheduleLock } from './schedule-lock.ts';
-import { awsErrorName } from '#shared/aws.ts';
 
 export interface PlanDeps {
   runs: RunStore;
@@ -50,6 +56,27 @@ export function parseRunRequest(input: unknown): RunRequest {
   const parsed = runRequestSchema.safeParse(input);
   if (!parsed.success) throw new InvalidRunRequest(`invalid run request: ${describeZodError(parsed.error)}`);
   return parsed.data;
+}
+
+/**
+ * The request of a run state machine execution, with its run id: the execution's name. An input
+ * naming another `runId` is refused, so one run cannot be started under another's id.
+ */
+export function parsePlanInput(input: unknown): { request: RunRequest; executionStart: string } {
+  const outer = planInputSchema.safeParse(input);
+  if (!outer.success) {
+    throw new InvalidRunRequest(`invalid plan input (state machine): ${describeZodError(outer.error)}`);
+  }
+  const { name, startTime } = outer.data.execution;
+  const parsed = runInputSchema.safeParse(outer.data.request);
+  if (!parsed.success) throw new InvalidRunRequest(`invalid run request: ${describeZodError(parsed.error)}`);
+  if (parsed.data.runId !== undefined && parsed.data.runId !== name) {
+    throw new InvalidRunRequest(
+      `invalid run request: runId "${parsed.data.runId}" is not this execution's name "${name}": ` +
+        `a run's id is its execution's name; leave runId out of the input, or name the execution after it`,
+    );
+  }
+  return { request: { ...parsed.data, runId: name }, executionStart: startTime };
 }
 
 /** Nodes that match the request's filter (or explicit list) and heartbeated recently enough. */
@@ -124,9 +151,16 @@ export function batchSizes(count: number, batchSize: number | undefined): number
   return sizes;
 }
 
+function runExists(runId: string): RunExists {
+  return new RunExists(
+    `run ${runId} exists already (another execution of that name): it was not touched; start the run under a new name`,
+  );
+}
+
 /** Records a fire skipped for overlap: no targets, nothing sent; Finish tells the bus. */
 async function planSkipped(meta: RunMetaItem, deps: PlanDeps): Promise<RunState> {
-  await deps.runs.putMeta({ ...meta, status: 'skipped', expected: 0, batchCount: 0 });
+  const recorded = await deps.runs.putMeta({ ...meta, status: 'skipped', expected: 0, batchCount: 0 });
+  if (!recorded) throw runExists(meta.runId);
   return {
     runId: meta.runId,
     batch: 0,
@@ -139,11 +173,13 @@ async function planSkipped(meta: RunMetaItem, deps: PlanDeps): Promise<RunState>
 
 /** Plans a run: writes meta, batch and node items, and returns the first state of the loop. */
 export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState> {
-  const request = parseRunRequest(input);
+  const { request, executionStart } = parsePlanInput(input);
   try {
-    return await planRequest(request, deps);
+    return await planRequest(request, executionStart, deps);
   } catch (error: unknown) {
-    if (request.schedule && error instanceof InvalidRunRequest) await recordRefused(request, deps);
+    if (request.schedule && error instanceof InvalidRunRequest) {
+      await recordRefused(request, executionStart, deps);
+    }
     throw error;
   }
 }
@@ -153,10 +189,10 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
  * through) still gets its record, so Finish can mark it invalid and emit `Run Failed` with the
  * schedule's name: nobody is watching a scheduled run but the bus.
  */
-async function recordRefused(request: RunRequest, deps: PlanDeps): Promise<void> {
+async function recordRefused(request: RunRequest, executionStart: string, deps: PlanDeps): Promise<void> {
   const now = deps.now();
-  try {
-    await deps.runs.putMeta({
+  // Already recorded (a retried Plan of this execution): Finish finds it all the same.
+  await deps.runs.putMeta({
       runId: request.runId,
       sk: META_SK,
       status: 'running',
@@ -170,15 +206,16 @@ async function recordRefused(request: RunRequest, deps: PlanDeps): Promise<void>
       startedAt: now,
       expected: 0,
       batchCount: 0,
+      executionStart,
       expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
     });
-  } catch (error: unknown) {
-    // Already recorded (a retried Plan): Finish finds it all the same.
-    if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
-  }
 }
 
-async function planRequest(request: RunRequest, deps: PlanDeps): Promise<RunState> {
+async function planRequest(
+  request: RunRequest,
+  executionStart: string,
+  deps: PlanDeps,
+): Promise<RunState> {
   const startedAt = deps.now();
   const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
   const { limit, limitSeed, batchSize } = request.options;
@@ -211,10 +248,11 @@ async function planRequest(request: RunRequest, deps: PlanDeps): Promise<RunStat
     startedAt,
     expected: targets.length,
     batchCount: sizes.length,
+    executionStart,
     expiresAt,
   };
   if (!turn) return planSkipped(meta, deps);
-  await deps.runs.putMeta(meta);
+  if (!(await deps.runs.putMeta(meta))) throw runExists(runId);
 
   let offset = 0;
   const items: Record<string, unknown>[] = [];
@@ -224,10 +262,6 @@ async function planRequest(request: RunRequest, deps: PlanDeps): Promise<RunStat
       sk: batchSk(batch),
       batch,
       expected: size,
-      acked: 0,
-      rejected: 0,
-      done: 0,
-      unreachable: 0,
       expiresAt,
     });
     for (const node of targets.slice(offset, offset + size)) {

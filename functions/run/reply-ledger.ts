@@ -1,7 +1,9 @@
 /**
- * The ledger of replies for runs: node states, batch counters and the task tokens of the two
- * waits. Every write is conditional on the node's current state, so a duplicated or replayed
- * reply changes nothing, and the wait is released the moment the counters reach their target.
+ * The ledger of replies for runs: node states, batch counts and the task tokens of the two waits.
+ * Every node write is conditional on the node's current state and batch, so a duplicated or
+ * replayed reply moves nothing; counts are marker sets (see reply-transitions.ts), so a retried
+ * or replayed counting write counts nothing twice, and a redelivery repairs a count that was lost.
+ * A wait is released the moment the counts reach their target.
  */
 import {
   GetItemCommand,
@@ -12,33 +14,39 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
-import { fitCapturedStreams, RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
 import {
   acceptedFrom,
   acksComplete,
-  statusAfter,
-  addDeltas,
-  NO_DELTAS,
+  batchCounts,
+  IllegalNodeMove,
+  isNodeMove,
+  markersFor,
   resultsComplete,
-  transition,
-  type CounterDeltas,
+  statusAfter,
+  type Marker,
   type RunReply,
 } from './reply-transitions.ts';
+import { replyFields, setExpression } from './reply-fields.ts';
 
+/**
+ * `unknown`: the reply names no node of the run, a node of another batch, or a batch that was
+ * never dispatched (no genuine agent can have been asked yet): it changes nothing.
+ */
 export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
 
 /** What became of one reply: its outcome, or why it could not be recorded (deliver it again). */
 export type RecordOutcome = ReplyOutcome | { error: unknown };
 
-/** The replies of one batch in a call to `record`: what they add to its counters, by index. */
-interface BatchUpdate {
+/** The replies of one batch in a call to `record`, by index. */
+interface BatchGroup {
   runId: string;
   batch: number;
-  /** Undefined when they add nothing (duplicates only): the waits are only checked again. */
-  deltas: CounterDeltas | undefined;
   members: number[];
 }
+
+/** A batch's markers to add: node ids by marker set. */
+type Markers = Map<Marker, Set<string>>;
 
 export interface LedgerDeps {
   /** The plain client (cached middleware): every reply costs at least one write here. */
@@ -56,68 +64,92 @@ export class ReplyLedger {
   constructor(private readonly deps: LedgerDeps) {}
 
   /**
-   * Records replies (any runs, any batches). Each reply's node transition is its own write, all
-   * sent at once, so one failing write neither holds up nor drops the others; then one counter
-   * update per batch adds what the recorded replies changed, and any wait whose target is reached
-   * is released. A reply comes back as `{ error }` when its write failed, or when its batch's
-   * counters or wait could not be updated: the caller has it delivered again. A duplicate checks its
-   * batch's waits again, so such a redelivery retries a release that failed.
+   * Records replies (any runs, any batches). Per batch: one consistent read (is it dispatched?),
+   * then each reply's node transition as its own write, all at once, so one failing write neither
+   * holds up nor drops the others; then one write adds the markers the replies' node statuses
+   * imply, and any wait whose target is reached is released. A reply comes back as `{ error }`
+   * when its write failed, or when its batch's markers or wait could not be updated: the caller
+   * has it delivered again, and the duplicate re-applies its markers and checks the waits again.
    */
   async record(replies: readonly RunReply[]): Promise<RecordOutcome[]> {
-    const applied = await Promise.allSettled(replies.map((reply) => this.#applyReply(reply)));
-    const outcomes: RecordOutcome[] = applied.map((a) =>
-      a.status === 'fulfilled' ? a.value.outcome : { error: a.reason as unknown },
-    );
-    const batches = new Map<string, BatchUpdate>();
-    applied.forEach((a, i) => {
-      if (a.status === 'rejected' || (!a.value.delta && a.value.outcome !== 'duplicate')) return;
-      const { runId, batch } = replies[i]!;
+    const outcomes: RecordOutcome[] = replies.map(() => 'unknown');
+    const groups = new Map<string, BatchGroup>();
+    replies.forEach(({ runId, batch }, i) => {
       const key = `${runId}#${batch}`;
-      const entry = batches.get(key) ?? { runId, batch, deltas: undefined, members: [] };
-      if (a.value.delta) entry.deltas = addDeltas(entry.deltas ?? NO_DELTAS, a.value.delta);
-      entry.members.push(i);
-      batches.set(key, entry);
+      const group = groups.get(key) ?? { runId, batch, members: [] };
+      group.members.push(i);
+      groups.set(key, group);
     });
-    await Promise.all(
-      [...batches.values()].map(async ({ runId, batch, deltas, members }) => {
-        try {
-          const item = deltas
-            ? await this.#addCounters(runId, batch, deltas)
-            : await this.#get<BatchItem>(runId, batchSk(batch));
-          if (item) await this.#releaseWaits(item);
-        } catch (error: unknown) {
-          for (const i of members) outcomes[i] = { error };
-        }
-      }),
-    );
+    await Promise.all([...groups.values()].map((group) => this.#recordBatch(group, replies, outcomes)));
     return outcomes;
+  }
+
+  async #recordBatch(group: BatchGroup, replies: readonly RunReply[], outcomes: RecordOutcome[]) {
+    const { runId, batch, members } = group;
+    const fail = (indexes: number[], error: unknown) => indexes.forEach((i) => (outcomes[i] = { error }));
+    let item: BatchItem | undefined;
+    try {
+      item = await this.#get<BatchItem>(runId, batchSk(batch));
+    } catch (error: unknown) {
+      return fail(members, error);
+    }
+    if (item?.dispatchedAt === undefined) return; // `unknown`: nobody was asked yet
+    const applied = await Promise.allSettled(members.map((i) => this.#applyReply(replies[i]!)));
+    const markers: Markers = new Map();
+    const counting: number[] = [];
+    applied.forEach((a, k) => {
+      const i = members[k]!;
+      if (a.status === 'rejected') return fail([i], a.reason);
+      outcomes[i] = a.value.outcome;
+      if (a.value.outcome !== 'recorded' && a.value.outcome !== 'duplicate') return;
+      counting.push(i);
+      for (const marker of a.value.markers) {
+        markers.set(marker, (markers.get(marker) ?? new Set()).add(replies[i]!.nodeId));
+      }
+    });
+    if (counting.length === 0) return;
+    try {
+      await this.#releaseWaits(markers.size > 0 ? await this.#addMarkers(runId, batch, markers) : item);
+    } catch (error: unknown) {
+      fail(counting, error);
+    }
   }
 
   /**
    * One conditional write moves the node from any state the reply may leave (a result may overtake
-   * its ack: `acked` or `pending`); the state it left, returned by the same write, decides what
-   * the reply adds to the counters. A node in no such state gets a late reply, or a duplicate.
+   * its ack: `acked` or `pending`), if it belongs to the reply's batch. A node in no such state
+   * gets a late reply, or a duplicate, which brings the markers its current status implies.
    */
-  async #applyReply(reply: RunReply): Promise<{ outcome: ReplyOutcome; delta?: CounterDeltas }> {
+  async #applyReply(reply: RunReply): Promise<{ outcome: ReplyOutcome; markers: Marker[] }> {
     const fields = replyFields(reply, this.deps.now());
-    const from = acceptedFrom(reply);
-    const expr = setExpression({ ...fields, status: statusAfter(reply) });
+    const status = statusAfter(reply);
+    const from = acceptedFrom(reply).filter((f) => isNodeMove(f, status, false));
+    if (from.length === 0) throw new IllegalNodeMove(`no state may move to ${status} on a ${reply.type}`);
+    const expr = setExpression({ ...fields, status });
     try {
-      const before = await this.#update<Pick<NodeRunItem, 'status'>>(reply.runId, nodeSk(reply.nodeId), {
+      await this.#update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
-        ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
-        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
-        values: { ...expr.values, ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])) },
-        ReturnValues: 'UPDATED_OLD',
+        ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #batch = :batch`,
+        ExpressionAttributeNames: {
+          ...expr.ExpressionAttributeNames,
+          '#status': 'status',
+          '#batch': 'batch',
+        },
+        values: {
+          ...expr.values,
+          ...Object.fromEntries(from.map((s, i) => [`:from${i}`, s])),
+          ':batch': reply.batch,
+        },
       });
-      return { outcome: 'recorded', delta: transition(before!.status, reply).deltas };
+      return { outcome: 'recorded', markers: markersFor({ status }) };
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
     // States only move forward: a node that was in none of them will never be again.
     const item = await this.#getNode(reply.runId, reply.nodeId);
-    if (!item) return { outcome: 'unknown' };
-    return { outcome: await this.#recordLate(reply, fields, item) };
+    if (!item || item.batch !== reply.batch) return { outcome: 'unknown', markers: [] };
+    const outcome = await this.#recordLate(reply, fields, item);
+    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
   }
 
   /**
@@ -130,6 +162,8 @@ export class ReplyLedger {
     item: NodeRunItem,
   ): Promise<ReplyOutcome> {
     if (!item.closed || reply.type === 'rejected') return 'duplicate';
+    // Only the moves the table lists; a node it has no late move for keeps its record.
+    if (!isNodeMove(item.status, 'late', false)) return 'duplicate';
     if (reply.type === 'ack' && item.status !== 'no_response') return 'duplicate';
     // A cancel gave up on a host whose ack was still delayed, and the host reports the command it
     // killed: that is its outcome, kept as `cancelled`, not a late reply.
@@ -176,21 +210,17 @@ export class ReplyLedger {
     return this.#get<NodeRunItem>(runId, nodeSk(nodeId));
   }
 
-  async #addCounters(
-    runId: string,
-    batch: number,
-    d: CounterDeltas & { unreachable?: number },
-  ): Promise<BatchItem> {
+  /**
+   * Adds node ids to the batch's marker sets: a set union, so applying it twice (an SDK retry of a
+   * write that applied, a redelivered reply) changes nothing. Returns the batch as it is now.
+   */
+  async #addMarkers(runId: string, batch: number, markers: Markers): Promise<BatchItem> {
+    const entries = [...markers.entries()];
     return (await this.#update<BatchItem>(runId, batchSk(batch), {
-      UpdateExpression: 'ADD #acked :a, #rejected :r, #done :d, #unreachable :u',
+      UpdateExpression: 'ADD ' + entries.map((_, i) => `#m${i} :m${i}`).join(', '),
       ConditionExpression: 'attribute_exists(runId)',
-      ExpressionAttributeNames: {
-        '#acked': 'acked',
-        '#rejected': 'rejected',
-        '#done': 'done',
-        '#unreachable': 'unreachable',
-      },
-      values: { ':a': d.acked, ':r': d.rejected, ':d': d.done, ':u': d.unreachable ?? 0 },
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([marker], i) => [`#m${i}`, marker])),
+      values: Object.fromEntries(entries.map(([, ids], i) => [`:m${i}`, ids])),
       ReturnValues: 'ALL_NEW',
     }))!;
   }
@@ -216,15 +246,21 @@ export class ReplyLedger {
     return out.Item ? (unmarshall(out.Item) as T) : undefined;
   }
 
-  /** Marks a host whose inbox could not be reached; it counts as answered for the acks wait. */
+  /**
+   * Marks a host whose inbox could not be reached; it counts as answered for the acks wait. A
+   * retried dispatch finds the node marked already and adds its marker again (a no-op, or the
+   * repair of a count the first attempt lost).
+   */
   async markUnreachable(runId: string, batch: number, nodeId: string, error: string): Promise<void> {
+    if (!isNodeMove('pending', 'unreachable', true)) throw new IllegalNodeMove('pending → unreachable');
     try {
       await this.#updateNode(runId, nodeId, { status: 'unreachable', error, closed: true }, 'pending');
     } catch (e: unknown) {
-      if (awsErrorName(e) === 'ConditionalCheckFailedException') return;
-      throw e;
+      if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw e;
+      if ((await this.#getNode(runId, nodeId))?.status !== 'unreachable') return;
     }
-    await this.#releaseWaits(await this.#addCounters(runId, batch, { ...NO_DELTAS, unreachable: 1 }));
+    const markers: Markers = new Map([['unreachableBy', new Set([nodeId])]]);
+    await this.#releaseWaits(await this.#addMarkers(runId, batch, markers));
   }
 
   /**
@@ -250,8 +286,10 @@ export class ReplyLedger {
   }
 
   async #releaseWaits(batch: BatchItem): Promise<void> {
-    if (batch.ackToken && acksComplete(batch)) await this.#release(batch, 'acks', batch.ackToken);
-    if (batch.resultToken && resultsComplete(batch)) await this.#release(batch, 'results', batch.resultToken);
+    const counts = batchCounts(batch);
+    if (batch.ackToken && acksComplete(counts)) await this.#release(batch, 'acks', batch.ackToken);
+    if (batch.resultToken && resultsComplete(counts))
+      await this.#release(batch, 'results', batch.resultToken);
   }
 
   /** Claims the token (only one caller wins) and resumes the state machine. */
@@ -291,36 +329,3 @@ export class ReplyLedger {
 type Update = Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ExpressionAttributeValues'> & {
   values?: Record<string, unknown>;
 };
-
-function replyFields(reply: RunReply, now: number): Record<string, unknown> {
-  switch (reply.type) {
-    case 'ack':
-      return { ackedAt: now };
-    case 'rejected':
-      return { reason: reply.reason, resultAt: now };
-    case 'result':
-      return {
-        exitCode: reply.exitCode,
-        signal: reply.signal,
-        timedOut: reply.timedOut,
-        // Agents send results that fit; one that does not (another producer) is cut, not refused.
-        ...fitCapturedStreams(reply.stdout, reply.stderr, RESULT_OUTPUT_BUDGET_BYTES),
-        startedAt: reply.startedAt,
-        endedAt: reply.endedAt,
-        resultAt: now,
-        ...(reply.error !== undefined ? { error: reply.error } : {}),
-      };
-  }
-}
-
-function setExpression(values: Record<string, unknown>) {
-  const entries = Object.entries(values).filter(([, v]) => v !== undefined);
-  return {
-    UpdateExpression: 'SET ' + entries.map((_, i) => `#f${i} = :f${i}`).join(', '),
-    ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])) as Record<
-      string,
-      string
-    >,
-    values: Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])) as Record<string, unknown>,
-  };
-}

@@ -1,19 +1,69 @@
 /**
- * How a reply moves a node through its states, and what it adds to the batch counters.
- * Pure: the ledger applies the result with conditional writes, so a duplicate never counts twice.
+ * How a reply moves a node through its states, and which of the batch's counting markers each
+ * node status implies. Pure: the ledger applies the result with conditional writes.
+ *
+ * A batch counts with marker sets, not numbers: `ackedBy`, `rejectedBy`, `doneBy` and
+ * `unreachableBy` hold node ids, and a count is a set's size. Adding a node to a set twice leaves
+ * it unchanged, so a counting write that is retried (an `ADD` that applied but answered 500) or
+ * replayed (a redelivered reply) can never count twice, and a reply redelivered after its counting
+ * write was lost re-applies the markers its node's status implies, which repairs the count.
  */
 import type { AckReply, RejectedReply, ResultReply } from '#shared/messages.ts';
-import type { NodeStatus } from '#shared/runs-table.ts';
+import type { BatchItem, NodeRunItem, NodeStatus } from '#shared/runs-table.ts';
 
 export type RunReply = AckReply | RejectedReply | ResultReply;
 
-export interface CounterDeltas {
-  acked: number;
-  rejected: number;
-  done: number;
+/**
+ * Every move a node's status may make, by who makes it: the one table the writers consult (the
+ * ledger for replies, `RunStore.closeNode` for the steps that give up on hosts). A move that is
+ * not here is refused before any write. `closes`: the run gave up on the host (`closed` is set),
+ * so a reply after that is `late`.
+ */
+export const NODE_MOVES = [
+  { by: 'ack', from: ['pending'], to: ['acked'] },
+  { by: 'rejection', from: ['pending'], to: ['rejected'] },
+  // A result may overtake its ack (it then implies it).
+  { by: 'result', from: ['acked', 'pending'], to: ['succeeded', 'failed', 'timed_out', 'cancelled'] },
+  { by: 'dispatch: inbox unreachable', from: ['pending'], to: ['unreachable'], closes: true },
+  {
+    by: 'close batch: never acknowledged',
+    from: ['pending'],
+    to: ['no_response', 'cancelled'],
+    closes: true,
+  },
+  { by: 'close batch: never reported', from: ['acked'], to: ['timed_out', 'cancelled'], closes: true },
+  { by: 'cancel: gives up on the unacknowledged', from: ['pending'], to: ['cancelled'], closes: true },
+  { by: 'finish: batch never dispatched', from: ['pending'], to: ['skipped', 'cancelled'], closes: true },
+  {
+    by: 'late reply',
+    from: ['no_response', 'timed_out', 'cancelled', 'unreachable', 'late'],
+    to: ['late'],
+  },
+] as const satisfies readonly {
+  by: string;
+  from: readonly NodeStatus[];
+  to: readonly NodeStatus[];
+  closes?: true;
+}[];
+
+/** Whether the table allows a node to move from `from` to `to` (`closing`: a step gives up on it). */
+export function isNodeMove(from: NodeStatus, to: NodeStatus, closing: boolean): boolean {
+  return NODE_MOVES.some(
+    (move) =>
+      'closes' in move === closing &&
+      (move.from as readonly NodeStatus[]).includes(from) &&
+      (move.to as readonly NodeStatus[]).includes(to),
+  );
 }
 
-export const NO_DELTAS: CounterDeltas = { acked: 0, rejected: 0, done: 0 };
+/** A write the transition table does not allow: a bug in the writer, never retried. */
+export class IllegalNodeMove extends Error {
+  override name = 'IllegalNodeMove';
+}
+
+/** The marker sets of a batch item. */
+export const MARKERS = ['ackedBy', 'rejectedBy', 'doneBy', 'unreachableBy'] as const;
+export type Marker = (typeof MARKERS)[number];
 
 /** The states a reply may move a node out of, in the normal flow. */
 export function acceptedFrom(reply: RunReply): NodeStatus[] {
@@ -47,39 +97,56 @@ export function statusAfter(reply: RunReply): NodeStatus {
   }
 }
 
-/** The new status of a node and the counter deltas, given its status before the reply. */
-export function transition(
-  previous: NodeStatus,
-  reply: RunReply,
-): { status: NodeStatus; deltas: CounterDeltas } {
-  const status = statusAfter(reply);
-  switch (reply.type) {
-    case 'ack':
-      return { status, deltas: { ...NO_DELTAS, acked: 1 } };
+/**
+ * The markers a node's status puts in its batch's counts. A result implies its ack (it can
+ * overtake it). A node the batch gave up on (`closed`) counts nothing more, except an unreachable
+ * inbox, which answers the acknowledgement wait: the waits are over for the others.
+ */
+export function markersFor(node: Pick<NodeRunItem, 'status' | 'closed'>): Marker[] {
+  if (node.status === 'unreachable') return ['unreachableBy'];
+  if (node.closed) return [];
+  switch (node.status) {
+    case 'acked':
+      return ['ackedBy'];
     case 'rejected':
-      return { status, deltas: { ...NO_DELTAS, rejected: 1 } };
-    case 'result':
-      // A result can overtake its ack (on a standard queue, or when the agent folds a fast
-      // command's ack into its result): it then implies the ack.
-      return { status, deltas: { ...NO_DELTAS, acked: previous === 'pending' ? 1 : 0, done: 1 } };
+      return ['rejectedBy'];
+    case 'succeeded':
+    case 'failed':
+    case 'timed_out':
+    case 'cancelled':
+      return ['ackedBy', 'doneBy'];
+    default:
+      return [];
   }
 }
 
-export function addDeltas(a: CounterDeltas, b: CounterDeltas): CounterDeltas {
-  return { acked: a.acked + b.acked, rejected: a.rejected + b.rejected, done: a.done + b.done };
-}
-
-/** True when the acknowledgement wait of a batch has every answer it can get. */
-export function acksComplete(c: {
+export interface BatchCounts {
   expected: number;
   acked: number;
   rejected: number;
+  done: number;
   unreachable: number;
-}): boolean {
+}
+
+/** A batch's counts: the sizes of its marker sets. */
+export function batchCounts(batch: Pick<BatchItem, 'expected' | Marker>): BatchCounts {
+  return {
+    expected: batch.expected,
+    acked: batch.ackedBy?.size ?? 0,
+    rejected: batch.rejectedBy?.size ?? 0,
+    done: batch.doneBy?.size ?? 0,
+    unreachable: batch.unreachableBy?.size ?? 0,
+  };
+}
+
+/** True when the acknowledgement wait of a batch has every answer it can get. */
+export function acksComplete(
+  c: Pick<BatchCounts, 'expected' | 'acked' | 'rejected' | 'unreachable'>,
+): boolean {
   return c.acked + c.rejected + c.unreachable >= c.expected;
 }
 
 /** True when every host that acknowledged has sent its result. */
-export function resultsComplete(c: { acked: number; done: number }): boolean {
+export function resultsComplete(c: Pick<BatchCounts, 'acked' | 'done'>): boolean {
   return c.done >= c.acked;
 }

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { IllegalNodeMove, isNodeMove } from './reply-transitions.ts';
 import { awsErrorName } from '#shared/aws.ts';
 import {
   META_SK,
@@ -28,14 +29,25 @@ export class RunStore {
     readonly table: string,
   ) {}
 
-  async putMeta(meta: RunMetaItem): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: meta,
-        ConditionExpression: 'attribute_not_exists(runId)',
-      }),
-    );
+  /**
+   * Writes a run's record unless a run of that id exists from another execution; returns whether
+   * it wrote. A retry of the same execution's Plan (same `executionStart`) writes it again.
+   */
+  async putMeta(meta: RunMetaItem): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: meta,
+          ConditionExpression: 'attribute_not_exists(runId) OR executionStart = :start',
+          ExpressionAttributeValues: { ':start': meta.executionStart ?? null },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 
   /** Sets top-level attributes of the meta item. */
@@ -95,6 +107,9 @@ export class RunStore {
    * Used when a batch gives up on hosts.
    */
   async closeNode(runId: string, nodeId: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
+    if (!isNodeMove(from, to, true)) {
+      throw new IllegalNodeMove(`a step may not give up on a node by moving it from ${from} to ${to}`);
+    }
     try {
       await this.db.send(
         new UpdateCommand({

@@ -36,6 +36,17 @@ export const finishInputSchema = z.object({
   /** Present when a step failed: the state machine's Catch output. */
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });
+
+/**
+ * Plan's input: the execution's input as given (`request`) and the execution it runs in, whose
+ * name is the run's id (`$$.Execution.Name`) and whose start time tells a retry of this execution's
+ * Plan from another execution that reuses the name.
+ */
+export const planInputSchema = z.object({
+  request: z.unknown(),
+  execution: z.object({ name: z.string().min(1), startTime: z.string().min(1) }),
+});
+export type PlanInput = z.infer<typeof planInputSchema>;
 export type FinishInput = z.infer<typeof finishInputSchema>;
 
 /** Seconds the results wait allows beyond the command timeout: kill grace plus delivery. */
@@ -44,6 +55,4 @@ export const RESULT_GRACE_SEC = 15;
 /** Largest number of hosts one signature covers (the signed document lists them). */
 export const SIGNING_GROUP_SIZE = 500;
 
-export class InvalidRunRequest extends Error {
-  override name = 'InvalidRunRequest';
-}
+export { InvalidRunRequest } from '#shared/run-errors.ts';

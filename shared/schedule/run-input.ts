@@ -3,13 +3,7 @@
  * (each fire's execution name is its run id, so a fixed input never collides), carrying the
  * schedule's name. Checked with the very schema Plan parses a request with.
  */
-import { describeZodError, runRequestSchema, type RunRequest } from '../messages.ts';
-
-/**
- * A syntactically valid run id, only so `runRequestSchema` (which still wants one, until run ids
- * come from the execution name) can check the rest of a schedule's input.
- */
-const PLACEHOLDER_RUN_ID = '00000000000000000000000000';
+import { describeZodError, runInputSchema, type RunRequest } from '../messages.ts';
 
 export type ScheduleRunInput = Omit<RunRequest, 'runId'>;
 
@@ -30,11 +24,9 @@ export function parseScheduleRunInput(input: unknown): ScheduleRunInput {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || 'runId' in value) {
     throw new InvalidScheduleInput('a schedule input is a run request object without a runId');
   }
-  const parsed = runRequestSchema.safeParse({ ...value, runId: PLACEHOLDER_RUN_ID });
+  const parsed = runInputSchema.safeParse(value);
   if (!parsed.success)
     throw new InvalidScheduleInput(`invalid run request: ${describeZodError(parsed.error)}`);
   if (!parsed.data.schedule) throw new InvalidScheduleInput('a schedule input names its schedule');
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the placeholder is dropped
-  const { runId, ...rest } = parsed.data;
-  return rest;
+  return parsed.data;
 }

@@ -354,9 +354,11 @@ describe('cancelling a run', () => {
   });
 
   it('show and cancel refuse a run that does not exist, with exit code 4', async () => {
-    const [show, cancel] = await Promise.all([
+    const [show, cancel, invalid] = await Promise.all([
       run(['show', '01ARZ3NDEKTSV4RRFFQ69G5FAV']),
+      // Any execution name is a run id (a schedule's, a lifecycle hook's): this one names no run.
       run(['cancel', 'not-a-run']),
+      run(['cancel', 'not a run']),
     ]);
 
     expect(show.code).toBe(4);
@@ -364,6 +366,8 @@ describe('cancelling a run', () => {
       'drover: no run 01ARZ3NDEKTSV4RRFFQ69G5FAV on stage local (drover runs lists recent runs)\n',
     );
     expect(cancel.code).toBe(4);
-    expect(cancel.stderr).toMatch(/^drover: "not-a-run" is not a run id .*\n$/);
+    expect(cancel.stderr).toBe('drover: no run not-a-run on stage local (drover runs lists recent runs)\n');
+    expect(invalid.code).toBe(4);
+    expect(invalid.stderr).toMatch(/^drover: "not a run" is not a run id .*\n$/);
   });
 });

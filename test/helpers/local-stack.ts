@@ -19,10 +19,18 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(stackOptions: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+export async function startTestStack(
+  stackOptions: Partial<LocalStackOptions> = {},
+): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), 'drover-test-'));
   const errors: unknown[] = [];
-  const stack = await startLocalStack({ home, onError: (e) => errors.push(e), ...stackOptions });
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ ...stackOptions, home, onError: (e) => errors.push(e) });
+  } catch (error: unknown) {
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   const options = {
     region: stack.file.region,
     endpoints: stack.file.endpoints,

@@ -23,6 +23,8 @@ export interface PackagedService {
   template: CfnTemplate;
   /** The zip files written (one per function, as functions are packaged individually). */
   artifacts: string[];
+  /** The directory they were written to (`--package`). */
+  dir: string;
   durationMs: number;
   /** Connections the guard refused, as `<pid> <host>:<port>` lines. */
   networkAttempts: string[];
@@ -101,6 +103,7 @@ export async function packageService(stage: string, args: readonly string[] = []
       readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as CfnTemplate,
     artifacts: readdirSync(out).filter((file) => file.endsWith('.zip')),
+    dir: out,
     durationMs,
     networkAttempts: existsSync(guardLog) ? readFileSync(guardLog, 'utf8').trim().split('\n') : [],
     tempLeftovers: readdirSync(join(root, 'tmp')).filter((name) => !/^tsx-\d+$/.test(name)),

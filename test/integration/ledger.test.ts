@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
+import { batchCounts } from '#functions/run/reply-transitions.ts';
 import { RunStore } from '#functions/run/run-store.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
+import { startDynamoFaultProxy, updateOf, type DynamoFaultProxy } from '../helpers/dynamo-fault-proxy.ts';
 
 let test: TestStack;
 let table: string;
@@ -52,10 +54,7 @@ async function seedRun(nodeIds: readonly string[], batch = 0): Promise<void> {
         sk: batchSk(batch),
         batch,
         expected: nodeIds.length,
-        acked: 0,
-        rejected: 0,
-        done: 0,
-        unreachable: 0,
+        dispatchedAt: 1_000,
         expiresAt,
       },
     }),
@@ -95,7 +94,7 @@ async function nodeItem(nodeId: string): Promise<(NodeRunItem & { lateAs?: strin
 }
 
 async function counters(batch = 0) {
-  const { acked, rejected, done, unreachable } = await batchItem(batch);
+  const { acked, rejected, done, unreachable } = batchCounts(await batchItem(batch));
   return { acked, rejected, done, unreachable };
 }
 
@@ -514,7 +513,7 @@ describe('ReplyLedger', () => {
     const writes: string[] = [];
     const countingDb = {
       send: (command: UpdateItemCommand) => {
-        writes.push(command.input.Key?.sk?.S ?? '?');
+        if (command instanceof UpdateItemCommand) writes.push(command.input.Key?.sk?.S ?? '?');
         return plainDb.send(command);
       },
     } as unknown as DynamoDBClient;
@@ -522,9 +521,167 @@ describe('ReplyLedger', () => {
     // Act
     const outcomes = await ledgerWith(countingDb).record([result('web-1'), result('web-2')]);
 
-    // Assess: one write per node and one for the batch counters, nothing retried.
+    // Assess: one write per node and one for the batch's markers, nothing retried.
     expect(outcomes).toEqual(['recorded', 'recorded']);
     expect(writes.sort()).toEqual([batchSk(0), nodeSk('web-1'), nodeSk('web-2')].sort());
     expect(await counters()).toEqual({ acked: 2, rejected: 0, done: 2, unreachable: 0 });
+  });
+});
+
+describe('ReplyLedger counting under faults', () => {
+  let proxy: DynamoFaultProxy;
+  let proxiedDb: DynamoDBClient;
+
+  beforeAll(async () => {
+    const f = test.stack.file;
+    proxy = await startDynamoFaultProxy(f.endpoints.dynamodb!);
+    proxiedDb = createPlainDynamoClient({
+      region: f.region,
+      endpoints: { dynamodb: proxy.url },
+      credentials: f.credentials,
+    });
+  });
+
+  afterAll(async () => {
+    proxiedDb?.destroy();
+    await proxy?.close();
+  });
+
+  beforeEach(() => {
+    proxy.fail('applied', () => false, 0);
+    proxy.faults.length = 0;
+  });
+
+  it('counts once an ack whose counting write applied, answered 500 and was retried by the SDK', async () => {
+    // Prepare: the acks wait of two hosts is registered; only web-1 answers.
+    await seedRun(['web-1', 'web-2']);
+    await ledger.registerWait(runId, 0, 'acks', 'token-acks');
+    proxy.fail('applied', updateOf('batch#'), 1);
+
+    // Act
+    const outcomes = await ledgerWith(proxiedDb).record([ack('web-1')]);
+
+    // Assess: the SDK retried the applied write, and it still counts one ack; web-2 is awaited.
+    expect(proxy.faults).toHaveLength(1);
+    expect(outcomes).toEqual(['recorded']);
+    expect(await counters()).toEqual({ acked: 1, rejected: 0, done: 0, unreachable: 0 });
+    expect((await batchItem()).ackToken).toBe('token-acks');
+  });
+
+  it('counts once a result whose counting write applied, answered 500 and was retried, while another host runs', async () => {
+    // Prepare: both hosts acked, the results wait registered, web-1 reports.
+    await seedRun(['web-1', 'web-2']);
+    await ledger.record([ack('web-1'), ack('web-2')]);
+    await ledger.registerWait(runId, 0, 'results', 'token-results');
+    proxy.fail('applied', updateOf('batch#'), 2);
+
+    // Act
+    const outcomes = await ledgerWith(proxiedDb).record([result('web-1')]);
+
+    // Assess: done is 1 of 2, so the wait still waits for web-2.
+    expect(proxy.faults).toHaveLength(2);
+    expect(outcomes).toEqual(['recorded']);
+    expect(await counters()).toEqual({ acked: 2, rejected: 0, done: 1, unreachable: 0 });
+    expect((await batchItem()).resultToken).toBe('token-results');
+    expect(await nodeItem('web-2')).toMatchObject({ status: 'acked' });
+  });
+
+  it('repairs a count whose write failed after every retry when the reply is delivered again', async () => {
+    // Prepare: every counting write fails, whatever the SDK retries.
+    await seedRun(['web-1']);
+    await ledger.registerWait(runId, 0, 'acks', 'token-acks');
+    proxy.fail('refused', updateOf('batch#'), Infinity);
+
+    // Act
+    const first = await ledgerWith(proxiedDb).record([ack('web-1')]);
+    const countedFirst = await counters();
+    proxy.fail('refused', () => false, 0);
+    clock = 9_000;
+    const again = await ledgerWith(proxiedDb).record([ack('web-1')]);
+
+    // Assess: the first delivery is handed back for redelivery, which counts it and releases the wait.
+    expect(first).toEqual([{ error: expect.objectContaining({ name: 'InternalServerError' }) }]);
+    expect(await nodeItem('web-1')).toMatchObject({ status: 'acked' });
+    expect(countedFirst).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 0 });
+    expect(again).toEqual(['duplicate']);
+    expect(await counters()).toEqual({ acked: 1, rejected: 0, done: 0, unreachable: 0 });
+    expect(await batchItem()).toMatchObject({ acksDoneAt: 9_000 });
+  });
+
+  it('repairs the counts of a result recorded by an ingest that crashed before counting it', async () => {
+    // Prepare: the node has its outcome, the batch no marker (the process died between the writes).
+    await seedRun(['web-1', 'web-2']);
+    await ledger.record([ack('web-2')]);
+    await test.db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { runId, sk: nodeSk('web-1') },
+        UpdateExpression: 'SET #s = :s, exitCode = :zero',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': 'succeeded', ':zero': 0 },
+      }),
+    );
+    await ledger.registerWait(runId, 0, 'acks', 'token-acks');
+
+    // Act: SQS delivers the result again.
+    const outcomes = await ledger.record([result('web-1')]);
+
+    // Assess
+    expect(outcomes).toEqual(['duplicate']);
+    expect(await counters()).toEqual({ acked: 2, rejected: 0, done: 1, unreachable: 0 });
+    expect((await batchItem()).ackToken).toBeUndefined();
+  });
+
+  it('does not count a result naming another batch than its node', async () => {
+    // Prepare: web-1 is in batch 0; batch 1 holds web-2; both batches are dispatched.
+    await seedRun(['web-1']);
+    await seedRun(['web-2'], 1);
+
+    // Act
+    const outcomes = await ledger.record([{ ...result('web-1'), batch: 1 }]);
+
+    // Assess
+    expect(outcomes).toEqual(['unknown']);
+    expect(await nodeItem('web-1')).toMatchObject({ status: 'pending' });
+    expect(await counters(0)).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 0 });
+    expect(await counters(1)).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 0 });
+  });
+
+  it('does not let a reply move a node of a batch that was never dispatched', async () => {
+    // Prepare: batch 1 is planned but not yet sent.
+    await seedRun(['web-1']);
+    await seedRun(['web-2'], 1);
+    await test.db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { runId, sk: batchSk(1) },
+        UpdateExpression: 'REMOVE dispatchedAt',
+      }),
+    );
+
+    // Act
+    const outcomes = await ledger.record([result('web-2', { batch: 1 }), ack('web-1')]);
+
+    // Assess
+    expect(outcomes).toEqual(['unknown', 'recorded']);
+    expect(await nodeItem('web-2')).toMatchObject({ status: 'pending' });
+    expect(await counters(1)).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 0 });
+  });
+
+  it('counts an unreachable inbox once when dispatch is retried, and repairs it if lost', async () => {
+    // Prepare: the first counting write for the unreachable host fails after applying nothing.
+    await seedRun(['web-1', 'web-2']);
+    const flaky = ledgerWith(proxiedDb);
+    proxy.fail('refused', updateOf('batch#'), Infinity);
+    await expect(flaky.markUnreachable(runId, 0, 'web-2', 'inbox unreachable')).rejects.toThrow();
+    proxy.fail('refused', () => false, 0);
+
+    // Act: the dispatch step's Retry runs it again, twice.
+    await flaky.markUnreachable(runId, 0, 'web-2', 'inbox unreachable');
+    await flaky.markUnreachable(runId, 0, 'web-2', 'inbox unreachable');
+
+    // Assess
+    expect(await counters()).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 1 });
+    expect(await nodeItem('web-2')).toMatchObject({ status: 'unreachable', closed: true });
   });
 });

@@ -416,6 +416,12 @@ describe(`sls package --stage ${STAGE}`, () => {
       );
     });
 
+    it('are at most 256 KiB each, as the local stack declares them', () => {
+      for (const id of ['RepliesQueue', 'RepliesDeadLetterQueue']) {
+        expect(resource(template, id).Properties.MaximumMessageSize).toBe(262_144);
+      }
+    });
+
     it('stay invisible for six ingest timeouts while a batch is processed', () => {
       const ingestTimeout = resource(template, 'IngestLambdaFunction').Properties.Timeout as number;
       expect(resource(template, 'RepliesQueue').Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
@@ -425,6 +431,22 @@ describe(`sls package --stage ${STAGE}`, () => {
 
     it.each(['RepliesQueue', 'RepliesDeadLetterQueue'])('%s is encrypted at rest', (queue) => {
       expect(resource(template, queue).Properties.SqsManagedSseEnabled).toBe(true);
+    });
+  });
+
+  describe('data kept by sls remove', () => {
+    it.each(['NodesTable', 'RunsTable', 'SigningKey'])(
+      '%s is retained on removal and on replacement',
+      (id) => {
+        expect(template.Resources[id]).toMatchObject({
+          DeletionPolicy: 'Retain',
+          UpdateReplacePolicy: 'Retain',
+        });
+      },
+    );
+
+    it.each(['NodesTable', 'RunsTable'])('%s has deletion protection', (id) => {
+      expect(resource(template, id).Properties.DeletionProtectionEnabled).toBe(true);
     });
   });
 
@@ -634,4 +656,39 @@ describe('serverless.yml', () => {
     const unexplained = wildcards.filter(({ line }) => !/^\s*#\s*\S/.test(lines[line - 2] ?? ''));
     expect(unexplained).toEqual([]);
   });
+});
+
+describe(`sls package --stage ${STAGE} --param=keepData=false (a throw-away stage)`, () => {
+  let packaged: PackagedService | undefined;
+
+  beforeAll(async () => {
+    packaged = await packageService(STAGE, ['--param=keepData=false']);
+  }, 240_000);
+
+  afterAll(() => packaged?.remove());
+
+  it.each(['NodesTable', 'RunsTable', 'SigningKey'])('lets sls remove delete %s', (id) => {
+    expect(packaged!.template.Resources[id]).toMatchObject({
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+    });
+  });
+
+  it.each(['NodesTable', 'RunsTable'])('turns off the deletion protection of %s', (id) => {
+    expect(resource(packaged!.template, id).Properties.DeletionProtectionEnabled).toBe(false);
+  });
+});
+
+describe('deploy params refused before anything is built', () => {
+  it('refuses a log retention CloudWatch Logs does not accept', async () => {
+    await expect(packageService(STAGE, ['--param=logRetentionDays=45'])).rejects.toThrow(
+      'param logRetentionDays "45" is not a retention CloudWatch Logs accepts',
+    );
+  }, 120_000);
+
+  it('refuses a keepData that is neither true nor false', async () => {
+    await expect(packageService(STAGE, ['--param=keepData=no'])).rejects.toThrow(
+      'param keepData "no" is neither true nor false',
+    );
+  }, 120_000);
 });

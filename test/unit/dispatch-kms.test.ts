@@ -4,12 +4,12 @@
  * request gate against the public key — the one verification path used in AWS and locally.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
-import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { KMSClient, SignCommand, type SignCommandInput } from '@aws-sdk/client-kms';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { KmsSigner, publicKeyFrom } from '#shared/signing.ts';
 import { sendSigned } from '#functions/run/dispatch-batch.ts';
@@ -17,6 +17,7 @@ import { checkRequest } from '#agent/request-gate.ts';
 import { DedupeStore } from '#agent/dedupe-store.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { nodeRunItem } from '../helpers/factories.ts';
+import { fakeKmsSign, KMS_RAW_MESSAGE_MAX_BYTES } from '../helpers/fake-kms.ts';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -45,18 +46,14 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'drover-kms-'));
   kms.reset();
   sqs.reset();
-  kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => ({
-    KeyId: KEY_ARN,
-    SigningAlgorithm: 'ECDSA_SHA_256',
-    Signature: sign('sha256', Buffer.from(input.Message), { key: privateKey, dsaEncoding: 'der' }),
-  }));
+  kms.on(SignCommand).callsFake((input: SignCommandInput) => fakeKmsSign(privateKey, KEY_ARN, input));
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });
 });
 
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('dispatch signing with KMS', () => {
-  it('signs once per batch with ECDSA_SHA_256 over the raw document', async () => {
+  it('signs once per batch with ECDSA_SHA_256 over the SHA-256 digest of the document', async () => {
     const targets = ['web-1', 'web-2', 'web-3'].map((id) =>
       nodeRunItem({ nodeId: id, identity: id, status: 'pending' }),
     );
@@ -70,10 +67,69 @@ describe('dispatch signing with KMS', () => {
     expect(signCalls).toHaveLength(1);
     expect(signCalls[0]!.args[0].input).toMatchObject({
       KeyId: KEY_ARN,
-      MessageType: 'RAW',
+      MessageType: 'DIGEST',
       SigningAlgorithm: 'ECDSA_SHA_256',
     });
+    expect(signCalls[0]!.args[0].input.Message).toHaveLength(32);
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(3);
+  });
+
+  it('signs a 500-host batch, whose document is far over KMS RAW limit, and every agent accepts it', async () => {
+    // Prepare: EC2-style ids make the signed document ~11 KB.
+    const ids = Array.from({ length: 500 }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+    const targets = ids.map((id) => nodeRunItem({ nodeId: id, identity: id, status: 'pending' }));
+
+    // Act
+    await sendSigned(meta, 0, targets, Date.now(), 'exec', {
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
+    });
+
+    // Assess: the document would have been refused RAW; the last addressee verifies its copy.
+    const bodies = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody!);
+    expect(bodies).toHaveLength(500);
+    const { request } = JSON.parse(bodies[499]!) as { request: string };
+    expect(Buffer.byteLength(request)).toBeGreaterThan(KMS_RAW_MESSAGE_MAX_BYTES);
+    const decision = checkRequest(bodies[499]!, {
+      nodeId: ids[499]!,
+      publicKey: publicKeyFrom(kmsPublicKey),
+      dedupe: DedupeStore.open(join(dir, 'last.jsonl')),
+      host: () => ({ identity: ids[499]!, facts: { role: 'web' }, classes: [] }),
+      now: () => Date.now(),
+    });
+    expect(decision).toMatchObject({ kind: 'accept' });
+  });
+});
+
+describe('the KMS stand-in holds to the AWS limits', () => {
+  const sign = (input: SignCommandInput) => () => fakeKmsSign(privateKey, KEY_ARN, input);
+
+  it('refuses a RAW message over 4,096 bytes with ValidationException', () => {
+    const Message = Buffer.alloc(KMS_RAW_MESSAGE_MAX_BYTES + 1, 'a');
+    expect(sign({ KeyId: KEY_ARN, Message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' })).toThrow(
+      expect.objectContaining({ name: 'ValidationException' }),
+    );
+  });
+
+  it('refuses a DIGEST that is not exactly 32 bytes with ValidationException', () => {
+    for (const length of [31, 33, 64]) {
+      const Message = Buffer.alloc(length, 1);
+      expect(
+        sign({ KeyId: KEY_ARN, Message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
+      ).toThrow(expect.objectContaining({ name: 'ValidationException' }));
+    }
+  });
+
+  it('signs a digest so that the signature verifies against the document', async () => {
+    const document = 'x'.repeat(10_000);
+    const Message = createHash('sha256').update(document).digest();
+    const out = sign({ KeyId: KEY_ARN, Message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })();
+    const { verifySignature } = await import('#shared/signing.ts');
+    const value = Buffer.from(out.Signature!).toString('base64');
+    expect(verifySignature(publicKey, document, { keyId: KEY_ARN, alg: 'ECDSA_SHA_256', value })).toBe(true);
+    expect(verifySignature(publicKey, `${document}y`, { keyId: KEY_ARN, alg: 'ECDSA_SHA_256', value })).toBe(
+      false,
+    );
   });
 
   it('produces messages the agent accepts with the key KMS publishes, and only for their addressee', async () => {

@@ -68,12 +68,22 @@ describe('runRequestSchema', () => {
   });
 
   it.each([
-    ['lower case', '01hzy8j9k2m3n4p5q6r7s8t9vw'],
-    ['too short', '01HZY8J9K2M3N4P5Q6R7S8T9V'],
-    ['too long', '01HZY8J9K2M3N4P5Q6R7S8T9VWX'],
-    ['a UUID', '0f8fad5b-d9cb-469f-a165-70867728950e'],
-  ])('rejects a runId that is not a ULID (%s)', (_, runId) => {
-    expect(problemsOf(runRequestSchema, runRequestInput({ runId }))).toBe('runId: runId must be a ULID');
+    ['empty', ''],
+    ['with a space', 'nightly restart'],
+    ['with a slash', 'runs/1'],
+    ['longer than 80 characters', 'r'.repeat(81)],
+  ])('rejects a runId that is not an execution name (%s)', (_, runId) => {
+    expect(problemsOf(runRequestSchema, runRequestInput({ runId }))).toBe(
+      'runId: a run id is an execution name: 1 to 80 letters, digits, "-" or "_"',
+    );
+  });
+
+  it.each([
+    ['a ULID (the CLI)', RUN_ID],
+    ['a UUID (a name Step Functions made)', '0f8fad5b-d9cb-469f-a165-70867728950e'],
+    ['80 characters', 'r'.repeat(80)],
+  ])('accepts a runId that is an execution name: %s', (_, runId) => {
+    expect(runRequestSchema.safeParse(runRequestInput({ runId })).success).toBe(true);
   });
 
   it('rejects an exec request without a command', () => {
@@ -206,7 +216,7 @@ describe('replySchema', () => {
 describe('describeZodError', () => {
   it('names the dotted path of each problem and joins problems with "; "', () => {
     const parsed = runRequestSchema.safeParse({
-      runId: 'nope',
+      runId: 'no pe',
       command: { shell: 'true' },
       options: { timeoutSec: 0, limit: 'all' },
     });
@@ -216,7 +226,7 @@ describe('describeZodError', () => {
 
     const lines = described.split('; ');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toBe('runId: runId must be a ULID');
+    expect(lines[0]).toBe('runId: a run id is an execution name: 1 to 80 letters, digits, "-" or "_"');
     expect(lines[1]).toMatch(/^options\.timeoutSec: /);
     expect(lines[2]).toBe('options.limit: a percentage is written like "25%" (0–100)');
   });

@@ -4,6 +4,7 @@ import {
   checkBatchCount,
   MAX_BATCHES,
   limitTargets,
+  parsePlanInput,
   parseRunRequest,
   seededRandom as randomFromSeed,
   selectTargets,
@@ -235,17 +236,48 @@ describe('parseRunRequest', () => {
   });
 
   it('throws InvalidRunRequest naming every problem', () => {
-    const error = caught(() => parseRunRequest({ runId: 'run-1', action: 'exec' }));
+    const error = caught(() => parseRunRequest({ runId: 'run 1', action: 'exec' }));
 
     expect(error).toBeInstanceOf(InvalidRunRequest);
     expect((error as Error).name).toBe('InvalidRunRequest');
     expect((error as Error).message).toBe(
-      'invalid run request: runId: runId must be a ULID; command: an exec request needs a command',
+      'invalid run request: runId: a run id is an execution name: 1 to 80 letters, digits, "-" or "_"; command: an exec request needs a command',
     );
   });
 
   it('throws InvalidRunRequest for input that is not an object', () => {
     expect(() => parseRunRequest(undefined)).toThrow(InvalidRunRequest);
+  });
+});
+
+describe('parsePlanInput', () => {
+  const execution = { name: 'nightly-0001', startTime: '2026-12-01T00:00:00.000Z' };
+
+  it("takes the run's id from the execution's name when the input has none", () => {
+    const { request, executionStart } = parsePlanInput({
+      request: { command: { shell: 'uptime' } },
+      execution,
+    });
+
+    expect(request.runId).toBe('nightly-0001');
+    expect(executionStart).toBe('2026-12-01T00:00:00.000Z');
+  });
+
+  it("accepts an input whose runId is the execution's name (the CLI's)", () => {
+    const input = { request: { runId: 'nightly-0001', command: { shell: 'uptime' } }, execution };
+
+    expect(parsePlanInput(input).request.runId).toBe('nightly-0001');
+  });
+
+  it('refuses an input naming another run id, as InvalidRunRequest', () => {
+    const input = { request: { runId: RUN_ID, command: { shell: 'uptime' } }, execution };
+
+    const error = caught(() => parsePlanInput(input));
+
+    expect(error).toBeInstanceOf(InvalidRunRequest);
+    expect((error as Error).message).toContain(
+      `runId "${RUN_ID}" is not this execution's name "nightly-0001"`,
+    );
   });
 });
 

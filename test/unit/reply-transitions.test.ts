@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  NO_DELTAS,
   acceptedFrom,
   acksComplete,
-  addDeltas,
+  batchCounts,
+  markersFor,
   resultStatus,
   resultsComplete,
-  transition,
+  statusAfter,
+  NODE_MOVES,
+  isNodeMove,
 } from '#functions/run/reply-transitions.ts';
+import { NODE_STATUSES, TERMINAL_NODE_STATUSES, type NodeStatus } from '#shared/runs-table.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
 function batchCounters(
@@ -59,59 +62,54 @@ describe('resultStatus', () => {
   });
 });
 
-describe('transition', () => {
-  it('moves a pending node to acked and counts one ack', () => {
-    expect(transition('pending', ackReply())).toEqual({
-      status: 'acked',
-      deltas: { acked: 1, rejected: 0, done: 0 },
-    });
-  });
-
-  it('moves a pending node to rejected and counts one rejection, not an ack', () => {
-    expect(transition('pending', rejectedReply())).toEqual({
-      status: 'rejected',
-      deltas: { acked: 0, rejected: 1, done: 0 },
-    });
-  });
-
-  it('counts a result after its ack as done only', () => {
-    expect(transition('acked', resultReply())).toEqual({
-      status: 'succeeded',
-      deltas: { acked: 0, rejected: 0, done: 1 },
-    });
-  });
-
-  it('counts a result that overtook its ack as both the ack and done', () => {
-    expect(transition('pending', resultReply({ exitCode: 1 }))).toEqual({
-      status: 'failed',
-      deltas: { acked: 1, rejected: 0, done: 1 },
-    });
-  });
-
-  it('gives a timed out result the timed_out status', () => {
-    expect(transition('acked', resultReply({ timedOut: true, exitCode: null })).status).toBe('timed_out');
-  });
-
-  it('gives a result with an error the failed status', () => {
-    expect(transition('acked', resultReply({ error: 'killed by the agent shutting down' })).status).toBe(
-      'failed',
-    );
+describe('statusAfter', () => {
+  it('moves a node to acked on an ack, rejected on a rejection, its outcome on a result', () => {
+    expect(statusAfter(ackReply())).toBe('acked');
+    expect(statusAfter(rejectedReply())).toBe('rejected');
+    expect(statusAfter(resultReply({ exitCode: 1 }))).toBe('failed');
+    expect(statusAfter(resultReply({ timedOut: true, exitCode: null }))).toBe('timed_out');
+    expect(statusAfter(resultReply({ error: 'killed by the agent shutting down' }))).toBe('failed');
   });
 });
 
-describe('addDeltas', () => {
-  it('adds each counter', () => {
-    expect(addDeltas({ acked: 1, rejected: 0, done: 2 }, { acked: 3, rejected: 1, done: 0 })).toEqual({
-      acked: 4,
-      rejected: 1,
-      done: 2,
-    });
+describe('markersFor', () => {
+  it('counts an acked node as an ack only', () => {
+    expect(markersFor({ status: 'acked' })).toEqual(['ackedBy']);
   });
 
-  it('does not change NO_DELTAS', () => {
-    addDeltas(NO_DELTAS, { acked: 1, rejected: 1, done: 1 });
+  it('counts a rejected node as rejected, not as an ack', () => {
+    expect(markersFor({ status: 'rejected' })).toEqual(['rejectedBy']);
+  });
 
-    expect(NO_DELTAS).toEqual({ acked: 0, rejected: 0, done: 0 });
+  it('counts every result status as the ack it implies and done', () => {
+    for (const status of ['succeeded', 'failed', 'timed_out', 'cancelled'] as const) {
+      expect(markersFor({ status })).toEqual(['ackedBy', 'doneBy']);
+    }
+  });
+
+  it('counts an unreachable inbox as an answer to the acknowledgement wait', () => {
+    expect(markersFor({ status: 'unreachable', closed: true })).toEqual(['unreachableBy']);
+  });
+
+  it('counts nothing for a node still waiting or one the batch gave up on', () => {
+    expect(markersFor({ status: 'pending' })).toEqual([]);
+    expect(markersFor({ status: 'timed_out', closed: true })).toEqual([]);
+    expect(markersFor({ status: 'no_response', closed: true })).toEqual([]);
+    expect(markersFor({ status: 'late', closed: true })).toEqual([]);
+    expect(markersFor({ status: 'skipped' })).toEqual([]);
+  });
+});
+
+describe('batchCounts', () => {
+  it('counts the members of each marker set, absent sets as zero', () => {
+    expect(
+      batchCounts({
+        expected: 4,
+        ackedBy: new Set(['a', 'b']),
+        doneBy: new Set(['a']),
+        rejectedBy: undefined,
+      }),
+    ).toEqual({ expected: 4, acked: 2, rejected: 0, done: 1, unreachable: 0 });
   });
 });
 
@@ -145,5 +143,47 @@ describe('resultsComplete', () => {
 
   it('is true when no host acknowledged (every one rejected or silent)', () => {
     expect(resultsComplete({ acked: 0, done: 0 })).toBe(true);
+  });
+});
+
+describe('NODE_MOVES, the one table of node moves', () => {
+  const moves = NODE_MOVES.flatMap((m) =>
+    (m.from as readonly NodeStatus[]).flatMap((from) =>
+      (m.to as readonly NodeStatus[]).map((to) => ({ from, to, closing: 'closes' in m })),
+    ),
+  );
+
+  it('reaches every status from pending, and moves a node only forward (never back to pending or acked from an end)', () => {
+    const reached = new Set<NodeStatus>(['pending']);
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const { from, to } of moves) {
+        if (reached.has(from) && !reached.has(to)) {
+          reached.add(to);
+          changed = true;
+        }
+      }
+    }
+    expect([...reached].sort()).toEqual([...NODE_STATUSES].sort());
+    expect(moves.filter((m) => m.to === 'pending')).toEqual([]);
+    expect(moves.filter((m) => TERMINAL_NODE_STATUSES.has(m.from) && m.to !== 'late')).toEqual([]);
+  });
+
+  it('answers for every pair of statuses exactly as the table lists it', () => {
+    for (const from of NODE_STATUSES) {
+      for (const to of NODE_STATUSES) {
+        for (const closing of [false, true]) {
+          const listed = moves.some((m) => m.from === from && m.to === to && m.closing === closing);
+          expect(isNodeMove(from, to, closing), `${from} → ${to}${closing ? ' (closing)' : ''}`).toBe(listed);
+        }
+      }
+    }
+  });
+
+  it('lets each reply make the moves the ledger makes for it, and counts what it lands on', () => {
+    for (const reply of [ackReply(), rejectedReply(), resultReply(), resultReply({ exitCode: 2 })]) {
+      for (const from of acceptedFrom(reply)) expect(isNodeMove(from, statusAfter(reply), false)).toBe(true);
+      expect(markersFor({ status: statusAfter(reply) }).length).toBeGreaterThan(0);
+    }
   });
 });
