@@ -20,9 +20,7 @@ import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { childPids, startDemoFleet, type DemoFleet } from '#local/demo-fleet.ts';
-import { buildRunRequest } from '../cli/run-request.ts';
-import { watchRun } from '../cli/run-watcher.ts';
-import type { StackConnection } from '../cli/stack.ts';
+import { buildRunRequest, watchRun, type StackConnection } from '#cli/api.ts';
 
 const HEARTBEAT_SEC = 30;
 const JOIN_TIMEOUT_MS = 120_000;
