@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { droverHome } from '#shared/local-stack-file.ts';
+import { droverHome } from '#shared/drover-home.ts';
 import type { ComponentCommand } from '#shared/command-host.ts';
 import { CliError } from './errors.ts';
 import type { CliIO, CommandContext, CommandHost } from './context.ts';
