@@ -13,8 +13,6 @@ import {
 } from '#shared/messages.ts';
 import { CliError } from './errors.ts';
 
-export { hostCount, wholeNumber } from './option-parsers.ts';
-
 export interface FilterFlags {
   with?: string[];
   wf?: string[];

@@ -23,9 +23,6 @@ export const localStackFileSchema = z.object({
 });
 export type LocalStackFile = z.infer<typeof localStackFileSchema>;
 
-/** Where a project's `.drover` is: in its own module, so the CLI finds it without loading zod. */
-export { droverHome } from './drover-home.ts';
-
 export const localStackFilePath = (home: string): string => join(home, 'local.json');
 
 export class LocalStackNotRunning extends Error {
