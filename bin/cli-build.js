@@ -89,8 +89,10 @@ export async function buildCli(root = ROOT) {
   const { dir, manifest } = buildPaths(root);
   const id = `${Date.now().toString(36)}-${process.pid}`;
   const outdir = join(dir, id);
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   const sourcesBefore = Date.now();
+  // esbuild's service is a child process: stopped once built, so this process (a long-lived
+  // `drover agent` maybe) keeps no child of it.
   const result = await build({
     absWorkingDir: root,
     entryPoints: { compose: join(root, 'bin', 'compose.ts') },
@@ -114,7 +116,7 @@ export async function buildCli(root = ROOT) {
     metafile: true,
     legalComments: 'none',
     logLevel: 'silent',
-  });
+  }).finally(stop);
   const inputs = Object.keys(result.metafile.inputs).filter((file) => !file.includes('node_modules/'));
   const record = {
     root,

@@ -3,13 +3,27 @@
  * was, so editing the sources needs no build step; a stale or missing build is rebuilt.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildCli, builtCli, readManifest, staleness, ROOT } from '../../bin/cli-build.js';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
 
 const temp = tempDirPerTest('drover-cli-build-');
+
+/** This process's children that are esbuild. */
+function esbuildChildren(): string[] {
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim();
+  return children === ''
+    ? []
+    : children.split(' ').filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('esbuild');
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+}
 
 /** A root with two sources and a build entry, and the manifest a build of it would have written. */
 function fakeBuild() {
@@ -101,6 +115,8 @@ describe('the build of this checkout', () => {
     expect(readManifest(ROOT)).toEqual(manifest);
     expect(staleness(manifest, ROOT)).toBeUndefined();
     expect(await builtCli(ROOT)).toMatch(new RegExp(`/${manifest.entry}$`));
+    // esbuild's service process does not outlive the build (a `drover agent` that built keeps no child).
+    await expect.poll(() => esbuildChildren(), { timeout: 10_000 }).toEqual([]);
   }, 120_000);
 
   it('runs from the sources when told not to build, with the same behaviour', () => {
