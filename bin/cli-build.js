@@ -109,7 +109,7 @@ export async function buildCli(root = ROOT) {
       js: "import { createRequire as __droverCreateRequire } from 'node:module';\nconst require = __droverCreateRequire(import.meta.url);",
     },
     external: ['esbuild', 'tsx', 'tsx/*'],
-    plugins: [componentsFromSources(root)],
+    plugins: [componentsFromSources(root), zodEnglishOnly()],
     // `drover --debug` turns source maps on (bin/drover.js): stack traces name the .ts sources.
     sourcemap: true,
     sourcesContent: false,
@@ -149,6 +149,29 @@ function componentsFromSources(root) {
         if (args.importer !== join(root, 'bin', 'compose.ts')) return undefined;
         return { path: pathToFileURL(join(root, 'bin', args.path)).href, external: true };
       });
+    },
+  };
+}
+
+/**
+ * zod's messages in English only: its 40-odd other locales are half its code, parsed at every
+ * start of a command that loads zod, and the CLI never picks one (`z.locales.*` is unused; zod
+ * registers English by importing locales/en.js itself).
+ * @returns {import('esbuild').Plugin}
+ */
+function zodEnglishOnly() {
+  return {
+    name: 'zod-english-only',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /node_modules\/zod\/v4\/(classic|core|mini)\//.test(args.importer)
+          ? { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-english-only' }
+          : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+        resolveDir: dirname(args.path),
+      }));
     },
   };
 }

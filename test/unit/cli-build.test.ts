@@ -3,8 +3,8 @@
  * was, so editing the sources needs no build step; a stale or missing build is rebuilt.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildCli, builtCli, readManifest, staleness, ROOT } from '../../bin/cli-build.js';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
@@ -115,6 +115,11 @@ describe('the build of this checkout', () => {
     expect(readManifest(ROOT)).toEqual(manifest);
     expect(staleness(manifest, ROOT)).toBeUndefined();
     expect(await builtCli(ROOT)).toMatch(new RegExp(`/${manifest.entry}$`));
+    // zod in English only: its other locales are not parsed at every start.
+    const built = readdirSync(join(ROOT, dirname(manifest.entry))).filter((f) => f.endsWith('.js'));
+    const code = built.map((f) => readFileSync(join(ROOT, dirname(manifest.entry), f), 'utf8')).join('\n');
+    expect(code).toContain('node_modules/zod/v4/locales/en.js');
+    expect(code).not.toContain('node_modules/zod/v4/locales/fr.js');
     // esbuild's service process does not outlive the build (a `drover agent` that built keeps no child).
     await expect.poll(() => esbuildChildren(), { timeout: 10_000 }).toEqual([]);
   }, 120_000);
