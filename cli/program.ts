@@ -4,7 +4,7 @@
  * Commands of other components (`drover local`, `drover agent`) are handed in by bin/drover.js.
  */
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { droverHome } from '#shared/drover-home.ts';
 import type { ComponentCommand } from '#shared/command-host.ts';
 import { CliError } from './errors.ts';
@@ -77,7 +77,13 @@ export function buildProgram(io: CliIO, components: readonly LoadedComponent[] =
 
   for (const component of components) {
     if (component.register) component.register(program, host);
-    else program.command(component.name).description(component.summary).allowUnknownOption();
+    else {
+      // Listed only; the hidden option makes --help show `[options]`, as the real command has.
+      program
+        .command(component.name)
+        .description(component.summary)
+        .addOption(new Option('--options').hideHelp());
+    }
   }
 
   // `drover` alone, or an unknown command: one line saying what to do.

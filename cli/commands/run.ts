@@ -21,13 +21,9 @@ ${EXIT_CODES}`;
 
 const RUN_GROUP = 'Run:';
 
-export function register(program: Command, host: CommandHost): void {
-  const run = program
-    .command('run')
-    .description('run a shell command on every host matching the filters and report each result')
-    .argument('<command>', 'shell command, run with bash -c on each host');
-  addFilterOptions(run);
-  run
+/** The options of the Run: group: which hosts, how long, in which batches. */
+function addRunOptions(run: Command): Command {
+  return run
     .addOption(
       new Option(
         '--nodes <file>',
@@ -85,7 +81,15 @@ export function register(program: Command, host: CommandHost): void {
     )
     .addOption(
       new Option('--async', 'print the run id and exit; drover show <runId> later').helpGroup(RUN_GROUP),
-    )
+    );
+}
+
+export function register(program: Command, host: CommandHost): void {
+  const run = program
+    .command('run')
+    .description('run a shell command on every host matching the filters and report each result')
+    .argument('<command>', 'shell command, run with bash -c on each host');
+  addRunOptions(addFilterOptions(run))
     .addOption(
       new Option('-j, --json', 'one JSON document with every host and the summary (only data on stdout)')
         .conflicts('jsonl')
