@@ -11,3 +11,4 @@ export function staleness(manifest: unknown, root?: string): string | undefined;
 export function readManifest(root?: string): BuildManifest | undefined;
 export function buildCli(root?: string): Promise<BuildManifest>;
 export function builtCli(root?: string): Promise<string | undefined>;
+export function withBuildLock(root: string, work: () => Promise<unknown>): Promise<void>;

@@ -19,7 +19,7 @@ const ALSO_WATCHED = [
   'package-lock.json',
   'node_modules/.package-lock.json',
 ];
-/** A lock older than this belongs to a builder that died: take it over. */
+/** A lock older than this is taken over even if its builder seems alive (a reused pid). */
 const LOCK_STALE_MS = 60_000;
 /** Builds other than the current one are removed once this old (a running drover may still load chunks of its own). */
 const OLD_BUILD_MS = 60 * 60_000;
@@ -189,24 +189,19 @@ const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms)
 
 /**
  * One builder at a time: the others wait for its build (several `drover` started at once after
- * an edit, as tests do). A lock left by a builder that died is taken over after LOCK_STALE_MS.
+ * an edit, as tests do). The lock file holds the builder's pid: one left by a builder that died is
+ * taken over at once.
  * @param {string} root @param {() => Promise<unknown>} work
  */
-async function withBuildLock(root, work) {
+export async function withBuildLock(root, work) {
   const { dir, lock } = buildPaths(root);
   mkdirSync(dir, { recursive: true });
   for (;;) {
     try {
-      mkdirSync(lock);
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
       break;
     } catch {
-      let age;
-      try {
-        age = Date.now() - statSync(lock).mtimeMs;
-      } catch {
-        continue; // released just now
-      }
-      if (age > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+      if (lockIsStale(lock)) rmSync(lock, { force: true });
       else await sleep(50);
       if (staleness(readManifest(root), root) === undefined) return; // the other builder finished
     }
@@ -214,7 +209,24 @@ async function withBuildLock(root, work) {
   try {
     if (staleness(readManifest(root), root) !== undefined) await work();
   } finally {
-    rmSync(lock, { recursive: true, force: true });
+    rmSync(lock, { force: true });
+  }
+}
+
+/**
+ * A lock whose builder is gone (killed mid-build) or that is older than any build takes.
+ * @param {string} lock
+ */
+function lockIsStale(lock) {
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) return true;
+    const pid = Number(readFileSync(lock, 'utf8'));
+    if (!Number.isSafeInteger(pid) || pid <= 0) return false; // being written just now
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // ESRCH: no such process; ENOENT: released meanwhile (nothing to remove, try again).
+    return /** @type {NodeJS.ErrnoException} */ (error).code === 'ESRCH';
   }
 }
 

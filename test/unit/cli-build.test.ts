@@ -3,10 +3,27 @@
  * was, so editing the sources needs no build step; a stale or missing build is rebuilt.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildCli, builtCli, readManifest, staleness, ROOT } from '../../bin/cli-build.js';
+import {
+  buildCli,
+  buildPaths,
+  builtCli,
+  readManifest,
+  staleness,
+  withBuildLock,
+  ROOT,
+} from '../../bin/cli-build.js';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
 
 const temp = tempDirPerTest('drover-cli-build-');
@@ -97,6 +114,61 @@ describe('staleness', () => {
     expect(staleness({ ...manifest, inputs: { ...manifest.inputs, 'cli/a.ts': -1 } }, root)).toBe(
       'cli/a.ts changed',
     );
+  });
+});
+
+describe('one builder at a time', () => {
+  /** A stale fake build whose "build" writes the manifest that makes it current, counting builds. */
+  function fakeBuilder() {
+    const { root, manifest } = fakeBuild();
+    const paths = buildPaths(root);
+    mkdirSync(paths.dir, { recursive: true });
+    let builds = 0;
+    const work = async () => {
+      builds++;
+      await new Promise((r) => setTimeout(r, 100));
+      writeFileSync(paths.manifest, JSON.stringify(manifest));
+    };
+    return { root, paths, work, builds: () => builds };
+  }
+
+  it('builds once when several start at once, and releases the lock', async () => {
+    const { root, paths, work, builds } = fakeBuilder();
+
+    await Promise.all([withBuildLock(root, work), withBuildLock(root, work), withBuildLock(root, work)]);
+
+    expect(builds()).toBe(1);
+    expect(staleness(readManifest(root), root)).toBeUndefined();
+    expect(existsSync(paths.lock)).toBe(false);
+  });
+
+  it('takes over the lock of a builder that died', async () => {
+    const { root, paths, work, builds } = fakeBuilder();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(paths.lock, String(dead));
+
+    await withBuildLock(root, work);
+
+    expect(builds()).toBe(1);
+    expect(existsSync(paths.lock)).toBe(false);
+  });
+
+  it('waits for a live builder and uses its build', async () => {
+    const { root, paths, work, builds } = fakeBuilder();
+    writeFileSync(paths.lock, String(process.pid)); // a builder that is alive: this process
+    let done = false;
+    const waiting = withBuildLock(root, work).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect(done).toBe(false);
+
+    // The live builder finishes: its manifest, then its lock released.
+    expect(readManifest(root)).toBeUndefined();
+    await work();
+    rmSync(paths.lock);
+    await waiting;
+
+    expect(builds()).toBe(1); // that one: the waiter did not build again
   });
 });
 
