@@ -21,8 +21,8 @@ const ALSO_WATCHED = [
 ];
 /** A lock older than this is taken over even if its builder seems alive (a reused pid). */
 const LOCK_STALE_MS = 60_000;
-/** Builds other than the current one are removed once this old (a running drover may still load chunks of its own). */
-const OLD_BUILD_MS = 60 * 60_000;
+/** How long an earlier build is kept for a drover still running from it (see removeOldBuilds). */
+const OLD_BUILD_MS = 10 * 60_000;
 
 /** @param {string} root */
 export const buildPaths = (root = ROOT) => {
@@ -131,7 +131,11 @@ export async function buildCli(root = ROOT) {
   const temporary = `${manifest}.${id}`;
   writeFileSync(temporary, JSON.stringify(record, null, 1) + '\n');
   renameSync(temporary, manifest); // atomic: a concurrent drover sees the old build or this one
-  removeOldBuilds(dir, id);
+  try {
+    removeOldBuilds(dir, id);
+  } catch {
+    // Another drover removed one meanwhile: the next build tidies up.
+  }
   return record;
 }
 
@@ -176,12 +180,18 @@ function zodEnglishOnly() {
   };
 }
 
-/** @param {string} dir @param {string} keep */
+/**
+ * Builds but the current one and the two before it go once OLD_BUILD_MS old: a drover started
+ * from one of them may still load a chunk it had not needed yet.
+ * @param {string} dir @param {string} keep
+ */
 function removeOldBuilds(dir, keep) {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (name === keep || !statSync(path).isDirectory()) continue;
-    if (Date.now() - statSync(path).mtimeMs > OLD_BUILD_MS) rmSync(path, { recursive: true, force: true });
+  const builds = readdirSync(dir)
+    .filter((name) => name !== keep && statSync(join(dir, name)).isDirectory())
+    .map((name) => ({ path: join(dir, name), mtimeMs: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const build of builds.slice(2)) {
+    if (Date.now() - build.mtimeMs > OLD_BUILD_MS) rmSync(build.path, { recursive: true, force: true });
   }
 }
 
