@@ -3,17 +3,14 @@
  * errors, connection resets and refusals, timeouts) and how long to wait between attempts
  * (exponential with full jitter, so a thousand agents do not retry in step).
  */
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { awsErrorName } from '#shared/aws.ts';
 
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'SlowDown',
+/**
+ * Beyond the SDK's own classification: KMS's and AWS's names for a busy or failing service, which
+ * an emulator (or a proxy) may send without the 5xx status the SDK goes by.
+ */
+const SERVICE_TROUBLE = new Set([
   'KMSInternalException',
   'DependencyTimeoutException',
   'ServiceUnavailable',
@@ -21,17 +18,8 @@ const THROTTLING = new Set([
   'InternalError',
 ]);
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-]);
+/** A connection dropped mid-request; the SDK's lists have the other network failures. */
+const ABORTED_CONNECTION = 'ECONNABORTED';
 
 /** SQS's names for a queue that does not exist (JSON and query protocols). */
 export function isMissingQueue(error: unknown): boolean {
@@ -39,17 +27,22 @@ export function isMissingQueue(error: unknown): boolean {
   return name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue';
 }
 
-/** True for errors that may go away by themselves: retry these, give up on the others. */
+/**
+ * True for errors that may go away by themselves: retry these, give up on the others. The SDK's
+ * own classification decides first (throttling names and 429, timeouts, network codes, 5xx,
+ * retryable traits, clock skew), then the few cases it leaves out.
+ */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const name = error.name;
-  if (THROTTLING.has(name) || name === 'TimeoutError' || name === 'AbortError') return true;
-  const code = 'code' in error ? String(error.code) : undefined;
-  if (code !== undefined && NETWORK_CODES.has(code)) return true;
-  const meta = ($metadata(error) ?? {}) as { httpStatusCode?: number };
-  const status = meta.httpStatusCode;
+  const sdkError = error as Parameters<typeof isTransientError>[0];
+  if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError)) return true;
+  // Our own timeouts abort the request: worth another try, unlike the SDK's callers' aborts.
+  if (error.name === 'AbortError' || SERVICE_TROUBLE.has(error.name)) return true;
+  if ('code' in error && error.code === ABORTED_CONNECTION) return true;
+  // An error no service answered with (no status, no fault: a socket, a proxy) may pass too.
+  const status = ($metadata(error) as { httpStatusCode?: number } | undefined)?.httpStatusCode;
   if (status === undefined) return !('$fault' in error) || error.$fault === 'server';
-  return status === 429 || status >= 500;
+  return false;
 }
 
 /** Milliseconds to wait before retry number `failures` (1, 2, …): full jitter up to a cap. */

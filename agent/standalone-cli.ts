@@ -1,12 +1,13 @@
 /**
  * `drover-agent`, the command the bundle (dist/drover-agent.mjs) runs on every host: flags, one per
- * config key (see config-schema.ts), then `main`. Problems with the configuration print as
+ * config key (see config-schema.ts, command.ts), then `main`. Problems with the configuration print as
  * `drover-agent: config <source> key "<key>": <problem>` and exit 2; nothing prints a stack trace.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { LocalStackNotRunning } from '#shared/local-stack-file.ts';
 import { AgentConfigError } from './config.ts';
-import { CONFIG_KEYS, CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH, envName } from './config-schema.ts';
+import { CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH } from './config-schema.ts';
+import { addConfigFlags } from './command.ts';
 import { AGENT_VERSION, main } from './main.ts';
 
 const EXIT_CONFIG = 2;
@@ -15,11 +16,6 @@ const EXIT_FAILURE = 1;
 // The SDK's Node 20 end-of-support notice is known (DESIGN.md section 11); keep it out of the journal.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-/** Numbers stay strings when they do not parse, so the config error names the flag and value. */
-const numberOrText = (value: string): number | string =>
-  value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
 function buildAgentProgram(): Command {
   const program = new Command('drover-agent')
     .description('The drover agent: runs signed commands from its SQS inbox on this host.')
@@ -27,19 +23,7 @@ function buildAgentProgram(): Command {
     .option('-c, --config <file>', `config file (default: $${CONFIG_PATH_ENV} or ${DEFAULT_CONFIG_PATH})`)
     .option('--home <dir>', 'join the local stack of this .drover directory (development)')
     .showHelpAfterError('(add --help for usage)');
-  for (const key of CONFIG_KEYS) {
-    const help = `${key.description} [${key.key}, ${envName(key.key)}; default ${key.default}]`;
-    if (key.kind === 'boolean') {
-      program.addOption(new Option(key.flag, help));
-      program.addOption(new Option(`--no-${key.flag.replace(/^--/, '')}`, `opposite of ${key.flag}`));
-    } else if (key.kind === 'list') {
-      program.addOption(new Option(key.flag, `${help} (repeatable)`).argParser(collect));
-    } else if (key.kind === 'number') {
-      program.addOption(new Option(key.flag, help).argParser(numberOrText));
-    } else {
-      program.addOption(new Option(key.flag, help));
-    }
-  }
+  addConfigFlags(program);
   program.addHelpText(
     'after',
     `\nSignals: SIGTERM stops (running commands get shutdown_grace_sec), SIGHUP reloads config and facts.\nSee docs/agent.md for every key and a locked-down example.`,

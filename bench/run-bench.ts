@@ -5,7 +5,7 @@
  * timestamps the control plane stores, with the CPU and memory both processes used.
  * What each figure means: bench/README.md.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,9 +20,7 @@ import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { childPids, startDemoFleet, type DemoFleet } from '#local/demo-fleet.ts';
-import { buildRunRequest } from '../cli/run-request.ts';
-import { watchRun } from '../cli/run-watcher.ts';
-import type { StackConnection } from '../cli/stack.ts';
+import { buildRunRequest, watchRun, type StackConnection } from '#cli/api.ts';
 
 const HEARTBEAT_SEC = 30;
 const JOIN_TIMEOUT_MS = 120_000;
@@ -40,6 +38,7 @@ interface BenchOptions {
   home?: string;
   watcher: 'thin' | 'cli';
   pollMs: number;
+  cliRuns: number;
 }
 
 /** Consecutive slices of a run's life; they add up to its end-to-end time. */
@@ -124,12 +123,62 @@ function parseOptions(argv: string[]): BenchOptions {
       new Option('--poll-ms <ms>', 'watcher poll interval')
         .argParser(wholeNumber('--poll-ms', 1, 1000))
         .default(25),
+    )
+    .addOption(
+      new Option(
+        '--cli-runs <n>',
+        'then this many `drover run` processes, timed whole (CLI start-up included)',
+      )
+        .argParser(wholeNumber('--cli-runs', 0, 1000))
+        .default(5),
     );
   program.parse(argv);
   return program.opts<BenchOptions>();
 }
 
 // ---- one run ----
+
+interface CliSample {
+  /** From spawning `node bin/drover.js … run` to its exit: start-up, the run, printing, exit. */
+  wholeProcessMs: number;
+  ok: boolean;
+  problem?: string;
+}
+
+/** `drover run --json COMMAND` as an operator types it: a new process, timed from spawn to exit. */
+function measureCliRun(home: string, options: BenchOptions): Promise<CliSample> {
+  const startedAt = performance.now();
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'drover.js'), '--home', home, 'run', options.command, '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolveRun) => {
+    child.once('close', (code) => {
+      const wholeProcessMs = Math.round(performance.now() - startedAt);
+      let succeeded: number | undefined;
+      try {
+        succeeded = (JSON.parse(stdout) as { summary?: { succeeded?: number } }).summary?.succeeded;
+      } catch {
+        // Not JSON: the problem below says what came out.
+      }
+      const ok = code === 0 && succeeded === options.agents;
+      resolveRun({
+        wholeProcessMs,
+        ok,
+        ...(ok
+          ? {}
+          : {
+              problem: `exit ${code}, ${succeeded ?? 'no'} hosts succeeded: ${stderr.trim().split('\n')[0] ?? ''}`,
+            }),
+      });
+    });
+  });
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -343,6 +392,7 @@ interface Measured {
   joinMs: number;
   warmup: RunSample[];
   samples: RunSample[];
+  cliSamples: CliSample[];
   idle: CpuSnapshot;
   cpu: CpuSnapshot;
   agentPids: number[];
@@ -405,12 +455,14 @@ function buildReport(options: BenchOptions, m: Measured) {
       command: options.command,
       watcher: options.watcher,
       pollMs: options.pollMs,
+      cliRuns: options.cliRuns,
     },
     joinMs: m.joinMs,
     stats: {
       endToEnd: spread(m.samples.map((s) => s.endToEndMs)),
       ...Object.fromEntries(PHASES.map((p) => [p, spread(m.samples.map((s) => s.phases[p]))])),
-    } as Record<'endToEnd' | Phase, Spread | null>,
+      wholeProcess: spread(m.cliSamples.map((s) => s.wholeProcessMs)),
+    } as Record<'endToEnd' | Phase | 'wholeProcess', Spread | null>,
     hosts: Object.fromEntries(
       HOST_FIGURES.map((f) => [f, spread(m.samples.map((s) => s.hosts[f]))]),
     ) as Record<HostFigure, Spread | null>,
@@ -431,9 +483,10 @@ function buildReport(options: BenchOptions, m: Measured) {
         stealSec: cpu.steal,
       },
     },
-    failed: [...m.samples, ...m.warmup].filter((s) => !s.ok).length,
+    failed: [...m.samples, ...m.warmup, ...m.cliSamples].filter((s) => !s.ok).length,
     warmup: m.warmup,
     runs: m.samples,
+    cliRuns: m.cliSamples,
   };
 }
 
@@ -457,6 +510,8 @@ function formatReport(report: Report): string {
     `${'ms'.padEnd(13)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'max'.padStart(7)}`,
     row('end-to-end', report.stats.endToEnd),
     ...PHASES.map((p) => row(`  ${p}`, report.stats[p])),
+    row('whole process', report.stats.wholeProcess),
+    `  (${c.cliRuns} \`drover run\` processes after the runs above, CLI start-up included)`,
     'inside the waits (host timestamps):',
     row('  first ack', report.hosts.firstAck),
     row('  last ack', report.hosts.lastAck),
@@ -469,6 +524,7 @@ function formatReport(report: Report): string {
     `machine: ${sec(r.machine.busyCpuSec)} CPU busy during the runs, ${sec(r.machine.otherCpuSec)} of it by other processes; steal ${sec(r.machine.stealSec)}`,
     `runs ok: ${c.runs - failures.length}/${c.runs}`,
     ...failures.map((s) => `  FAILED ${s.runId}: ${s.problem}`),
+    ...report.cliRuns.filter((s) => !s.ok).map((s) => `  FAILED drover run: ${s.problem}`),
     '',
   ].join('\n');
 }
@@ -608,10 +664,20 @@ async function main(): Promise<void> {
     if (stopping) return;
     const cpu = cpuSince(before, cpuSnapshot(pids));
     const speedAfter = speedCheck();
+    const cliSamples: CliSample[] = [];
+    for (let i = 1; i <= options.cliRuns && !stopping; i++) {
+      const sample = await measureCliRun(home, options);
+      cliSamples.push(sample);
+      progress(
+        `drover run ${i}/${options.cliRuns}: ${sample.wholeProcessMs} ms${sample.ok ? '' : ` FAILED: ${sample.problem}`}`,
+      );
+    }
+    if (stopping) return;
     const report = buildReport(options, {
       joinMs,
       warmup,
       samples,
+      cliSamples,
       idle,
       cpu,
       agentPids: fleet.pids,

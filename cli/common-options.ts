@@ -1,4 +1,4 @@
-/** Options several commands share: the filter flags (MCollective's names) and the progress bar. */
+/** The filter flags several commands share (MCollective's names); output flags: output/options.ts. */
 import { type Command, Option } from 'commander';
 
 /** Collects a repeatable option's values. */
@@ -31,17 +31,3 @@ export function addFilterOptions(cmd: Command): Command {
       new Option('-S, --select <expression>', 'compound filter with and/or/not/( )').helpGroup(group),
     );
 }
-
-export function addProgressOptions(cmd: Command): Command {
-  const group = 'Output:';
-  return cmd
-    .addOption(
-      new Option('--progress', 'draw the progress bar even when stderr is not a terminal').helpGroup(group),
-    )
-    .addOption(new Option('--no-progress', 'no progress bar (default: one on a terminal)').helpGroup(group))
-    .addOption(new Option('--np', "MCollective's spelling of --no-progress").hideHelp());
-}
-
-/** `--np` is MCollective's `--no-progress`. */
-export const progressFlag = (flags: { progress?: boolean; np?: boolean }) =>
-  flags.np ? false : flags.progress;

@@ -13,9 +13,10 @@ import { hostBlock, summaryText } from './output/text.ts';
 import { jsonlHostLine, jsonlSummaryLine, runJson } from './output/json.ts';
 import type { HostProgress } from './output/progress.ts';
 import type { ExecutionOutcome } from './run-watcher.ts';
+import type { OutputFormat } from './output/printer-choice.ts';
 import { ProgressPrinter } from './run-session.ts';
 
-export type OutputFormat = 'text' | 'json' | 'jsonl';
+export type { OutputFormat };
 
 export interface ReportOptions {
   format: OutputFormat;

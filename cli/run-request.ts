@@ -14,8 +14,6 @@ import {
 import { CliError } from './errors.ts';
 import { groupAddressing, type GroupFlags } from './group-addressing.ts';
 
-export { hostCount, wholeNumber } from './option-parsers.ts';
-
 export interface FilterFlags {
   with?: string[];
   wf?: string[];

@@ -13,6 +13,7 @@ import {
   readLocalStackFile,
   type LocalStackFile,
 } from '#shared/local-stack-file.ts';
+import type { StackSelection } from '#shared/command-host.ts';
 import { CliError } from './errors.ts';
 
 export const LOCAL_STAGE = 'local';
@@ -47,14 +48,7 @@ export interface StageSchedules {
   endpoint?: string;
 }
 
-export interface StackSelection {
-  home: string;
-  /** `--stage`; else `DROVER_STAGE`; else the local stack. */
-  stage?: string;
-  /** Re-read a deployed stage's outputs from CloudFormation. */
-  refresh?: boolean;
-  env?: NodeJS.ProcessEnv;
-}
+export type { StackSelection };
 
 export function selectedStage(selection: StackSelection): string {
   const env = selection.env ?? process.env;

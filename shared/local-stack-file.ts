@@ -2,8 +2,8 @@
  * `.drover/local.json`: how the CLI and agents find a running local stack (endpoints, names,
  * the public key agents verify requests with). Written by `drover local`, removed when it stops.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 export const localStackFileSchema = z.object({
@@ -31,19 +31,6 @@ export const localStackFileSchema = z.object({
   schedulerRoleArn: z.string().optional(),
 });
 export type LocalStackFile = z.infer<typeof localStackFileSchema>;
-
-/**
- * The `.drover` directory of a project: `DROVER_HOME`, else the nearest `.drover` in the working
- * directory or one of its parents (so `drover` works from subdirectories), else `./.drover`.
- */
-export function droverHome(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
-  if (env.DROVER_HOME) return resolve(env.DROVER_HOME);
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, '.drover'))) return join(dir, '.drover');
-    if (dirname(dir) === dir) break;
-  }
-  return join(resolve(cwd), '.drover');
-}
 
 export const localStackFilePath = (home: string): string => join(home, 'local.json');
 

@@ -1,6 +1,6 @@
 /**
  * Layout of the runs table: one partition per run (`runId`), with sort keys
- * `meta`, `batch#NNN` and `node#<nodeId>`. Shared by the control plane (writes) and the CLI (reads).
+ * `meta`, `batch#NNNN` and `node#<nodeId>`. Shared by the control plane (writes) and the CLI (reads).
  */
 import type { CapturedStream, FilterSpec, RunOptions, Command, Action } from './messages.ts';
 
@@ -8,7 +8,6 @@ export const META_SK = 'meta';
 export const batchSk = (batch: number): string => `batch#${String(batch).padStart(4, '0')}`;
 export const nodeSk = (nodeId: string): string => `node#${nodeId}`;
 export const NODE_SK_PREFIX = 'node#';
-export const BATCH_SK_PREFIX = 'batch#';
 
 /**
  * Per-node states. `pending`: planned and (once its batch is dispatched) sent, not yet acknowledged.

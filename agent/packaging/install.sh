@@ -7,7 +7,7 @@
 # --bundle FILE  the bundle to install (default: drover-agent.mjs next to this script, else
 #                dist/drover-agent.mjs of the repository, built by `npm run build:agent`).
 #
-# An existing /etc/drover/agent.yaml is never overwritten. Needs Node.js 20 or later at run time.
+# An existing /etc/drover/agent.yaml is never overwritten. Needs Node.js 22 or 24 at run time (20.19 still runs it).
 set -eu
 
 root=/

@@ -1,58 +1,30 @@
-/**
- * `drover find`: discovery only. The hosts matching the filters, from the facts table, with how
- * long ago each was last heard from. Nothing is sent. One host per line, identity first, so the
- * output feeds `--nodes -`.
- */
-import { EXIT, type CommandContext } from '../context.ts';
-import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
-import { withStack } from '../stack.ts';
-import { isFresh } from '#shared/freshness.ts';
-import { scanFleet, selectHosts } from '../fleet.ts';
-import { ago, columns, plural } from '../output/format.ts';
-import type { FindJson } from '../output/schemas.ts';
+/** `drover find`: its flags and help; the work is in actions/find.ts, loaded when it runs. */
+import type { Command } from 'commander';
+import type { CommandHost } from '../context.ts';
+import { addFilterOptions } from '../common-options.ts';
+import { FILTERS } from '../help-text.ts';
 
-export interface FindFlags extends FilterFlags {
-  json?: boolean;
-  includeStale?: boolean;
-}
+const HELP = `${FILTERS}
 
-export async function findCommand(flags: FindFlags, ctx: CommandContext): Promise<number> {
-  const { io } = ctx;
-  const spec = filterSpecFrom(flags);
-  return withStack(ctx.stack, async (conn) => {
-    const now = Date.now();
-    const hosts = selectHosts(await scanFleet(conn.db, conn.nodesTable), spec, now, {
-      includeStale: flags.includeStale,
+Examples:
+  $ drover find -F role=web                      one host per line, with its last heartbeat
+  $ drover find -C nginx | drover run 'nginx -t' --nodes -
+  $ drover find --include-stale --json | jq -r '.hosts[] | select(.stale) | .identity'
+
+Nothing is sent to the hosts: this reads the facts table. Exit code 1 when nothing matches.`;
+
+export function register(program: Command, host: CommandHost): void {
+  const find = program
+    .command('find')
+    .description(
+      'list the hosts matching the filters, from the facts table (discovery only: nothing is sent)',
+    );
+  addFilterOptions(find)
+    .option('--include-stale', 'also hosts silent for more than 3 heartbeats (marked stale)')
+    .option('-j, --json', 'one JSON document (only data on stdout)')
+    .addHelpText('after', HELP)
+    .action(async (flags: Record<string, unknown>) => {
+      const { findCommand } = await import('../actions/find.ts');
+      host.done(await findCommand(flags, host.context()));
     });
-    if (flags.json) {
-      const doc: FindJson = {
-        filter: spec,
-        count: hosts.length,
-        hosts: hosts.map((h) => ({
-          identity: h.identity,
-          nodeId: h.nodeId,
-          lastSeen: h.lastSeen,
-          lastSeenAgoMs: Math.max(0, now - h.lastSeen),
-          stale: !isFresh(h, now),
-          agentVersion: h.agentVersion,
-        })),
-      };
-      io.out(JSON.stringify(doc, null, 2) + '\n');
-    } else if (hosts.length > 0) {
-      const rows = hosts.map((h) => [
-        h.identity,
-        `last seen ${ago(now - h.lastSeen)}${isFresh(h, now) ? '' : ' (stale)'}`,
-        h.nodeId === h.identity ? '' : h.nodeId,
-      ]);
-      io.out(columns(rows) + '\n');
-    }
-    if (!flags.json) {
-      io.err(
-        hosts.length === 0
-          ? 'No hosts matched the filter.\n'
-          : `${plural(hosts.length, 'host')} matched, from the facts table (nothing was sent).\n`,
-      );
-    }
-    return hosts.length > 0 ? EXIT.ok : EXIT.noMatch;
-  });
 }

@@ -5,7 +5,8 @@
  */
 import { Command, Option } from 'commander';
 import type { CommandHost } from '../context.ts';
-import { addFilterOptions, addProgressOptions, progressFlag } from '../common-options.ts';
+import { addFilterOptions } from '../common-options.ts';
+import { addProgressOptions, progressFlag } from '../output/options.ts';
 import { hostCount, wholeNumber } from '../option-parsers.ts';
 import { DISPLAY_CHOICES } from '../output/display.ts';
 

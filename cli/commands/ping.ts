@@ -1,43 +1,42 @@
-/**
- * `drover ping`: a run whose action is `ping` (agents answer without running anything), printed
- * as each host's round-trip time, then statistics and a latency sparkline.
- */
-import { newRunId } from '#shared/ids.ts';
-import { EXIT, callerName, type CommandContext } from '../context.ts';
-import { buildRunRequest, type FilterFlags } from '../run-request.ts';
-import { withStack } from '../stack.ts';
-import { followRun, startRun } from '../run-session.ts';
-import { PingReport } from '../ping-report.ts';
-import { CANCEL_WAIT_MS, progressFor } from './run.ts';
+/** `drover ping`: its flags and help; the work is in actions/ping.ts, loaded when it runs. */
+import { type Command, Option } from 'commander';
+import type { CommandHost } from '../context.ts';
+import { wholeNumber } from '../option-parsers.ts';
+import { addFilterOptions } from '../common-options.ts';
+import { addProgressOptions, progressFlag } from '../output/options.ts';
+import { FILTERS } from '../help-text.ts';
 
-/** Seconds an agent gets to answer a ping once it has it (the result wait is this + a grace). */
-const PING_TIMEOUT_SEC = 5;
+const HELP = `${FILTERS}
 
-export interface PingFlags extends FilterFlags {
-  dt?: number;
-  json?: boolean;
-  progress?: boolean;
-}
+Examples:
+  $ drover ping                        every host, with its round-trip time
+  $ drover ping -F role=web --dt 2     give hosts 2 s to answer
+  $ drover ping --json | jq '.stats'
 
-export async function pingCommand(flags: PingFlags, ctx: CommandContext): Promise<number> {
-  const { io } = ctx;
-  const caller = callerName();
-  const runId = newRunId();
-  const request = buildRunRequest(runId, undefined, { ...flags, timeout: PING_TIMEOUT_SEC }, caller, 'ping');
-  return withStack(ctx.stack, async (conn) => {
-    const executionArn = await startRun(conn, request);
-    const report = new PingReport(runId, io, conn, {
-      json: flags.json ?? false,
-      progress: progressFor(io, flags),
+Round-trip time: from the dispatch of the request to the host's answer being recorded.
+Exit codes: 0 every host answered, 1 nothing matched, 3 some did not answer.`;
+
+export function register(program: Command, host: CommandHost): void {
+  const ping = program
+    .command('ping')
+    .description('ask the matching hosts to answer, and show how fast each did');
+  addFilterOptions(ping)
+    .addOption(
+      new Option(
+        '--dt, --discovery-timeout <seconds>',
+        'wait this long for hosts to answer (default 10)',
+      ).argParser(wholeNumber('--discovery-timeout', 1)),
+    )
+    .addOption(new Option('-j, --json', 'one JSON document (only data on stdout)').helpGroup('Output:'));
+  addProgressOptions(ping)
+    .addHelpText('after', HELP)
+    .action(async (flags: Record<string, unknown>) => {
+      const { pingCommand } = await import('../actions/ping.ts');
+      host.done(
+        await pingCommand(
+          { ...flags, dt: flags.discoveryTimeout as number | undefined, progress: progressFlag(flags) },
+          host.context(),
+        ),
+      );
     });
-    const outcome = await followRun(conn, io, runId, executionArn, report, {
-      cancelOnInterrupt: { caller, waitMs: CANCEL_WAIT_MS },
-    });
-    if (!outcome.finished) {
-      report.close();
-      return EXIT.interrupted;
-    }
-    const code = report.finish(outcome.meta, outcome.execution);
-    return outcome.interrupted ? EXIT.interrupted : code;
-  });
 }

@@ -1,21 +1,20 @@
-/**
- * `drover schema [output]`: the JSON Schema of a `--json`/`--jsonl` output, the same one
- * docs/cli.md documents, for validating drover's output in scripts and CI.
- */
-import { EXIT, type CommandContext } from '../context.ts';
-import { CliError } from '../errors.ts';
-import { OUTPUT_SCHEMAS, jsonSchemaOf, type OutputSchemaName } from '../output/schemas.ts';
+/** `drover schema [output]`: its help; the schemas are in output/schemas.ts, loaded when it runs. */
+import type { Command } from 'commander';
+import type { CommandHost } from '../context.ts';
 
-export const SCHEMA_NAMES = Object.keys(OUTPUT_SCHEMAS) as OutputSchemaName[];
+const HELP = `
+Examples:
+  $ drover schema                      the names of the outputs
+  $ drover schema run                  the JSON Schema of drover run --json`;
 
-export function schemaCommand(name: string | undefined, ctx: CommandContext): number {
-  if (name === undefined) {
-    ctx.io.out(SCHEMA_NAMES.join('\n') + '\n');
-    return EXIT.ok;
-  }
-  if (!(SCHEMA_NAMES as string[]).includes(name)) {
-    throw new CliError(`no output named "${name}": one of ${SCHEMA_NAMES.join(', ')}`);
-  }
-  ctx.io.out(JSON.stringify(jsonSchemaOf(name as OutputSchemaName), null, 2) + '\n');
-  return EXIT.ok;
+export function register(program: Command, host: CommandHost): void {
+  program
+    .command('schema')
+    .description('print the JSON Schema of a --json/--jsonl output')
+    .argument('[output]', 'which output: run, run-jsonl, ping, find, … (drover schema lists them)')
+    .addHelpText('after', HELP)
+    .action(async (name: string | undefined) => {
+      const { schemaCommand } = await import('../actions/schema.ts');
+      host.done(schemaCommand(name, host.context()));
+    });
 }

@@ -1,75 +1,29 @@
-/**
- * `drover show <runId>`: prints a past run exactly as `drover run` printed it (text, --json or
- * --jsonl), or follows it to its end when it is still running. Exits with the run's exit code.
- */
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
-import { normalizeRunId } from '#shared/ids.ts';
-import { RUN_ID_PATTERN } from '#shared/run-errors.ts';
-import type { RunMetaItem } from '#shared/runs-table.ts';
-import { CliError } from '../errors.ts';
-import { EXIT, type CommandContext } from '../context.ts';
-import { executionArnOf, withStack, type ConnectedStack } from '../stack.ts';
-import { followRun, type RunPrinter } from '../run-session.ts';
-import { RunReport, executionFailure } from '../run-report.ts';
-import { PingReport } from '../ping-report.ts';
-import { byLanding, type ExecutionOutcome } from '../run-watcher.ts';
-import { outputFormat, progressFor, type OutputFlags } from './run.ts';
+/** `drover show <runId>`: its flags and help; the work is in actions/show.ts, loaded when it runs. */
+import { type Command, Option } from 'commander';
+import type { CommandHost } from '../context.ts';
+import { addProgressOptions, displayOption, progressFlag } from '../output/options.ts';
 
-/** A run id is its execution's name: a ULID when the CLI started it, else any execution name. */
-export function checkRunId(runId: string): void {
-  if (!RUN_ID_PATTERN.test(runId)) {
-    throw new CliError(
-      `"${runId}" is not a run id (an execution name: 1 to 80 letters, digits, - or _, e.g. 01JD3X…; drover runs lists them)`,
-    );
-  }
-}
+const HELP = `
+Examples:
+  $ drover show 01JD3X7Q9M4T2R8K6P0W5N1B3C              as drover run printed it
+  $ drover show 01JD3X7Q9M4T2R8K6P0W5N1B3C --display failed
+  $ drover show 01JD3X7Q9M4T2R8K6P0W5N1B3C --json | jq '.summary'
 
-async function describeExecution(conn: ConnectedStack, runId: string): Promise<ExecutionOutcome | undefined> {
-  try {
-    const out = await conn.sfn.send(
-      new DescribeExecutionCommand({ executionArn: executionArnOf(conn.runStateMachineArn, runId) }),
-    );
-    return { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
-  } catch (error: unknown) {
-    // Execution history is kept for 90 days in AWS, records for the retention period.
-    if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
-    throw error;
-  }
-}
+A run still going is followed to its end (Ctrl-C stops watching, not the run).
+Exits with the run's exit code.`;
 
-type Printer = RunPrinter & {
-  close(): void;
-  finish(meta: RunMetaItem | undefined, execution: ExecutionOutcome | undefined, elapsedMs: number): number;
-};
-
-export async function showCommand(runId: string, flags: OutputFlags, ctx: CommandContext): Promise<number> {
-  checkRunId(runId);
-  const id = normalizeRunId(runId);
-  const { io } = ctx;
-  return withStack(ctx.stack, async (conn) => {
-    const meta = await getRunMeta(conn.db, conn.runsTable, id);
-    if (!meta) {
-      const execution = await describeExecution(conn, id);
-      const failure = executionFailure(execution);
-      if (failure) throw new CliError(`run ${id} was refused: ${failure}`);
-      throw new CliError(`no run ${id} on stage ${conn.stage} (drover runs lists recent runs)`);
-    }
-    const progress = progressFor(io, flags);
-    const printer: Printer =
-      meta.action === 'ping'
-        ? new PingReport(id, io, conn, { json: flags.json === true, progress })
-        : new RunReport(id, io, { format: outputFormat(flags), display: flags.display ?? 'all', progress });
-    if (meta.status === 'running') {
-      const outcome = await followRun(conn, io, id, executionArnOf(conn.runStateMachineArn, id), printer);
-      if (!outcome.finished) {
-        printer.close();
-        return EXIT.interrupted;
-      }
-      return printer.finish(outcome.meta, outcome.execution, 0);
-    }
-    const nodes = await queryRunNodes(conn.db, conn.runsTable, id, { withOutput: true });
-    for (const node of nodes.sort(byLanding)) await printer.host(node);
-    return printer.finish(meta, await describeExecution(conn, id), 0);
-  });
+export function register(program: Command, host: CommandHost): void {
+  const show = program
+    .command('show')
+    .description('print a past run exactly as drover run printed it (or follow it if still running)')
+    .argument('<runId>', 'the run id (drover runs lists them)')
+    .addOption(new Option('-j, --json', 'one JSON document, as drover run --json').conflicts('jsonl'))
+    .option('--jsonl', 'JSON lines, as drover run --jsonl')
+    .addOption(displayOption());
+  addProgressOptions(show)
+    .addHelpText('after', HELP)
+    .action(async (runId: string, flags: Record<string, unknown>) => {
+      const { showCommand } = await import('../actions/show.ts');
+      host.done(await showCommand(runId, { ...flags, progress: progressFlag(flags) }, host.context()));
+    });
 }

@@ -5,7 +5,7 @@
 import type { HostCount } from '#shared/messages.ts';
 import type { CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
-import type { RunCommandFlags } from '../commands/run.ts';
+import type { RunCommandFlags } from '../actions/run.ts';
 import { groupOf, readFleet, type FleetFileFlags } from './source.ts';
 
 /** A rolling deploy's defaults: a quarter of the group at a time, stop at the first failure. */
@@ -32,7 +32,7 @@ export async function deployCommand(name: string, flags: DeployFlags, ctx: Comma
     );
   }
   // The run module (and the AWS SDK with it) loads only now: `drover fleet --help` stays quick.
-  const { runCommand } = await import('../commands/run.ts');
+  const { runCommand } = await import('../actions/run.ts');
   return runCommand(
     group.bootstrap,
     {

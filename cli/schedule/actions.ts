@@ -11,7 +11,7 @@ import { EXIT, callerName, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { withStack, type ConnectedStack } from '../stack.ts';
 import { ago, clip, columns } from '../output/format.ts';
-import { commandText, recentRuns } from '../commands/runs.ts';
+import { commandText, recentRuns } from '../actions/runs.ts';
 import {
   checkScheduleName,
   checkWhen,

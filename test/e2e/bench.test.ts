@@ -41,6 +41,7 @@ interface BenchReport {
   };
   failed: number;
   runs: { ok: boolean; endToEndMs: number; problem?: string }[];
+  cliRuns: { ok: boolean; wholeProcessMs: number; problem?: string }[];
 }
 
 /** Processes whose command line mentions `text` (the test's home names everything the bench starts). */
@@ -59,14 +60,27 @@ function processesMentioning(text: string): number[] {
 
 describe('npm run bench', () => {
   it('measures runs across the fleet and reports every figure as one JSON document', async () => {
-    const { code, stderr, report } = await bench('--agents 3 --runs 3 --warmup 1');
+    const { code, stderr, report } = await bench('--agents 3 --runs 3 --warmup 1 --cli-runs 2');
 
     expect(code, stderr).toBe(0);
     expect(report.config).toMatchObject({ agents: 3, runs: 3, warmup: 1, command: 'true' });
     expect(report.failed).toBe(0);
     expect(report.runs).toHaveLength(3);
     expect(report.runs.every((r) => r.ok && r.endToEndMs > 0)).toBe(true);
-    for (const phase of ['endToEnd', 'start', 'plan', 'dispatch', 'acks', 'finish', 'observe']) {
+    // Beside the in-process figures, `drover run` as a whole process, CLI start-up included.
+    expect(report.cliRuns).toHaveLength(2);
+    expect(report.cliRuns.every((r) => r.ok && r.wholeProcessMs > 0)).toBe(true);
+    expect(stderr).toContain('drover run 2/2');
+    for (const phase of [
+      'endToEnd',
+      'start',
+      'plan',
+      'dispatch',
+      'acks',
+      'finish',
+      'observe',
+      'wholeProcess',
+    ]) {
       expect(report.stats[phase], phase).toMatchObject({
         p50: expect.any(Number),
         p95: expect.any(Number),
@@ -85,10 +99,13 @@ describe('npm run bench', () => {
   });
 
   it('reports runs whose hosts did not all succeed as failed, and exits 1', async () => {
-    const { code, report } = await bench('--agents 2 --runs 2 --warmup 1 --command false');
+    const { code, report } = await bench('--agents 2 --runs 2 --warmup 1 --cli-runs 1 --command false');
 
     expect(code).toBe(1);
-    expect(report.failed).toBe(3); // the warm-up run too
+    expect(report.failed).toBe(4); // the warm-up run and the drover run process too
+    expect(report.cliRuns.map((r) => r.problem)).toEqual([
+      expect.stringContaining('exit 2, 0 hosts succeeded'),
+    ]);
     expect(report.runs.map((r) => r.problem)).toEqual([
       expect.stringContaining('0/2 succeeded'),
       expect.stringContaining('0/2 succeeded'),

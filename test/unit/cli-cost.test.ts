@@ -8,7 +8,7 @@ import {
   monthlyUsage,
   type Assumptions,
 } from '#cli/cost/model.ts';
-import { costDocument, costInputs, costText } from '#cli/commands/cost.ts';
+import { costDocument, costInputs, costText } from '#cli/actions/cost.ts';
 import { costDocumentSchema } from '#cli/output/schemas.ts';
 import { CliError } from '#cli/errors.ts';
 

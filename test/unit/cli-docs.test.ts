@@ -6,18 +6,27 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProgram } from '#cli/program.ts';
+import { COMPONENTS } from '../../bin/compose.ts';
 import { OUTPUT_SCHEMAS, jsonSchemaOf, type OutputSchemaName } from '#cli/output/schemas.ts';
 import { ROOT } from '../helpers/processes.ts';
 
 const docs = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
-const program = buildProgram({
-  out: () => undefined,
-  err: () => undefined,
-  color: false,
-  stderr: { write: () => true },
-  onInterrupt: () => () => undefined,
-  setExitCode: () => undefined,
-});
+const agentDocs = readFileSync(join(ROOT, 'docs', 'agent.md'), 'utf8');
+// The whole program as `drover` composes it, every component's command registered.
+const components = await Promise.all(
+  COMPONENTS.map(async (c) => ({ name: c.name, summary: c.summary, register: (await c.load()).register })),
+);
+const program = buildProgram(
+  {
+    out: () => undefined,
+    err: () => undefined,
+    color: false,
+    stderr: { write: () => true },
+    onInterrupt: () => () => undefined,
+    setExitCode: () => undefined,
+  },
+  components,
+);
 
 /** The text of `### drover <name>` up to the next heading of that level or above. */
 function section(name: string): string {
@@ -33,7 +42,8 @@ describe('docs/cli.md', () => {
   it.each(commands.map((c) => [c.name(), c] as const))(
     'documents drover %s and each of its options',
     (name, command) => {
-      const text = section(name);
+      // drover agent has every flag of drover-agent: docs/agent.md's table lists them.
+      const text = name === 'agent' ? section(name) + agentDocs : section(name);
 
       expect(text, `a "### drover ${name}" section`).not.toBe('');
       for (const option of command.options.filter((o) => !o.hidden)) {

@@ -6,11 +6,11 @@ import { isDisplayed } from '#cli/output/display.ts';
 import { columns, shortDuration } from '#cli/output/format.ts';
 import { jsonlLineSchema, runDocumentSchema } from '#cli/output/schemas.ts';
 import { pingStats, pingStatisticsText, pingLine } from '#cli/ping-report.ts';
-import { factDistribution, factsText } from '#cli/commands/facts.ts';
+import { factDistribution, factsText } from '#cli/actions/facts.ts';
 import { hostBlock, summaryText } from '#cli/output/text.ts';
 import { closestCommand, usageErrorLine } from '#cli/usage-errors.ts';
 import { hostCount } from '#cli/option-parsers.ts';
-import { progressFor } from '#cli/commands/run.ts';
+import { progressFor } from '#cli/output/printer-choice.ts';
 import { nodeItem, nodeRunItem, runMetaItem, runSummary } from '../helpers/factories.ts';
 
 /** An io that captures what the CLI writes; its stderr stream is a terminal when asked. */

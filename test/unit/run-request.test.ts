@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRunRequest, filterSpecFrom, wholeNumber } from '#cli/run-request.ts';
+import { buildRunRequest, filterSpecFrom } from '#cli/run-request.ts';
+import { wholeNumber } from '#cli/option-parsers.ts';
 import { CliError } from '#cli/errors.ts';
 
 const RUN_ID = '01HZY8J9K2M3N4P5Q6R7S8T9VW';

@@ -1,0 +1,134 @@
+/**
+ * `drover runs`: recent runs, newest first. The run state machine's executions are listed
+ * (ListExecutions is paged and newest first, so the cost is per page shown, not per run ever
+ * made) and each run's record is read with BatchGetItem; runs whose record has expired are left out.
+ */
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { describeFilter } from '#shared/filter/index.ts';
+import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
+import { EXIT, type CommandContext } from '../context.ts';
+import { withStack, type ConnectedStack } from '../stack.ts';
+import { ago, clip, columns } from '../output/format.ts';
+import type { RunsJson } from '../output/schemas.ts';
+
+export interface RunsFlags {
+  json?: boolean;
+  limit: number;
+  caller?: string;
+  status?: string;
+  /** Only runs started by this schedule. */
+  schedule?: string;
+}
+
+/** Executions looked at before giving up on finding `limit` runs that pass the filters. */
+const MAX_SCANNED = 2_000;
+
+async function metaItems(conn: ConnectedStack, runIds: readonly string[]): Promise<Map<string, RunMetaItem>> {
+  const found = new Map<string, RunMetaItem>();
+  for (let i = 0; i < runIds.length; i += 100) {
+    let keys: Record<string, unknown>[] = runIds.slice(i, i + 100).map((runId) => ({ runId, sk: META_SK }));
+    while (keys.length > 0) {
+      const out = await conn.db.send(
+        new BatchGetCommand({ RequestItems: { [conn.runsTable]: { Keys: keys } } }),
+      );
+      for (const item of (out.Responses?.[conn.runsTable] ?? []) as RunMetaItem[])
+        found.set(item.runId, item);
+      keys = (out.UnprocessedKeys?.[conn.runsTable]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return found;
+}
+
+/** Recent runs passing the filters, newest first. */
+export async function recentRuns(conn: ConnectedStack, flags: RunsFlags): Promise<RunMetaItem[]> {
+  const runs: RunMetaItem[] = [];
+  let nextToken: string | undefined;
+  let scanned = 0;
+  do {
+    const page = await conn.sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: conn.runStateMachineArn,
+        maxResults: Math.min(100, Math.max(flags.limit, 20)),
+        nextToken,
+      }),
+    );
+    const names = (page.executions ?? []).map((e) => e.name ?? '').filter((name) => name !== '');
+    scanned += names.length;
+    const metas = await metaItems(conn, names);
+    for (const name of names) {
+      const meta = metas.get(name);
+      if (!meta) continue;
+      if (flags.caller !== undefined && meta.caller !== flags.caller) continue;
+      if (flags.status !== undefined && meta.status !== flags.status) continue;
+      if (flags.schedule !== undefined && meta.schedule !== flags.schedule) continue;
+      runs.push(meta);
+      if (runs.length >= flags.limit) return runs;
+    }
+    nextToken = page.nextToken;
+  } while (nextToken && scanned < MAX_SCANNED);
+  return runs;
+}
+
+/** `uptime`, `(ping)`. */
+export function commandText(meta: Pick<RunMetaItem, 'action' | 'command'>): string {
+  if (meta.action === 'ping') return '(ping)';
+  if (!meta.command) return '-';
+  return 'shell' in meta.command ? meta.command.shell : meta.command.argv.join(' ');
+}
+
+export function runsTable(runs: readonly RunMetaItem[], now: number): string {
+  const rows = [
+    ['RUN ID', 'WHEN', 'CALLER', 'STATUS', 'HOSTS', 'OK', 'FAILED', 'OTHER', 'COMMAND', 'FILTER'],
+  ];
+  for (const run of runs) {
+    const s = run.summary;
+    const failed = s ? s.failed + s.timedOut + s.rejected + s.unreachable : undefined;
+    const other = s ? s.expected - s.succeeded - (failed ?? 0) : undefined;
+    rows.push([
+      run.runId,
+      ago(now - run.createdAt),
+      run.caller,
+      run.status,
+      String(run.expected),
+      s ? String(s.succeeded) : '-',
+      failed === undefined ? '-' : String(failed),
+      other === undefined ? '-' : String(other),
+      clip(commandText(run), 40),
+      clip(describeFilter(run.filter), 40),
+    ]);
+  }
+  return columns(rows) + '\n';
+}
+
+export async function runsCommand(flags: RunsFlags, ctx: CommandContext): Promise<number> {
+  const { io } = ctx;
+  return withStack(ctx.stack, async (conn) => {
+    const runs = await recentRuns(conn, flags);
+    if (flags.json) {
+      const doc: RunsJson = {
+        runs: runs.map((r) => ({
+          runId: r.runId,
+          status: r.status,
+          action: r.action,
+          command: r.command ?? null,
+          filter: r.filter,
+          caller: r.caller,
+          schedule: r.schedule ?? null,
+          createdAt: r.createdAt,
+          finishedAt: r.finishedAt ?? null,
+          expected: r.expected,
+          summary: r.summary ?? null,
+        })),
+      };
+      io.out(JSON.stringify(doc, null, 2) + '\n');
+    } else if (runs.length === 0) {
+      io.err(
+        `No runs on stage ${conn.stage}${flags.caller || flags.status || flags.schedule ? ' match' : ' yet'}.\n`,
+      );
+    } else {
+      io.out(runsTable(runs, Date.now()));
+    }
+    return runs.length > 0 ? EXIT.ok : EXIT.noMatch;
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * `drover` is composed in bin/: the CLI imports only shared/, and the local stack and the agent
+ * register their own commands, loaded only when they are the command being run.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Command } from 'commander';
+import { buildProgram, commandWord } from '#cli/program.ts';
+import { CONFIG_KEYS } from '#agent/config-schema.ts';
+import { AGENT_SUMMARY } from '#agent/command.ts';
+import { LOCAL_SUMMARY } from '#local/command.ts';
+import { COMPONENTS } from '../../bin/compose.ts';
+import { ROOT } from '../helpers/processes.ts';
+
+const io = {
+  out: () => undefined,
+  err: () => undefined,
+  color: false,
+  stderr: { write: () => true },
+  onInterrupt: () => () => undefined,
+  setExitCode: () => undefined,
+};
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
+}
+
+describe('the composition of drover', () => {
+  it('cli/ imports only shared/ and itself (no path computed at run time)', () => {
+    for (const file of sources('cli')) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
+      for (const specifier of specifiers) {
+        expect(specifier, `${file} imports ${specifier}`).not.toMatch(
+          /^#(agent|local|functions)\/|\.\.\/\.\.\//,
+        );
+      }
+      expect(text, `${file} loads a module by a computed path`).not.toMatch(
+        /pathToFileURL|import\(\s*[^'"`)]/,
+      );
+    }
+  });
+
+  it('lists each component by its own summary, without loading it', () => {
+    expect(COMPONENTS.map((c) => [c.name, c.summary])).toEqual([
+      ['local', LOCAL_SUMMARY],
+      ['agent', AGENT_SUMMARY],
+    ]);
+    const program = buildProgram(io, COMPONENTS);
+
+    // Not loaded: only the hidden option that shows `[options]` in drover --help.
+    expect(program.commands.find((c) => c.name() === 'agent')?.options.map((o) => o.long)).toEqual([
+      '--options',
+    ]);
+    expect(program.commands.find((c) => c.name() === 'local')?.description()).toBe(LOCAL_SUMMARY);
+  });
+
+  it("gives drover agent one flag per key of the agent's table (drover's own --stage aside)", async () => {
+    const agent = COMPONENTS.find((c) => c.name === 'agent')!;
+    const program = buildProgram(io, [{ ...agent, register: (await agent.load()).register }]);
+    const command = program.commands.find((c) => c.name() === 'agent')!;
+    const longs = new Set(command.options.map((o) => o.long));
+    const expected = CONFIG_KEYS.map((k) => k.flag.split(' ')[0]!).filter((f) => f !== '--stage');
+
+    expect(expected.filter((flag) => !longs.has(flag))).toEqual([]);
+    expect(longs.has('--config')).toBe(true);
+    expect(program.options.some((o) => o.long === '--stage')).toBe(true);
+  });
+
+  it.each([
+    [[], undefined],
+    [['agent', '--identity', 'a'], 'agent'],
+    [['--home', 'local', 'run', 'x'], 'run'],
+    [['--stage', 'prod', '--debug', 'local'], 'local'],
+    [['--home=/x', 'agent'], 'agent'],
+    [['help', 'agent'], 'agent'],
+    [['help'], 'help'],
+    [['--version'], undefined],
+  ])('finds the command word of %j: %s', (argv, word) => {
+    expect(commandWord(argv)).toBe(word);
+  });
+
+  it('knows every global option that takes a value', () => {
+    const program = buildProgram(io);
+    for (const option of program.options.filter((o) => o.required || o.optional)) {
+      expect(commandWord([option.long!, 'agent', 'run'])).toBe('run');
+    }
+    expect(program).toBeInstanceOf(Command);
+  });
+
+  it('keeps each command in its own module: commands import no other command', () => {
+    for (const file of sources('cli/commands')) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+
+      expect(text, relative(ROOT, file)).not.toMatch(/from '\.\/|from '\.\.\/actions\//);
+    }
+  });
+});
