@@ -94,7 +94,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(
       new Option(
         '--ttl <seconds>',
-        'hosts drop the request after this long (default: discovery timeout + 60)',
+        'hosts refuse the request after this long; may only shorten the default, discovery timeout + 1',
       )
         .argParser(wholeNumber('--ttl', 1))
         .helpGroup(runGroup),

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_STALE_AFTER_HEARTBEATS } from './freshness.ts';
+import { MAX_DISCOVERY_TIMEOUT_SEC, ttlProblem } from './request-expiry.ts';
 
 export const MESSAGE_VERSION = 1;
 
@@ -57,8 +58,11 @@ export const runOptionsSchema = z
     /** Seconds a command may run on a host before it is killed. */
     timeoutSec: z.number().int().min(1).max(86_400).default(60),
     /** Seconds to wait for agents to acknowledge a request. */
-    discoveryTimeoutSec: z.number().int().min(1).max(3_600).default(10),
-    /** Seconds a request stays valid; an agent drops it after that. Defaults to discovery timeout + 60. */
+    discoveryTimeoutSec: z.number().int().min(1).max(MAX_DISCOVERY_TIMEOUT_SEC).default(10),
+    /**
+     * Seconds a request stays valid; an agent refuses it after that. Defaults to (and may not be
+     * longer than) the discovery timeout + 1 s (shared/request-expiry.ts).
+     */
     ttlSec: z.number().int().min(1).max(86_400).optional(),
     /** Hosts per batch, or a share of the targets; undefined = one batch. */
     batchSize: z.union([z.number().int().min(1), percentageSchema]).optional(),
@@ -92,6 +96,11 @@ export const runRequestSchema = z
   .refine((r) => r.action !== 'exec' || r.command !== undefined, {
     message: 'an exec request needs a command',
     path: ['command'],
+  })
+  .superRefine((r, ctx) => {
+    const problem = ttlProblem(r.options);
+    if (problem !== undefined)
+      ctx.addIssue({ code: 'custom', message: problem, path: ['options', 'ttlSec'] });
   });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 export type RunRequestInput = z.input<typeof runRequestSchema>;

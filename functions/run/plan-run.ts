@@ -5,6 +5,7 @@
 import { describeZodError, resolveHostCount, runRequestSchema, type RunRequest } from '#shared/messages.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { isFresh } from '#shared/freshness.ts';
+import { ackWindowSec } from '#shared/request-expiry.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
@@ -172,7 +173,7 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
     batchCount: sizes.length,
     batchSleepSec: request.options.batchSleepSec,
     timeouts: {
-      ackSec: request.options.discoveryTimeoutSec,
+      ackSec: ackWindowSec(request.options),
       resultSec: request.options.timeoutSec + RESULT_GRACE_SEC,
     },
     more: sizes.length > 0,
