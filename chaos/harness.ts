@@ -217,6 +217,26 @@ export class ChaosStack {
     return byRun;
   }
 
+  /**
+   * Waits (up to `timeoutMs`) until every host that started a command of `runIds` has its result
+   * recorded: results still on their way (a backlog, a spool) are not losses.
+   */
+  async settle(runIds: readonly string[], timeoutMs = 60_000): Promise<void> {
+    await this.until(
+      async () => {
+        const executions = this.executions();
+        for (const runId of runIds) {
+          const ran = executions.get(runId) ?? new Map<string, number>();
+          const nodes = await queryRunNodes(this.db, this.stack.file.runsTable, runId);
+          if (nodes.some((n) => ran.has(n.nodeId) && n.resultAt === undefined)) return undefined;
+        }
+        return true;
+      },
+      timeoutMs,
+      'every result to be recorded',
+    ).catch(() => undefined);
+  }
+
   /** The table line for `runIds`, read from the runs table and the executions file. */
   async measure(
     scenario: string,
@@ -236,6 +256,7 @@ export class ChaosStack {
       wrongCounts: 0,
       notes: [],
     };
+    await this.settle(runIds);
     const executions = this.executions();
     for (const runId of runIds) {
       const meta = await getRunMeta(this.db, this.stack.file.runsTable, runId);
@@ -255,7 +276,7 @@ export class ChaosStack {
       const problem = meta ? summaryProblem(meta, nodes) : 'no run record';
       if (problem) {
         row.wrongCounts++;
-        row.notes.push(`${runId}: ${problem}`);
+        row.notes.push(`${runId} (${meta?.status ?? 'no record'}): ${problem}`);
       }
     }
     for (const doc of documents) {
