@@ -15,6 +15,7 @@ import {
   deadLetterPath,
   everyMessageThrice,
   repliesQueueDown,
+  sqsEndpointDown,
   type Scenario,
   type ScenarioOptions,
 } from './scenarios.ts';
@@ -25,6 +26,7 @@ const SCENARIOS: Record<string, Scenario> = {
   pause: agentPaused,
   thrice: everyMessageThrice,
   outage: repliesQueueDown,
+  sqsdown: sqsEndpointDown,
   dlq: deadLetterPath,
   load: concurrentRuns,
 };
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const options: ScenarioOptions = {
     outageSec: flags.outageSec,
+    endpointDownSec: 10,
     loadRuns: flags.bounded ? 5 : 20,
     loadAgents: flags.bounded ? 10 : 100,
   };

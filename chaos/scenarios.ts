@@ -14,6 +14,8 @@ import { sleep, type ChaosStack, type RunDocument, type Row } from './harness.ts
 export interface ScenarioOptions {
   /** How long the replies queue is unreachable. */
   outageSec: number;
+  /** How long the agents' whole SQS endpoint is unreachable. */
+  endpointDownSec: number;
   /** Concurrent runs and agents of the load scenario. */
   loadRuns: number;
   loadAgents: number;
@@ -133,6 +135,23 @@ export const repliesQueueDown: Scenario = async (c, o) => {
   const row = await c.measure(`replies queue unreachable for ${o.outageSec} s`, [runId]);
   row.notes.push(`${c.proxy.refused} reply calls refused during the outage`);
   await stopAgents(c, 'outage');
+  return row;
+};
+
+/** The agents' SQS endpoint gone (connections reset) while a request waits in their inboxes, then back. */
+export const sqsEndpointDown: Scenario = async (c, o) => {
+  const role = await agents(c, 'sqsdown', 2);
+  c.proxy.mode = 'down';
+  let runId: string;
+  try {
+    runId = await c.startRun([c.command(), '-W', `role=${role}`, '-t', '10', '--dt', '60']);
+    await sleep(o.endpointDownSec * 1_000);
+  } finally {
+    c.proxy.mode = 'pass';
+  }
+  await c.waitFinished(runId);
+  const row = await c.measure(`agents' SQS endpoint down for ${o.endpointDownSec} s`, [runId]);
+  await stopAgents(c, 'sqsdown');
   return row;
 };
 

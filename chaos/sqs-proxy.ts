@@ -1,12 +1,13 @@
 /**
  * An HTTP proxy on 127.0.0.1 between agents and the SQS emulator that does to their calls what a
- * bad day does: cut the replies queue off (connections reset), or deliver every message three
+ * bad day does: cut the replies queue off or the whole endpoint (connections reset, as while the
+ * emulator restarts), or deliver every message three
  * times (each reply sent thrice; each inbox message made to come back until received thrice, its
  * first two deletes swallowed). Speaks the JSON protocol the SDK uses.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
-export type ProxyMode = 'pass' | 'replies-down' | 'triple';
+export type ProxyMode = 'pass' | 'replies-down' | 'down' | 'triple';
 
 /** Times each message reaches its reader in `triple` mode. */
 export const DELIVERIES = 3;
@@ -69,7 +70,10 @@ export async function startSqsProxy(targetUrl: string): Promise<SqsProxy> {
     const call = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
     const json = raw.length > 0 ? (JSON.parse(raw.toString()) as Record<string, unknown>) : {};
     const toReplies = typeof json.QueueUrl === 'string' && json.QueueUrl.endsWith('-replies');
-    if (proxy.mode === 'replies-down' && toReplies && call.startsWith('SendMessage')) {
+    if (
+      proxy.mode === 'down' ||
+      (proxy.mode === 'replies-down' && toReplies && call.startsWith('SendMessage'))
+    ) {
       proxy.refused++;
       req.socket.destroy();
       return;

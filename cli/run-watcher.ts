@@ -38,6 +38,13 @@ export type WatchEvent =
 const INDEX_LAG_MS = 1_000;
 const SWEEP_EVERY_MS = 1_000;
 
+/**
+ * Longest pause between polls: a poll that finds nothing new doubles the pause (from `pollMs`) up
+ * to this, one that finds a host resets it, so a run waiting for acks or for a long command costs
+ * its watchers a poll a second, not ten.
+ */
+const MAX_IDLE_POLL_MS = 1_000;
+
 export interface WatchOptions {
   pollMs?: number;
   /** How often a poll also reads the index's lag window again; SWEEP_EVERY_MS by default. */
@@ -68,6 +75,7 @@ export async function* watchRun(
   const pollMs = options.pollMs ?? 100;
   const landings = new LandingReader(conn, runId, options.sweepEveryMs ?? SWEEP_EVERY_MS);
   let describedAt = 0;
+  let pauseMs = pollMs;
   for (;;) {
     const meta = await getRunMeta(conn.db, conn.runsTable, runId);
     let execution: ExecutionOutcome | undefined;
@@ -77,7 +85,11 @@ export async function* watchRun(
       const out = await conn.sfn.send(new DescribeExecutionCommand({ executionArn }));
       execution = { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
     }
-    for (const node of await landings.next()) yield { type: 'host', node };
+    const landed = await landings.next();
+    for (const node of landed) yield { type: 'host', node };
+    // Every host in: the run's end is a few writes away, so keep looking at the quick pace.
+    const allIn = meta?.expected !== undefined && landings.seen.size >= meta.expected;
+    pauseMs = landed.length > 0 || allIn ? pollMs : Math.min(Math.max(pollMs, MAX_IDLE_POLL_MS), pauseMs * 2);
     yield { type: 'progress', answered: landings.seen.size, expected: meta?.expected ?? 0 };
     if (execution && execution.status !== 'RUNNING') {
       // The whole run once, consistently: hosts given up on (they land in no index), any the
@@ -88,7 +100,7 @@ export async function* watchRun(
       yield { type: 'done', meta: await getRunMeta(conn.db, conn.runsTable, runId), execution, nodes };
       return;
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await new Promise((r) => setTimeout(r, pauseMs));
   }
 }
 
