@@ -15,6 +15,7 @@ import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { startSqsProxy, type SqsProxy } from './sqs-proxy.ts';
+import { startDynamoProxy, type DynamoProxy } from './dynamo-proxy.ts';
 
 const DROVER = join(PROJECT_ROOT, 'bin', 'drover.js');
 
@@ -75,6 +76,7 @@ export class ChaosStack {
     readonly stack: LocalStack,
     readonly db: ReturnType<typeof createDynamoClient>,
     readonly proxy: SqsProxy,
+    readonly dynamoProxy: DynamoProxy,
   ) {
     this.execLog = join(home, 'executions.log');
   }
@@ -89,7 +91,11 @@ export class ChaosStack {
       credentials: file.credentials,
     });
     const proxy = await startSqsProxy(file.endpoints.sqs);
-    return new ChaosStack(home, stack, db, proxy);
+    // The handlers build their clients on first use, from the environment, as in a Lambda: from
+    // now on theirs go through the proxy (this process's own client goes straight to dynalite).
+    const dynamoProxy = await startDynamoProxy(file.endpoints.dynamodb);
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoProxy.url;
+    return new ChaosStack(home, stack, db, proxy, dynamoProxy);
   }
 
   /** The command every run of the suite sends: record the execution, then `then`. */
@@ -314,6 +320,7 @@ export class ChaosStack {
     );
     this.db.destroy();
     await this.proxy.close();
+    await this.dynamoProxy.close();
     await this.stack.stop();
     rmSync(this.home, { recursive: true, force: true });
   }

@@ -155,6 +155,41 @@ export const sqsEndpointDown: Scenario = async (c, o) => {
   return row;
 };
 
+/** Ingest failing between its two writes for a reply, then after them (an ADD applied, answered with an error). */
+export const ingestFailing: Scenario = async (c) => {
+  const role = await agents(c, 'ingest', 3);
+  const before = c.dynamoProxy.injected;
+  const runIds: string[] = [];
+  const docs: RunDocument[] = [];
+  try {
+    for (const fault of ['between', 'after'] as const) {
+      c.dynamoProxy.fault = fault;
+      const out = await c.drover([
+        'run',
+        c.command(),
+        '-W',
+        `role=${role}`,
+        '-t',
+        '10',
+        '--dt',
+        '5',
+        '--json',
+      ]);
+      const doc = document(out.stdout);
+      runIds.push(doc.runId);
+      docs.push(doc);
+    }
+  } finally {
+    c.dynamoProxy.fault = 'pass';
+  }
+  if (c.dynamoProxy.injected === before)
+    throw new Error('no fault reached ingest: the handlers do not use the proxy');
+  const row = await c.measure('ingest failing between its writes, and after them', runIds, docs);
+  row.notes.push(`${c.dynamoProxy.injected - before} counter writes failed`);
+  await stopAgents(c, 'ingest');
+  return row;
+};
+
 /** Malformed replies go to the dead-letter queue after five receives; none is lost. */
 export const deadLetterPath: Scenario = async (c) => {
   const { file } = c.stack;
