@@ -12,10 +12,11 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { stringify } from 'yaml';
 import { createDynamoClient } from '#shared/aws.ts';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
-import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
+import type { RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { startSqsProxy, type SqsProxy } from './sqs-proxy.ts';
 import { startDynamoProxy, type DynamoProxy } from './dynamo-proxy.ts';
+import { documentProblem, summaryProblem } from './counts.ts';
 
 const DROVER = join(PROJECT_ROOT, 'bin', 'drover.js');
 
@@ -324,55 +325,6 @@ export class ChaosStack {
     await this.stack.stop();
     rmSync(this.home, { recursive: true, force: true });
   }
-}
-
-const SUMMARY_STATUSES: Record<string, string> = {
-  succeeded: 'succeeded',
-  failed: 'failed',
-  timedOut: 'timed_out',
-  noResponse: 'no_response',
-  rejected: 'rejected',
-  unreachable: 'unreachable',
-  skipped: 'skipped',
-  cancelled: 'cancelled',
-  late: 'late',
-};
-
-/**
- * Where the run's summary disagrees with its hosts. A host recorded `late` after the run finished
- * was counted as what the run had given up on it as (`lateAs`), so it is compared as that.
- */
-function summaryProblem(meta: RunMetaItem, nodes: readonly NodeRunItem[]): string | undefined {
-  const summary = meta.summary as unknown as Record<string, number> | undefined;
-  if (!summary) return `no summary (status ${meta.status})`;
-  const finishedAt = meta.finishedAt ?? Number.MAX_SAFE_INTEGER;
-  const statusAtFinish = (n: NodeRunItem) =>
-    n.status === 'late' && Math.max(n.resultAt ?? 0, n.ackedAt ?? 0) > finishedAt
-      ? (n.lateAs ?? 'late')
-      : n.status;
-  const wrong = Object.entries(SUMMARY_STATUSES)
-    .map(
-      ([field, status]) =>
-        [field, summary[field] ?? 0, nodes.filter((n) => statusAtFinish(n) === status).length] as const,
-    )
-    .filter(([, counted, listed]) => counted !== listed);
-  if (summary.expected !== nodes.length) return `expected ${summary.expected}, ${nodes.length} hosts`;
-  return wrong.length > 0 ? wrong.map(([f, c, l]) => `${f} ${c} but ${l} hosts`).join(', ') : undefined;
-}
-
-/** Where a `--json` document's summary disagrees with the hosts it lists. */
-function documentProblem(doc: RunDocument): string | undefined {
-  if (!doc.summary) return 'no summary';
-  const summary = doc.summary;
-  const wrong = Object.entries(SUMMARY_STATUSES)
-    .map(
-      ([field, status]) =>
-        [field, summary[field] ?? 0, doc.hosts.filter((h) => h.status === status).length] as const,
-    )
-    .filter(([, counted, listed]) => counted !== listed);
-  if (summary.expected !== doc.hosts.length)
-    return `expected ${summary.expected}, ${doc.hosts.length} hosts listed`;
-  return wrong.length > 0 ? wrong.map(([f, c, l]) => `${f} ${c} but ${l} listed`).join(', ') : undefined;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
