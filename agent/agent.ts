@@ -18,6 +18,7 @@ import { AuditLog, type AgentLog, type AuditEntry } from './json-log.ts';
 import { ExecutionQueue } from './execution-queue.ts';
 import { ReplySender } from './reply-sender.ts';
 import { ReplyBatcher } from './reply-batcher.ts';
+import { ReplySpool } from './reply-spool.ts';
 import { Inbox } from './inbox.ts';
 import { commandEnv, resultReply } from './results.ts';
 import type { CommandPolicy } from './policy.ts';
@@ -93,6 +94,9 @@ export class Agent {
   readonly #abort = new AbortController();
   readonly #queue: ExecutionQueue<SignedRequest>;
   readonly #replies: ReplySender;
+  readonly #spool: ReplySpool;
+  /** Replies sent off the inbox loop (rejections, cancelled results): stop() waits for them. */
+  readonly #background = new Set<Promise<unknown>>();
   /** Acks still on their way, by request key: a result is sent only once its ack is out. */
   readonly #acks = new Map<string, PendingAck>();
   #loop: Promise<void> | undefined;
@@ -120,16 +124,16 @@ export class Agent {
     this.#queue = new ExecutionQueue(this.#limits(), (key, request, signal) =>
       this.#run(key, request, signal),
     );
-    this.#replies = new ReplySender(
-      deps.replies ?? new ReplyBatcher(deps.sqs, settings.repliesQueueUrl),
-      deps.log,
-    );
+    const batcher = deps.replies ?? new ReplyBatcher(deps.sqs, settings.repliesQueueUrl);
+    this.#spool = new ReplySpool(join(settings.stateDir, 'outbox'), (body) => batcher.send(body), deps.log);
+    this.#replies = new ReplySender(batcher, deps.log, { spool: this.#spool });
     this.#inbox = new Inbox({
       sqs: deps.sqs,
       log: deps.log,
       stage: settings.stage,
       nodeId: settings.nodeId,
       signal: this.#abort.signal,
+      deadLetterPath: join(settings.stateDir, 'dead-letter.jsonl'),
     });
   }
 
@@ -158,6 +162,8 @@ export class Agent {
     await this.refreshFacts();
     await this.#inbox.create();
     if (this.#abort.signal.aborted) return;
+    // Replies kept from before a restart go first; an unreachable queue leaves them for the timer.
+    if (this.#spool.hasPending) await this.#spool.drain();
     await this.#reportInterrupted();
     await this.sendHeartbeat();
     if (this.#abort.signal.aborted) return;
@@ -186,6 +192,9 @@ export class Agent {
     clearTimeout(graceOver);
     this.#replies.stopRetrying();
     for (const { key, item } of waiting) await this.#reportNotRun(key, item, STOPPED_BEFORE_START, false);
+    // Failing now, they are kept in the spool for the next start.
+    await Promise.allSettled([...this.#background]);
+    this.#spool.stop();
     this.#dedupe?.close();
     this.#log.info('agent stopped');
   }
@@ -315,6 +324,7 @@ export class Agent {
         await this.#inbox.delete(message);
         return;
       case 'reject':
+        if (decision.key !== undefined) await this.#durable(decision.key);
         this.#log.warn('request rejected', { ...base, reason: decision.reason });
         this.#audit.record({
           ...this.#about(decision),
@@ -322,15 +332,18 @@ export class Agent {
           reason: decision.reason,
           ...messageIdOf(message),
         });
-        await this.#replies.send({
-          v: MESSAGE_VERSION,
-          ...this.#origin(),
-          type: 'rejected',
-          runId: decision.request.runId,
-          batch: decision.request.batch,
-          reason: decision.reason,
-        });
         await this.#inbox.delete(message);
+        // Off the loop: the sender retries (and spools) on its own, the next message need not wait.
+        this.#inBackground(
+          this.#replies.send({
+            v: MESSAGE_VERSION,
+            ...this.#origin(),
+            type: 'rejected',
+            runId: decision.request.runId,
+            batch: decision.request.batch,
+            reason: decision.reason,
+          }),
+        );
         return;
       case 'cancel':
         await this.#dedupe!.flush();
@@ -338,19 +351,30 @@ export class Agent {
         await this.#cancel(decision.request, decision.key);
         return;
       case 'accept': {
-        try {
-          await this.#dedupe!.flush();
-        } catch (error: unknown) {
-          // Not durable, so not claimed: the message comes back and is tried again.
-          this.#dedupe!.forget(decision.key);
-          throw error;
-        }
-        const ack = this.#scheduleAck(decision.key, decision.request);
+        await this.#durable(decision.key);
+        // The ack goes out on its own (retried, or kept on disk): the next message need not wait for it.
+        this.#scheduleAck(decision.key, decision.request);
         this.#queue.enqueue(decision.key, decision.request);
-        await Promise.all([this.#inbox.delete(message), ack.sent]);
+        await this.#inbox.delete(message);
         return;
       }
     }
+  }
+
+  /** Waits until the claim of `key` is on disk; if it cannot be, forgets it (the message comes back) and throws. */
+  async #durable(key: string): Promise<void> {
+    try {
+      await this.#dedupe!.flush();
+    } catch (error: unknown) {
+      this.#dedupe!.forget(key);
+      throw error;
+    }
+  }
+
+  #inBackground(work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) => this.#log.error('a background reply failed', { error }));
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
   }
 
   /**
@@ -392,7 +416,7 @@ export class Agent {
       outcome = 'stopping the running command';
     } else if (found?.state === 'waiting') {
       outcome = 'the command was waiting for a slot: it will not start';
-      await this.#reportNotRun(key, found.item, 'cancelled before it started', true);
+      this.#inBackground(this.#reportNotRun(key, found.item, 'cancelled before it started', true));
     } else if (this.#dedupe!.claim(key, 'cancelled')) {
       await this.#dedupe!.flush();
       outcome = 'the request has not arrived: it will not run';

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { stageNameProblem } from '#shared/stage-config.ts';
+import { MAX_REQUEST_LIFETIME_SEC, MIN_DEDUPE_HORIZON_SEC } from '#shared/request-expiry.ts';
 import { DEFAULT_OUTPUT_CAP_BYTES } from './executor.ts';
 import { compilePattern } from './policy.ts';
 
@@ -106,7 +107,17 @@ export const agentConfigSchema = z
       .object(
         {
           max_entries: int(100, 10_000_000).default(10_000),
-          max_age_sec: int(60, 31_536_000).default(604_800),
+          max_age_sec: z
+            .number({ error: 'must be a number' })
+            .int('must be a whole number')
+            .max(31_536_000, 'must be at most 31536000')
+            .min(
+              MIN_DEDUPE_HORIZON_SEC,
+              `must be at least ${MIN_DEDUPE_HORIZON_SEC}: a request can be delivered for up to ` +
+                `${MAX_REQUEST_LIFETIME_SEC} s (the longest discovery timeout + 1 s), and an agent that ` +
+                `forgot it sooner could run a redelivered copy`,
+            )
+            .default(604_800),
         },
         MAPPING,
       )

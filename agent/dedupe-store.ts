@@ -1,9 +1,11 @@
 /**
  * The agent's memory of the requests it has taken on, on disk, so each request runs at most once
  * even when the inbox redelivers it after a restart or a crash. An append-only file of JSON lines,
- * `{"k":key,"s":"started"|"done"|"cancelled","t":ms}`, compacted when it grows to twice its live
- * entries. A file that cannot be read at all is moved aside and the store starts empty, with a
- * warning: an agent that refused to start would run nothing, which helps nobody.
+ * `{"k":key,"s":"started"|"done"|"cancelled"|"refused","t":ms}`, compacted when it grows to twice
+ * its live entries. A store that cannot be read, or whose lines are damaged, stops the agent with
+ * a {@link DedupeStoreError}: starting with an empty memory would run again the requests it forgot
+ * (their messages are still in the inbox, or come back). Only a torn last line is dropped: a
+ * write a crash cut short, never fsynced, so nothing was done on its claim.
  */
 import {
   closeSync,
@@ -17,15 +19,29 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { MIN_DEDUPE_HORIZON_SEC } from '#shared/request-expiry.ts';
 
 export const DEFAULT_MAX_ENTRIES = 10_000;
 export const DEFAULT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 
+/**
+ * How long an entry is kept whatever `maxEntries` says, and the least `maxAgeMs` may be: as long
+ * as any request can still be delivered and pass its expiry check, on a clock within the allowed
+ * skew. Forgetting a request sooner would let a redelivered copy run again.
+ */
+export const MIN_HORIZON_MS = MIN_DEDUPE_HORIZON_SEC * 1000;
+
 /** Below this many lines the file is never compacted: rewriting it would buy nothing. */
 const MIN_LINES_TO_COMPACT = 64;
 
-/** `cancelled`: a cancel arrived before the request itself, which must then never run. */
-export type EntryState = 'started' | 'done' | 'cancelled';
+/** A last line longer than this, cut short, is damage rather than a torn append (records are ~80 bytes). */
+const MAX_TORN_LINE_BYTES = 1024;
+
+/**
+ * `cancelled`: a cancel arrived before the request itself, which must then never run.
+ * `refused`: the agent refused the request (policy, filter, busy): a redelivered copy is dropped.
+ */
+export type EntryState = 'started' | 'done' | 'cancelled' | 'refused';
 
 interface Entry {
   state: EntryState;
@@ -37,7 +53,7 @@ export interface DedupeStoreOptions {
   maxEntries?: number;
   maxAgeMs?: number;
   now?: () => number;
-  /** Told when the file was corrupted and only part of it (or none) could be read. */
+  /** Told when a torn last line (an append a crash cut short) was dropped. */
   onWarning?: (message: string) => void;
 }
 
@@ -51,7 +67,9 @@ export class DedupeStoreError extends Error {
 
 /**
  * Request ids (`<runId>#<batch>`) the agent has claimed, and whether each finished. Entries older
- * than `maxAgeMs`, and the oldest beyond `maxEntries`, are forgotten: requests expire long before.
+ * than `maxAgeMs` are forgotten, and the oldest beyond `maxEntries` once they are older than
+ * {@link MIN_HORIZON_MS}: by then their requests have expired. The store may hold more than
+ * `maxEntries` entries rather than forget a request that could still arrive.
  * Claims are written at once (so a crash of the agent cannot lose them) and made durable against
  * a crash of the host by {@link DedupeStore.flush}, which the caller awaits before acting on a
  * claim: one fsync, off the event loop, covers every claim written before it started.
@@ -74,15 +92,23 @@ export class DedupeStore {
   ) {}
 
   /**
-   * Opens (or creates, with its parent directories) the store at `filePath`. Corrupted or
-   * truncated lines are skipped with a warning naming the file, and the file is rewritten clean.
-   * Throws {@link DedupeStoreError} when the file cannot be read or written.
+   * Opens (or creates, with its parent directories) the store at `filePath`. A torn last line is
+   * dropped with a warning naming the file, and the file is rewritten clean. Throws
+   * {@link DedupeStoreError} when the file cannot be read or written, when a line is damaged, or
+   * when `maxAgeMs` is shorter than the longest a request lives.
    */
   static open(filePath: string, options: DedupeStoreOptions = {}): DedupeStore {
+    const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    if (maxAgeMs < MIN_HORIZON_MS) {
+      throw new DedupeStoreError(
+        `dedupe store ${filePath}: remembering requests for ${maxAgeMs / 1000} s is shorter than the ` +
+          `${MIN_HORIZON_MS / 1000} s a request can live (dedupe.max_age_sec must be at least ${MIN_HORIZON_MS / 1000})`,
+      );
+    }
     const store = new DedupeStore(
       filePath,
       options.maxEntries ?? DEFAULT_MAX_ENTRIES,
-      options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+      maxAgeMs,
       options.now ?? Date.now,
     );
     try {
@@ -93,27 +119,13 @@ export class DedupeStore {
         { cause: e },
       );
     }
-    const { skipped, endsCleanly, unreadable } = store.load();
-    if (unreadable !== undefined) {
-      const aside = `${filePath}.unreadable-${store.now()}`;
-      try {
-        renameSync(filePath, aside);
-      } catch (e: unknown) {
-        throw new DedupeStoreError(
-          `cannot read dedupe store ${filePath} (${unreadable}) nor move it aside: ${messageOf(e)}`,
-          { cause: e },
-        );
-      }
+    const { tornTail, endsCleanly } = store.load();
+    if (tornTail) {
       options.onWarning?.(
-        `${filePath}: cannot be read (${unreadable}); moved to ${aside} and starting with an empty store`,
+        `${filePath}: dropped a torn last line (an append cut short by a crash); kept ${store.entries.size} entries`,
       );
     }
-    if (skipped > 0) {
-      options.onWarning?.(
-        `${filePath}: skipped ${skipped} corrupted or truncated line(s); kept ${store.entries.size} entries`,
-      );
-    }
-    if (skipped > 0 || !endsCleanly) store.compact();
+    if (tornTail || !endsCleanly) store.compact();
     else store.openForAppend();
     store.compactIfBloated();
     return store;
@@ -221,25 +233,39 @@ export class DedupeStore {
     this.fd = undefined;
   }
 
-  private load(): { skipped: number; endsCleanly: boolean; unreadable?: string } {
+  /** Reads the file; throws DedupeStoreError unless every line but a torn last one is a record. */
+  private load(): { tornTail: boolean; endsCleanly: boolean } {
     let text: string;
     try {
       text = readFileSync(this.filePath, 'utf8');
     } catch (e: unknown) {
-      if (isErrno(e, 'ENOENT')) return { skipped: 0, endsCleanly: true };
-      return { skipped: 0, endsCleanly: true, unreadable: messageOf(e) };
+      if (isErrno(e, 'ENOENT')) return { tornTail: false, endsCleanly: true };
+      throw new DedupeStoreError(
+        `cannot read dedupe store ${this.filePath}: ${messageOf(e)}. The agent will not start without ` +
+          `knowing which requests it already ran: make the file readable and restart`,
+        { cause: e },
+      );
     }
-    let skipped = 0;
+    let tornTail = false;
     const lines = text.split('\n');
     // The last element is what follows the final newline: empty unless a write was cut short.
     const endsCleanly = lines.at(-1) === '';
     if (endsCleanly) lines.pop();
-    for (const line of lines) {
+    for (const [index, line] of lines.entries()) {
       this.linesInFile++;
       const record = parseRecord(line);
       if (record === undefined) {
-        skipped++;
-        continue;
+        const isTail = !endsCleanly && index === lines.length - 1;
+        if (isTail && Buffer.byteLength(line) <= MAX_TORN_LINE_BYTES && !line.includes('\0')) {
+          tornTail = true;
+          continue;
+        }
+        throw new DedupeStoreError(
+          `dedupe store ${this.filePath} is damaged (line ${index + 1} is not a record). The agent ` +
+            `will not start without knowing which requests it already ran. Once every request it ` +
+            `may hold has expired (${MIN_HORIZON_MS / 1000} s after the agent last ran), move the ` +
+            `file aside and restart; docs/agent.md, "Replays", says more`,
+        );
       }
       const existing = this.entries.get(record.k);
       if (existing) {
@@ -250,14 +276,21 @@ export class DedupeStore {
       if (this.entries.size > this.maxEntries) this.evict();
     }
     this.evict();
-    return { skipped, endsCleanly };
+    return { tornTail, endsCleanly };
   }
 
-  /** Drops expired entries, then the oldest beyond `maxEntries` (the map keeps claim order). */
+  /**
+   * Drops entries older than `maxAgeMs`, then the oldest beyond `maxEntries` that are past the
+   * horizon (the map keeps claim order): an entry whose request could still arrive is kept.
+   */
   private evict(): void {
-    const oldestKept = this.now() - this.maxAgeMs;
+    const now = this.now();
+    const oldestKept = now - this.maxAgeMs;
+    const horizon = now - MIN_HORIZON_MS;
     for (const [key, entry] of this.entries) {
-      if (entry.t >= oldestKept && this.entries.size <= this.maxEntries) break;
+      const tooOld = entry.t < oldestKept;
+      const overSize = this.entries.size > this.maxEntries && entry.t < horizon;
+      if (!tooOld && !overSize) break;
       this.entries.delete(key);
     }
   }
@@ -336,7 +369,7 @@ function parseRecord(line: string): { k: string; s: EntryState; t: number } | un
   const { k, s, t } = value as Record<string, unknown>;
   if (
     typeof k !== 'string' ||
-    (s !== 'started' && s !== 'done' && s !== 'cancelled') ||
+    (s !== 'started' && s !== 'done' && s !== 'cancelled' && s !== 'refused') ||
     typeof t !== 'number' ||
     !Number.isFinite(t)
   ) {

@@ -1,9 +1,14 @@
 /**
  * An agent's own SQS inbox, `drover-<stage>-node-<nodeId>`: created by the agent (idempotent,
  * tagged), long-polled until the agent stops, and recreated when someone deletes it. Receive
- * failures back off with jitter and never end the loop; one bad message never stops the others.
+ * failures back off with jitter and never end the loop; one bad message never stops the others,
+ * and one whose handling keeps failing is set aside in the dead-letter file after
+ * {@link MAX_HANDLING_ATTEMPTS} tries, not received again for the queue's whole retention.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
@@ -22,10 +27,20 @@ export interface InboxOptions {
   nodeId: string;
   /** Aborting it ends `create` retries and the poll loop (an open long poll is cut short). */
   signal: AbortSignal;
+  /** Messages whose handling failed MAX_HANDLING_ATTEMPTS times are appended here (JSON lines), then deleted. */
+  deadLetterPath: string;
 }
+
+/** Times a message's handling may fail (it comes back after the visibility timeout) before it is set aside. */
+export const MAX_HANDLING_ATTEMPTS = 3;
+
+/** Failure counts kept in memory at most: beyond, the oldest are forgotten (SQS's receive count still bounds them). */
+const FAILURES_KEPT = 1_000;
 
 export class Inbox {
   #url = '';
+  /** Handling failures by message id: SQS's ApproximateReceiveCount also counts receives a crash lost. */
+  readonly #failures = new Map<string, number>();
 
   constructor(private readonly options: InboxOptions) {}
 
@@ -68,6 +83,7 @@ export class Inbox {
             QueueUrl: this.#url,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: waitSec(),
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
           { abortSignal: signal },
         );
@@ -95,12 +111,74 @@ export class Inbox {
       for (const message of messages) {
         try {
           await handle(message);
+          if (message.MessageId !== undefined) this.#failures.delete(message.MessageId);
         } catch (error: unknown) {
           // One message must not stop the loop; it reappears after the visibility timeout.
-          log.error('handling a message failed', { messageId: message.MessageId, error });
+          await this.#handlingFailed(message, error);
         }
       }
     }
+  }
+
+  /** Counts a failure; the last allowed one writes the message to the dead-letter file and deletes it. */
+  async #handlingFailed(message: Message, error: unknown): Promise<void> {
+    const { log, deadLetterPath } = this.options;
+    const id = message.MessageId ?? '';
+    const attempts = Math.max(
+      (this.#failures.get(id) ?? 0) + 1,
+      Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+    );
+    this.#failures.delete(id);
+    if (attempts < MAX_HANDLING_ATTEMPTS) {
+      this.#failures.set(id, attempts);
+      if (this.#failures.size > FAILURES_KEPT) this.#failures.delete(this.#failures.keys().next().value!);
+      // Back sooner than the inbox's 60 s visibility timeout: 2 s, then 4 s.
+      const retryInSec = 2 ** attempts;
+      log.error('handling a message failed; it comes back shortly', {
+        messageId: id,
+        attempts,
+        retryInSec,
+        error,
+      });
+      await this.options.sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: this.#url,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: retryInSec,
+          }),
+        )
+        .catch((visibilityError: unknown) =>
+          log.warn('could not bring the message back sooner', { messageId: id, error: visibilityError }),
+        );
+      return;
+    }
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    try {
+      mkdirSync(dirname(deadLetterPath), { recursive: true });
+      const line = {
+        time: new Date().toISOString(),
+        messageId: id,
+        attempts,
+        error: reason,
+        body: message.Body,
+      };
+      appendFileSync(deadLetterPath, JSON.stringify(line) + '\n');
+      log.error('handling a message keeps failing; moved to the dead-letter file', {
+        messageId: id,
+        attempts,
+        file: deadLetterPath,
+        error,
+      });
+    } catch (writeError: unknown) {
+      log.error('handling a message keeps failing; the dead-letter file cannot be written, deleting it', {
+        messageId: id,
+        attempts,
+        error,
+        writeError,
+      });
+    }
+    await this.delete(message);
   }
 
   /** Deletes a handled message; a failure is logged (the dedupe store drops it when it comes back). */

@@ -14,19 +14,22 @@ import {
 } from '#shared/messages.ts';
 import { verifySignature } from '#shared/signing.ts';
 import { matchFilter, parseFilter, type HostFacts } from '#shared/filter/index.ts';
+import { MAX_REQUEST_LIFETIME_SEC } from '#shared/request-expiry.ts';
 import type { DedupeStore } from './dedupe-store.ts';
 import type { CommandPolicy } from './policy.ts';
 
 /**
  * - `accept`: run it.
  * - `cancel`: an authentic cancel; stop (or forestall) the execution of `key`. No reply.
- * - `reject`: an authentic request the agent refuses; the run gets a `rejected` reply.
+ * - `reject`: an authentic request the agent refuses; the run gets a `rejected` reply. With a
+ *   `key`, the refusal was claimed in the dedupe store (flush it before replying), so a
+ *   redelivered copy is dropped as a replay instead of being run once the agent is free.
  * - `drop`: not authentic, not for us, or a replay: no reply, only the log and audit.
  */
 export type GateDecision =
   | { kind: 'accept'; request: SignedRequest; key: string }
   | { kind: 'cancel'; request: SignedRequest; key: string }
-  | { kind: 'reject'; request: SignedRequest; reason: string }
+  | { kind: 'reject'; request: SignedRequest; reason: string; key?: string }
   | { kind: 'drop'; reason: string; request?: SignedRequest };
 
 export interface GateContext {
@@ -76,33 +79,52 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
     }
     return { kind: 'cancel', request, key: requestKey(request) };
   }
+  // An expired request is refused again each time it comes: nothing to remember.
   if (expired) return { kind: 'reject', request, reason: `expired at ${isoTime(request.expiresAt)}` };
-  if (request.action === 'exec' && !request.command) {
-    return { kind: 'reject', request, reason: 'exec request without a command' };
+  const lifetimeSec = (request.expiresAt - request.issuedAt) / 1000;
+  if (lifetimeSec > MAX_REQUEST_LIFETIME_SEC) {
+    // The dedupe store remembers requests only that long: a longer one could be replayed.
+    return {
+      kind: 'reject',
+      request,
+      reason: `valid for ${lifetimeSec} s, longer than the ${MAX_REQUEST_LIFETIME_SEC} s a request may live`,
+    };
   }
+  const key = requestKey(request);
+  const seen = ctx.dedupe.stateOf(key);
+  if (seen === 'cancelled') return { kind: 'drop', reason: 'cancelled before it arrived', request };
+  if (seen !== undefined)
+    return {
+      kind: 'drop',
+      reason: seen === 'refused' ? 'replay: request already refused' : 'replay: request already received',
+      request,
+    };
+  const refusal = refusalOf(request, ctx);
+  if (refusal !== undefined) {
+    // Remembered like an accepted request: a copy redelivered once the agent is free (or the
+    // policy or facts changed) must not run after the run was told this host refused.
+    if (!ctx.dedupe.claim(key, 'refused'))
+      return { kind: 'drop', reason: 'replay: request already received', request };
+    return { kind: 'reject', request, reason: refusal, key };
+  }
+  if (!ctx.dedupe.claim(key)) return { kind: 'drop', reason: 'replay: request already received', request };
+  return { kind: 'accept', request, key };
+}
+
+/** Why the agent refuses an authentic, unexpired, new request: policy, filter, capacity. */
+function refusalOf(request: SignedRequest, ctx: GateContext): string | undefined {
+  if (request.action === 'exec' && !request.command) return 'exec request without a command';
   const refusal =
     request.action === 'exec' && request.command ? ctx.policy?.refusal(request.command) : undefined;
-  if (refusal !== undefined) return { kind: 'reject', request, reason: refusal };
+  if (refusal !== undefined) return refusal;
   let matches: boolean;
   try {
     matches = matchFilter(parseFilter(request.filter), ctx.host());
   } catch (error: unknown) {
-    return {
-      kind: 'reject',
-      request,
-      reason: `filter does not parse: ${error instanceof Error ? error.message : error}`,
-    };
+    return `filter does not parse: ${error instanceof Error ? error.message : error}`;
   }
-  if (!matches) return { kind: 'reject', request, reason: 'facts no longer match the filter' };
-  const key = requestKey(request);
-  const seen = ctx.dedupe.stateOf(key);
-  if (seen === 'cancelled') return { kind: 'drop', reason: 'cancelled before it arrived', request };
-  if (seen !== undefined) return { kind: 'drop', reason: 'replay: request already received', request };
-  const busy = ctx.busy?.();
-  if (busy !== undefined) return { kind: 'reject', request, reason: busy };
-  // Last, so refused requests are not remembered as executed.
-  if (!ctx.dedupe.claim(key)) return { kind: 'drop', reason: 'replay: request already received', request };
-  return { kind: 'accept', request, key };
+  if (!matches) return 'facts no longer match the filter';
+  return ctx.busy?.();
 }
 
 const isoTime = (ms: number): string => new Date(ms).toISOString();

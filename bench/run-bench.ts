@@ -205,7 +205,7 @@ async function watchThin(conn: StackConnection, runId: string, arn: string, poll
 
 /** `drover run`'s own watcher: also reads every host's outcome as it lands. */
 async function watchCli(conn: StackConnection, runId: string, arn: string, pollMs: number): Promise<Seen> {
-  for await (const event of watchRun(conn, runId, arn, pollMs)) {
+  for await (const event of watchRun(conn, runId, arn, { pollMs })) {
     if (event.type === 'done') {
       return { meta: event.meta, status: event.execution.status, failure: failureOf(event.execution) };
     }

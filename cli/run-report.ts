@@ -77,6 +77,18 @@ export class RunReport extends ProgressPrinter {
     }
   }
 
+  /**
+   * Takes each host's final record (a host printed as it landed may have changed since: a reply
+   * recorded `late`), keeping its output, so the hosts listed agree with the summary.
+   */
+  settle(nodes: readonly NodeRunItem[]): void {
+    const final = new Map(nodes.map((n) => [n.nodeId, n]));
+    for (const [i, node] of this.nodes.entries()) {
+      const latest = final.get(node.nodeId);
+      if (latest) this.nodes[i] = { ...node, ...latest, stdout: node.stdout, stderr: node.stderr };
+    }
+  }
+
   /** Prints the end of the run; returns its exit code. */
   finish(
     meta: RunMetaItem | undefined,

@@ -18,6 +18,8 @@ export interface RunPrinter {
   progress(answered: number, expected: number): void;
   /** A note for the operator (stderr), kept clear of the progress bar. */
   note(text: string): void;
+  /** The run ended: every host as recorded then (without output), so what is printed is final. */
+  settle?(nodes: readonly NodeRunItem[]): void;
 }
 
 /** A printer's progress bar and notes, the same for `run` and `ping`. */
@@ -92,7 +94,7 @@ export async function followRun(
   const stopListening = io.onInterrupt(() => (interrupted = true));
   let deadline: number | undefined;
   try {
-    for await (const event of watchRun(conn, runId, executionArn, options.pollMs)) {
+    for await (const event of watchRun(conn, runId, executionArn, { pollMs: options.pollMs })) {
       if (interrupted && deadline === undefined) {
         const cancel = options.cancelOnInterrupt;
         if (!cancel) {
@@ -117,7 +119,10 @@ export async function followRun(
       }
       if (event.type === 'host') await printer.host(event.node);
       else if (event.type === 'progress') printer.progress(event.answered, event.expected);
-      else return { meta: event.meta, execution: event.execution, interrupted, finished: true };
+      else {
+        printer.settle?.(event.nodes);
+        return { meta: event.meta, execution: event.execution, interrupted, finished: true };
+      }
     }
   } finally {
     stopListening();

@@ -1,10 +1,16 @@
 /**
  * Follows a run while it executes: yields each host the moment its outcome is recorded, then the
  * final record once the execution has ended.
+ *
+ * A watcher's cost does not grow with the run's size: each poll reads the run's meta item and the
+ * keys of the hosts whose result landed since the last poll (the runs table's sparse results
+ * index), then only those hosts' items. Many operators watching big runs at once must leave the
+ * control plane free to record the replies they are waiting for.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { getRunMeta, getRunNodes, queryRunNodes } from '#shared/run-reader.ts';
+import { getRunMeta, getRunNodes, queryLandedSince, queryRunNodes } from '#shared/run-reader.ts';
 import { TERMINAL_NODE_STATUSES, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
+import { awsErrorName } from '#shared/aws.ts';
 import type { StackConnection } from './stack.ts';
 
 export interface ExecutionOutcome {
@@ -16,7 +22,40 @@ export interface ExecutionOutcome {
 export type WatchEvent =
   | { type: 'host'; node: NodeRunItem }
   | { type: 'progress'; answered: number; expected: number }
-  | { type: 'done'; meta: RunMetaItem | undefined; execution: ExecutionOutcome };
+  | {
+      type: 'done';
+      meta: RunMetaItem | undefined;
+      execution: ExecutionOutcome;
+      /** Every host of the run as recorded once it ended (without output): final statuses. */
+      nodes: NodeRunItem[];
+    };
+
+/**
+ * The index is eventually consistent, so a host may show up in it a little after a later one: a
+ * poll reads from the latest landing seen on, and once every SWEEP_EVERY_MS from INDEX_LAG_MS
+ * before it (anything still missing is read at the end, when the run is read whole).
+ */
+const INDEX_LAG_MS = 1_000;
+const SWEEP_EVERY_MS = 1_000;
+
+/**
+ * Longest pause between polls: a poll that finds nothing new doubles the pause (from `pollMs`) up
+ * to this, one that finds a host resets it, so a run waiting for acks or for a long command costs
+ * its watchers a poll a second, not ten.
+ */
+const MAX_IDLE_POLL_MS = 1_000;
+
+export interface WatchOptions {
+  pollMs?: number;
+  /** How often a poll also reads the index's lag window again; SWEEP_EVERY_MS by default. */
+  sweepEveryMs?: number;
+}
+
+/**
+ * DescribeExecution at most this often while the run's record says it is running (Step Functions
+ * throttles it per account): it catches an execution that ended without finishing its record.
+ */
+const DESCRIBE_EVERY_MS = 1_000;
 
 /**
  * The order hosts are printed in: as their results were recorded, hosts without a result (given
@@ -31,35 +70,95 @@ export async function* watchRun(
   conn: StackConnection,
   runId: string,
   executionArn: string,
-  pollMs = 100,
+  options: WatchOptions = {},
 ): AsyncGenerator<WatchEvent> {
-  const seen = new Set<string>();
+  const pollMs = options.pollMs ?? 100;
+  const landings = new LandingReader(conn, runId, options.sweepEveryMs ?? SWEEP_EVERY_MS);
+  let describedAt = 0;
+  let pauseMs = pollMs;
   for (;;) {
-    const execution = await conn.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    const finished = execution.status !== 'RUNNING';
-    const nodes = await queryRunNodes(conn.db, conn.runsTable, runId);
-    const landed = nodes.filter((n) => TERMINAL_NODE_STATUSES.has(n.status) && !seen.has(n.nodeId));
-    if (landed.length > 0) {
-      const full = await getRunNodes(
-        conn.db,
-        conn.runsTable,
-        runId,
-        landed.map((n) => n.nodeId),
-      );
-      for (const node of full.sort(byLanding)) {
-        seen.add(node.nodeId);
-        yield { type: 'host', node };
-      }
+    const meta = await getRunMeta(conn.db, conn.runsTable, runId);
+    let execution: ExecutionOutcome | undefined;
+    const recordDone = meta !== undefined && meta.status !== 'running';
+    if (recordDone || Date.now() - describedAt >= DESCRIBE_EVERY_MS) {
+      describedAt = Date.now();
+      const out = await conn.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      execution = { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
     }
-    yield { type: 'progress', answered: seen.size, expected: nodes.length };
-    if (finished) {
-      yield {
-        type: 'done',
-        meta: await getRunMeta(conn.db, conn.runsTable, runId),
-        execution: { status: execution.status ?? 'UNKNOWN', error: execution.error, cause: execution.cause },
-      };
+    const landed = await landings.next();
+    for (const node of landed) yield { type: 'host', node };
+    // Every host in: the run's end is a few writes away, so keep looking at the quick pace.
+    const allIn = meta?.expected !== undefined && landings.seen.size >= meta.expected;
+    pauseMs = landed.length > 0 || allIn ? pollMs : Math.min(Math.max(pollMs, MAX_IDLE_POLL_MS), pauseMs * 2);
+    yield { type: 'progress', answered: landings.seen.size, expected: meta?.expected ?? 0 };
+    if (execution && execution.status !== 'RUNNING') {
+      // The whole run once, consistently: hosts given up on (they land in no index), any the
+      // index had not shown yet, and every host's final status.
+      const nodes = await queryRunNodes(conn.db, conn.runsTable, runId);
+      for (const node of await landings.fetch(nodes.filter((n) => !landings.seen.has(n.nodeId))))
+        yield { type: 'host', node };
+      yield { type: 'done', meta: await getRunMeta(conn.db, conn.runsTable, runId), execution, nodes };
       return;
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+/** The hosts of a run that landed since the last call, read through the results index. */
+class LandingReader {
+  readonly seen = new Set<string>();
+  /** The latest `resultAt` seen, and when the lag window before it was last read again. */
+  #latest = 0;
+  #sweptAt = 0;
+  /** False once the index turned out to be missing (a table created before it): read whole. */
+  #indexed = true;
+
+  constructor(
+    private readonly conn: StackConnection,
+    private readonly runId: string,
+    private readonly sweepEveryMs: number,
+  ) {}
+
+  /** Hosts with an outcome not yielded yet, in landing order, with their output. */
+  async next(): Promise<NodeRunItem[]> {
+    const { db, runsTable } = this.conn;
+    if (!this.#indexed) {
+      return this.fetch(
+        (await queryRunNodes(db, runsTable, this.runId)).filter((n) => !this.seen.has(n.nodeId)),
+      );
+    }
+    let landed;
+    const sweep = Date.now() - this.#sweptAt >= this.sweepEveryMs;
+    if (sweep) this.#sweptAt = Date.now();
+    try {
+      landed = await queryLandedSince(
+        db,
+        runsTable,
+        this.runId,
+        sweep ? Math.max(0, this.#latest - INDEX_LAG_MS) : this.#latest,
+      );
+    } catch (error: unknown) {
+      if (
+        awsErrorName(error) !== 'ValidationException' &&
+        awsErrorName(error) !== 'ResourceNotFoundException'
+      )
+        throw error;
+      this.#indexed = false;
+      return this.next();
+    }
+    this.#latest = Math.max(this.#latest, ...landed.map((k) => k.resultAt));
+    return this.fetch(landed.filter((k) => !this.seen.has(k.nodeId)));
+  }
+
+  /** The full items (with output) of the hosts given, those with an outcome, marked seen. */
+  async fetch(hosts: readonly { nodeId: string }[]): Promise<NodeRunItem[]> {
+    if (hosts.length === 0) return [];
+    const { db, runsTable } = this.conn;
+    const ids = [...new Set(hosts.map((h) => h.nodeId))];
+    const full = (await getRunNodes(db, runsTable, this.runId, ids)).filter(
+      (n) => TERMINAL_NODE_STATUSES.has(n.status) && !this.seen.has(n.nodeId),
+    );
+    for (const node of full) this.seen.add(node.nodeId);
+    return full.sort(byLanding);
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type DynamoDBClient, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 /**
@@ -14,6 +14,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@
  */
 const MAX_REPLY_BYTES = '262144';
 import { createSqsServer } from 'local-aws-sqs';
+import { RESULTS_INDEX } from '#shared/runs-table.ts';
 import { listen } from './api-server.ts';
 
 const require = createRequire(import.meta.url);
@@ -68,10 +69,23 @@ export async function createStageResources(
   const nodesTable = `drover-${stage}-nodes`;
   const runsTable = `drover-${stage}-runs`;
   await createTable(clients.dynamo, nodesTable, [{ AttributeName: 'nodeId', KeyType: 'HASH' }]);
-  await createTable(clients.dynamo, runsTable, [
-    { AttributeName: 'runId', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ]);
+  await createTable(
+    clients.dynamo,
+    runsTable,
+    [
+      { AttributeName: 'runId', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    // As serverless.yml declares it: node items by when their result landed (sparse).
+    {
+      IndexName: RESULTS_INDEX,
+      KeySchema: [
+        { AttributeName: 'runId', KeyType: 'HASH' },
+        { AttributeName: 'resultAt', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    },
+  );
   const dlq = await clients.sqs.send(
     new CreateQueueCommand({
       QueueName: `drover-${stage}-replies-dlq`,
@@ -107,13 +121,22 @@ async function createTable(
   db: DynamoDBClient,
   name: string,
   keys: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[],
+  index?: GlobalSecondaryIndex,
 ): Promise<void> {
+  const indexKeys = (index?.KeySchema ?? []).filter(
+    (k) => !keys.some((t) => t.AttributeName === k.AttributeName),
+  );
   try {
     await db.send(
       new CreateTableCommand({
         TableName: name,
         KeySchema: keys,
-        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' })),
+        AttributeDefinitions: [
+          ...keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' as const })),
+          // The index's own keys are numbers (times).
+          ...indexKeys.map((k) => ({ AttributeName: k.AttributeName!, AttributeType: 'N' as const })),
+        ],
+        ...(index ? { GlobalSecondaryIndexes: [index] } : {}),
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );

@@ -8,6 +8,7 @@ import { DEFAULT_STALE_AFTER_HEARTBEATS } from './freshness.ts';
 import { GROUP_NAME, GROUP_NAME_RULE } from './fleet-file/group-name.ts';
 import { SCHEDULE_NAME_PATTERN } from './schedule/names.ts';
 import { RUN_ID_PATTERN } from './run-errors.ts';
+import { MAX_DISCOVERY_TIMEOUT_SEC, ttlProblem } from './request-expiry.ts';
 
 export const MESSAGE_VERSION = 1;
 
@@ -60,8 +61,11 @@ export const runOptionsSchema = z
     /** Seconds a command may run on a host before it is killed. */
     timeoutSec: z.number().int().min(1).max(86_400).default(60),
     /** Seconds to wait for agents to acknowledge a request. */
-    discoveryTimeoutSec: z.number().int().min(1).max(3_600).default(10),
-    /** Seconds a request stays valid; an agent drops it after that. Defaults to discovery timeout + 60. */
+    discoveryTimeoutSec: z.number().int().min(1).max(MAX_DISCOVERY_TIMEOUT_SEC).default(10),
+    /**
+     * Seconds a request stays valid; an agent refuses it after that. Defaults to (and may not be
+     * longer than) the discovery timeout + 1 s (shared/request-expiry.ts).
+     */
     ttlSec: z.number().int().min(1).max(86_400).optional(),
     /** Hosts per batch, or a share of the targets; undefined = one batch. */
     batchSize: z.union([z.number().int().min(1), percentageSchema]).optional(),
@@ -115,6 +119,12 @@ const runRequestShape = {
   schedule: scheduleRefSchema.optional(),
 };
 
+/** `--ttl` may only shorten a request's life (it ends with its acknowledgement window). */
+function ttlWithinWindow(r: { options: RunOptions }, ctx: z.RefinementCtx): void {
+  const problem = ttlProblem(r.options);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, path: ['options', 'ttlSec'] });
+}
+
 const execNeedsCommand = {
   check: (r: { action: string; command?: unknown }) => r.action !== 'exec' || r.command !== undefined,
   message: { message: 'an exec request needs a command', path: ['command'] },
@@ -124,7 +134,8 @@ const execNeedsCommand = {
 export const runRequestSchema = z
   .object(runRequestShape)
   .strict()
-  .refine(execNeedsCommand.check, execNeedsCommand.message);
+  .refine(execNeedsCommand.check, execNeedsCommand.message)
+  .superRefine(ttlWithinWindow);
 export type RunRequest = z.infer<typeof runRequestSchema>;
 export type RunRequestInput = z.input<typeof runRequestSchema>;
 
@@ -135,7 +146,8 @@ export type RunRequestInput = z.input<typeof runRequestSchema>;
 export const runInputSchema = z
   .object({ ...runRequestShape, runId: runIdSchema.optional() })
   .strict()
-  .refine(execNeedsCommand.check, execNeedsCommand.message);
+  .refine(execNeedsCommand.check, execNeedsCommand.message)
+  .superRefine(ttlWithinWindow);
 export type RunInput = z.infer<typeof runInputSchema>;
 
 /**

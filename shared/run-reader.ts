@@ -8,7 +8,14 @@ import {
   QueryCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { META_SK, NODE_SK_PREFIX, nodeSk, type NodeRunItem, type RunMetaItem } from './runs-table.ts';
+import {
+  META_SK,
+  NODE_SK_PREFIX,
+  RESULTS_INDEX,
+  nodeSk,
+  type NodeRunItem,
+  type RunMetaItem,
+} from './runs-table.ts';
 
 /** Node item attributes except the (large) output streams. */
 const NODE_FIELDS_WITHOUT_OUTPUT = [
@@ -104,5 +111,46 @@ export async function getRunNodes(
       keys = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
     }
   }
+  return found;
+}
+
+/** A node item's key in the results index, and when its result landed. */
+export interface LandedKey {
+  nodeId: string;
+  resultAt: number;
+}
+
+/**
+ * Node items of a run whose result (or rejection) landed at `sinceMs` or later, keys only, from
+ * the sparse results index: a watcher's read costs what landed since, not the size of the run.
+ * The index is eventually consistent: re-read a little before the last landing seen, and read the
+ * run whole once at its end.
+ */
+export async function queryLandedSince(
+  db: DynamoDBDocumentClient,
+  table: string,
+  runId: string,
+  sinceMs: number,
+): Promise<LandedKey[]> {
+  const found: LandedKey[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: RESULTS_INDEX,
+        KeyConditionExpression: '#r = :r AND #at >= :since',
+        ExpressionAttributeNames: { '#r': 'runId', '#at': 'resultAt' },
+        ExpressionAttributeValues: { ':r': runId, ':since': sinceMs },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const sk = String(item.sk);
+      if (sk.startsWith(NODE_SK_PREFIX))
+        found.push({ nodeId: sk.slice(NODE_SK_PREFIX.length), resultAt: Number(item.resultAt) });
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
   return found;
 }

@@ -8,6 +8,11 @@ export const META_SK = 'meta';
 export const batchSk = (batch: number): string => `batch#${String(batch).padStart(4, '0')}`;
 export const nodeSk = (nodeId: string): string => `node#${nodeId}`;
 export const NODE_SK_PREFIX = 'node#';
+/**
+ * The runs table's sparse index of node items by `resultAt` (hash `runId`, keys only): what a
+ * watcher queries to read only the hosts that landed since its last read.
+ */
+export const RESULTS_INDEX = 'byResult';
 
 /**
  * Per-node states. `pending`: planned and (once its batch is dispatched) sent, not yet acknowledged.

@@ -47,7 +47,7 @@ function addRunOptions(run: Command): Command {
     .addOption(
       new Option(
         '--ttl <seconds>',
-        'hosts drop the request after this long (default: discovery timeout + 60)',
+        'hosts refuse the request after this long; may only shorten the default, discovery timeout + 1',
       )
         .argParser(wholeNumber('--ttl', 1))
         .helpGroup(RUN_GROUP),

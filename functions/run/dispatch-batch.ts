@@ -7,6 +7,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/messages.ts';
 import type { RequestSigner } from '#shared/signing.ts';
+import { requestLifetimeSec } from '#shared/request-expiry.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { SIGNING_GROUP_SIZE, type BatchRef } from './state.ts';
 import type { RunStore } from './run-store.ts';
@@ -35,7 +36,8 @@ export function buildSignedRequest(
   now: number,
   action: SignedRequest['action'] = meta.action,
 ): SignedRequest {
-  const ttlSec = meta.options.ttlSec ?? meta.options.discoveryTimeoutSec + 60;
+  // Valid until the acknowledgement window ends: a host the run gives up on never runs it later.
+  const ttlSec = requestLifetimeSec(meta.options);
   return {
     v: MESSAGE_VERSION,
     runId: meta.runId,

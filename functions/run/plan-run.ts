@@ -13,6 +13,7 @@ import { RunExists } from '#shared/run-errors.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { nthOfGroup } from '#shared/fleet-file/join-order.ts';
+import { ackWindowSec } from '#shared/request-expiry.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
@@ -193,29 +194,25 @@ async function recordRefused(request: RunRequest, executionStart: string, deps: 
   const now = deps.now();
   // Already recorded (a retried Plan of this execution): Finish finds it all the same.
   await deps.runs.putMeta({
-      runId: request.runId,
-      sk: META_SK,
-      status: 'running',
-      action: request.action,
-      command: request.command,
-      filter: request.filter,
-      options: request.options,
-      caller: request.caller,
-      ...(request.schedule ? { schedule: request.schedule.name } : {}),
-      createdAt: now,
-      startedAt: now,
-      expected: 0,
-      batchCount: 0,
-      executionStart,
-      expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
-    });
+    runId: request.runId,
+    sk: META_SK,
+    status: 'running',
+    action: request.action,
+    command: request.command,
+    filter: request.filter,
+    options: request.options,
+    caller: request.caller,
+    ...(request.schedule ? { schedule: request.schedule.name } : {}),
+    createdAt: now,
+    startedAt: now,
+    expected: 0,
+    batchCount: 0,
+    executionStart,
+    expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
+  });
 }
 
-async function planRequest(
-  request: RunRequest,
-  executionStart: string,
-  deps: PlanDeps,
-): Promise<RunState> {
+async function planRequest(request: RunRequest, executionStart: string, deps: PlanDeps): Promise<RunState> {
   const startedAt = deps.now();
   const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
   const { limit, limitSeed, batchSize } = request.options;
@@ -287,7 +284,7 @@ async function planRequest(
     batchCount: sizes.length,
     batchSleepSec: request.options.batchSleepSec,
     timeouts: {
-      ackSec: request.options.discoveryTimeoutSec,
+      ackSec: ackWindowSec(request.options),
       resultSec: request.options.timeoutSec + RESULT_GRACE_SEC,
     },
     more: sizes.length > 0,

@@ -217,7 +217,7 @@ describe('drover run options', () => {
       '--dt',
       '4',
       '--ttl',
-      '90',
+      '3',
       '--batch',
       '34%',
       '--batch-sleep',
@@ -231,7 +231,7 @@ describe('drover run options', () => {
     expect(runDocument(r.stdout).options).toMatchObject({
       timeoutSec: 30,
       discoveryTimeoutSec: 4,
-      ttlSec: 90,
+      ttlSec: 3,
       batchSize: '34%',
       batchSleepSec: 0,
       maxErrors: '50%',

@@ -74,6 +74,9 @@ export function describeRef(value: unknown): string {
     const ref = value as Record<string, unknown>;
     if (typeof ref.Ref === 'string') return ref.Ref;
     if (Array.isArray(ref['Fn::GetAtt'])) return (ref['Fn::GetAtt'] as string[]).join('.');
+    const join = ref['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1]))
+      return (join[1] as unknown[]).map(describeRef).join(join[0]);
     const sub = ref['Fn::Sub'];
     if (typeof sub === 'string') return sub;
     if (Array.isArray(sub) && typeof sub[0] === 'string') {

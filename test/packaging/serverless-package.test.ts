@@ -27,6 +27,7 @@ import {
   type PolicyStatement,
 } from '../helpers/cloudformation.ts';
 import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-package.ts';
+import { RESULTS_INDEX } from '#shared/runs-table.ts';
 
 const STAGE = 'ci';
 const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
@@ -317,6 +318,7 @@ describe(`sls package --stage ${STAGE}`, () => {
           ...['NodesTable.Arn', 'RunsTable.Arn'].flatMap((table) =>
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
+          ...on('RunsTable.Arn/index/byResult', 'dynamodb:Query'),
           ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
           ...on(
             STAGE_SCHEDULES,
@@ -470,6 +472,27 @@ describe(`sls package --stage ${STAGE}`, () => {
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         SSESpecification: { SSEEnabled: true },
       });
+    });
+
+    it('indexes node items of the runs table by when their result landed, keys only (the watchers read it)', () => {
+      const properties = resource(template, 'RunsTable').Properties as {
+        AttributeDefinitions: unknown[];
+        GlobalSecondaryIndexes: unknown[];
+      };
+      expect(properties.AttributeDefinitions).toContainEqual({
+        AttributeName: 'resultAt',
+        AttributeType: 'N',
+      });
+      expect(properties.GlobalSecondaryIndexes).toEqual([
+        {
+          IndexName: RESULTS_INDEX,
+          KeySchema: [
+            { AttributeName: 'runId', KeyType: 'HASH' },
+            { AttributeName: 'resultAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ]);
     });
   });
 

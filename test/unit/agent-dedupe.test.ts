@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DedupeStore } from '#agent/dedupe-store.ts';
+import { DedupeStore, DedupeStoreError } from '#agent/dedupe-store.ts';
 
 let dir: string;
 let file: string;
@@ -26,32 +26,22 @@ afterEach(() => {
 });
 
 describe('DedupeStore recovery', () => {
-  it('starts empty with a warning when the file is garbage from end to end', () => {
+  it('refuses to start on a file that is garbage from end to end, instead of forgetting what ran', () => {
     writeFileSync(file, Buffer.alloc(4096, 0));
-    const warnings: string[] = [];
 
-    const store = open((m) => warnings.push(m));
-
-    expect(store.size).toBe(0);
-    expect(warnings).toEqual([
-      expect.stringMatching(/skipped 1 corrupted or truncated line\(s\); kept 0 entries/),
-    ]);
-    expect(store.claim('RUN#0')).toBe(true);
+    expect(() => open()).toThrow(DedupeStoreError);
+    expect(() => open()).toThrow(
+      /dedupe\.jsonl is damaged .*will not start without knowing which requests it already ran/,
+    );
   });
 
-  it('moves a file it cannot read aside and starts empty with a warning, instead of refusing to run', () => {
+  it('refuses to start on a file it cannot read, and leaves it where it is', () => {
     mkdirSync(file);
-    const warnings: string[] = [];
 
-    const store = open((m) => warnings.push(m));
-
-    expect(warnings).toEqual([
-      expect.stringMatching(/cannot be read .*; moved to .*unreadable-\d+ and starting with an empty store/),
-    ]);
-    expect(readdirSync(dir).some((name) => name.startsWith('dedupe.jsonl.unreadable-'))).toBe(true);
-    expect(store.claim('RUN#0')).toBe(true);
-    store.close();
-    expect(open().has('RUN#0')).toBe(true);
+    expect(() => open()).toThrow(
+      /cannot read dedupe store .*dedupe\.jsonl: .*make the file readable and restart/,
+    );
+    expect(readdirSync(dir)).toEqual(['dedupe.jsonl']);
   });
 });
 

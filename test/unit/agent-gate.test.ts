@@ -102,7 +102,7 @@ describe('checkRequest with cancel', () => {
 describe('checkRequest with a command policy', () => {
   const locked = new CommandPolicy({ default: 'deny', allow: ['uptime'], deny: [], shell: true });
 
-  it('rejects a command the policy refuses, with the reason, and does not remember it', async () => {
+  it('rejects a command the policy refuses, with the reason, and remembers it as refused', async () => {
     const sent = exec({ command: { shell: 'cat /etc/shadow' } });
 
     const decision = checkRequest(await body(sent), gate({ policy: locked }));
@@ -111,8 +111,9 @@ describe('checkRequest with a command policy', () => {
       kind: 'reject',
       request: sent,
       reason: 'policy: command matches no allow pattern (policy.default is deny)',
+      key: requestKey(sent),
     });
-    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.stateOf(requestKey(sent))).toBe('refused');
   });
 
   it('accepts a command the policy allows', async () => {
@@ -135,13 +136,19 @@ describe('checkRequest with a command policy', () => {
 });
 
 describe('checkRequest when the agent is busy', () => {
-  it('rejects a new request with the reason and does not remember it', async () => {
+  it('rejects a new request with the reason and remembers it, so a copy redelivered once free is not run', async () => {
     const sent = exec();
 
     const decision = checkRequest(await body(sent), gate({ busy: () => 'agent busy: 4 commands running' }));
+    const redelivered = checkRequest(await body(sent), gate());
 
-    expect(decision).toEqual({ kind: 'reject', request: sent, reason: 'agent busy: 4 commands running' });
-    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
+    expect(decision).toEqual({
+      kind: 'reject',
+      request: sent,
+      reason: 'agent busy: 4 commands running',
+      key: requestKey(sent),
+    });
+    expect(redelivered).toMatchObject({ kind: 'drop', reason: 'replay: request already refused' });
   });
 
   it('still drops a replay rather than calling it busy', async () => {

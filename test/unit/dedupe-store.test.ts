@@ -2,7 +2,13 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DedupeStore, DedupeStoreError, type DedupeStoreOptions } from '#agent/dedupe-store.ts';
+import {
+  DedupeStore,
+  DedupeStoreError,
+  MIN_HORIZON_MS,
+  type DedupeStoreOptions,
+} from '#agent/dedupe-store.ts';
+import { MIN_DEDUPE_HORIZON_SEC } from '#shared/request-expiry.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -97,23 +103,37 @@ describe('DedupeStore', () => {
     expect(second.startedButNotDone()).toEqual(['RUN2#0']);
   });
 
-  it('skips corrupted and truncated lines with a warning and keeps what it could read', () => {
+  it('refuses to open a store with a damaged line, naming the file and what to do', () => {
     const good = (k: string) => JSON.stringify({ k, s: 'started', t: Date.now() }) + '\n';
     open().close();
     appendFileSync(file, good('RUN1#0'));
     appendFileSync(file, Buffer.from([0xff, 0x00, 0x13, 0x7b, 0x22, 0x0a]));
+    appendFileSync(file, good('RUN2#0'));
+
+    expect(() => open()).toThrow(DedupeStoreError);
+    expect(() => open()).toThrow(/seen\.jsonl is damaged \(line 2 is not a record\).*will not start/);
+  });
+
+  it('refuses a line with an unknown state rather than guess', () => {
+    open().close();
     appendFileSync(file, '{"k":"RUN9#0","s":"weird","t":1}\n');
+
+    expect(() => open()).toThrow(/line 1 is not a record/);
+  });
+
+  it('drops a torn last line (an append a crash cut short) with a warning and keeps the rest', () => {
+    const good = (k: string) => JSON.stringify({ k, s: 'started', t: Date.now() }) + '\n';
+    open().close();
+    appendFileSync(file, good('RUN1#0'));
     appendFileSync(file, good('RUN2#0'));
     appendFileSync(file, '{"k":"RUN3#0","s":"sta');
     const warnings: string[] = [];
 
     const store = open({ onWarning: (message) => warnings.push(message) });
 
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(file);
-    expect(warnings[0]).toMatch(/skipped 3 corrupted or truncated line\(s\); kept 2 entries/);
-    expect(store.has('RUN1#0')).toBe(true);
-    expect(store.has('RUN2#0')).toBe(true);
+    expect(warnings).toEqual([
+      expect.stringMatching(/seen\.jsonl: dropped a torn last line.*kept 2 entries/),
+    ]);
     expect(store.has('RUN3#0')).toBe(false);
     expect(store.claim('RUN4#0')).toBe(true);
     store.close();
@@ -122,13 +142,24 @@ describe('DedupeStore', () => {
     expect(reopened.startedButNotDone()).toEqual(['RUN1#0', 'RUN2#0', 'RUN4#0']);
   });
 
-  it('forgets the oldest entries beyond the size bound', () => {
-    const store = open({ maxEntries: 3 });
+  it('refuses an age bound shorter than the longest a request lives', () => {
+    expect(() => open({ maxAgeMs: (MIN_DEDUPE_HORIZON_SEC - 1) * 1000 })).toThrow(
+      /remembering requests for 3601 s is shorter than the 3602 s a request can live/,
+    );
+  });
+
+  it('forgets the oldest entries beyond the size bound once their requests can no longer arrive', () => {
+    let now = 0;
+    const store = open({ maxEntries: 3, now: () => now });
 
     for (const key of ['a', 'b', 'c', 'd', 'e']) store.claim(key);
+    const withinHorizon = store.size;
+    now = MIN_HORIZON_MS + 1;
+    store.claim('f');
 
+    expect(withinHorizon).toBe(5);
     expect(store.size).toBe(3);
-    expect(['a', 'b', 'c', 'd', 'e'].filter((key) => store.has(key))).toEqual(['c', 'd', 'e']);
+    expect(['a', 'b', 'c', 'd', 'e', 'f'].filter((key) => store.has(key))).toEqual(['d', 'e', 'f']);
   });
 
   it('forgets entries older than the age bound', () => {
@@ -149,9 +180,11 @@ describe('DedupeStore', () => {
   });
 
   it('compacts the file to its live entries and keeps them', () => {
-    const store = open({ maxEntries: 50 });
+    let now = 0;
+    const store = open({ maxEntries: 50, now: () => now });
 
     for (let i = 0; i < 500; i++) {
+      now = i * (MIN_HORIZON_MS + 1);
       store.claim(`RUN${i}#0`);
       store.markDone(`RUN${i}#0`);
     }
@@ -159,7 +192,7 @@ describe('DedupeStore', () => {
 
     expect(fileLines().length).toBeLessThanOrEqual(2 * 50 + 64);
     store.close();
-    const reopened = open({ maxEntries: 50 });
+    const reopened = open({ maxEntries: 50, now: () => now });
     expect(reopened.size).toBe(50);
     expect(reopened.has('RUN499#0')).toBe(true);
     expect(reopened.has('RUN0#0')).toBe(false);

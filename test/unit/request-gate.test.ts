@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkRequest, requestKey } from '#agent/request-gate.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
+import { MAX_REQUEST_LIFETIME_SEC } from '#shared/request-expiry.ts';
 import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/messages.ts';
 import type { HostFacts } from '#shared/filter/index.ts';
 import { signedRequest } from '../helpers/factories.ts';
@@ -169,7 +170,7 @@ describe('checkRequest', () => {
     expect(checkRequest(body, gate()).kind).toBe('accept');
   });
 
-  it('rejects a request whose filter the host no longer matches, without remembering it', async () => {
+  it('rejects a request whose filter the host no longer matches, and remembers it as refused', async () => {
     // Prepare
     const sent = request({ filter: { with: [], fact: ['role=db'], class: [], identity: [] } });
 
@@ -177,11 +178,16 @@ describe('checkRequest', () => {
     const decision = checkRequest(await inboxBody(sent), gate());
 
     // Assess
-    expect(decision).toEqual({ kind: 'reject', request: sent, reason: 'facts no longer match the filter' });
-    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
+    expect(decision).toEqual({
+      kind: 'reject',
+      request: sent,
+      reason: 'facts no longer match the filter',
+      key: requestKey(sent),
+    });
+    expect(bench.dedupe.stateOf(requestKey(sent))).toBe('refused');
   });
 
-  it('accepts a redelivered request once the host matches its filter again', async () => {
+  it('drops a redelivered copy of a refused request even once the host matches its filter again', async () => {
     // Prepare: the host is a db while the first copy arrives, a web server for the second.
     const body = await inboxBody(
       request({ filter: { with: [], fact: ['role=web'], class: [], identity: [] } }),
@@ -193,17 +199,28 @@ describe('checkRequest', () => {
     // Act
     const second = checkRequest(body, gate());
 
-    // Assess
+    // Assess: the run was told this host refused; it must not run the command later.
     expect(first.kind).toBe('reject');
-    expect(second.kind).toBe('accept');
+    expect(second).toMatchObject({ kind: 'drop', reason: 'replay: request already refused' });
+  });
+
+  it('refuses a request that would outlive what the dedupe store remembers', async () => {
+    const sent = request({ issuedAt: NOW - 1_000, expiresAt: NOW + 2 * MAX_REQUEST_LIFETIME_SEC * 1000 });
+
+    const decision = checkRequest(await inboxBody(sent), gate());
+
+    expect(decision).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringMatching(/longer than the 3601 s/),
+    });
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
   });
 
   it('rejects an exec request without a command', async () => {
     const sent = request({ command: undefined });
 
-    expect(checkRequest(await inboxBody(sent), gate())).toEqual({
+    expect(checkRequest(await inboxBody(sent), gate())).toMatchObject({
       kind: 'reject',
-      request: sent,
       reason: 'exec request without a command',
     });
   });
@@ -219,7 +236,7 @@ describe('checkRequest', () => {
       kind: 'reject',
       reason: expect.stringMatching(/^filter does not parse: -S: /),
     });
-    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
+    expect(bench.dedupe.stateOf(requestKey(sent))).toBe('refused');
   });
 
   it('drops the second copy of the same request as a replay', async () => {

@@ -97,7 +97,7 @@ describe('wholeNumber', () => {
 describe('buildRunRequest', () => {
   it('maps every run flag to its option', () => {
     // Prepare
-    const flags = { timeout: 30, dt: 5, ttl: 120, batch: 10, batchSleep: 2, maxErrors: 3, limit: 50 };
+    const flags = { timeout: 30, dt: 5, ttl: 4, batch: 10, batchSleep: 2, maxErrors: 3, limit: 50 };
 
     // Act
     const request = buildRunRequest(RUN_ID, 'uptime', flags, 'alice');
@@ -106,7 +106,7 @@ describe('buildRunRequest', () => {
     expect(request.options).toEqual({
       timeoutSec: 30,
       discoveryTimeoutSec: 5,
-      ttlSec: 120,
+      ttlSec: 4,
       batchSize: 10,
       batchSleepSec: 2,
       maxErrors: 3,
@@ -136,6 +136,16 @@ describe('buildRunRequest', () => {
       batchSleepSec: 0,
       staleAfterHeartbeats: 3,
     });
+  });
+
+  it('refuses a --ttl longer than the acknowledgement window: a host must not run after "no response"', () => {
+    const error = cliError(() => buildRunRequest(RUN_ID, 'uptime', { dt: 5, ttl: 120 }, 'alice'));
+
+    expect(error.message).toMatch(
+      /^invalid request: options\.ttlSec: ttl 120 s is longer than the acknowledgement window \(discovery timeout 5 s \+ 1 s\).*use at most 6/,
+    );
+    expect(error.exitCode).toBe(4);
+    expect(buildRunRequest(RUN_ID, 'uptime', { dt: 5, ttl: 6 }, 'alice').options.ttlSec).toBe(6);
   });
 
   it('refuses an option out of range, naming it', () => {

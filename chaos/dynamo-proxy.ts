@@ -1,0 +1,122 @@
+/**
+ * An HTTP proxy on 127.0.0.1 between the control plane's handlers and dynalite that makes ingest
+ * fail around its two writes for a reply: the node's transition, then the counter `ADD` on the
+ * batch item. `between`: the ADD is answered with a server error without being applied (three
+ * times in a row, so the SDK's retries fail too and ingest throws between its writes). `after`:
+ * the ADD is applied, then answered with a server error once (ingest, or the SDK, tries again
+ * after its writes took effect).
+ */
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+
+export type DynamoFault = 'pass' | 'between' | 'after';
+
+/** Failed answers in a row for `between`: the SDK's three attempts. */
+const FAILURES_IN_A_ROW = 3;
+
+export interface DynamoProxy {
+  url: string;
+  fault: DynamoFault;
+  /** Counter ADDs failed so far. */
+  injected: number;
+  /** Calls that went through the proxy, to tell it is in the handlers' path. */
+  calls: number;
+  close(): Promise<void>;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+const SERVER_ERROR: Answer = {
+  status: 500,
+  headers: { 'content-type': 'application/x-amz-json-1.0' },
+  body: Buffer.from(
+    JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'chaos' }),
+  ),
+};
+
+export async function startDynamoProxy(targetUrl: string): Promise<DynamoProxy> {
+  const target = new URL(targetUrl);
+  let failingInARow = 0;
+  let retryPasses = false;
+
+  const forward = (req: IncomingMessage, body: Buffer): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const upstream = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, 'content-length': String(body.length) },
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () =>
+            resolve({
+              status: answer.statusCode ?? 502,
+              headers: answer.headers as Record<string, string>,
+              body: Buffer.concat(chunks),
+            }),
+          );
+          answer.on('error', reject);
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+
+  const isCounterAdd = (req: IncomingMessage, raw: Buffer): boolean => {
+    if (!String(req.headers['x-amz-target'] ?? '').endsWith('.UpdateItem')) return false;
+    const json = JSON.parse(raw.toString()) as { Key?: { sk?: { S?: string } }; UpdateExpression?: string };
+    return (json.Key?.sk?.S ?? '').startsWith('batch#') && /\bADD\b/.test(json.UpdateExpression ?? '');
+  };
+
+  const handle = async (req: IncomingMessage, raw: Buffer): Promise<Answer> => {
+    proxy.calls++;
+    if (proxy.fault === 'pass' || !isCounterAdd(req, raw)) return forward(req, raw);
+    if (proxy.fault === 'between') {
+      failingInARow = (failingInARow + 1) % (FAILURES_IN_A_ROW + 1);
+      if (failingInARow === 0) return forward(req, raw);
+      proxy.injected++;
+      return SERVER_ERROR;
+    }
+    const applied = await forward(req, raw);
+    // Every other ADD: the one applied and answered with an error, then its retry, answered.
+    retryPasses = !retryPasses;
+    if (applied.status !== 200 || !retryPasses) return applied;
+    proxy.injected++;
+    return SERVER_ERROR;
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      handle(req, Buffer.concat(chunks))
+        .then((answer) => {
+          res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
+          res.end(answer.body);
+        })
+        .catch(() => res.destroy());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const proxy: DynamoProxy = {
+    url: `http://127.0.0.1:${port}`,
+    fault: 'pass',
+    injected: 0,
+    calls: 0,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+  return proxy;
+}
