@@ -2,6 +2,8 @@
  * Where a stage's resources are, as the control-plane functions see them: environment variables
  * set by serverless.yml in AWS and by the local runtime on one machine.
  */
+import { createHash } from 'node:crypto';
+
 export interface StageConfig {
   stage: string;
   nodesTable: string;
@@ -68,7 +70,37 @@ export function stageNameProblem(stage: string): string | undefined {
   return undefined;
 }
 
-/** The inbox queue name of one node, e.g. `drover-prod-node-i-0abc`. */
+/** SQS standard queue names: letters, digits, `-` and `_`, 1 to 80 characters. */
+const QUEUE_NAME_MAX = 80;
+/** The suffix an escaped node id gets: `-x` and 16 hex digits of the id's SHA-256. */
+const ESCAPE_SUFFIX = /-x[0-9a-f]{16}$/;
+
+/**
+ * The inbox queue name of one node, e.g. `drover-prod-node-i-0abc`. One name per node id, never
+ * two ids to one name: an id that is a valid queue-name tail and fits is used as it is; any other
+ * (`web.1`, a long one, or one that itself ends like an escape) keeps a readable prefix and gets
+ * `-x<16 hex of its SHA-256>`, a shape no id used as it is ends with. Without this, `web.1` and
+ * `web_1`, or two ids sharing their first 63 characters, would share one inbox.
+ */
 export function inboxQueueName(stage: string, nodeId: string): string {
-  return `drover-${stage}-node-${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 80);
+  const prefix = `drover-${stage}-node-`;
+  const plain = /^[A-Za-z0-9_-]+$/.test(nodeId) && !ESCAPE_SUFFIX.test(nodeId);
+  if (plain && prefix.length + nodeId.length <= QUEUE_NAME_MAX) return prefix + nodeId;
+  const hash = createHash('sha256').update(nodeId, 'utf8').digest('hex').slice(0, 16);
+  const room = QUEUE_NAME_MAX - prefix.length - 18;
+  return `${prefix}${nodeId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, room)}-x${hash}`;
+}
+
+/**
+ * The inbox URL of one node, derived from the stage's replies queue URL (same endpoint, same
+ * account) and the node id: never taken from a message. A heartbeat names an inbox too, but the
+ * SQS client sends to whatever host a queue URL names (with its signed headers and session
+ * token), so a URL a host chose would let it point Dispatch anywhere.
+ */
+export function inboxQueueUrl(repliesQueueUrl: string, stage: string, nodeId: string): string {
+  const url = new URL(repliesQueueUrl);
+  const path = url.pathname.split('/');
+  path[path.length - 1] = inboxQueueName(stage, nodeId);
+  url.pathname = path.join('/');
+  return url.toString();
 }

@@ -17,6 +17,8 @@ export interface DispatchDeps {
   ledger: ReplyLedger;
   sqs: SQSClient;
   signer: RequestSigner;
+  /** The inbox URL of a node, derived from the stage (`inboxQueueUrl`), never from a heartbeat. */
+  inboxUrl: (nodeId: string) => string;
   now: () => number;
   /** Concurrent SendMessage calls. */
   parallelism?: number;
@@ -94,7 +96,7 @@ export async function sendSigned(
   targets: readonly NodeRunItem[],
   now: number,
   action: SignedRequest['action'],
-  deps: Pick<DispatchDeps, 'sqs' | 'signer' | 'parallelism'>,
+  deps: Pick<DispatchDeps, 'sqs' | 'signer' | 'parallelism' | 'inboxUrl'>,
 ): Promise<{ node: NodeRunItem; error: string }[]> {
   const limit = pLimit(deps.parallelism ?? 32);
   const unreachable: { node: NodeRunItem; error: string }[] = [];
@@ -121,7 +123,10 @@ export async function sendSigned(
           };
           try {
             await deps.sqs.send(
-              new SendMessageCommand({ QueueUrl: node.inbox, MessageBody: JSON.stringify(message) }),
+              new SendMessageCommand({
+                QueueUrl: deps.inboxUrl(node.nodeId),
+                MessageBody: JSON.stringify(message),
+              }),
             );
           } catch (error: unknown) {
             unreachable.push({

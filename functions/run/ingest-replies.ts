@@ -33,6 +33,23 @@ export interface IngestDeps {
   onNodeJoined?: (hb: HeartbeatReply) => Promise<void>;
   /** Reject replies whose instance-role sender is not the node they claim to be. */
   verifySender: boolean;
+  /** The inbox URL a node must have: derived from the stage and its id (`inboxQueueUrl`). */
+  inboxUrl: (nodeId: string) => string;
+}
+
+/**
+ * Why a heartbeat's inbox is not the node's own, or undefined when it is. The account and queue
+ * name (the URL's path) must be the ones derived from the stage and node id; the host part may
+ * differ (SQS answers with its canonical endpoint, whichever endpoint the agent called).
+ */
+export function foreignInbox(hb: HeartbeatReply, expected: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(hb.inbox).pathname;
+  } catch {
+    return 'inbox is not a URL';
+  }
+  return path === new URL(expected).pathname ? undefined : `inbox is not ${expected}`;
 }
 
 /** Parses one SQS body into a reply, or the reason it is not one. */
@@ -70,7 +87,19 @@ export async function ingestReplies(
         type: parsed.reply.type,
       });
     } else if (parsed.reply.type === 'heartbeat') {
-      heartbeats.push({ id: record.messageId, reply: parsed.reply });
+      const expected = deps.inboxUrl(parsed.reply.nodeId);
+      const problem = foreignInbox(parsed.reply, expected);
+      if (problem) {
+        // Refused, not retried: a host naming another inbox is lying or misconfigured.
+        deps.log.warn("heartbeat refused: its inbox is not the node's own", {
+          messageId: record.messageId,
+          nodeId: parsed.reply.nodeId,
+          inbox: parsed.reply.inbox,
+          reason: problem,
+        });
+      } else {
+        heartbeats.push({ id: record.messageId, reply: { ...parsed.reply, inbox: expected } });
+      }
     } else {
       runReplies.push({ id: record.messageId, reply: parsed.reply });
     }

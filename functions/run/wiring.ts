@@ -5,7 +5,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { defaultClients } from '#shared/aws.ts';
-import { loadStageConfig, type StageConfig } from '#shared/stage-config.ts';
+import { inboxQueueUrl, loadStageConfig, type StageConfig } from '#shared/stage-config.ts';
 import { signerFor, type RequestSigner } from '#shared/signing.ts';
 import { RunStore } from './run-store.ts';
 import { NodeDirectory } from './node-directory.ts';
@@ -44,6 +44,8 @@ export const wiring = {
     })),
   signer: (): RequestSigner => (signer ??= signerFor(stage().signingKey, () => defaultClients.kms)),
   events: (): RunEventPublisher => eventPublisher(stage().eventBus),
+  /** A node's inbox URL, from the stage's replies queue URL and the node id (never a message). */
+  inboxUrl: (nodeId: string): string => inboxQueueUrl(stage().repliesQueueUrl, stage().stage, nodeId),
 };
 
 /** Publishes to the stage's EventBridge bus; a stage without a bus publishes nothing. */

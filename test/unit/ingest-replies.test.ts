@@ -5,6 +5,7 @@ import type { RecordOutcome, ReplyLedger } from '#functions/run/reply-ledger.ts'
 import type { NodeRegistry } from '#functions/run/node-registry.ts';
 import type { RunReply } from '#functions/run/reply-transitions.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
+import { inboxQueueUrl } from '#shared/stage-config.ts';
 import { ackReply, heartbeatReply, resultReply } from '../helpers/factories.ts';
 
 function record(body: unknown, overrides: { id?: string; senderId?: string } = {}): SQSRecord {
@@ -57,6 +58,8 @@ function harness(
     now: () => 1_000,
     log: { info: (m) => infos.push(m), warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
     verifySender: options.verifySender ?? true,
+    inboxUrl: (nodeId) =>
+      inboxQueueUrl('http://127.0.0.1:1/000000000000/drover-test-replies', 'test', nodeId),
   };
   return { deps, recorded, heartbeats, warnings, infos };
 }
