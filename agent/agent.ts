@@ -28,7 +28,11 @@ export interface AgentSettings {
   nodeId: string;
   identity: string;
   repliesQueueUrl: string;
+  /** On EC2, the instance's ARN: the inbox is tagged with it (`drover:instance`), see `instanceArn`. */
+  instanceArn?: string;
   publicKey: KeyObject;
+  /** The KMS key ARN `publicKey` belongs to, when pinned by `kms_key_id`. */
+  publicKeyId?: string;
   /** Dedupe store (and, unless `auditPath` says otherwise, the audit log) live here. */
   stateDir: string;
   auditPath?: string;
@@ -129,6 +133,7 @@ export class Agent {
       log: deps.log,
       stage: settings.stage,
       nodeId: settings.nodeId,
+      ...(settings.instanceArn !== undefined ? { instanceArn: settings.instanceArn } : {}),
       signal: this.#abort.signal,
     });
   }
@@ -295,6 +300,7 @@ export class Agent {
     const decision = checkRequest(message.Body ?? '', {
       nodeId: s.nodeId,
       publicKey: s.publicKey,
+      ...(s.publicKeyId !== undefined ? { keyId: s.publicKeyId } : {}),
       dedupe: this.#dedupe!,
       host: () => ({ identity: s.identity, facts: this.#facts.facts, classes: this.#facts.classes }),
       now: this.#now,

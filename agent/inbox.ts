@@ -20,6 +20,11 @@ export interface InboxOptions {
   log: AgentLog;
   stage: string;
   nodeId: string;
+  /**
+   * The instance ARN to tag the inbox with (`drover:instance`): the agent policy allows an
+   * instance only the inbox that carries its own ARN.
+   */
+  instanceArn?: string;
   /** Aborting it ends `create` retries and the poll loop (an open long poll is cut short). */
   signal: AbortSignal;
 }
@@ -118,7 +123,7 @@ export class Inbox {
   }
 
   async #createOnce(): Promise<void> {
-    const { stage, nodeId } = this.options;
+    const { stage, nodeId, instanceArn } = this.options;
     const out = await this.options.sqs.send(
       new CreateQueueCommand({
         QueueName: inboxQueueName(stage, nodeId),
@@ -127,7 +132,11 @@ export class Inbox {
           VisibilityTimeout: '60',
           ReceiveMessageWaitTimeSeconds: '20',
         },
-        tags: { 'drover:stage': stage, 'drover:node': nodeId },
+        tags: {
+          'drover:stage': stage,
+          'drover:node': nodeId,
+          ...(instanceArn !== undefined ? { 'drover:instance': instanceArn } : {}),
+        },
       }),
     );
     this.#url = out.QueueUrl ?? '';

@@ -45,11 +45,23 @@ export interface KmsKeyOptions {
   onWarning?: (message: string) => void;
 }
 
+/** A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<key id>`. */
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
 /**
- * The public key of KMS key `keyId`: from the cache file in `stateDir` when it holds this key id,
- * otherwise from `GetPublicKey` (retried while the error is transient), then cached.
+ * The public key of KMS key `keyId`, which must be a key ARN (pinned: an alias can be pointed at
+ * another key by anyone allowed `kms:UpdateAlias`, and a bare key id is resolved in whatever
+ * account the credentials are in): from the cache file in `stateDir` when it holds this ARN,
+ * otherwise from `GetPublicKey` (retried while the error is transient), then cached. The key KMS
+ * answers for must be that very ARN. A KMS key's public key never changes, so there is nothing to
+ * refetch later: a new signing key is a new ARN to configure (docs/security.md, "Rotation").
  */
 export async function publicKeyFromKms(options: KmsKeyOptions): Promise<KeyObject> {
+  if (!KEY_ARN.test(options.keyId)) {
+    throw new PublicKeyError(
+      `must be the ARN of the stage's signing key (arn:aws:kms:<region>:<account>:key/<id>, the stack output SigningKeyArn), not "${options.keyId}": an alias can be repointed to another key, so the agent pins the key itself`,
+    );
+  }
   const cachePath = join(options.stateDir, KMS_KEY_CACHE_FILE);
   const cached = readCache(cachePath, options.keyId, options.onWarning);
   if (cached) return cached;
@@ -60,6 +72,9 @@ export async function publicKeyFromKms(options: KmsKeyOptions): Promise<KeyObjec
     try {
       const out = await kms.send(new GetPublicKeyCommand({ KeyId: options.keyId }));
       if (!out.PublicKey) throw new PublicKeyError(`KMS returned no public key for ${options.keyId}`);
+      if (out.KeyId !== undefined && out.KeyId !== options.keyId) {
+        throw new PublicKeyError(`KMS answered for key ${out.KeyId}, not the pinned ${options.keyId}`);
+      }
       if (out.KeySpec !== undefined && out.KeySpec !== 'ECC_NIST_P256') {
         throw new PublicKeyError(
           `KMS key ${options.keyId} is ${out.KeySpec}; drover signs with ECC_NIST_P256`,

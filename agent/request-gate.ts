@@ -32,6 +32,8 @@ export type GateDecision =
 export interface GateContext {
   nodeId: string;
   publicKey: KeyObject;
+  /** The key the agent is pinned to (a KMS key ARN): documents naming another key are refused. */
+  keyId?: string;
   dedupe: DedupeStore;
   host: () => HostFacts;
   now: () => number;
@@ -61,8 +63,10 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
   if (message.nodeId !== ctx.nodeId)
     return { kind: 'drop', reason: `addressed to ${message.nodeId}, not to this node` };
   const signed = authenticRequest(ctx.publicKey, message);
-  if ('reason' in signed) return { kind: 'drop', reason: signed.reason };
+  if ('reason' in signed) return { kind: 'drop', reason: otherKey(ctx, message.request) ?? signed.reason };
   const request = signed.request;
+  const named = otherKey(ctx, message.request);
+  if (named !== undefined) return { kind: 'drop', reason: named, request };
   if (!request.targets.includes(ctx.nodeId)) {
     return { kind: 'drop', reason: 'this node is not among the signed targets', request };
   }
@@ -106,6 +110,22 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
 }
 
 const isoTime = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Why a document is not for this agent's pinned key, when it names another one (read from the
+ * document whether or not its signature verified, only to say what is wrong).
+ */
+function otherKey(ctx: GateContext, document: string): string | undefined {
+  if (ctx.keyId === undefined) return undefined;
+  let keyId: unknown;
+  try {
+    keyId = (JSON.parse(document) as { keyId?: unknown }).keyId;
+  } catch {
+    return undefined;
+  }
+  if (typeof keyId !== 'string' || keyId === ctx.keyId) return undefined;
+  return `signed with key ${keyId}, but this agent trusts only ${ctx.keyId} (kms_key_id; a new key means configuring its ARN, see docs/security.md)`;
+}
 
 type Authenticity = { request: SignedRequest } | { reason: string };
 

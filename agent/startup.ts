@@ -22,7 +22,7 @@ import {
   type LoadedConfig,
 } from './config.ts';
 import type { AgentConfig } from './config-schema.ts';
-import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, readEc2Identity } from './ec2.ts';
+import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, instanceArn, readEc2Identity } from './ec2.ts';
 import { jsonLog, type AgentLog } from './json-log.ts';
 import { CommandPolicy } from './policy.ts';
 import { PublicKeyError, publicKeyFromConfig, publicKeyFromKms } from './public-key.ts';
@@ -147,7 +147,9 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
       nodeId: spec.nodeId,
       identity: spec.identity,
       repliesQueueUrl: stack?.repliesQueueUrl ?? c.replies_queue_url!,
+      ...inboxOwner(host, region, stack?.repliesQueueUrl ?? c.replies_queue_url!),
       publicKey,
+      ...(!stack && c.kms_key_id !== undefined ? { publicKeyId: c.kms_key_id } : {}),
       stateDir: stateDirOfAgent(spec),
       ...(c.audit_log !== undefined ? { auditPath: resolve(c.audit_log) } : {}),
       heartbeatSec: c.heartbeat_sec,
@@ -186,8 +188,22 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
 interface HostIdentity {
   identity: string;
   nodeId: string;
+  /** On EC2: the instance id (then also the node id). */
+  instanceId?: string;
   region?: string;
   facts: Record<string, unknown>;
+}
+
+/**
+ * On EC2 the node id is the instance id: ingest accepts a reply sent with an instance role only
+ * from the instance it names (SQS records the role session, i.e. the instance id, as its sender),
+ * so an agent configured with another node id would have every reply refused. Said at start-up.
+ */
+function ec2NodeId(config: AgentConfig, instanceId: string): string {
+  if (config.node_id === undefined || config.node_id === instanceId) return instanceId;
+  throw new AgentConfigError([
+    `config key "node_id": "${config.node_id}" is not this instance's id (${instanceId}); on EC2 the node id is the instance id, because the control plane accepts replies only from the instance they name and would refuse every reply of this agent: remove node_id (or set ec2: never on a host that is not an instance)`,
+  ]);
 }
 
 /** The instance id and EC2 facts on EC2 (detected from DMI), the hostname elsewhere. */
@@ -202,7 +218,8 @@ async function hostIdentity(config: AgentConfig, runtime: Runtime, log: AgentLog
     log.info('running on EC2', { instanceId: ec2.instanceId, evidence: detected.evidence ?? 'ec2: always' });
     return {
       identity: config.identity ?? defaultIdentity(),
-      nodeId: config.node_id ?? ec2.instanceId,
+      nodeId: ec2NodeId(config, ec2.instanceId),
+      instanceId: ec2.instanceId,
       ...(ec2.region !== undefined ? { region: ec2.region } : {}),
       facts: ec2Facts(ec2),
     };
@@ -214,12 +231,20 @@ async function hostIdentity(config: AgentConfig, runtime: Runtime, log: AgentLog
       });
       return {
         identity,
-        nodeId: config.node_id ?? detected.instanceId,
+        nodeId: ec2NodeId(config, detected.instanceId),
+        instanceId: detected.instanceId,
         facts: { ec2: { instance_id: detected.instanceId } },
       };
     }
     throw new AgentConfigError([`config key "metadata_endpoint": ${reason}`], { cause: e });
   }
+}
+
+/** The instance ARN the inbox is tagged with, on EC2 (see `instanceArn`). */
+function inboxOwner(host: HostIdentity, region: string, repliesQueueUrl: string): { instanceArn?: string } {
+  const arn =
+    host.instanceId === undefined ? undefined : instanceArn(host.instanceId, region, repliesQueueUrl);
+  return arn === undefined ? {} : { instanceArn: arn };
 }
 
 function hostSpecs(config: AgentConfig, host: HostIdentity): HostSpec[] {

@@ -113,6 +113,12 @@ export const signedRequestSchema = z
     filter: filterSpecSchema,
     targets: z.array(z.string().min(1)).min(1),
     caller: z.string(),
+    /**
+     * The key that signed this document (the KMS key ARN, or `file:<path>` locally), inside the
+     * signed bytes: an agent pinned to another key refuses it by name rather than as a bad
+     * signature. Optional so documents signed before it existed still verify.
+     */
+    keyId: z.string().min(1).optional(),
   })
   .strict();
 export type SignedRequest = z.infer<typeof signedRequestSchema>;

@@ -102,15 +102,17 @@ export async function sendSigned(
   const unreachable: { node: NodeRunItem; error: string }[] = [];
   for (let i = 0; i < targets.length; i += SIGNING_GROUP_SIZE) {
     const group = targets.slice(i, i + SIGNING_GROUP_SIZE);
-    const document = JSON.stringify(
-      buildSignedRequest(
+    // The signed document names its key, so an agent pinned to another key can say so.
+    const document = JSON.stringify({
+      ...buildSignedRequest(
         meta,
         batch,
         group.map((n) => n.nodeId),
         now,
         action,
       ),
-    );
+      keyId: deps.signer.keyId,
+    });
     const signature = await deps.signer.sign(document);
     await Promise.all(
       group.map((node) =>

@@ -27,6 +27,7 @@ import {
   type PolicyStatement,
 } from '../helpers/cloudformation.ts';
 import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-package.ts';
+import { iamAllows } from '../helpers/iam-eval.ts';
 
 const STAGE = 'ci';
 const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
@@ -292,7 +293,77 @@ describe(`sls package --stage ${STAGE}`, () => {
           ...on('SigningKey.Arn', 'kms:GetPublicKey'),
         ].sort(),
       );
-      expect(agent().every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
+      expect(agent().every((s) => s.Effect === 'Allow')).toBe(true);
+    });
+
+    describe('reaches only its own inbox (attribute-based, docs/security.md)', () => {
+      const pseudo = { partition: 'aws', region: 'us-east-1', accountId: '123456789012' };
+      const arnOf = (id: string) => `arn:aws:ec2:us-east-1:123456789012:instance/${id}`;
+      const queue = (id: string) => `arn:aws:sqs:us-east-1:123456789012:drover-${STAGE}-node-${id}`;
+      /** A call with instance i-0aaa's role credentials (or, without an instance, someone else's). */
+      const call = (
+        action: string,
+        on: string,
+        context: Record<string, string | string[] | undefined> = {},
+      ) =>
+        iamAllows(
+          agent(),
+          { action, resource: on, context: { 'ec2:SourceInstanceARN': arnOf('i-0aaa'), ...context } },
+          pseudo,
+        );
+      const own = { 'aws:ResourceTag/drover:instance': arnOf('i-0aaa') };
+      const other = { 'aws:ResourceTag/drover:instance': arnOf('i-0bbb') };
+      const createTags = (instance: string) => ({
+        'aws:RequestTag/drover:instance': arnOf(instance),
+        'aws:TagKeys': ['drover:stage', 'drover:node', 'drover:instance'],
+      });
+
+      it('receives, deletes and reads attributes of the inbox tagged with its instance ARN', () => {
+        for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
+          expect(call(action, queue('i-0aaa'), own)).toBe(true);
+        }
+      });
+
+      it("cannot receive from or delete on another host's inbox, or an untagged one", () => {
+        for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
+          expect(call(action, queue('i-0bbb'), other)).toBe(false);
+          expect(call(action, queue('i-0bbb'))).toBe(false);
+        }
+      });
+
+      it('creates an inbox only tagged with its own instance ARN, and only with drover tags', () => {
+        expect(call('sqs:CreateQueue', queue('i-0aaa'), createTags('i-0aaa'))).toBe(true);
+        expect(call('sqs:TagQueue', queue('i-0aaa'), createTags('i-0aaa'))).toBe(true);
+        expect(call('sqs:CreateQueue', queue('i-0bbb'), createTags('i-0bbb'))).toBe(false);
+        expect(call('sqs:CreateQueue', queue('i-0aaa'), { 'aws:TagKeys': ['drover:stage'] })).toBe(false);
+        expect(
+          call('sqs:CreateQueue', queue('i-0aaa'), {
+            ...createTags('i-0aaa'),
+            'aws:TagKeys': ['drover:stage', 'drover:node', 'drover:instance', 'owner'],
+          }),
+        ).toBe(false);
+      });
+
+      it("cannot re-tag another host's inbox as its own", () => {
+        expect(call('sqs:TagQueue', queue('i-0bbb'), { ...createTags('i-0aaa'), ...other })).toBe(false);
+      });
+
+      it('gives nothing on inboxes to credentials that are not an instance role', () => {
+        const offEc2 = { 'ec2:SourceInstanceARN': undefined };
+        expect(call('sqs:ReceiveMessage', queue('web-1'), { ...offEc2, ...own })).toBe(false);
+        expect(call('sqs:CreateQueue', queue('web-1'), { ...offEc2, ...createTags('i-0aaa') })).toBe(false);
+      });
+
+      it('cannot change a queue policy or tags otherwise', () => {
+        for (const action of [
+          'sqs:SetQueueAttributes',
+          'sqs:UntagQueue',
+          'sqs:AddPermission',
+          'sqs:DeleteQueue',
+        ]) {
+          expect(call(action, queue('i-0aaa'), own)).toBe(false);
+        }
+      });
     });
   });
 
