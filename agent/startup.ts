@@ -22,6 +22,7 @@ import {
   type LoadedConfig,
 } from './config.ts';
 import type { AgentConfig } from './config-schema.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
 import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, instanceArn, readEc2Identity } from './ec2.ts';
 import { jsonLog, type AgentLog } from './json-log.ts';
 import { CommandPolicy } from './policy.ts';
@@ -124,7 +125,16 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
   }
   const clientOptions = {
     region,
-    ...(stack ? { credentials: stack.credentials } : {}),
+    // Locally the key names the principal (one node's session, or a demo fleet): the replies
+    // then pass ingest's sender check as an instance's would in AWS (shared/local-principals.ts).
+    ...(stack
+      ? {
+          credentials: {
+            ...stack.credentials,
+            accessKeyId: localAgentKey(specs.map((spec) => spec.nodeId)),
+          },
+        }
+      : {}),
     // One long poll per agent holds a socket; sends share the rest.
     maxSockets: specs.length + 32,
   };

@@ -16,6 +16,8 @@ import { LambdaRuntime } from './lambda-runtime.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
+import { SenderRegistry } from './sqs-senders.ts';
+import { LOCAL_SENDER_BINDINGS } from '#shared/local-principals.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
 
@@ -61,7 +63,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const dynamo = await startDynalite({ path: options.persist ? join(stateDir, 'dynamodb') : undefined });
     closables.push(dynamo);
-    const sqs = await startSqs({ region });
+    const senders = new SenderRegistry();
+    const sqs = await startSqs({ region, senders });
     closables.push(sqs);
 
     const endpoints = {
@@ -122,8 +125,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DROVER_REPLIES_QUEUE_URL: resources.repliesQueueUrl,
       DROVER_SIGNING_KEY: `file:${privateKeyPath}`,
       DROVER_EVENT_BUS: `drover-${stage}`,
-      // Local replies carry no instance-role sender ids to check.
-      DROVER_VERIFY_SENDER: 'false',
+      // Senders are checked here too: SenderIds come from the sending credentials (sqs-senders.ts).
+      DROVER_SENDER_BINDINGS: JSON.stringify(LOCAL_SENDER_BINDINGS),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     });
     await lambdas.warm();
@@ -145,6 +148,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queueArn: resources.repliesQueueArn,
       region,
       invoke: (event) => lambdas.invoke('ingest', event),
+      senderOf: (messageId) => senders.senderOf(messageId),
       onError: options.onError,
     });
     ingest.start();

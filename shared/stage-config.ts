@@ -3,6 +3,7 @@
  * set by serverless.yml in AWS and by the local runtime on one machine.
  */
 import { createHash } from 'node:crypto';
+import { parseSenderBindings, type SenderBindings } from './sender-binding.ts';
 
 export interface StageConfig {
   stage: string;
@@ -15,10 +16,12 @@ export interface StageConfig {
   eventBus: string;
   retentionDays: number;
   /**
-   * Check that a reply sent by an EC2 instance role comes from the instance it claims to be
-   * (SQS `SenderId` = `<role id>:<instance id>`). On by default; the local stack turns it off.
+   * Check that every reply comes from a principal allowed to speak for the node it names
+   * (`shared/sender-binding.ts`). On by default, in the local stack too.
    */
   verifySender: boolean;
+  /** Who may speak for which node besides EC2 instance roles (`DROVER_SENDER_BINDINGS`). */
+  senderBindings: SenderBindings;
 }
 
 export class ConfigError extends Error {
@@ -50,7 +53,16 @@ export function loadStageConfig(env: NodeJS.ProcessEnv = process.env): StageConf
     eventBus: env.DROVER_EVENT_BUS ?? '',
     retentionDays: retention,
     verifySender: (env.DROVER_VERIFY_SENDER ?? 'true') !== 'false',
+    senderBindings: senderBindingsFrom(env.DROVER_SENDER_BINDINGS),
   };
+}
+
+function senderBindingsFrom(text: string | undefined): SenderBindings {
+  try {
+    return parseSenderBindings(text);
+  } catch (e: unknown) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e), { cause: e });
+  }
 }
 
 /** Stage names become part of queue and table names. */

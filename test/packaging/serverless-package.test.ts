@@ -28,6 +28,7 @@ import {
 } from '../helpers/cloudformation.ts';
 import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-package.ts';
 import { iamAllows } from '../helpers/iam-eval.ts';
+import { REFUSED_SENDER_LOG } from '#functions/run/ingest-replies.ts';
 
 const STAGE = 'ci';
 const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
@@ -446,6 +447,33 @@ describe(`sls package --stage ${STAGE}`, () => {
       );
     });
 
+    it("admit senders tagged as this stage's agents only (drover:agent), whatever IAM allows", () => {
+      expect(resource(template, 'RepliesQueuePolicy').Properties).toEqual({
+        Queues: [{ Ref: 'RepliesQueue' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OnlyAgentsSendReplies',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': ['RepliesQueue', 'Arn'] },
+              Condition: { StringNotEquals: { 'aws:PrincipalTag/drover:agent': STAGE } },
+            },
+          ],
+        },
+      });
+    });
+
+    it('are checked against their sender, with bindings for off-EC2 agents from the deploy environment', () => {
+      const env = resource(template, 'IngestLambdaFunction').Properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(env.Variables.DROVER_SENDER_BINDINGS).toBe('');
+      expect(env.Variables.DROVER_VERIFY_SENDER).toBeUndefined();
+    });
+
     it.each(['RepliesQueue', 'RepliesDeadLetterQueue'])('%s is encrypted at rest', (queue) => {
       expect(resource(template, queue).Properties.SqsManagedSseEnabled).toBe(true);
     });
@@ -572,6 +600,28 @@ describe(`sls package --stage ${STAGE}`, () => {
       });
       expect(template.Resources.AlarmEmailSubscription?.Condition).toBe('AlarmEmailGiven');
       expect(conditionHolds(template, 'AlarmEmailGiven')).toBe(false);
+    });
+
+    it('fire when ingest refuses a reply for its sender or a heartbeat for its inbox', () => {
+      const filter = resource(template, 'RefusedRepliesMetricFilter').Properties;
+      expect(filter).toMatchObject({
+        LogGroupName: { Ref: 'IngestLogGroup' },
+        MetricTransformations: [
+          { MetricNamespace: `drover/${STAGE}`, MetricName: 'RefusedReplies', MetricValue: '1' },
+        ],
+      });
+      // The pattern's prefixes are those of the log lines ingest writes.
+      expect(REFUSED_SENDER_LOG.startsWith('reply refused: ')).toBe(true);
+      expect(filter.FilterPattern).toBe(
+        '{ ($.message = "reply refused: *") || ($.message = "heartbeat refused: *") }',
+      );
+      expect(resource(template, 'RefusedRepliesAlarm').Properties).toMatchObject({
+        Namespace: `drover/${STAGE}`,
+        MetricName: 'RefusedReplies',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
     });
 
     it('fire when a run execution fails', () => {

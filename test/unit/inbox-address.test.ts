@@ -130,6 +130,7 @@ describe('ingest and the inbox a heartbeat names', () => {
       now: () => 1,
       log: { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
       verifySender: true,
+      senderBindings: { roles: [], senders: { AIDAEXAMPLE: ['*'] } },
       inboxUrl: (nodeId) => inboxQueueUrl(repliesUrl, 'test', nodeId),
     });
     return { recorded, warnings, out };
