@@ -371,20 +371,13 @@ describe(`sls package --stage ${STAGE}`, () => {
   describe('operator policy', () => {
     const operator = () => managedPolicyStatements(template, 'OperatorPolicy');
 
-    it('starts, follows, cancels and stops runs, reads the tables and finds the stack', () => {
+    it('starts, follows and cancels runs, reads the tables and finds the stack: what the CLI calls', () => {
       expect(grants(operator())).toEqual(
         [
           ...['RunStateMachine', 'CancelStateMachine'].flatMap((machine) =>
             on(machine, 'states:StartExecution', 'states:ListExecutions'),
           ),
-          ...['run', 'cancel'].flatMap((machine) =>
-            on(
-              executionsOf(machine),
-              'states:DescribeExecution',
-              'states:GetExecutionHistory',
-              'states:StopExecution',
-            ),
-          ),
+          ...['run', 'cancel'].flatMap((machine) => on(executionsOf(machine), 'states:DescribeExecution')),
           ...['NodesTable.Arn', 'RunsTable.Arn'].flatMap((table) =>
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
@@ -393,9 +386,23 @@ describe(`sls package --stage ${STAGE}`, () => {
       );
     });
 
-    it('can neither send to a queue nor sign', () => {
+    it('can neither send to a queue nor sign, nor stop an execution (a stopped run never finishes)', () => {
       expect(allows(operator(), 'sqs:SendMessage')).toBe(false);
       expect(allows(operator(), 'kms:Sign')).toBe(false);
+      expect(allows(operator(), 'states:StopExecution')).toBe(false);
+    });
+
+    it('has a read-only sibling for find, facts, inventory, runs and show', () => {
+      expect(grants(managedPolicyStatements(template, 'OperatorReadOnlyPolicy'))).toEqual(
+        [
+          ...on('RunStateMachine', 'states:ListExecutions'),
+          ...on(executionsOf('run'), 'states:DescribeExecution'),
+          ...['NodesTable.Arn', 'RunsTable.Arn'].flatMap((table) =>
+            on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
+          ),
+          ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
+        ].sort(),
+      );
     });
   });
 
@@ -639,6 +646,7 @@ describe(`sls package --stage ${STAGE}`, () => {
     it.each([
       'AgentPolicyArn',
       'OperatorPolicyArn',
+      'OperatorReadOnlyPolicyArn',
       'RunStateMachineArn',
       'CancelStateMachineArn',
       'NodesTableName',
