@@ -105,9 +105,19 @@ export class ReplyLedger {
     try {
       const before = await this.#update<Pick<NodeRunItem, 'status'>>(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
-        ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
-        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
-        values: { ...expr.values, ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])) },
+        // The reply's batch must be the node's: a host cannot move its node with a reply that
+        // names another batch (nor add to that batch's counters).
+        ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #batch = :batch`,
+        ExpressionAttributeNames: {
+          ...expr.ExpressionAttributeNames,
+          '#status': 'status',
+          '#batch': 'batch',
+        },
+        values: {
+          ...expr.values,
+          ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
+          ':batch': reply.batch,
+        },
         ReturnValues: 'UPDATED_OLD',
       });
       return { outcome: 'recorded', delta: transition(before!.status, reply).deltas };
@@ -116,7 +126,7 @@ export class ReplyLedger {
     }
     // States only move forward: a node that was in none of them will never be again.
     const item = await this.#getNode(reply.runId, reply.nodeId);
-    if (!item) return { outcome: 'unknown' };
+    if (!item || item.batch !== reply.batch) return { outcome: 'unknown' };
     return { outcome: await this.#recordLate(reply, fields, item) };
   }
 
