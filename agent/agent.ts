@@ -497,6 +497,7 @@ export class Agent {
             batch: r.batch,
             action: r.action,
             ...(r.caller ? { caller: r.caller } : {}),
+            ...(r.callerArn ? { callerArn: r.callerArn } : {}),
             ...(r.command ? { command: r.command } : {}),
           }
         : {}),

@@ -36,6 +36,8 @@ export interface ConnectedStack extends StackConnection {
   cancelStateMachineArn: string | undefined;
   /** The stage's outputs came from the cache (they may be out of date). */
   fromCache: boolean;
+  /** Where to sign the caller proof for (the local stack answers STS itself); AWS's otherwise. */
+  stsEndpoint?: string;
 }
 
 export interface StackSelection {
@@ -76,6 +78,7 @@ function connectLocal(home: string): ConnectedStack {
     db,
     sfn,
     fromCache: false,
+    stsEndpoint: file.endpoints.sfn,
     close() {
       db.destroy();
       sfn.destroy();

@@ -12,6 +12,7 @@ import {
   type LocalStepFunctions,
 } from './step-functions.ts';
 import type { LocalEventBus } from './event-bus.ts';
+import { getCallerIdentity, isGetCallerIdentity } from './sts.ts';
 
 type Body = Record<string, unknown>;
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -98,6 +99,12 @@ export function createApiServer(sfn: LocalStepFunctions, bus: LocalEventBus): Se
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(JSON.stringify(body));
       };
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (!target && isGetCallerIdentity(req, raw)) {
+        const { status, xml } = getCallerIdentity(req);
+        res.writeHead(status, { 'content-type': 'text/xml' });
+        return res.end(xml);
+      }
       const operation = operations[target];
       if (!operation)
         return reply(400, { __type: 'UnknownOperationException', message: `not supported: ${target}` });

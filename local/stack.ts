@@ -119,6 +119,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SFN: endpoints.sfn,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      // The API server answers STS GetCallerIdentity too: Plan checks caller proofs there.
+      AWS_ENDPOINT_URL_STS: endpoints.sfn,
       DROVER_STAGE: stage,
       DROVER_NODES_TABLE: resources.nodesTable,
       DROVER_RUNS_TABLE: resources.runsTable,

@@ -77,6 +77,19 @@ export const runOptionsSchema = z
   .strict();
 export type RunOptions = z.infer<typeof runOptionsSchema>;
 
+/**
+ * A signed, unsent STS GetCallerIdentity request for one run (shared/caller-proof.ts): Plan sends
+ * it to STS to learn who started the run. Never stored or logged.
+ */
+export const callerProofSchema = z
+  .object({
+    url: z.string().url().max(2048),
+    headers: z.record(z.string(), z.string().max(4096)),
+    body: z.string().max(1024),
+  })
+  .strict();
+export type CallerProof = z.infer<typeof callerProofSchema>;
+
 /** The input of the `run` state machine. */
 export const runRequestSchema = z
   .object({
@@ -87,6 +100,7 @@ export const runRequestSchema = z
     filter: filterSpecSchema.default({ with: [], fact: [], class: [], identity: [] }),
     options: runOptionsSchema.default(runOptionsSchema.parse({})),
     caller: z.string().default('unknown'),
+    callerProof: callerProofSchema.optional(),
   })
   .strict()
   .refine((r) => r.action !== 'exec' || r.command !== undefined, {
@@ -119,6 +133,8 @@ export const signedRequestSchema = z
      * signature. Optional so documents signed before it existed still verify.
      */
     keyId: z.string().min(1).optional(),
+    /** Who started the run as STS vouched for it to Plan (absent when not proven). */
+    callerArn: z.string().min(1).optional(),
   })
   .strict();
 export type SignedRequest = z.infer<typeof signedRequestSchema>;

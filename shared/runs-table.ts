@@ -75,6 +75,8 @@ export interface RunMetaItem extends PhaseTimes {
   filter: FilterSpec;
   options: RunOptions;
   caller: string;
+  /** The caller's ARN as STS vouched for it (shared/caller-proof.ts); absent when not proven. */
+  callerArn?: string;
   createdAt: number;
   expected: number;
   batchCount: number;

@@ -112,6 +112,7 @@ export async function sendSigned(
         action,
       ),
       keyId: deps.signer.keyId,
+      ...(meta.callerArn !== undefined ? { callerArn: meta.callerArn } : {}),
     });
     const signature = await deps.signer.sign(document);
     await Promise.all(

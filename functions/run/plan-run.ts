@@ -2,7 +2,13 @@
  * Plan: validate the request, resolve its targets, split them into batches and write the run
  * record. Everything later in the run reads the targets from the runs table.
  */
-import { describeZodError, resolveHostCount, runRequestSchema, type RunRequest } from '#shared/messages.ts';
+import {
+  describeZodError,
+  resolveHostCount,
+  runRequestSchema,
+  type CallerProof,
+  type RunRequest,
+} from '#shared/messages.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
@@ -17,6 +23,8 @@ export interface PlanDeps {
   retentionDays: number;
   /** Random source in [0, 1) for `limit`; seeded in tests. */
   random?: () => number;
+  /** Sends a run's caller proof to STS and returns the ARN that signed it (caller-proof.ts). */
+  verifyCaller?: (proof: CallerProof, runId: string) => Promise<string>;
 }
 
 /** Parses and validates the state machine input; throws InvalidRunRequest naming the problem. */
@@ -117,6 +125,7 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
   checkBatchCount(sizes);
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
+  const callerArn = await provenCaller(request, deps);
 
   const meta: RunMetaItem = {
     runId,
@@ -127,6 +136,7 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
     filter: request.filter,
     options: request.options,
     caller: request.caller,
+    ...(callerArn !== undefined ? { callerArn } : {}),
     createdAt: startedAt,
     startedAt,
     expected: targets.length,
@@ -177,4 +187,18 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
     },
     more: sizes.length > 0,
   };
+}
+
+/**
+ * The ARN STS vouches for when the request carries a caller proof; a proof that fails makes the
+ * request invalid (someone claimed an identity they could not prove).
+ */
+async function provenCaller(request: RunRequest, deps: PlanDeps): Promise<string | undefined> {
+  if (request.callerProof === undefined || deps.verifyCaller === undefined) return undefined;
+  try {
+    return await deps.verifyCaller(request.callerProof, request.runId);
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidRunRequest(`caller not proven: ${reason}`, { cause: error });
+  }
 }
