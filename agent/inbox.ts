@@ -7,6 +7,7 @@ import {
   CreateQueueCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  TagQueueCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -140,5 +141,13 @@ export class Inbox {
       }),
     );
     this.#url = out.QueueUrl ?? '';
+    // An inbox created before agents tagged their instance (or by an older agent) keeps its old
+    // tags through CreateQueue; the agent policy lets an instance tag an untagged inbox as its own
+    // once, and then only it can use the queue.
+    if (instanceArn !== undefined) {
+      await this.options.sqs.send(
+        new TagQueueCommand({ QueueUrl: this.#url, Tags: { 'drover:instance': instanceArn } }),
+      );
+    }
   }
 }

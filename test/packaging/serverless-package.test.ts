@@ -345,6 +345,10 @@ describe(`sls package --stage ${STAGE}`, () => {
         ).toBe(false);
       });
 
+      it('tags an untagged (older) inbox as its own, once', () => {
+        expect(call('sqs:TagQueue', queue('i-0aaa'), createTags('i-0aaa'))).toBe(true);
+      });
+
       it("cannot re-tag another host's inbox as its own", () => {
         expect(call('sqs:TagQueue', queue('i-0bbb'), { ...createTags('i-0aaa'), ...other })).toBe(false);
       });
