@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { factsSize, MAX_FACTS_BYTES, MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
+import { factsProblem, MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { AgentConfigError } from './config.ts';
 import { DedupeStore } from './dedupe-store.ts';
@@ -238,11 +238,11 @@ export class Agent {
       factsCommand: s.factsCommand,
       onWarning: (message) => this.#log.warn('fact source skipped', { problem: message }),
     });
-    const size = factsSize(loaded.facts, loaded.classes);
-    if (size > MAX_FACTS_BYTES) {
+    const tooMuch = factsProblem(loaded.facts, loaded.classes);
+    if (tooMuch !== undefined) {
       const problem =
-        `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a heartbeat carries ` +
-        `(one SQS message, one DynamoDB item): trim the fact files, the class files or the facts command's output`;
+        `${tooMuch} (a heartbeat is one SQS message, the host's record one DynamoDB item): ` +
+        `trim the fact files, the class files or the facts command's output`;
       if (!this.#factsLoaded) throw new AgentConfigError([`${s.identity}: ${problem}`]);
       this.#log.error('facts not refreshed; keeping the previous ones', { problem });
       return;

@@ -163,10 +163,13 @@ export type InboxMessage = z.infer<typeof inboxMessageSchema>;
 
 const factsSchema = z.record(z.string(), z.unknown());
 
+/** Longest node id and identity a host may give: they key DynamoDB items and name queues. */
+export const MAX_NAME_LENGTH = 256;
+
 const replyBase = {
   v: z.literal(MESSAGE_VERSION),
-  nodeId: z.string().min(1),
-  identity: z.string().min(1),
+  nodeId: z.string().min(1).max(MAX_NAME_LENGTH),
+  identity: z.string().min(1).max(MAX_NAME_LENGTH),
   sentAt: z.number().int(),
 };
 
@@ -179,6 +182,38 @@ export const MAX_FACTS_BYTES = 200 * 1024;
 /** Bytes the facts and classes take in a heartbeat. */
 export function factsSize(facts: Record<string, unknown>, classes: readonly string[]): number {
   return Buffer.byteLength(JSON.stringify({ facts, classes }));
+}
+
+/**
+ * How deep facts may nest: a DynamoDB item nests at most 32 levels, and the facts map is already
+ * one level into the host's record. Deeper facts would make every heartbeat fail to record (and
+ * fill the dead-letter queue), so they are refused with the reason instead.
+ */
+export const MAX_FACTS_DEPTH = 24;
+
+/** How deeply `value` nests (a scalar is 0, `{a: 1}` is 1); counted without recursion. */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Why facts and classes cannot go in a heartbeat (too big, too deep), or undefined. */
+export function factsProblem(facts: Record<string, unknown>, classes: readonly string[]): string | undefined {
+  const size = factsSize(facts, classes);
+  if (size > MAX_FACTS_BYTES) {
+    return `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a host may have`;
+  }
+  const depth = nestingDepth(facts);
+  if (depth > MAX_FACTS_DEPTH)
+    return `facts nest ${depth} levels deep, more than the ${MAX_FACTS_DEPTH} a host may have`;
+  return undefined;
 }
 
 export const heartbeatReplySchema = z
@@ -194,14 +229,8 @@ export const heartbeatReplySchema = z
   })
   .strict()
   .superRefine((hb, ctx) => {
-    const size = factsSize(hb.facts, hb.classes);
-    if (size > MAX_FACTS_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['facts'],
-        message: `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a host may have`,
-      });
-    }
+    const problem = factsProblem(hb.facts, hb.classes);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['facts'], message: problem });
   });
 
 export const ackReplySchema = z
