@@ -187,6 +187,27 @@ describe('a lying host against the local stack', () => {
     );
 
     await attempt(
+      "another host's heartbeat sent with an operator's credentials",
+      () =>
+        t.sqs
+          .send(
+            new SendMessageCommand({
+              QueueUrl: t.stack.file.repliesQueueUrl,
+              MessageBody: JSON.stringify(
+                heartbeat({
+                  nodeId: 'adv-web-2',
+                  identity: 'adv-web-2',
+                  inbox: inboxQueueUrl(t.stack.file.repliesQueueUrl, stage, 'adv-web-2'),
+                  facts: { role: 'evil' },
+                }),
+              ),
+            }),
+          )
+          .then(() => undefined),
+      async () => (await node('adv-web-2'))?.facts.role === 'adv',
+    );
+
+    await attempt(
       'heartbeat naming a foreign inbox',
       () => send(heartbeat({ inbox: `${fake.url}/000000000000/${inboxQueueName(stage, LIAR)}` })),
       async () => (await node(LIAR))?.inbox === liarInbox,
