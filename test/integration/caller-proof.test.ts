@@ -51,7 +51,7 @@ async function run(runId: string, proof: CallerProof) {
       input: JSON.stringify({
         runId,
         caller: 'alice@laptop',
-        command: { shell: 'true' },
+        command: { shell: 'echo "$DROVER_CALLER_ARN"' },
         callerProof: proof,
       }),
     }),
@@ -72,7 +72,13 @@ describe('the caller of a run', () => {
     const { meta } = await run(runId, await sign(runId));
     expect(meta).toMatchObject({ caller: 'alice@laptop', callerArn: 'arn:aws:iam::000000000000:user/local' });
     expect(JSON.stringify(meta)).not.toContain('authorization');
-    // The host's audit line names both.
+    // The command sees it, and the host's audit line names both.
+    const node = (
+      await t.db.send(
+        new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: 'node#proof-web-1' } }),
+      )
+    ).Item as { stdout?: { text: string } } | undefined;
+    expect(node?.stdout?.text).toBe('arn:aws:iam::000000000000:user/local\n');
     const audit = readFileSync(join(agent.stateDir, 'audit.jsonl'), 'utf8')
       .trim()
       .split('\n')
