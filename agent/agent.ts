@@ -33,6 +33,8 @@ export interface AgentSettings {
   publicKey: KeyObject;
   /** The KMS key ARN `publicKey` belongs to, when pinned by `kms_key_id`. */
   publicKeyId?: string;
+  /** While rotating: the next key, trusted for documents that name it (`kms_key_id: a,b`). */
+  nextKeys?: { keyId: string; publicKey: KeyObject }[];
   /** Dedupe store (and, unless `auditPath` says otherwise, the audit log) live here. */
   stateDir: string;
   auditPath?: string;
@@ -301,6 +303,7 @@ export class Agent {
       nodeId: s.nodeId,
       publicKey: s.publicKey,
       ...(s.publicKeyId !== undefined ? { keyId: s.publicKeyId } : {}),
+      ...(s.nextKeys !== undefined ? { nextKeys: s.nextKeys } : {}),
       dedupe: this.#dedupe!,
       host: () => ({ identity: s.identity, facts: this.#facts.facts, classes: this.#facts.classes }),
       now: this.#now,

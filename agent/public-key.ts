@@ -41,6 +41,8 @@ export function publicKeyFromConfig(value: string): KeyObject {
 export interface KmsKeyOptions {
   keyId: string;
   stateDir: string;
+  /** The cache file's name in `stateDir`; KMS_KEY_CACHE_FILE unless several keys are trusted. */
+  cacheFile?: string;
   kms: () => KMSClient;
   onWarning?: (message: string) => void;
 }
@@ -62,7 +64,7 @@ export async function publicKeyFromKms(options: KmsKeyOptions): Promise<KeyObjec
       `must be the ARN of the stage's signing key (arn:aws:kms:<region>:<account>:key/<id>, the stack output SigningKeyArn), not "${options.keyId}": an alias can be repointed to another key, so the agent pins the key itself`,
     );
   }
-  const cachePath = join(options.stateDir, KMS_KEY_CACHE_FILE);
+  const cachePath = join(options.stateDir, options.cacheFile ?? KMS_KEY_CACHE_FILE);
   const cached = readCache(cachePath, options.keyId, options.onWarning);
   if (cached) return cached;
 
@@ -101,6 +103,35 @@ export async function publicKeyFromKms(options: KmsKeyOptions): Promise<KeyObjec
       await sleep(backoffDelay(failures, 5_000));
     }
   }
+}
+
+/** A verification key and, when pinned by `kms_key_id`, the KMS key ARN it belongs to. */
+export interface TrustedKey {
+  keyId?: string;
+  publicKey: KeyObject;
+}
+
+/**
+ * The keys of `kms_key_id`: one ARN, or two separated by a comma while rotating (the current key,
+ * then the next one; docs/security.md). Each is fetched and cached on its own.
+ */
+export async function trustedKmsKeys(
+  kmsKeyId: string,
+  options: Omit<KmsKeyOptions, 'keyId' | 'cacheFile'>,
+): Promise<TrustedKey[]> {
+  const arns = kmsKeyId
+    .split(',')
+    .map((arn) => arn.trim())
+    .filter((arn) => arn !== '');
+  if (arns.length === 0 || arns.length > 2) {
+    throw new PublicKeyError('must be one key ARN, or two separated by a comma while rotating the key');
+  }
+  const keys: TrustedKey[] = [];
+  for (const [i, keyId] of arns.entries()) {
+    const cacheFile = i === 0 ? KMS_KEY_CACHE_FILE : `kms-public-key-${i}.json`;
+    keys.push({ keyId, publicKey: await publicKeyFromKms({ ...options, keyId, cacheFile }) });
+  }
+  return keys;
 }
 
 function readKeyFile(path: string): Buffer {

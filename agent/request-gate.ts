@@ -34,6 +34,8 @@ export interface GateContext {
   publicKey: KeyObject;
   /** The key the agent is pinned to (a KMS key ARN): documents naming another key are refused. */
   keyId?: string;
+  /** While rotating: the next pinned key, used for documents that name it. */
+  nextKeys?: readonly { keyId: string; publicKey: KeyObject }[];
   dedupe: DedupeStore;
   host: () => HostFacts;
   now: () => number;
@@ -62,11 +64,13 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
   const message = envelope.data;
   if (message.nodeId !== ctx.nodeId)
     return { kind: 'drop', reason: `addressed to ${message.nodeId}, not to this node` };
-  const signed = authenticRequest(ctx.publicKey, message);
-  if ('reason' in signed) return { kind: 'drop', reason: otherKey(ctx, message.request) ?? signed.reason };
+  const named = namedKey(message.request);
+  const next = ctx.nextKeys?.find((k) => k.keyId === named);
+  const signed = authenticRequest(next?.publicKey ?? ctx.publicKey, message);
+  const wrongKey = next === undefined ? otherKey(ctx, named) : undefined;
+  if ('reason' in signed) return { kind: 'drop', reason: wrongKey ?? signed.reason };
   const request = signed.request;
-  const named = otherKey(ctx, message.request);
-  if (named !== undefined) return { kind: 'drop', reason: named, request };
+  if (wrongKey !== undefined) return { kind: 'drop', reason: wrongKey, request };
   if (!request.targets.includes(ctx.nodeId)) {
     return { kind: 'drop', reason: 'this node is not among the signed targets', request };
   }
@@ -111,20 +115,21 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
 
 const isoTime = (ms: number): string => new Date(ms).toISOString();
 
-/**
- * Why a document is not for this agent's pinned key, when it names another one (read from the
- * document whether or not its signature verified, only to say what is wrong).
- */
-function otherKey(ctx: GateContext, document: string): string | undefined {
-  if (ctx.keyId === undefined) return undefined;
-  let keyId: unknown;
+/** The key a document names (read whether or not its signature verifies, only to choose a key). */
+function namedKey(document: string): string | undefined {
   try {
-    keyId = (JSON.parse(document) as { keyId?: unknown }).keyId;
+    const keyId = (JSON.parse(document) as { keyId?: unknown }).keyId;
+    return typeof keyId === 'string' ? keyId : undefined;
   } catch {
     return undefined;
   }
-  if (typeof keyId !== 'string' || keyId === ctx.keyId) return undefined;
-  return `signed with key ${keyId}, but this agent trusts only ${ctx.keyId} (kms_key_id; a new key means configuring its ARN, see docs/security.md)`;
+}
+
+/** Why a document naming `named` is not for this agent's pinned key(s), or undefined. */
+function otherKey(ctx: GateContext, named: string | undefined): string | undefined {
+  if (ctx.keyId === undefined || named === undefined || named === ctx.keyId) return undefined;
+  const trusted = [ctx.keyId, ...(ctx.nextKeys ?? []).map((k) => k.keyId)].join(' and ');
+  return `signed with key ${named}, but this agent trusts only ${trusted} (kms_key_id; a new key means configuring its ARN, see docs/security.md)`;
 }
 
 type Authenticity = { request: SignedRequest } | { reason: string };

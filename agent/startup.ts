@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createKmsClient, createSqsClient } from '#shared/aws.ts';
@@ -26,7 +25,7 @@ import { localAgentKey } from '#shared/local-principals.ts';
 import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, instanceArn, readEc2Identity } from './ec2.ts';
 import { jsonLog, type AgentLog } from './json-log.ts';
 import { CommandPolicy } from './policy.ts';
-import { PublicKeyError, publicKeyFromConfig, publicKeyFromKms } from './public-key.ts';
+import { PublicKeyError, publicKeyFromConfig, trustedKmsKeys, type TrustedKey } from './public-key.ts';
 import { resolveRunAs, RunAsError, type RunAsUser } from './run-as.ts';
 
 export const AGENT_VERSION = '0.1.0';
@@ -149,7 +148,8 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
     ownStateDir ? baseStateDir : join(baseStateDir, 'agents', spec.nodeId);
   const keyOf = (current: AgentConfig) => verificationKey(current, stack, baseStateDir, clientOptions, log);
 
-  const settingsFrom = (current: LoadedConfig, publicKey: KeyObject): AgentSettings[] => {
+  const settingsFrom = (current: LoadedConfig, keys: TrustedKey[]): AgentSettings[] => {
+    const [first, ...next] = keys as [TrustedKey, ...TrustedKey[]];
     const c = current.config;
     const runAs = runAsUser(c, runtime);
     return specs.map((spec) => ({
@@ -158,8 +158,11 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
       identity: spec.identity,
       repliesQueueUrl: stack?.repliesQueueUrl ?? c.replies_queue_url!,
       ...inboxOwner(host, region, stack?.repliesQueueUrl ?? c.replies_queue_url!),
-      publicKey,
-      ...(!stack && c.kms_key_id !== undefined ? { publicKeyId: c.kms_key_id } : {}),
+      publicKey: first.publicKey,
+      ...(first.keyId !== undefined ? { publicKeyId: first.keyId } : {}),
+      ...(next.length > 0
+        ? { nextKeys: next.map((k) => ({ keyId: k.keyId!, publicKey: k.publicKey })) }
+        : {}),
       stateDir: stateDirOfAgent(spec),
       ...(c.audit_log !== undefined ? { auditPath: resolve(c.audit_log) } : {}),
       heartbeatSec: c.heartbeat_sec,
@@ -286,12 +289,11 @@ async function verificationKey(
   stateDir: string,
   clientOptions: { region: string; credentials?: { accessKeyId: string; secretAccessKey: string } },
   log: AgentLog,
-): Promise<KeyObject> {
-  if (stack) return publicKeyFrom(readFileSync(stack.publicKeyPath, 'utf8'));
+): Promise<TrustedKey[]> {
+  if (stack) return [{ publicKey: publicKeyFrom(readFileSync(stack.publicKeyPath, 'utf8')) }];
   try {
-    if (config.public_key !== undefined) return publicKeyFromConfig(config.public_key);
-    return await publicKeyFromKms({
-      keyId: config.kms_key_id!,
+    if (config.public_key !== undefined) return [{ publicKey: publicKeyFromConfig(config.public_key) }];
+    return await trustedKmsKeys(config.kms_key_id!, {
       stateDir,
       kms: () =>
         createKmsClient({ ...clientOptions, endpoints: { kms: config.endpoints.kms }, maxSockets: 4 }),

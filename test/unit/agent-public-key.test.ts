@@ -12,6 +12,7 @@ import {
   PublicKeyError,
   publicKeyFromConfig,
   publicKeyFromKms,
+  trustedKmsKeys,
 } from '#agent/public-key.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -174,5 +175,25 @@ describe('publicKeyFromKms', () => {
       publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) }),
     ).rejects.toThrow(`KMS answered for key ${NEW_KEY_ARN}, not the pinned ${KEY_ARN}`);
     expect(existsSync(join(dir, KMS_KEY_CACHE_FILE))).toBe(false);
+  });
+
+  it('trusts two keys while rotating, each fetched and cached on its own; never three', async () => {
+    const fake = await startFakeKms();
+    const echo = (keyId: string) => (fake.answer.KeyId = keyId);
+    echo(KEY_ARN);
+    await publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) });
+    fake.calls.length = 0;
+
+    echo(NEW_KEY_ARN);
+    const keys = await trustedKmsKeys(`${KEY_ARN}, ${NEW_KEY_ARN}`, {
+      stateDir: dir,
+      kms: kmsClient(fake.url),
+    });
+
+    expect(keys.map((k) => k.keyId)).toEqual([KEY_ARN, NEW_KEY_ARN]);
+    expect(fake.calls).toEqual([`TrentService.GetPublicKey {"KeyId":"${NEW_KEY_ARN}"}`]);
+    await expect(
+      trustedKmsKeys(`${KEY_ARN},${NEW_KEY_ARN},${KEY_ARN}`, { stateDir: dir, kms: kmsClient(fake.url) }),
+    ).rejects.toThrow('must be one key ARN, or two separated by a comma while rotating the key');
   });
 });

@@ -29,8 +29,8 @@ let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'drover-pin-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function message(keyId: string, pem: string): Promise<string> {
-  const document = JSON.stringify(signedRequest({ keyId }));
+async function message(keyId: string, pem: string, runId?: string): Promise<string> {
+  const document = JSON.stringify(signedRequest({ keyId, ...(runId ? { runId } : {}) }));
   const envelope: InboxMessage = {
     v: MESSAGE_VERSION,
     nodeId: 'web-1',
@@ -66,6 +66,42 @@ describe('an agent pinned to a key', () => {
     expect(gate(await message(OTHER, pinned.pem))).toMatchObject({
       kind: 'drop',
       reason: expect.stringContaining(`signed with key ${OTHER}`),
+    });
+  });
+});
+
+describe('an agent rotating to a new key (kms_key_id: current,next)', () => {
+  const NEXT = 'arn:aws:kms:us-east-1:123456789012:key/3333';
+  const next = pair();
+  const rotating = (body: string) =>
+    checkRequest(body, {
+      nodeId: 'web-1',
+      publicKey: pinned.publicKey,
+      keyId: PINNED,
+      nextKeys: [{ keyId: NEXT, publicKey: next.publicKey }],
+      dedupe: DedupeStore.open(join(dir, 'rotating.jsonl')),
+      host: () => ({ identity: 'web-1', facts: {}, classes: [] }),
+      now: () => Date.now(),
+    });
+
+  it('accepts documents signed with either key, each verified with the key it names', async () => {
+    expect(rotating(await message(PINNED, pinned.pem))).toMatchObject({ kind: 'accept' });
+    expect(rotating(await message(NEXT, next.pem, '01TESTRUN00000000000000001'))).toMatchObject({
+      kind: 'accept',
+    });
+  });
+
+  it('refuses a document naming the next key but signed with another', async () => {
+    expect(rotating(await message(NEXT, other.pem))).toMatchObject({
+      kind: 'drop',
+      reason: expect.stringContaining('bad signature'),
+    });
+  });
+
+  it('refuses a third key, naming the two it trusts', async () => {
+    expect(rotating(await message(OTHER, other.pem))).toMatchObject({
+      kind: 'drop',
+      reason: expect.stringContaining(`but this agent trusts only ${PINNED} and ${NEXT}`),
     });
   });
 });
