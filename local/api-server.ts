@@ -32,7 +32,12 @@ function describe(record: ExecutionRecord): Body {
   };
 }
 
-export function createApiServer(sfn: LocalStepFunctions, bus: LocalEventBus): Server {
+export function createApiServer(
+  sfn: LocalStepFunctions,
+  bus: LocalEventBus,
+  /** The secret every local principal signs with, to check STS requests' signatures. */
+  secret = 'local',
+): Server {
   const operations: Record<string, (body: Body) => Body> = {
     'AWSStepFunctions.StartExecution': (b) => {
       const record = sfn.startExecution(
@@ -101,7 +106,7 @@ export function createApiServer(sfn: LocalStepFunctions, bus: LocalEventBus): Se
       };
       const raw = Buffer.concat(chunks).toString('utf8');
       if (!target && isGetCallerIdentity(req, raw)) {
-        const { status, xml } = getCallerIdentity(req);
+        const { status, xml } = getCallerIdentity(req, raw, secret);
         res.writeHead(status, { 'content-type': 'text/xml' });
         return res.end(xml);
       }

@@ -96,7 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
     const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));
-    const api = createApiServer(sfn, bus);
+    const api = createApiServer(sfn, bus, LOCAL_CREDENTIALS.secretAccessKey);
     const apiPort = await listen(api);
     closables.push({
       port: apiPort,

@@ -126,4 +126,25 @@ describe('the caller of a run', () => {
     ).rejects.toThrow('not signed for this run');
     expect(fetched).toBe(false);
   });
+
+  it('is refused by STS when its signature does not verify', async () => {
+    const runId = newRunId();
+    const proof = await sign(runId);
+    const forged = proof.headers.authorization!.replace(
+      /Signature=([0-9a-f])/,
+      (_, c: string) => `Signature=${c === '0' ? '1' : '0'}`,
+    );
+
+    await expect(
+      verifyCallerProof(
+        { ...proof, headers: { ...proof.headers, authorization: forged } },
+        { runId, stsEndpoint: t.stack.file.endpoints.sfn },
+      ),
+    ).rejects.toThrow('STS refused the caller proof: SignatureDoesNotMatch');
+    await expect(
+      verifyCallerProof(proof, { runId, stsEndpoint: t.stack.file.endpoints.sfn }),
+    ).resolves.toMatchObject({
+      arn: 'arn:aws:iam::000000000000:user/local',
+    });
+  });
 });
