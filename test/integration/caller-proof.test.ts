@@ -12,6 +12,8 @@ import { CallerProofError, signCallerProof, verifyCallerProof } from '#shared/ca
 import type { CallerProof } from '#shared/messages.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startRun } from '#cli/run-session.ts';
+import type { ConnectedStack } from '#cli/stack.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
 
@@ -146,5 +148,40 @@ describe('the caller of a run', () => {
     ).resolves.toMatchObject({
       arn: 'arn:aws:iam::000000000000:user/local',
     });
+  });
+
+  it("is proven by the CLI's own start of a run", async () => {
+    const runId = newRunId();
+    const f = t.stack.file;
+    const conn: ConnectedStack = {
+      stage: f.stage,
+      region: f.region,
+      local: true,
+      runStateMachineArn: f.stateMachines.run!,
+      cancelStateMachineArn: f.stateMachines.cancel,
+      runsTable: f.runsTable,
+      nodesTable: f.nodesTable,
+      db: t.db,
+      sfn: t.sfn,
+      fromCache: false,
+      stsEndpoint: f.endpoints.sfn,
+      close: () => {},
+    };
+
+    const executionArn = await startRun(conn, {
+      runId,
+      action: 'ping',
+      filter: { with: [], fact: [], class: [], identity: [] },
+      options: { timeoutSec: 10, discoveryTimeoutSec: 2, batchSleepSec: 0, staleAfterHeartbeats: 3 },
+      caller: 'bob@cli',
+    });
+    await eventually(async () => {
+      const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return d.status === 'RUNNING' ? undefined : d;
+    }, 40_000);
+
+    const meta = (await t.db.send(new GetCommand({ TableName: f.runsTable, Key: { runId, sk: META_SK } })))
+      .Item as RunMetaItem | undefined;
+    expect(meta).toMatchObject({ caller: 'bob@cli', callerArn: 'arn:aws:iam::000000000000:user/local' });
   });
 });
