@@ -18,6 +18,7 @@ import { ProgressPrinter } from './run-session.ts';
 import type { ExecutionOutcome } from './run-watcher.ts';
 import { executionFailure } from './run-report.ts';
 import { CliError } from './errors.ts';
+import { visible } from './output/visible.ts';
 import type { ConnectedStack } from './stack.ts';
 import pc from 'picocolors';
 
@@ -50,7 +51,8 @@ export function pingStats(rtts: readonly number[]): PingStats | null {
 }
 
 /** `web-1                                    time=12 ms`. */
-export const pingLine = (reply: PingReply): string => `${reply.identity.padEnd(40)} time=${reply.rttMs} ms`;
+export const pingLine = (reply: PingReply): string =>
+  `${visible(reply.identity).padEnd(40)} time=${reply.rttMs} ms`;
 
 export function pingStatisticsText(
   stats: PingStats | null,
@@ -71,11 +73,11 @@ export function pingStatisticsText(
   if (silent.length > 0) {
     lines.push('', title('No response from:'));
     for (const n of [...silent].sort((a, b) => a.identity.localeCompare(b.identity)))
-      lines.push(`    ${n.identity}`);
+      lines.push(`    ${visible(n.identity)}`);
   }
   if (rejected.length > 0) {
     lines.push('', title('Rejected by:'));
-    for (const n of rejected) lines.push(`    ${n.identity}: ${n.reason ?? ''}`);
+    for (const n of rejected) lines.push(`    ${visible(n.identity)}: ${visible(n.reason ?? '')}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -18,6 +18,8 @@ export const handler = middy(async (event: SQSEvent) =>
     now: wiring.now,
     log: logger,
     verifySender: stage().verifySender,
+    senderBindings: stage().senderBindings,
+    inboxUrl: wiring.inboxUrl,
     onNodeJoined: async (hb) => {
       logger.info('node joined', { nodeId: hb.nodeId, identity: hb.identity });
       await wiring

@@ -17,6 +17,8 @@ import { LocalStepFunctions } from './step-functions.ts';
 import { LambdaBundles } from './lambda-bundles.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
+import { SenderRegistry } from './sqs-senders.ts';
+import { LOCAL_SENDER_BINDINGS } from '#shared/local-principals.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
 import { startLocalScheduler, type LocalScheduler } from './scheduler-stack.ts';
@@ -68,7 +70,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const dynamo = await startDynalite({ path: options.persist ? join(stateDir, 'dynamodb') : undefined });
     closables.push(dynamo);
-    const sqs = await startSqs({ region });
+    const senders = new SenderRegistry();
+    const sqs = await startSqs({ region, senders });
     closables.push(sqs);
 
     const endpoints = {
@@ -107,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
     const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));
-    const api = createApiServer(sfn, bus);
+    const api = createApiServer(sfn, bus, LOCAL_CREDENTIALS.secretAccessKey);
     const apiPort = await listen(api);
     closables.push({
       port: apiPort,
@@ -130,14 +133,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SFN: endpoints.sfn,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      // The API server answers STS GetCallerIdentity too: Plan checks caller proofs there.
+      AWS_ENDPOINT_URL_STS: endpoints.sfn,
       DROVER_STAGE: stage,
       DROVER_NODES_TABLE: resources.nodesTable,
       DROVER_RUNS_TABLE: resources.runsTable,
       DROVER_REPLIES_QUEUE_URL: resources.repliesQueueUrl,
       DROVER_SIGNING_KEY: `file:${privateKeyPath}`,
       DROVER_EVENT_BUS: `drover-${stage}`,
-      // Local replies carry no instance-role sender ids to check.
-      DROVER_VERIFY_SENDER: 'false',
+      // Senders are checked here too: SenderIds come from the sending credentials (sqs-senders.ts).
+      DROVER_SENDER_BINDINGS: JSON.stringify(LOCAL_SENDER_BINDINGS),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     });
     await lambdas.warm();
@@ -173,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queueArn: resources.repliesQueueArn,
       region,
       invoke: (event) => lambdas.invoke('ingest', event),
+      senderOf: (messageId) => senders.senderOf(messageId),
       onError: options.onError,
     });
     ingest.start();

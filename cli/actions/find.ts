@@ -6,6 +6,7 @@
 import { EXIT, type CommandContext } from '../context.ts';
 import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
 import { withStack } from '../stack.ts';
+import { visible } from '../output/visible.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { scanFleet, selectHosts } from '../fleet.ts';
 import { ago, columns, plural } from '../output/format.ts';
@@ -44,7 +45,7 @@ export async function findCommand(flags: FindFlags, ctx: CommandContext): Promis
         `last seen ${ago(now - h.lastSeen)}${isFresh(h, now) ? '' : ' (stale)'}`,
         h.nodeId === h.identity ? '' : h.nodeId,
       ]);
-      io.out(columns(rows) + '\n');
+      io.out(visible(columns(rows), 'lines') + '\n');
     }
     if (!flags.json) {
       io.err(

@@ -10,6 +10,7 @@ import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { withStack, type ConnectedStack } from '../stack.ts';
 import { ago, clip, columns } from '../output/format.ts';
+import { visible } from '../output/visible.ts';
 import type { RunsJson } from '../output/schemas.ts';
 
 export interface RunsFlags {
@@ -127,7 +128,7 @@ export async function runsCommand(flags: RunsFlags, ctx: CommandContext): Promis
         `No runs on stage ${conn.stage}${flags.caller || flags.status || flags.schedule ? ' match' : ' yet'}.\n`,
       );
     } else {
-      io.out(runsTable(runs, Date.now()));
+      io.out(visible(runsTable(runs, Date.now()), 'lines'));
     }
     return runs.length > 0 ? EXIT.ok : EXIT.noMatch;
   });

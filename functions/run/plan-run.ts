@@ -7,6 +7,7 @@ import {
   resolveHostCount,
   runInputSchema,
   runRequestSchema,
+  type CallerProof,
   type RunRequest,
 } from '#shared/messages.ts';
 import { RunExists } from '#shared/run-errors.ts';
@@ -29,6 +30,8 @@ export interface PlanDeps {
   random?: () => number;
   /** Needed by runs a schedule started without `allowOverlap`. */
   scheduleLock?: ScheduleLock;
+  /** Sends a run's caller proof to STS and returns the ARN that signed it (caller-proof.ts). */
+  verifyCaller?: (proof: CallerProof, runId: string) => Promise<string>;
 }
 
 /** Beyond its waits and sleeps, what a run may take (Lambda steps, their retries). */
@@ -230,6 +233,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
   const turn = await takeScheduleTurn(request, sizes.length, startedAt, deps);
+  const callerArn = await provenCaller(request, deps);
 
   const meta: RunMetaItem = {
     runId,
@@ -241,6 +245,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
     options: request.options,
     caller: request.caller,
     ...(request.schedule ? { schedule: request.schedule.name } : {}),
+    ...(callerArn !== undefined ? { callerArn } : {}),
     createdAt: startedAt,
     startedAt,
     expected: targets.length,
@@ -289,4 +294,18 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
     },
     more: sizes.length > 0,
   };
+}
+
+/**
+ * The ARN STS vouches for when the request carries a caller proof; a proof that fails makes the
+ * request invalid (someone claimed an identity they could not prove).
+ */
+async function provenCaller(request: RunRequest, deps: PlanDeps): Promise<string | undefined> {
+  if (request.callerProof === undefined || deps.verifyCaller === undefined) return undefined;
+  try {
+    return await deps.verifyCaller(request.callerProof, request.runId);
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidRunRequest(`caller not proven: ${reason}`, { cause: error });
+  }
 }

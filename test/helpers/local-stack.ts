@@ -19,9 +19,7 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(
-  stackOptions: Partial<LocalStackOptions> = {},
-): Promise<TestStack> {
+export async function startTestStack(stackOptions: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), 'drover-test-'));
   const errors: unknown[] = [];
   let stack: LocalStack;
