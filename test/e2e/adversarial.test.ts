@@ -293,8 +293,12 @@ describe('a lying host against the local stack', () => {
               .trim()
               .split('\n')
               .map((line) => JSON.parse(line) as { decision: string; runId?: string; reason?: string });
+            // Refused either as a replay, or (its acknowledgement window having closed) as expired.
             const dropped = audit.some(
-              (a) => a.runId === r1 && a.decision === 'dropped' && /replay/.test(a.reason ?? ''),
+              (a) =>
+                a.runId === r1 &&
+                ((a.decision === 'dropped' && /replay/.test(a.reason ?? '')) ||
+                  (a.decision === 'rejected' && /^expired/.test(a.reason ?? ''))),
             );
             const accepted = audit.filter((a) => a.runId === r1 && a.decision === 'accepted').length;
             return dropped ? accepted === 1 : undefined;
