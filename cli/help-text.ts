@@ -77,7 +77,11 @@ Exit code 1 when the host is not in the facts table.`,
 Examples:
   $ drover runs                        the 20 most recent runs
   $ drover runs --limit 50 --caller alice@bastion --status failed
-  $ drover runs --json | jq -r '.runs[0].runId'`,
+  $ drover runs --json | jq -r '.runs[0].runId'
+  $ drover runs --limit 500 --total-by caller   estimated AWS cost of the last 500 runs, per caller
+  $ drover runs --total-by day --json | jq '.totals'
+
+Costs are estimates from each run's hosts, batches and duration with the model of drover cost.`,
 
   show: `
 Examples:

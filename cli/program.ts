@@ -226,12 +226,27 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--limit <n>', 'how many runs').default(20).argParser(wholeNumber('--limit', 1)))
     .option('--caller <who>', 'only runs started by this caller (user@host)')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .addOption(
+      new Option('--total-by <group>', "sum the listed runs' estimated AWS cost per group").choices([
+        'caller',
+        'schedule',
+        'day',
+      ]),
+    )
     .option('-j, --json', 'one JSON document (only data on stdout)')
     .addHelpText('after', HELP.runs)
-    .action(async (flags: { limit: number; caller?: string; status?: string; json?: boolean }) => {
-      const { runsCommand } = await commands.runs();
-      done(await runsCommand(flags, context()));
-    });
+    .action(
+      async (flags: {
+        limit: number;
+        caller?: string;
+        status?: string;
+        totalBy?: 'caller' | 'schedule' | 'day';
+        json?: boolean;
+      }) => {
+        const { runsCommand } = await commands.runs();
+        done(await runsCommand(flags, context()));
+      },
+    );
 
   const show = program
     .command('show')

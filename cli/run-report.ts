@@ -13,6 +13,7 @@ import { jsonlHostLine, jsonlSummaryLine, runJson } from './output/json.ts';
 import type { HostProgress } from './output/progress.ts';
 import type { ExecutionOutcome } from './run-watcher.ts';
 import { ProgressPrinter } from './run-session.ts';
+import { estimateRunCost, runCostText, type RunCost } from './cost/run-cost.ts';
 
 export type OutputFormat = 'text' | 'json' | 'jsonl';
 
@@ -44,6 +45,23 @@ export function runExitCode(meta: RunMetaItem | undefined, notFound: readonly st
 export function runElapsedMs(meta: RunMetaItem | undefined, fallbackMs: number): number {
   if (meta?.startedAt !== undefined && meta.finishedAt !== undefined) return meta.finishedAt - meta.startedAt;
   return fallbackMs;
+}
+
+/** The run's estimated AWS cost from its record and the node items read (their output sizes). */
+export function costOfRun(
+  meta: RunMetaItem | undefined,
+  nodes: readonly NodeRunItem[],
+  elapsedMs: number,
+): RunCost | undefined {
+  if (!meta) return undefined;
+  const outputBytes = nodes.reduce((sum, n) => sum + (n.stdout?.bytes ?? 0) + (n.stderr?.bytes ?? 0), 0);
+  return estimateRunCost({
+    hosts: meta.expected,
+    batches: meta.batchCount,
+    // Node items not read (a run still planning) fall back to the model's output size.
+    ...(nodes.length >= meta.expected && meta.expected > 0 ? { outputBytes } : {}),
+    watchSeconds: elapsedMs / 1000,
+  });
 }
 
 /** Why the execution failed, in the operator's words; undefined when it succeeded. */
@@ -88,7 +106,8 @@ export class RunReport extends ProgressPrinter {
     const exitCode = runExitCode(meta, notFound);
     const elapsed = runElapsedMs(meta, fallbackElapsedMs);
     const summary = meta?.summary;
-    const extras = { exitCode, notFound, ...(failure ? { error: failure } : {}) };
+    const cost = costOfRun(meta, this.nodes, elapsed);
+    const extras = { exitCode, notFound, cost, ...(failure ? { error: failure } : {}) };
     if (this.options.format === 'json') {
       const shown = this.nodes.filter((n) => isDisplayed(n, this.options.display));
       io.out(JSON.stringify(runJson(runId, meta, shown, elapsed, extras), null, 2) + '\n');
@@ -104,6 +123,7 @@ export class RunReport extends ProgressPrinter {
       } else {
         io.out(summaryText(summary, this.nodes, elapsed, { color: io.color }, { notFound }));
       }
+      if (cost) io.out(`${runCostText(cost)}\n`);
     }
     if (meta?.status === 'cancelled' && this.options.format === 'text') {
       io.err(`Run ${runId} was cancelled${meta.error ? ` (${meta.error})` : ''}.\n`);
