@@ -14,10 +14,13 @@ import { newRunId } from '#shared/ids.ts';
 export interface PlanMemory {
   /** Peak heap growth (bytes) choosing every host as a target, page by page. */
   pagedPeakBytes: number;
+  /** Heap still held by the targets after a garbage collection. */
+  pagedRetainedBytes: number;
   pagedMs: number;
   targets: number;
   /** Peak heap growth holding the whole table (null: not tried at this size). */
   wholePeakBytes: number | null;
+  wholeRetainedBytes: number | null;
   wholeMs: number | null;
   segments: number;
 }
@@ -30,8 +33,11 @@ function collector(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-async function peakDuring<T>(work: () => Promise<T>): Promise<{ value: T; peak: number; ms: number }> {
-  collector()();
+async function peakDuring<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; peak: number; retained: number; ms: number }> {
+  const gc = collector();
+  gc();
   const base = process.memoryUsage().heapUsed;
   let peak = base;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 5);
@@ -39,7 +45,9 @@ async function peakDuring<T>(work: () => Promise<T>): Promise<{ value: T; peak: 
   try {
     const value = await work();
     peak = Math.max(peak, process.memoryUsage().heapUsed);
-    return { value, peak: peak - base, ms: Date.now() - start };
+    const ms = Date.now() - start;
+    gc(); // what stays while the result is held: Plan's working set once the pages are garbage
+    return { value, peak: peak - base, retained: process.memoryUsage().heapUsed - base, ms };
   } finally {
     clearInterval(timer);
   }
@@ -56,9 +64,11 @@ export async function measurePlanMemory(
   const whole = tryWhole ? await peakDuring(() => directory.all()) : undefined;
   return {
     pagedPeakBytes: paged.peak,
+    pagedRetainedBytes: paged.retained,
     pagedMs: paged.ms,
     targets: paged.value.length,
     wholePeakBytes: whole ? whole.peak : null,
+    wholeRetainedBytes: whole ? whole.retained : null,
     wholeMs: whole ? whole.ms : null,
     segments: SEGMENTS,
   };

@@ -29,8 +29,9 @@ export function reportText(r: SimulationReport): string {
     `  estimated AWS cost                  ${formatUsd(r.costUsd)}`,
     '',
     `Plan's read of the nodes table (${r.plan.segments} parallel scan segments, measured in this process):`,
-    `  page by page, targets kept without facts: heap +${mb(r.plan.pagedPeakBytes)} in ${s(r.plan.pagedMs)} for ${n(r.plan.targets)} targets`,
-    `  whole table held at once (as before):    heap +${mb(r.plan.wholePeakBytes)} in ${s(r.plan.wholeMs)}`,
+    `  page by page, targets kept without facts: peak heap +${mb(r.plan.pagedPeakBytes)}, held +${mb(r.plan.pagedRetainedBytes)}, ${s(r.plan.pagedMs)} for ${n(r.plan.targets)} targets`,
+    `  whole table held at once (as before):    peak heap +${mb(r.plan.wholePeakBytes)}, held +${mb(r.plan.wholeRetainedBytes)}, ${s(r.plan.wholeMs)}`,
+    '  (peak includes pages not yet collected; held is after a full collection with the result in hand)',
     `  Plan's Lambda memory: ${mb(r.plan.lambdaMemoryBytes)}`,
   ];
   return lines.join('\n') + '\n';
