@@ -6,6 +6,7 @@
  * request is still one SQS message, received, deleted, acknowledged and answered one by one, as
  * an agent does, so the per-host request counts are those of a real fleet.
  */
+import { setMaxListeners } from 'node:events';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -140,6 +141,8 @@ export function startFakeAgents(
 ): { times: AgentTimes; stop(): Promise<void> } {
   const times: AgentTimes = { answered: 0 };
   const abort = new AbortController();
+  // One signal stops every poller: as many listeners as inboxes is expected, not a leak.
+  setMaxListeners(fleet.inboxes.length + 10, abort.signal);
   let stopped = false;
   const reply = (message: Reply) =>
     deps.sqs.send(
