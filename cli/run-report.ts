@@ -122,8 +122,9 @@ export class RunReport extends ProgressPrinter {
         io.err('No hosts matched the filter.\n');
       } else {
         io.out(summaryText(summary, this.nodes, elapsed, { color: io.color }, { notFound }));
+        // A run that matched nothing prints nothing on stdout; its (tiny) cost is in --json.
+        if (cost) io.out(`${runCostText(cost)}\n`);
       }
-      if (cost) io.out(`${runCostText(cost)}\n`);
     }
     if (meta?.status === 'cancelled' && this.options.format === 'text') {
       io.err(`Run ${runId} was cancelled${meta.error ? ` (${meta.error})` : ''}.\n`);

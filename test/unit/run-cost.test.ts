@@ -153,6 +153,20 @@ describe('the cost in drover run and show', () => {
     );
   });
 
+  it('prints nothing on stdout for a run that matched no host (the cost stays in --json)', () => {
+    const { io, captured } = fakeIO();
+    const report = new RunReport('RUN', io, {
+      format: 'text',
+      display: 'all',
+      progress: new HostProgress(undefined),
+    });
+    const none = runMetaItem({ expected: 0, batchCount: 0, summary: runSummary({ expected: 0 }) });
+    report.finish(none, { status: 'SUCCEEDED' }, 0);
+
+    expect(captured.stdout).toBe('');
+    expect(captured.stderr).toContain('No hosts matched');
+  });
+
   it('carries it in --json and the --jsonl summary, valid against the schemas', () => {
     for (const format of ['json', 'jsonl'] as const) {
       const { io, captured } = fakeIO();
