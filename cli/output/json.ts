@@ -43,7 +43,8 @@ export interface RunDocExtras {
   cost?: RunCost;
 }
 
-function costJson(cost: RunCost | undefined): RunJson['estimatedCost'] {
+/** The `estimatedCost` member of run and ping documents: micro-dollar rounding, null without a run record. */
+export function costJson(cost: RunCost | undefined): RunJson['estimatedCost'] {
   if (!cost) return null;
   const byService = Object.fromEntries(Object.entries(cost.byService).map(([s, v]) => [s, microUsd(v)]));
   return { usd: microUsd(cost.usd), hosts: cost.hosts, byService, pricesAsOf: cost.pricesAsOf };

@@ -69,6 +69,16 @@ export const summarySchema = z
   })
   .strict();
 
+const estimatedCostSchema = z
+  .object({
+    usd: z.number().min(0),
+    hosts: z.number().int().min(0),
+    byService: z.record(z.string(), z.number().min(0)),
+    pricesAsOf: z.string(),
+  })
+  .strict()
+  .nullable();
+
 const runFields = {
   runId: z.string(),
   status: z.enum(RUN_STATUSES),
@@ -87,15 +97,7 @@ const runFields = {
   notFound: z.array(z.string()).optional(),
   error: z.string().optional(),
   /** The run's estimated AWS cost, from the model of `drover cost`; null without a run record. */
-  estimatedCost: z
-    .object({
-      usd: z.number().min(0),
-      hosts: z.number().int().min(0),
-      byService: z.record(z.string(), z.number().min(0)),
-      pricesAsOf: z.string(),
-    })
-    .strict()
-    .nullable(),
+  estimatedCost: estimatedCostSchema,
 };
 
 /** `drover run --json`, `drover show --json`. */
@@ -179,6 +181,8 @@ export const pingDocumentSchema = z
       .strict()
       .nullable(),
     exitCode: z.number().int(),
+    /** The ping's estimated AWS cost, as in the run document. */
+    estimatedCost: estimatedCostSchema,
   })
   .strict();
 export type PingJson = z.infer<typeof pingDocumentSchema>;
