@@ -4,6 +4,7 @@
  * child processes, and the ledger of what really ran: every command the suite sends appends
  * `<node> <run>` to one file when it starts, so executions are counted on the hosts' side.
  */
+import { localAgentKey } from '#shared/local-principals.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -153,7 +154,12 @@ export class ChaosStack {
 
   async #spawnAgent(identity: string, args: string[]): Promise<void> {
     const since = Date.now();
-    const child = spawn(process.execPath, args, { env: env(), stdio: 'ignore' });
+    // Each agent signs as its own local principal (as an EC2 instance role session would be):
+    // ingest accepts a node's replies only from the principal bound to it.
+    const child = spawn(process.execPath, args, {
+      env: { ...env(), AWS_ACCESS_KEY_ID: localAgentKey([identity]) },
+      stdio: 'ignore',
+    });
     this.#children.add(child);
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     void exited.then(() => this.#children.delete(child));
