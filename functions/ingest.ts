@@ -18,11 +18,21 @@ export const handler = middy(async (event: SQSEvent) =>
     now: wiring.now,
     log: logger,
     verifySender: stage().verifySender,
-    onNodeJoined: async (hb) => {
-      logger.info('node joined', { nodeId: hb.nodeId, identity: hb.identity });
-      await wiring
-        .events()
-        .publish('Node Joined', { nodeId: hb.nodeId, identity: hb.identity, facts: hb.facts });
+    onMembership: async (outcome, hb) => {
+      const about = { nodeId: hb.nodeId, identity: hb.identity };
+      if (outcome === 'ignored') {
+        // Terminated, or stopped after this heartbeat was sent: it stays out of runs.
+        logger.info('heartbeat of a node no longer a member ignored', about);
+        return;
+      }
+      logger.info(`node ${outcome}`, about);
+      const asg = typeof hb.facts.asg === 'string' && hb.facts.asg !== '' ? { asg: hb.facts.asg } : {};
+      await wiring.events().publish(outcome === 'joined' ? 'Node Joined' : 'Node Returned', {
+        at: wiring.now(),
+        ...about,
+        ...asg,
+        ...(outcome === 'joined' ? { facts: hb.facts } : {}),
+      });
     },
   }),
 ).use(injectLambdaContext(logger));

@@ -48,6 +48,7 @@ export async function startSqs(options: { port?: number; region: string }): Prom
 export interface StageResources {
   nodesTable: string;
   runsTable: string;
+  eventsTable: string;
   repliesQueueUrl: string;
   repliesQueueArn: string;
   deadLetterQueueUrl: string;
@@ -60,9 +61,14 @@ export async function createStageResources(
 ): Promise<StageResources> {
   const nodesTable = `drover-${stage}-nodes`;
   const runsTable = `drover-${stage}-runs`;
+  const eventsTable = `drover-${stage}-events`;
   await createTable(clients.dynamo, nodesTable, [{ AttributeName: 'nodeId', KeyType: 'HASH' }]);
   await createTable(clients.dynamo, runsTable, [
     { AttributeName: 'runId', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
+  await createTable(clients.dynamo, eventsTable, [
+    { AttributeName: 'day', KeyType: 'HASH' },
     { AttributeName: 'sk', KeyType: 'RANGE' },
   ]);
   const dlq = await clients.sqs.send(
@@ -84,6 +90,7 @@ export async function createStageResources(
   return {
     nodesTable,
     runsTable,
+    eventsTable,
     repliesQueueUrl: replies.QueueUrl!,
     repliesQueueArn: await queueArn(clients.sqs, replies.QueueUrl!),
     deadLetterQueueUrl: dlq.QueueUrl!,

@@ -10,6 +10,9 @@ export const CONTROL_PLANE_FUNCTIONS = {
   finish: 'functions/finish.handler',
   ingest: 'functions/ingest.handler',
   cancelRun: 'functions/cancelRun.handler',
+  reaper: 'functions/reaper.handler',
+  instanceState: 'functions/instanceState.handler',
+  recordEvent: 'functions/recordEvent.handler',
 } as const;
 
 export type FunctionName = keyof typeof CONTROL_PLANE_FUNCTIONS;

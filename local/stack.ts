@@ -18,6 +18,7 @@ import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
+import { startMembership } from './membership.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const ACCOUNT = '000000000000';
@@ -31,6 +32,8 @@ export interface LocalStackOptions {
   /** Keep DynamoDB data on disk under `<home>/local/dynamodb` instead of in memory. */
   persist?: boolean;
   onError?: (error: unknown) => void;
+  /** How often the reaper runs (serverless.yml: every minute); tests run it more often. */
+  reaperIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -122,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DROVER_REPLIES_QUEUE_URL: resources.repliesQueueUrl,
       DROVER_SIGNING_KEY: `file:${privateKeyPath}`,
       DROVER_EVENT_BUS: `drover-${stage}`,
+      DROVER_EVENTS_TABLE: resources.eventsTable,
       // Local replies carry no instance-role sender ids to check.
       DROVER_VERIFY_SENDER: 'false',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
@@ -150,12 +154,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ingest.start();
     stopFns.push(() => ingest.stop());
 
+    stopFns.push(
+      startMembership({
+        lambdas,
+        bus,
+        stage,
+        reaperIntervalMs: options.reaperIntervalMs,
+        onError: options.onError,
+      }),
+    );
+
     const db = createDynamoClient(clientOptions);
     stopFns.push(() => db.destroy());
     const sweep = setInterval(() => {
       Promise.all([
         sweepExpired(db, resources.nodesTable, ['nodeId']),
         sweepExpired(db, resources.runsTable, ['runId', 'sk']),
+        sweepExpired(db, resources.eventsTable, ['day', 'sk']),
       ]).catch((error: unknown) => options.onError?.(error));
     }, 60_000);
     sweep.unref();
@@ -171,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachines,
       nodesTable: resources.nodesTable,
       runsTable: resources.runsTable,
+      eventsTable: resources.eventsTable,
       repliesQueueUrl: resources.repliesQueueUrl,
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
       publicKeyPath,

@@ -16,6 +16,8 @@ export const localStackFileSchema = z.object({
   stateMachines: z.record(z.string(), z.string()),
   nodesTable: z.string(),
   runsTable: z.string(),
+  /** The event log (`drover events`); absent in files written before it existed. */
+  eventsTable: z.string().optional(),
   repliesQueueUrl: z.string(),
   deadLetterQueueUrl: z.string(),
   publicKeyPath: z.string(),

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack, type LocalStack } from '#local/stack.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack.ts';
 import { createDynamoClient, createSfnClient, createSqsClient } from '#shared/aws.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -19,18 +19,20 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(
+  options: Pick<LocalStackOptions, 'reaperIntervalMs'> = {},
+): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), 'drover-test-'));
   const errors: unknown[] = [];
-  const stack = await startLocalStack({ home, onError: (e) => errors.push(e) });
-  const options = {
+  const stack = await startLocalStack({ ...options, home, onError: (e) => errors.push(e) });
+  const clientOptions = {
     region: stack.file.region,
     endpoints: stack.file.endpoints,
     credentials: stack.file.credentials,
   };
-  const db = createDynamoClient(options);
-  const sfn = createSfnClient(options);
-  const sqs = createSqsClient(options);
+  const db = createDynamoClient(clientOptions);
+  const sfn = createSfnClient(clientOptions);
+  const sqs = createSqsClient(clientOptions);
   return {
     home,
     stack,

@@ -91,6 +91,17 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
     ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
     ...on('*', 'states:SendTaskSuccess'),
   ],
+  reaper: [
+    ...logs('reaper'),
+    ...on('NodesTable.Arn', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  instanceState: [
+    ...logs('instanceState'),
+    ...on('NodesTable.Arn', 'dynamodb:UpdateItem'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  recordEvent: [...logs('recordEvent'), ...on('EventsTable.Arn', 'dynamodb:PutItem')],
 };
 
 const AGENT_INBOX_ACTIONS = [
@@ -167,7 +178,7 @@ describe(`sls package --stage ${STAGE}`, () => {
         SIGNERS.includes(name) ? { 'Fn::GetAtt': ['SigningKey', 'Arn'] } : undefined,
       );
       expect(variables.DROVER_EVENT_BUS).toEqual(
-        name === 'finish' || name === 'ingest' ? { Ref: 'EventBus' } : undefined,
+        ['finish', 'ingest', 'reaper', 'instanceState'].includes(name) ? { Ref: 'EventBus' } : undefined,
       );
     });
 
@@ -316,6 +327,7 @@ describe(`sls package --stage ${STAGE}`, () => {
           ...['NodesTable.Arn', 'RunsTable.Arn'].flatMap((table) =>
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
+          ...on('EventsTable.Arn', 'dynamodb:Query'),
           ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
         ].sort(),
       );
@@ -525,6 +537,7 @@ describe(`sls package --stage ${STAGE}`, () => {
       'RepliesQueueUrl',
       'SigningKeyArn',
       'EventBusName',
+      'EventsTableName',
       'AlarmTopicArn',
       'Stage',
       'Region',

@@ -1,0 +1,71 @@
+/**
+ * EventBridge rules of the stack, on one machine: each bus event is matched against the same
+ * patterns serverless.yml gives its rules (a packaging test checks the two agree) and delivered
+ * to the rule's function, as EventBridge invokes a Lambda target asynchronously.
+ */
+import type { BusEvent } from './event-bus.ts';
+import type { FunctionName } from './functions.ts';
+
+/** An event pattern: each key's value is a list of accepted values, or a nested pattern. */
+export type EventPattern = { [key: string]: readonly (string | number | boolean)[] | EventPattern };
+
+export interface LocalEventRule {
+  /** The logical id of the rule in serverless.yml. */
+  id: string;
+  /** `stage`: the stage's own bus; `default`: the account's bus, where AWS services publish. */
+  bus: 'stage' | 'default';
+  pattern: EventPattern;
+  target: FunctionName;
+}
+
+export const LOCAL_EVENT_RULES: readonly LocalEventRule[] = [
+  { id: 'RecordEventsRule', bus: 'stage', pattern: { source: ['drover'] }, target: 'recordEvent' },
+  {
+    id: 'InstanceStateRule',
+    bus: 'default',
+    pattern: {
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Instance State-change Notification'],
+      detail: { state: ['stopped', 'terminated'] },
+    },
+    target: 'instanceState',
+  },
+];
+
+/** EventBridge's matching for the subset of patterns drover uses: exact values, nested fields. */
+export function matchesPattern(pattern: EventPattern, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return Object.entries(pattern).every(([key, expected]) => {
+    const actual = record[key];
+    if (Array.isArray(expected)) {
+      const values = Array.isArray(actual) ? (actual as unknown[]) : [actual];
+      return values.some((v) => (expected as unknown[]).includes(v));
+    }
+    return matchesPattern(expected as EventPattern, actual);
+  });
+}
+
+/**
+ * Delivers each event put on `stageBus` or `default` to the matching rules' functions. Returns
+ * the function that stops delivery.
+ */
+export function routeEvents(
+  bus: { subscribe(listener: (event: BusEvent) => void): () => void },
+  stageBus: string,
+  invoke: (target: FunctionName, event: BusEvent) => Promise<unknown>,
+  onError: (error: unknown) => void,
+): () => void {
+  return bus.subscribe((event) => {
+    const onBus =
+      event['event-bus-name'] === stageBus
+        ? 'stage'
+        : event['event-bus-name'] === 'default'
+          ? 'default'
+          : undefined;
+    for (const rule of LOCAL_EVENT_RULES) {
+      if (rule.bus !== onBus || !matchesPattern(rule.pattern, event)) continue;
+      invoke(rule.target, event).catch(onError);
+    }
+  });
+}

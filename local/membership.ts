@@ -1,0 +1,46 @@
+/**
+ * The stack's membership machinery on one machine: the reaper on a timer (serverless.yml runs it
+ * on a schedule) and the EventBridge rules that deliver bus events to their functions.
+ */
+import type { LambdaRuntime } from './lambda-runtime.ts';
+import type { LocalEventBus } from './event-bus.ts';
+import { routeEvents } from './event-rules.ts';
+
+export interface MembershipOptions {
+  lambdas: LambdaRuntime;
+  bus: LocalEventBus;
+  stage: string;
+  /** Default one minute, as deployed. */
+  reaperIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** Starts the reaper timer and the event rules; returns the function that stops both. */
+export function startMembership(options: MembershipOptions): () => void {
+  const onError = options.onError ?? (() => {});
+  const unroute = routeEvents(
+    options.bus,
+    `drover-${options.stage}`,
+    (target, event) => options.lambdas.invoke(target, event),
+    onError,
+  );
+  let running = false;
+  const reap = setInterval(() => {
+    // One reaper run at a time, as a slow scheduled run must not overlap the next one here.
+    if (running) return;
+    running = true;
+    options.lambdas
+      .invoke('reaper', {
+        source: 'aws.events',
+        'detail-type': 'Scheduled Event',
+        time: new Date().toISOString(),
+      })
+      .catch(onError)
+      .finally(() => (running = false));
+  }, options.reaperIntervalMs ?? 60_000);
+  reap.unref();
+  return () => {
+    clearInterval(reap);
+    unroute();
+  };
+}
