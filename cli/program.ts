@@ -15,6 +15,7 @@ import { addFilterOptions, addProgressOptions, collect, progressFlag } from './c
 import { closestCommand, usageErrorLine } from './usage-errors.ts';
 import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
+import { register as registerEvents } from './commands/events.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 export const VERSION = '0.1.0';
@@ -187,6 +188,7 @@ export function buildProgram(io: CliIO): Command {
     );
   addFilterOptions(find)
     .option('--include-stale', 'also hosts silent for more than 3 heartbeats (marked stale)')
+    .option('--all', 'also hosts no longer in service (lost, stopped, terminated), listed apart')
     .option('-j, --json', 'one JSON document (only data on stdout)')
     .addHelpText('after', HELP.find)
     .action(async (flags: Record<string, unknown>) => {
@@ -391,6 +393,8 @@ export function buildProgram(io: CliIO): Command {
         onInterrupt: io.onInterrupt,
       });
     });
+
+  registerEvents(program, { context, done });
 
   // `drover` alone, or an unknown command: one line saying what to do.
   program.action(() => {

@@ -34,6 +34,8 @@ export interface ConnectedStack extends StackConnection {
   /** The embedded stack of `drover local`, not a deployed stage. */
   local: boolean;
   cancelStateMachineArn: string | undefined;
+  /** The event log (`drover events`); undefined for a stack deployed before it existed. */
+  eventsTable: string | undefined;
   /** The stage's outputs came from the cache (they may be out of date). */
   fromCache: boolean;
 }
@@ -73,6 +75,7 @@ function connectLocal(home: string): ConnectedStack {
     cancelStateMachineArn: file.stateMachines.cancel,
     runsTable: file.runsTable,
     nodesTable: file.nodesTable,
+    eventsTable: file.eventsTable,
     db,
     sfn,
     fromCache: false,
@@ -106,6 +109,7 @@ async function connectDeployed(selection: StackSelection, stage: string): Promis
       cancelStateMachineArn: outputs.cancelStateMachineArn,
       runsTable: outputs.runsTable,
       nodesTable: outputs.nodesTable,
+      eventsTable: outputs.eventsTable,
       db,
       sfn,
       fromCache,

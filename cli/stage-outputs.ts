@@ -25,6 +25,7 @@ export const stageOutputsSchema = z.object({
   repliesQueueUrl: z.string(),
   signingKeyArn: z.string().optional(),
   eventBusName: z.string().optional(),
+  eventsTable: z.string().optional(),
   agentPolicyArn: z.string().optional(),
   operatorPolicyArn: z.string().optional(),
 });
@@ -43,6 +44,7 @@ const REQUIRED_OUTPUTS = {
 const OPTIONAL_OUTPUTS = {
   SigningKeyArn: 'signingKeyArn',
   EventBusName: 'eventBusName',
+  EventsTableName: 'eventsTable',
   AgentPolicyArn: 'agentPolicyArn',
   OperatorPolicyArn: 'operatorPolicyArn',
 } as const;

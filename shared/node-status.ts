@@ -4,16 +4,16 @@
  * ever expected in a run; a lost or stopped node that heartbeats again is active again, a
  * terminated one never is (its instance id is never reused).
  */
-export const NODE_STATUSES = ['active', 'lost', 'stopped', 'terminated'] as const;
-export type NodeStatus = (typeof NODE_STATUSES)[number];
+export const MEMBERSHIP_STATUSES = ['active', 'lost', 'stopped', 'terminated'] as const;
+export type MembershipStatus = (typeof MEMBERSHIP_STATUSES)[number];
 
 /** Missed heartbeats after which the reaper marks a node lost, by default. */
 export const DEFAULT_LOST_AFTER_HEARTBEATS = 3;
 
 /** A node's status; records written before statuses existed have none and are active. */
-export function nodeStatus(node: { status?: string }): NodeStatus {
-  return (NODE_STATUSES as readonly string[]).includes(node.status ?? '')
-    ? (node.status as NodeStatus)
+export function nodeStatus(node: { status?: string }): MembershipStatus {
+  return (MEMBERSHIP_STATUSES as readonly string[]).includes(node.status ?? '')
+    ? (node.status as MembershipStatus)
     : 'active';
 }
 
