@@ -48,15 +48,16 @@ export function matchesPattern(pattern: EventPattern, value: unknown): boolean {
 
 /**
  * Delivers each event put on `stageBus` or `default` to the matching rules' functions. Returns
- * the function that stops delivery.
+ * the function that stops delivery; it resolves once the deliveries under way have ended.
  */
 export function routeEvents(
   bus: { subscribe(listener: (event: BusEvent) => void): () => void },
   stageBus: string,
   invoke: (target: FunctionName, event: BusEvent) => Promise<unknown>,
   onError: (error: unknown) => void,
-): () => void {
-  return bus.subscribe((event) => {
+): () => Promise<void> {
+  const inFlight = new Set<Promise<unknown>>();
+  const unsubscribe = bus.subscribe((event) => {
     const onBus =
       event['event-bus-name'] === stageBus
         ? 'stage'
@@ -65,7 +66,13 @@ export function routeEvents(
           : undefined;
     for (const rule of LOCAL_EVENT_RULES) {
       if (rule.bus !== onBus || !matchesPattern(rule.pattern, event)) continue;
-      invoke(rule.target, event).catch(onError);
+      const delivery = invoke(rule.target, event).catch(onError);
+      inFlight.add(delivery);
+      void delivery.finally(() => inFlight.delete(delivery));
     }
   });
+  return async () => {
+    unsubscribe();
+    await Promise.all(inFlight);
+  };
 }

@@ -16,7 +16,7 @@ export interface MembershipOptions {
 }
 
 /** Starts the reaper timer and the event rules; returns the function that stops both. */
-export function startMembership(options: MembershipOptions): () => void {
+export function startMembership(options: MembershipOptions): () => Promise<void> {
   const onError = options.onError ?? (() => {});
   const unroute = routeEvents(
     options.bus,
@@ -24,23 +24,23 @@ export function startMembership(options: MembershipOptions): () => void {
     (target, event) => options.lambdas.invoke(target, event),
     onError,
   );
-  let running = false;
+  let running: Promise<unknown> | undefined;
   const reap = setInterval(() => {
     // One reaper run at a time, as a slow scheduled run must not overlap the next one here.
     if (running) return;
-    running = true;
-    options.lambdas
+    running = options.lambdas
       .invoke('reaper', {
         source: 'aws.events',
         'detail-type': 'Scheduled Event',
         time: new Date().toISOString(),
       })
       .catch(onError)
-      .finally(() => (running = false));
+      .finally(() => (running = undefined));
   }, options.reaperIntervalMs ?? 60_000);
   reap.unref();
-  return () => {
+  return async () => {
     clearInterval(reap);
-    unroute();
+    await running;
+    await unroute();
   };
 }

@@ -19,6 +19,7 @@ import { SqsEventSource } from './event-source.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
 import { startMembership } from './membership.ts';
+import { startLocalAutoScaling } from './autoscaling-server.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const ACCOUNT = '000000000000';
@@ -72,6 +73,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodb: `http://127.0.0.1:${dynamo.port}`,
       sfn: '',
       events: '',
+      autoscaling: '',
     };
     const clientOptions = { region, credentials: LOCAL_CREDENTIALS, endpoints };
     const sqsClient = createSqsClient(clientOptions);
@@ -108,6 +110,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     endpoints.sfn = `http://127.0.0.1:${apiPort}`;
     endpoints.events = endpoints.sfn;
+    const autoScaling = await startLocalAutoScaling({ home: options.home, root: PROJECT_ROOT, bus, listen });
+    stopFns.push(() => autoScaling.stop());
+    endpoints.autoscaling = autoScaling.endpoint;
 
     // The handlers read these, exactly as they read their Lambda environment in AWS.
     Object.assign(process.env, {
@@ -119,6 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SFN: endpoints.sfn,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      AWS_ENDPOINT_URL_AUTO_SCALING: endpoints.autoscaling,
       DROVER_STAGE: stage,
       DROVER_NODES_TABLE: resources.nodesTable,
       DROVER_RUNS_TABLE: resources.runsTable,

@@ -12,7 +12,14 @@ export const localStackFileSchema = z.object({
   pid: z.number().int(),
   startedAt: z.number().int(),
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),
-  endpoints: z.object({ sqs: z.string(), dynamodb: z.string(), sfn: z.string(), events: z.string() }),
+  endpoints: z.object({
+    sqs: z.string(),
+    dynamodb: z.string(),
+    sfn: z.string(),
+    events: z.string(),
+    /** The local Auto Scaling (lifecycle hooks, `drover local scale`); absent in older files. */
+    autoscaling: z.string().optional(),
+  }),
   stateMachines: z.record(z.string(), z.string()),
   nodesTable: z.string(),
   runsTable: z.string(),
