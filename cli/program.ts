@@ -16,6 +16,8 @@ import { closestCommand, usageErrorLine } from './usage-errors.ts';
 import { RUN_STATUSES } from './output/run-statuses.ts';
 import { ASSUMPTIONS, PRICES } from './cost/model.ts';
 import { register as registerEvents } from './commands/events.ts';
+import { register as registerLifecycle } from './commands/lifecycle.ts';
+import { register as registerLocalScale } from './commands/local-scale.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 export const VERSION = '0.1.0';
@@ -395,6 +397,8 @@ export function buildProgram(io: CliIO): Command {
     });
 
   registerEvents(program, { context, done });
+  registerLifecycle(program, { context, done });
+  registerLocalScale(program, { context, done });
 
   // `drover` alone, or an unknown command: one line saying what to do.
   program.action(() => {

@@ -36,6 +36,11 @@ export interface ConnectedStack extends StackConnection {
   cancelStateMachineArn: string | undefined;
   /** The event log (`drover events`); undefined for a stack deployed before it existed. */
   eventsTable: string | undefined;
+  /** Per-group lifecycle configuration (`drover lifecycle`). */
+  lifecycleTable: string | undefined;
+  /** The Auto Scaling endpoint: the local emulator's, or undefined for AWS's own. */
+  autoScalingEndpoint: string | undefined;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   /** The stage's outputs came from the cache (they may be out of date). */
   fromCache: boolean;
 }
@@ -76,6 +81,9 @@ function connectLocal(home: string): ConnectedStack {
     runsTable: file.runsTable,
     nodesTable: file.nodesTable,
     eventsTable: file.eventsTable,
+    lifecycleTable: file.lifecycleTable,
+    autoScalingEndpoint: file.endpoints.autoscaling,
+    credentials: file.credentials,
     db,
     sfn,
     fromCache: false,
@@ -110,6 +118,8 @@ async function connectDeployed(selection: StackSelection, stage: string): Promis
       runsTable: outputs.runsTable,
       nodesTable: outputs.nodesTable,
       eventsTable: outputs.eventsTable,
+      lifecycleTable: outputs.lifecycleTable,
+      autoScalingEndpoint: undefined,
       db,
       sfn,
       fromCache,

@@ -26,6 +26,7 @@ export const stageOutputsSchema = z.object({
   signingKeyArn: z.string().optional(),
   eventBusName: z.string().optional(),
   eventsTable: z.string().optional(),
+  lifecycleTable: z.string().optional(),
   agentPolicyArn: z.string().optional(),
   operatorPolicyArn: z.string().optional(),
 });
@@ -45,6 +46,7 @@ const OPTIONAL_OUTPUTS = {
   SigningKeyArn: 'signingKeyArn',
   EventBusName: 'eventBusName',
   EventsTableName: 'eventsTable',
+  LifecycleTableName: 'lifecycleTable',
   AgentPolicyArn: 'agentPolicyArn',
   OperatorPolicyArn: 'operatorPolicyArn',
 } as const;

@@ -49,6 +49,7 @@ export interface StageResources {
   nodesTable: string;
   runsTable: string;
   eventsTable: string;
+  lifecycleTable: string;
   repliesQueueUrl: string;
   repliesQueueArn: string;
   deadLetterQueueUrl: string;
@@ -62,6 +63,7 @@ export async function createStageResources(
   const nodesTable = `drover-${stage}-nodes`;
   const runsTable = `drover-${stage}-runs`;
   const eventsTable = `drover-${stage}-events`;
+  const lifecycleTable = `drover-${stage}-lifecycle`;
   await createTable(clients.dynamo, nodesTable, [{ AttributeName: 'nodeId', KeyType: 'HASH' }]);
   await createTable(clients.dynamo, runsTable, [
     { AttributeName: 'runId', KeyType: 'HASH' },
@@ -69,6 +71,10 @@ export async function createStageResources(
   ]);
   await createTable(clients.dynamo, eventsTable, [
     { AttributeName: 'day', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
+  await createTable(clients.dynamo, lifecycleTable, [
+    { AttributeName: 'asg', KeyType: 'HASH' },
     { AttributeName: 'sk', KeyType: 'RANGE' },
   ]);
   const dlq = await clients.sqs.send(
@@ -91,6 +97,7 @@ export async function createStageResources(
     nodesTable,
     runsTable,
     eventsTable,
+    lifecycleTable,
     repliesQueueUrl: replies.QueueUrl!,
     repliesQueueArn: await queueArn(clients.sqs, replies.QueueUrl!),
     deadLetterQueueUrl: dlq.QueueUrl!,

@@ -132,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DROVER_SIGNING_KEY: `file:${privateKeyPath}`,
       DROVER_EVENT_BUS: `drover-${stage}`,
       DROVER_EVENTS_TABLE: resources.eventsTable,
+      DROVER_LIFECYCLE_TABLE: resources.lifecycleTable,
       // Local replies carry no instance-role sender ids to check.
       DROVER_VERIFY_SENDER: 'false',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
@@ -193,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       nodesTable: resources.nodesTable,
       runsTable: resources.runsTable,
       eventsTable: resources.eventsTable,
+      lifecycleTable: resources.lifecycleTable,
       repliesQueueUrl: resources.repliesQueueUrl,
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
       publicKeyPath,

@@ -2,8 +2,8 @@
  * Per-group lifecycle configuration: what the control plane runs on a host of an Auto Scaling
  * group when it launches (bootstrap) and before it terminates (decommission), and which other
  * group must be in service first. Written by `drover lifecycle set` (and the fleet file), read by
- * the lifecycle state machine. One item per group in the stage's lifecycle table, keyed by the
- * group's name.
+ * the lifecycle state machine. One item per group in the stage's lifecycle table: key `asg` (the
+ * group's name) and `sk` = `config` (the table's other items are the lifecycle flow's waits).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -100,6 +100,12 @@ export interface LifecycleConfigStore {
   remove(asg: string): Promise<boolean>;
 }
 
+const CONFIG_SK = 'config';
+const withoutKeys = (item: Record<string, unknown>): Record<string, unknown> => {
+  const { sk: _sk, ...config } = item;
+  return config;
+};
+
 export class DynamoLifecycleConfigStore implements LifecycleConfigStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -107,23 +113,32 @@ export class DynamoLifecycleConfigStore implements LifecycleConfigStore {
   ) {}
 
   async get(asg: string): Promise<LifecycleConfig | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { asg } }));
-    return out.Item ? validateLifecycleConfig(out.Item) : undefined;
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { asg, sk: CONFIG_SK } }));
+    return out.Item ? validateLifecycleConfig(withoutKeys(out.Item)) : undefined;
   }
 
   async list(): Promise<LifecycleConfig[]> {
     const items: LifecycleConfig[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await this.db.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
-      items.push(...(out.Items ?? []).map(validateLifecycleConfig));
+      const out = await this.db.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'sk = :config',
+          ExpressionAttributeValues: { ':config': CONFIG_SK },
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []).map((item) => validateLifecycleConfig(withoutKeys(item))));
       start = out.LastEvaluatedKey;
     } while (start);
     return items.sort((a, b) => a.asg.localeCompare(b.asg));
   }
 
   async put(config: LifecycleConfig): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: validateLifecycleConfig(config) }));
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { ...validateLifecycleConfig(config), sk: CONFIG_SK } }),
+    );
   }
 
   async remove(asg: string): Promise<boolean> {
@@ -131,7 +146,7 @@ export class DynamoLifecycleConfigStore implements LifecycleConfigStore {
       await this.db.send(
         new DeleteCommand({
           TableName: this.table,
-          Key: { asg },
+          Key: { asg, sk: CONFIG_SK },
           ConditionExpression: 'attribute_exists(asg)',
         }),
       );

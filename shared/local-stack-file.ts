@@ -25,6 +25,8 @@ export const localStackFileSchema = z.object({
   runsTable: z.string(),
   /** The event log (`drover events`); absent in files written before it existed. */
   eventsTable: z.string().optional(),
+  /** Per-group lifecycle configuration (`drover lifecycle`); absent in older files. */
+  lifecycleTable: z.string().optional(),
   repliesQueueUrl: z.string(),
   deadLetterQueueUrl: z.string(),
   publicKeyPath: z.string(),

@@ -328,6 +328,19 @@ describe(`sls package --stage ${STAGE}`, () => {
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
           ...on('EventsTable.Arn', 'dynamodb:Query'),
+          ...on(
+            'LifecycleTable.Arn',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:Scan',
+          ),
+          ...on('*', 'autoscaling:DescribeAutoScalingGroups'),
+          ...on(
+            'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*',
+            'autoscaling:PutLifecycleHook',
+            'autoscaling:DeleteLifecycleHook',
+          ),
           ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
         ].sort(),
       );
@@ -538,6 +551,7 @@ describe(`sls package --stage ${STAGE}`, () => {
       'SigningKeyArn',
       'EventBusName',
       'EventsTableName',
+      'LifecycleTableName',
       'AlarmTopicArn',
       'Stage',
       'Region',
