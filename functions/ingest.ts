@@ -6,6 +6,7 @@ import { defaultClients } from '#shared/aws.ts';
 import { ingestReplies } from './run/ingest-replies.ts';
 import { NodeRegistry } from './run/node-registry.ts';
 import { handlerLogger, stage, wiring } from './run/wiring.ts';
+import { releaseJoinWait } from './lifecycle/join-release.ts';
 
 const logger = handlerLogger();
 
@@ -26,6 +27,8 @@ export const handler = middy(async (event: SQSEvent) =>
         return;
       }
       logger.info(`node ${outcome}`, about);
+      // A launching instance's lifecycle action waits for exactly this first heartbeat.
+      if (outcome === 'joined') await releaseJoinWait(hb);
       const asg = typeof hb.facts.asg === 'string' && hb.facts.asg !== '' ? { asg: hb.facts.asg } : {};
       await wiring.events().publish(outcome === 'joined' ? 'Node Joined' : 'Node Returned', {
         at: wiring.now(),

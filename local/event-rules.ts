@@ -15,9 +15,30 @@ export interface LocalEventRule {
   /** `stage`: the stage's own bus; `default`: the account's bus, where AWS services publish. */
   bus: 'stage' | 'default';
   pattern: EventPattern;
-  target: FunctionName;
+  /** A function, or a state machine (`drover-<stage>-<name>`) started with the event as input. */
+  target: FunctionName | { stateMachine: string };
 }
 
+/**
+ * The stack's rules for `stage` (serverless.yml writes `${sls:stage}` where these have the stage).
+ */
+export function eventRules(stage: string): readonly LocalEventRule[] {
+  return [
+    ...LOCAL_EVENT_RULES,
+    {
+      id: 'LifecycleActionRule',
+      bus: 'default',
+      pattern: {
+        source: ['aws.autoscaling'],
+        'detail-type': ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'],
+        detail: { LifecycleHookName: [`drover-${stage}-launch`, `drover-${stage}-terminate`] },
+      },
+      target: { stateMachine: 'lifecycle' },
+    },
+  ];
+}
+
+/** The rules that do not depend on the stage's name. */
 export const LOCAL_EVENT_RULES: readonly LocalEventRule[] = [
   { id: 'RecordEventsRule', bus: 'stage', pattern: { source: ['drover'] }, target: 'recordEvent' },
   {
@@ -29,6 +50,12 @@ export const LOCAL_EVENT_RULES: readonly LocalEventRule[] = [
       detail: { state: ['stopped', 'terminated'] },
     },
     target: 'instanceState',
+  },
+  {
+    id: 'LifecycleRunDoneRule',
+    bus: 'stage',
+    pattern: { source: ['drover'], 'detail-type': ['Run Completed'] },
+    target: 'lifecycleRunDone',
   },
 ];
 
@@ -53,7 +80,7 @@ export function matchesPattern(pattern: EventPattern, value: unknown): boolean {
 export function routeEvents(
   bus: { subscribe(listener: (event: BusEvent) => void): () => void },
   stageBus: string,
-  invoke: (target: FunctionName, event: BusEvent) => Promise<unknown>,
+  invoke: (target: LocalEventRule['target'], event: BusEvent) => Promise<unknown>,
   onError: (error: unknown) => void,
 ): () => Promise<void> {
   const inFlight = new Set<Promise<unknown>>();
@@ -64,7 +91,7 @@ export function routeEvents(
         : event['event-bus-name'] === 'default'
           ? 'default'
           : undefined;
-    for (const rule of LOCAL_EVENT_RULES) {
+    for (const rule of eventRules(stageBus.replace(/^drover-/, ''))) {
       if (rule.bus !== onBus || !matchesPattern(rule.pattern, event)) continue;
       const delivery = invoke(rule.target, event).catch(onError);
       inFlight.add(delivery);

@@ -13,6 +13,8 @@ export interface MembershipOptions {
   /** Default one minute, as deployed. */
   reaperIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /** Starts `drover-<stage>-<name>` with `input` (a rule whose target is a state machine). */
+  startMachine: (name: string, input: string) => void;
 }
 
 /** Starts the reaper timer and the event rules; returns the function that stops both. */
@@ -21,7 +23,11 @@ export function startMembership(options: MembershipOptions): () => Promise<void>
   const unroute = routeEvents(
     options.bus,
     `drover-${options.stage}`,
-    (target, event) => options.lambdas.invoke(target, event),
+    async (target, event) => {
+      if (typeof target === 'string') return options.lambdas.invoke(target, event);
+      // EventBridge names the execution itself; the event id is unique.
+      options.startMachine(target.stateMachine, JSON.stringify(event));
+    },
     onError,
   );
   let running: Promise<unknown> | undefined;

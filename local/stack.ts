@@ -149,6 +149,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachines[name] = sfn.createStateMachine(`drover-${stage}-${name}`, definition);
     }
     stopFns.push(() => sfn.stopAll());
+    // The lifecycle steps start bootstrap and decommission runs (serverless.yml: Ref RunStateMachine).
+    process.env.DROVER_RUN_STATE_MACHINE = stateMachines.run;
 
     const ingest = new SqsEventSource({
       sqs: sqsClient,
@@ -168,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         stage,
         reaperIntervalMs: options.reaperIntervalMs,
         onError: options.onError,
+        startMachine: (name, input) =>
+          sfn.startExecution(stateMachines[name] ?? `unknown:${name}`, crypto.randomUUID(), input),
       }),
     );
 

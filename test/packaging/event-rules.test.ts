@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { LOCAL_EVENT_RULES } from '#local/event-rules.ts';
+import { eventRules } from '#local/event-rules.ts';
 import { REPO_ROOT } from '../helpers/sls-package.ts';
 
 interface RuleResource {
@@ -14,7 +14,7 @@ interface RuleResource {
   Properties: {
     EventBusName?: unknown;
     EventPattern: unknown;
-    Targets: { Arn: { 'Fn::GetAtt': [string, string] } }[];
+    Targets: { Arn: { 'Fn::GetAtt'?: [string, string]; Ref?: string } }[];
   };
 }
 
@@ -24,6 +24,12 @@ const resources = (
   }
 ).resources.Resources;
 const lambdaId = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+/** serverless.yml writes the stage as `${sls:stage}`. */
+const LOCAL_EVENT_RULES = eventRules('${sls:stage}');
+const targetId = (target: (typeof LOCAL_EVENT_RULES)[number]['target']) =>
+  typeof target === 'string'
+    ? lambdaId(target)
+    : `${target.stateMachine.charAt(0).toUpperCase()}${target.stateMachine.slice(1)}StateMachine`;
 
 describe('event rules', () => {
   it('are the same set in serverless.yml and in the local stack', () => {
@@ -42,12 +48,14 @@ describe('event rules', () => {
       expect(declared.Properties.EventBusName).toEqual(
         rule.bus === 'stage' ? { Ref: 'EventBus' } : undefined,
       );
-      expect(declared.Properties.Targets.map((t) => t.Arn['Fn::GetAtt'][0])).toEqual([lambdaId(rule.target)]);
+      const targets = declared.Properties.Targets.map((t) => t.Arn['Fn::GetAtt']?.[0] ?? t.Arn.Ref);
+      expect(targets).toEqual([targetId(rule.target)]);
+      if (typeof rule.target !== 'string') return;
       const permission = Object.values(resources).find(
         (r) =>
           r.Type === 'AWS::Lambda::Permission' &&
           JSON.stringify(r.Properties).includes(`"${id}"`) &&
-          JSON.stringify(r.Properties).includes(lambdaId(rule.target)),
+          JSON.stringify(r.Properties).includes(targetId(rule.target)),
       );
       expect(permission, `a Lambda permission lets ${id} invoke ${rule.target}`).toBeDefined();
     },

@@ -41,6 +41,8 @@ const SIGNERS: FunctionName[] = ['dispatch'];
 const INBOXES = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:drover-${STAGE}-node-*`;
 const executionsOf = (machine: string) =>
   `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:drover-${STAGE}-${machine}:*`;
+const GROUPS =
+  'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*';
 const THIS_STACK =
   'arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*';
 
@@ -85,6 +87,7 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
     ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
     ...on('*', 'states:SendTaskSuccess'),
     ...on('EventBus.Arn', 'events:PutEvents'),
+    ...on('LifecycleTable.Arn', 'dynamodb:DeleteItem'),
   ],
   cancelRun: [
     ...logs('cancelRun'),
@@ -102,6 +105,28 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
     ...on('EventBus.Arn', 'events:PutEvents'),
   ],
   recordEvent: [...logs('recordEvent'), ...on('EventsTable.Arn', 'dynamodb:PutItem')],
+  lifecycle: [
+    ...logs('lifecycle'),
+    ...on('LifecycleTable.Arn', 'dynamodb:GetItem'),
+    ...on('NodesTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
+    ...on('RunsTable.Arn', 'dynamodb:GetItem'),
+    ...on(GROUPS, 'autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'),
+    ...on(INBOXES, 'sqs:DeleteQueue'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  lifecycleWait: [
+    ...logs('lifecycleWait'),
+    ...on('LifecycleTable.Arn', 'dynamodb:PutItem', 'dynamodb:DeleteItem'),
+    ...on('NodesTable.Arn', 'dynamodb:GetItem'),
+    ...on('RunStateMachine', 'states:StartExecution'),
+    ...on(executionsOf('run'), 'states:DescribeExecution'),
+    ...on('*', 'states:SendTaskSuccess'),
+  ],
+  lifecycleRunDone: [
+    ...logs('lifecycleRunDone'),
+    ...on('LifecycleTable.Arn', 'dynamodb:DeleteItem'),
+    ...on('*', 'states:SendTaskSuccess'),
+  ],
 };
 
 const AGENT_INBOX_ACTIONS = [
@@ -178,7 +203,9 @@ describe(`sls package --stage ${STAGE}`, () => {
         SIGNERS.includes(name) ? { 'Fn::GetAtt': ['SigningKey', 'Arn'] } : undefined,
       );
       expect(variables.DROVER_EVENT_BUS).toEqual(
-        ['finish', 'ingest', 'reaper', 'instanceState'].includes(name) ? { Ref: 'EventBus' } : undefined,
+        ['finish', 'ingest', 'reaper', 'instanceState', 'lifecycle', 'lifecycleWait'].includes(name)
+          ? { Ref: 'EventBus' }
+          : undefined,
       );
     });
 
