@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, createSqsClient } from '#shared/aws.ts';
 import { ensureLocalKeyPair } from '#shared/signing.ts';
+import { agentParameterName } from '#shared/agent-parameter.ts';
 import { assertNoLocalStack, localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { createApiServer, listen } from './api-server.ts';
 import { createStageResources, startDynalite, startSqs, type Closable } from './emulators.ts';
@@ -74,6 +75,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sfn: '',
       events: '',
       autoscaling: '',
+      ssm: '',
     };
     const clientOptions = { region, credentials: LOCAL_CREDENTIALS, endpoints };
     const sqsClient = createSqsClient(clientOptions);
@@ -98,7 +100,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
     const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));
-    const api = createApiServer(sfn, bus);
+    const parameters = new Map<string, string>();
+    const api = createApiServer(sfn, bus, parameters);
     const apiPort = await listen(api);
     closables.push({
       port: apiPort,
@@ -110,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     endpoints.sfn = `http://127.0.0.1:${apiPort}`;
     endpoints.events = endpoints.sfn;
+    endpoints.ssm = endpoints.sfn;
     const autoScaling = await startLocalAutoScaling({ home: options.home, root: PROJECT_ROOT, bus, listen });
     stopFns.push(() => autoScaling.stop());
     endpoints.autoscaling = autoScaling.endpoint;
@@ -125,6 +129,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SFN: endpoints.sfn,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       AWS_ENDPOINT_URL_AUTO_SCALING: endpoints.autoscaling,
+      AWS_ENDPOINT_URL_SSM: endpoints.ssm,
       DROVER_STAGE: stage,
       DROVER_NODES_TABLE: resources.nodesTable,
       DROVER_RUNS_TABLE: resources.runsTable,
@@ -204,6 +209,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       publicKeyPath,
       stateDir,
     };
+    // What serverless.yml publishes as /drover/<stage>/agent (here the local public key, not a KMS key id).
+    parameters.set(
+      agentParameterName(stage),
+      JSON.stringify({
+        stage,
+        region,
+        replies_queue_url: resources.repliesQueueUrl,
+        public_key: readFileSync(publicKeyPath, 'utf8'),
+      }),
+    );
     const stackFile = localStackFilePath(options.home);
     writeFileSync(stackFile, JSON.stringify(file, null, 2) + '\n');
     stopFns.push(() => rmSync(stackFile, { force: true }));

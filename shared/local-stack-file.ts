@@ -19,6 +19,8 @@ export const localStackFileSchema = z.object({
     events: z.string(),
     /** The local Auto Scaling (lifecycle hooks, `drover local scale`); absent in older files. */
     autoscaling: z.string().optional(),
+    /** SSM Parameter Store (the published agent configuration); absent in older files. */
+    ssm: z.string().optional(),
   }),
   stateMachines: z.record(z.string(), z.string()),
   nodesTable: z.string(),

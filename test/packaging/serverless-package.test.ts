@@ -243,11 +243,13 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(new Set(roles).size).toBe(FUNCTION_NAMES.length);
     });
 
-    it("use Resource '*' only for SendTaskSuccess, which has no resource-level permissions", () => {
+    it("use Resource '*' only for SendTaskSuccess and DescribeAutoScalingGroups, which have no resource-level permissions", () => {
       const everything = identityStatements(template)
         .filter(({ statement }) => asList(statement.Resource).includes('*'))
         .flatMap(({ statement }) => asList(statement.Action));
-      expect(new Set(everything)).toEqual(new Set(['states:SendTaskSuccess']));
+      expect(new Set(everything)).toEqual(
+        new Set(['states:SendTaskSuccess', 'autoscaling:DescribeAutoScalingGroups']),
+      );
     });
 
     it('use no wildcard actions', () => {
@@ -328,6 +330,10 @@ describe(`sls package --stage ${STAGE}`, () => {
           ...on(INBOXES, ...AGENT_INBOX_ACTIONS),
           ...on('RepliesQueue.Arn', 'sqs:SendMessage'),
           ...on('SigningKey.Arn', 'kms:GetPublicKey'),
+          ...on(
+            `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/drover/${STAGE}/agent`,
+            'ssm:GetParameter',
+          ),
         ].sort(),
       );
       expect(agent().every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
