@@ -57,6 +57,8 @@ export interface PrepareDeps {
   node: (nodeId: string) => Promise<NodeItem | undefined>;
   events: EventPublisher;
   now: () => number;
+  /** Seconds a wait lasts before a lifecycle heartbeat (default {@link WAIT_SLICE_SEC}). */
+  sliceSec?: number;
 }
 
 export async function prepareAction(event: unknown, deps: PrepareDeps): Promise<LifecycleAction> {
@@ -86,7 +88,7 @@ export async function prepareAction(event: unknown, deps: PrepareDeps): Promise<
   const timeoutSec = config?.timeoutSec ?? 900;
   const deadline = now + timeoutSec * 1000;
   // A wait never outlasts the action: a 30 s action waits 30 s, not a whole slice.
-  base.sliceSec = Math.min(WAIT_SLICE_SEC, timeoutSec);
+  base.sliceSec = Math.min(deps.sliceSec ?? WAIT_SLICE_SEC, timeoutSec);
   const kind = launch ? 'launch' : 'terminate';
   const command = launch ? config?.bootstrap : config?.decommission;
   if (!command) {

@@ -52,5 +52,19 @@ export function prepareDeps(): PrepareDeps {
     node,
     events: wiring.events(),
     now: wiring.now,
+    sliceSec: sliceSecFrom(process.env.DROVER_LIFECYCLE_SLICE_SEC),
   };
+}
+
+/**
+ * `DROVER_LIFECYCLE_SLICE_SEC`: how long a wait lasts before a lifecycle heartbeat, 1 to 240 s
+ * (under the hooks' 300 s heartbeat timeout); unset, 120 s.
+ */
+function sliceSecFrom(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 240) {
+    throw new ConfigError(`DROVER_LIFECYCLE_SLICE_SEC must be a whole number from 1 to 240, got "${value}"`);
+  }
+  return n;
 }
