@@ -21,6 +21,8 @@ export class InvalidInstanceStateEvent extends Error {
 
 export interface InstanceStateDeps {
   membership: NodeMembership;
+  /** Deletes a terminated node's inbox (a terminated instance never reads it again). */
+  deleteInbox: (url: string) => Promise<void>;
   events: EventPublisher;
   now: () => number;
   log: { info(message: string, extra: Record<string, unknown>): void };
@@ -49,6 +51,12 @@ export async function applyInstanceState(
     // Not a node of this stage, already marked (a redelivered event), or terminated already.
     deps.log.info('instance state changes no node', { instanceId: detail['instance-id'], state });
     return 'unchanged';
+  }
+  if (state === 'terminated' && before.inbox) {
+    // Best effort: a failure leaves one queue behind, never the node marked wrong.
+    await deps.deleteInbox(before.inbox).catch((error: unknown) => {
+      deps.log.info('inbox not deleted', { nodeId: before.nodeId, error: String(error) });
+    });
   }
   const payload: NodeEventDetail = {
     at,

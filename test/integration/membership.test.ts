@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { EventLog, type LoggedEvent } from '#shared/event-log.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
@@ -94,8 +94,9 @@ describe('node membership', () => {
     expect((await node('m-race'))?.status).toBe('active');
   });
 
-  it('marks a terminated instance at once, once, and never brings it back', async () => {
-    await heartbeat({ nodeId: 'i-0aaa1', identity: 'term-1', heartbeatSec: 60 });
+  it('marks a terminated instance at once, once, deletes its inbox and never brings it back', async () => {
+    const { QueueUrl } = await t.sqs.send(new CreateQueueCommand({ QueueName: 'drover-local-node-i-0aaa1' }));
+    await heartbeat({ nodeId: 'i-0aaa1', identity: 'term-1', heartbeatSec: 60, inbox: QueueUrl! });
     await eventually(async () => ((await node('i-0aaa1'))?.status === 'active' ? true : undefined));
 
     ec2StateChange('i-0aaa1', 'terminated');
@@ -106,6 +107,10 @@ describe('node membership', () => {
 
     expect((await node('i-0aaa1'))?.status).toBe('terminated');
     expect(await typesOf('i-0aaa1')).toEqual(['Node Joined', 'Node Terminated']);
+    // Its inbox is gone: a terminated instance never reads it again.
+    await expect(
+      t.sqs.send(new GetQueueUrlCommand({ QueueName: 'drover-local-node-i-0aaa1' })),
+    ).rejects.toThrow();
   });
 
   it('ignores a heartbeat sent before a stop, and returns the node on one sent after', async () => {

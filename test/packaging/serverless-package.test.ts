@@ -102,6 +102,7 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   instanceState: [
     ...logs('instanceState'),
     ...on('NodesTable.Arn', 'dynamodb:UpdateItem'),
+    ...on(INBOXES, 'sqs:DeleteQueue'),
     ...on('EventBus.Arn', 'events:PutEvents'),
   ],
   recordEvent: [...logs('recordEvent'), ...on('EventsTable.Arn', 'dynamodb:PutItem')],

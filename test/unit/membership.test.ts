@@ -41,6 +41,7 @@ describe('discovery and membership', () => {
 describe('EC2 state changes', () => {
   const deps = {
     membership: { markInstanceState: async () => undefined } as unknown as NodeMembership,
+    deleteInbox: async () => {},
     events: { publish: async () => {} },
     now: () => NOW,
     log: { info: () => {} },
