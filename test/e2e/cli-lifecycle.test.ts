@@ -67,20 +67,26 @@ describe('drover lifecycle', () => {
   });
 
   it.each([
-    [['lifecycle', 'set', 'nope', '--bootstrap', 'x'], 'no Auto Scaling group named "nope"'],
+    ['an unknown group', ['nope', '--bootstrap', 'x'], 'no Auto Scaling group named "nope"'],
     [
-      ['lifecycle', 'set', 'web', '--bootstrap', 'x', '--requires', 'zk:3'],
+      'a barrier on a missing group',
+      ['web', '--bootstrap', 'x', '--requires', 'zk:3'],
       'no Auto Scaling group named "zk"',
     ],
-    [['lifecycle', 'set', 'web', '--bootstrap', 'x', '--requires', 'web:1'], 'a group cannot require itself'],
-    [['lifecycle', 'set', 'web', '--bootstrap', 'x', '--timeout', '10'], 'timeoutSec'],
     [
-      ['lifecycle', 'set', 'web', '--bootstrap', 'x'.repeat(MAX_LIFECYCLE_COMMAND_BYTES + 1)],
+      'a group requiring itself',
+      ['web', '--bootstrap', 'x', '--requires', 'web:1'],
+      'a group cannot require itself',
+    ],
+    ['a timeout under 30 s', ['web', '--bootstrap', 'x', '--timeout', '10'], 'timeoutSec'],
+    [
+      'a command over the limit',
+      ['web', '--bootstrap', 'x'.repeat(MAX_LIFECYCLE_COMMAND_BYTES + 1)],
       'bootstrap is longer than',
     ],
-    [['lifecycle', 'set', 'web'], 'give --bootstrap, --decommission or both'],
-  ])('refuses %j, storing nothing', async (args, message) => {
-    const out = await cli(['lifecycle', 'set', ...(args as string[])]);
+    ['no command', ['web'], 'give --bootstrap, --decommission or both'],
+  ] as const)('refuses %s, storing nothing', async (_label, args, message) => {
+    const out = await cli(['lifecycle', 'set', ...args]);
     expect(out.code).toBe(4);
     expect(out.stderr).toContain(message);
     expect((await cli(['lifecycle', 'show', 'web'])).code).toBe(1);

@@ -14,7 +14,7 @@ import {
   SetDesiredCapacityCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createAutoScalingClient, putDroverHooks } from '#shared/autoscaling.ts';
+import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import type { BusEvent } from '#local/event-bus.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 
@@ -70,11 +70,25 @@ describe('local Auto Scaling', () => {
   });
 
   it('holds a launch for drover, continues it, then holds the termination and ends it', async () => {
-    await putDroverHooks(asg, t.stack.file.stage, 'web');
+    // Hooks of someone else (not drover-local-*): drover's lifecycle rule leaves their actions alone.
+    for (const [name, transition, result] of [
+      ['test-launch', 'autoscaling:EC2_INSTANCE_LAUNCHING', 'ABANDON'],
+      ['test-terminate', 'autoscaling:EC2_INSTANCE_TERMINATING', 'CONTINUE'],
+    ] as const) {
+      await asg.send(
+        new PutLifecycleHookCommand({
+          AutoScalingGroupName: 'web',
+          LifecycleHookName: name,
+          LifecycleTransition: transition,
+          HeartbeatTimeout: 300,
+          DefaultResult: result,
+        }),
+      );
+    }
     const hooks = await asg.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: 'web' }));
     expect(hooks.LifecycleHooks?.map((h) => [h.LifecycleHookName, h.DefaultResult]).sort()).toEqual([
-      ['drover-local-launch', 'ABANDON'],
-      ['drover-local-terminate', 'CONTINUE'],
+      ['test-launch', 'ABANDON'],
+      ['test-terminate', 'CONTINUE'],
     ]);
 
     await asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'web', DesiredCapacity: 1 }));
@@ -84,7 +98,7 @@ describe('local Auto Scaling', () => {
     expect(lifecycleEvents('launch').map((e) => e.detail)).toContainEqual(
       expect.objectContaining({
         EC2InstanceId: id,
-        LifecycleHookName: 'drover-local-launch',
+        LifecycleHookName: 'test-launch',
         AutoScalingGroupName: 'web',
       }),
     );
@@ -97,7 +111,7 @@ describe('local Auto Scaling', () => {
     const complete = (
       result: string,
       by: { token?: string; instance?: string },
-      hook = 'drover-local-launch',
+      hook = 'test-launch',
     ) =>
       asg.send(
         new CompleteLifecycleActionCommand({
@@ -111,7 +125,7 @@ describe('local Auto Scaling', () => {
     await asg.send(
       new RecordLifecycleActionHeartbeatCommand({
         AutoScalingGroupName: 'web',
-        LifecycleHookName: 'drover-local-launch',
+        LifecycleHookName: 'test-launch',
         LifecycleActionToken: token,
       }),
     );
@@ -126,7 +140,7 @@ describe('local Auto Scaling', () => {
 
     await asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'web', DesiredCapacity: 0 }));
     expect((await instances('web'))[0]).toMatchObject({ LifecycleState: 'Terminating:Wait' });
-    await complete('CONTINUE', { instance: id }, 'drover-local-terminate');
+    await complete('CONTINUE', { instance: id }, 'test-terminate');
     expect(await instances('web')).toEqual([]);
     await eventually(async () => ((await node(id))?.status === 'terminated' ? true : undefined));
   }, 60_000);
@@ -138,7 +152,7 @@ describe('local Auto Scaling', () => {
     await asg.send(
       new CompleteLifecycleActionCommand({
         AutoScalingGroupName: 'web',
-        LifecycleHookName: 'drover-local-launch',
+        LifecycleHookName: 'test-launch',
         LifecycleActionResult: 'ABANDON',
         InstanceId: launched!.InstanceId!,
       }),
