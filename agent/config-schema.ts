@@ -83,7 +83,10 @@ export const agentConfigSchema = z
     node_id: text.optional(),
     public_key: text.optional(),
     kms_key_id: text.optional(),
-    endpoints: z.object({ sqs: url.optional(), kms: url.optional() }, MAPPING).strict().default({}),
+    endpoints: z
+      .object({ sqs: url.optional(), kms: url.optional(), ssm: url.optional() }, MAPPING)
+      .strict()
+      .default({}),
     ec2: z.enum(['auto', 'always', 'never'], { error: 'must be auto, always or never' }).default('auto'),
     metadata_endpoint: url.default(DEFAULT_METADATA_ENDPOINT),
     state_dir: text.default(DEFAULT_STATE_DIR),
@@ -205,6 +208,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ),
   key('endpoints.sqs', 'string', '--sqs-endpoint <url>', "the SDK's", 'SQS endpoint override'),
   key('endpoints.kms', 'string', '--kms-endpoint <url>', "the SDK's", 'KMS endpoint override'),
+  key(
+    'endpoints.ssm',
+    'string',
+    '--ssm-endpoint <url>',
+    "the SDK's",
+    'SSM endpoint override (the published configuration)',
+  ),
   key('ec2', 'string', '--ec2 <mode>', 'auto', 'auto (detect from DMI), always or never'),
   key(
     'metadata_endpoint',

@@ -56,6 +56,8 @@ export async function startSqs(options: { port?: number; region: string }): Prom
 export interface StageResources {
   nodesTable: string;
   runsTable: string;
+  eventsTable: string;
+  lifecycleTable: string;
   repliesQueueUrl: string;
   repliesQueueArn: string;
   deadLetterQueueUrl: string;
@@ -68,6 +70,8 @@ export async function createStageResources(
 ): Promise<StageResources> {
   const nodesTable = `drover-${stage}-nodes`;
   const runsTable = `drover-${stage}-runs`;
+  const eventsTable = `drover-${stage}-events`;
+  const lifecycleTable = `drover-${stage}-lifecycle`;
   await createTable(clients.dynamo, nodesTable, [{ AttributeName: 'nodeId', KeyType: 'HASH' }]);
   await createTable(
     clients.dynamo,
@@ -86,6 +90,14 @@ export async function createStageResources(
       Projection: { ProjectionType: 'KEYS_ONLY' },
     },
   );
+  await createTable(clients.dynamo, eventsTable, [
+    { AttributeName: 'day', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
+  await createTable(clients.dynamo, lifecycleTable, [
+    { AttributeName: 'asg', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
   const dlq = await clients.sqs.send(
     new CreateQueueCommand({
       QueueName: `drover-${stage}-replies-dlq`,
@@ -106,6 +118,8 @@ export async function createStageResources(
   return {
     nodesTable,
     runsTable,
+    eventsTable,
+    lifecycleTable,
     repliesQueueUrl: replies.QueueUrl!,
     repliesQueueArn: await queueArn(clients.sqs, replies.QueueUrl!),
     deadLetterQueueUrl: dlq.QueueUrl!,

@@ -205,11 +205,7 @@ export class LocalScheduler {
           `${schedule.Target.RoleArn} is not authorized to perform states:StartExecution on ${schedule.Target.Arn}`,
         );
       }
-      this.options.startExecution(
-        schedule.Target.Arn,
-        executionName,
-        schedule.Target.Input ?? '{}',
-      );
+      this.options.startExecution(schedule.Target.Arn, executionName, schedule.Target.Input ?? '{}');
     } catch (error: unknown) {
       // In AWS a refused invocation is retried, then dropped (or dead-lettered): the schedule goes on.
       record.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

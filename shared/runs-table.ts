@@ -156,6 +156,11 @@ export interface NodeItem {
   heartbeatSec: number;
   lastSeen: number;
   joinedAt: number;
+  /** Membership (shared/node-status.ts); absent on records older than statuses, meaning active. */
+  status?: string;
+  /** When the status last changed (ms), and why (`missed 3 heartbeats`, `instance stopped`). */
+  statusAt?: number;
+  statusReason?: string;
   startedAt: number;
   expiresAt: number;
 }

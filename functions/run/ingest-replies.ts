@@ -6,7 +6,7 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describeZodError, replySchema, type HeartbeatReply, type Reply } from '#shared/messages.ts';
 import type { RecordOutcome, ReplyLedger } from './reply-ledger.ts';
-import type { NodeRegistry } from './node-registry.ts';
+import type { HeartbeatOutcome, NodeRegistry } from './node-registry.ts';
 import type { RunReply } from './reply-transitions.ts';
 
 /** `AROA…:i-0abc…`: the SenderId SQS records for a message sent with an EC2 instance role. */
@@ -30,7 +30,8 @@ export interface IngestDeps {
     warn(message: string, extra: Record<string, unknown>): void;
     error(message: string, extra: Record<string, unknown>): void;
   };
-  onNodeJoined?: (hb: HeartbeatReply) => Promise<void>;
+  /** Called when a heartbeat changed the node's membership (joined, returned, ignored). */
+  onMembership?: (outcome: Exclude<HeartbeatOutcome, 'seen'>, hb: HeartbeatReply) => Promise<void>;
   /** Reject replies whose instance-role sender is not the node they claim to be. */
   verifySender: boolean;
 }
@@ -79,8 +80,8 @@ export async function ingestReplies(
   await Promise.all([
     ...heartbeats.map(async ({ id, reply }) => {
       try {
-        const joined = await deps.registry.recordHeartbeat(reply, deps.now());
-        if (joined) await deps.onNodeJoined?.(reply);
+        const outcome = await deps.registry.recordHeartbeat(reply, deps.now());
+        if (outcome !== 'seen') await deps.onMembership?.(outcome, reply);
       } catch (error: unknown) {
         deps.log.error('heartbeat not recorded', { messageId: id, nodeId: reply.nodeId, error });
         failures.add(id);

@@ -1,6 +1,15 @@
 /** Heartbeats into the nodes table: one upsert per heartbeat, `joinedAt` kept from the first. */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HeartbeatReply } from '#shared/messages.ts';
+import { nodeStatus } from '#shared/node-status.ts';
+
+/**
+ * What a heartbeat did to the node's membership: `joined` (first heartbeat), `returned` (it was
+ * lost or stopped), `seen` (nothing changed), `ignored` (the node is terminated, or stopped after
+ * this heartbeat was sent: a heartbeat still in the queue must not bring it back).
+ */
+export type HeartbeatOutcome = 'joined' | 'returned' | 'seen' | 'ignored';
 
 /** How long a silent node's record is kept before the table's TTL removes it. */
 export const NODE_RECORD_TTL_SEC = 7 * 86_400;
@@ -11,10 +20,37 @@ export class NodeRegistry {
     readonly table: string,
   ) {}
 
-  /** Records a heartbeat; returns true when the node was not known before (it just joined). */
-  async recordHeartbeat(hb: HeartbeatReply, now: number): Promise<boolean> {
+  /** Records a heartbeat and makes the node active again; says how its membership changed. */
+  async recordHeartbeat(hb: HeartbeatReply, now: number): Promise<HeartbeatOutcome> {
     // The Auto Scaling group, when the agent found one (EC2 tag), for lifecycle hooks and `find`.
     const asg = typeof hb.facts.asg === 'string' && hb.facts.asg !== '' ? hb.facts.asg : undefined;
+    let old: Record<string, unknown> | undefined;
+    try {
+      old = await this.#upsert(hb, now, asg);
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) return 'ignored';
+      throw error;
+    }
+    if (old?.joinedAt === undefined) return 'joined';
+    if (nodeStatus(old) === 'active') return 'seen';
+    // A second small write: statusAt says when it came back, only when it did.
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { nodeId: hb.nodeId },
+        UpdateExpression: 'SET #statusAt = :now, #statusReason = :why',
+        ExpressionAttributeNames: { '#statusAt': 'statusAt', '#statusReason': 'statusReason' },
+        ExpressionAttributeValues: { ':now': now, ':why': `heartbeat again after ${nodeStatus(old)}` },
+      }),
+    );
+    return 'returned';
+  }
+
+  async #upsert(
+    hb: HeartbeatReply,
+    now: number,
+    asg: string | undefined,
+  ): Promise<Record<string, unknown> | undefined> {
     const out = await this.db.send(
       new UpdateCommand({
         TableName: this.table,
@@ -22,7 +58,8 @@ export class NodeRegistry {
         UpdateExpression:
           'SET #identity = :identity, #facts = :facts, #classes = :classes, #inbox = :inbox, ' +
           '#agentVersion = :version, #heartbeatSec = :hb, #lastSeen = :now, #startedAt = :started, ' +
-          '#expiresAt = :exp, #joinedAt = if_not_exists(#joinedAt, :now)' +
+          '#expiresAt = :exp, #joinedAt = if_not_exists(#joinedAt, :now), #status = :active, ' +
+          '#statusAt = if_not_exists(#statusAt, :now)' +
           (asg ? ', #asg = :asg' : ''),
         // Attribute names go through placeholders: `identity` is a DynamoDB reserved word.
         ExpressionAttributeNames: Object.fromEntries(
@@ -37,6 +74,8 @@ export class NodeRegistry {
             'startedAt',
             'expiresAt',
             'joinedAt',
+            'status',
+            'statusAt',
             ...(asg ? ['asg'] : []),
           ].map((name) => [`#${name}`, name]),
         ),
@@ -50,11 +89,19 @@ export class NodeRegistry {
           ':now': now,
           ':started': hb.startedAt,
           ':exp': Math.floor(now / 1000) + NODE_RECORD_TTL_SEC,
+          ':active': 'active',
+          ':terminated': 'terminated',
+          ':stopped': 'stopped',
+          ':sent': hb.sentAt,
           ...(asg ? { ':asg': asg } : {}),
         },
+        // Never back from terminated; back from stopped only with a heartbeat sent after the stop.
+        ConditionExpression:
+          'attribute_not_exists(#status) OR (#status <> :terminated AND ' +
+          '(#status <> :stopped OR #statusAt < :sent))',
         ReturnValues: 'UPDATED_OLD',
       }),
     );
-    return out.Attributes?.joinedAt === undefined;
+    return out.Attributes;
   }
 }
