@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { factsSize, MAX_FACTS_BYTES, MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
+import { factsProblem, MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { AgentConfigError } from './config.ts';
 import { DedupeStore } from './dedupe-store.ts';
@@ -29,7 +29,13 @@ export interface AgentSettings {
   nodeId: string;
   identity: string;
   repliesQueueUrl: string;
+  /** On EC2, the instance's ARN: the inbox is tagged with it (`drover:instance`), see `instanceArn`. */
+  instanceArn?: string;
   publicKey: KeyObject;
+  /** The KMS key ARN `publicKey` belongs to, when pinned by `kms_key_id`. */
+  publicKeyId?: string;
+  /** While rotating: the next key, trusted for documents that name it (`kms_key_id: a,b`). */
+  nextKeys?: { keyId: string; publicKey: KeyObject }[];
   /** Dedupe store (and, unless `auditPath` says otherwise, the audit log) live here. */
   stateDir: string;
   auditPath?: string;
@@ -132,6 +138,7 @@ export class Agent {
       log: deps.log,
       stage: settings.stage,
       nodeId: settings.nodeId,
+      ...(settings.instanceArn !== undefined ? { instanceArn: settings.instanceArn } : {}),
       signal: this.#abort.signal,
       deadLetterPath: join(settings.stateDir, 'dead-letter.jsonl'),
     });
@@ -242,11 +249,11 @@ export class Agent {
       factsCommand: s.factsCommand,
       onWarning: (message) => this.#log.warn('fact source skipped', { problem: message }),
     });
-    const size = factsSize(loaded.facts, loaded.classes);
-    if (size > MAX_FACTS_BYTES) {
+    const tooMuch = factsProblem(loaded.facts, loaded.classes);
+    if (tooMuch !== undefined) {
       const problem =
-        `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a heartbeat carries ` +
-        `(one SQS message, one DynamoDB item): trim the fact files, the class files or the facts command's output`;
+        `${tooMuch} (a heartbeat is one SQS message, the host's record one DynamoDB item): ` +
+        `trim the fact files, the class files or the facts command's output`;
       if (!this.#factsLoaded) throw new AgentConfigError([`${s.identity}: ${problem}`]);
       this.#log.error('facts not refreshed; keeping the previous ones', { problem });
       return;
@@ -304,6 +311,8 @@ export class Agent {
     const decision = checkRequest(message.Body ?? '', {
       nodeId: s.nodeId,
       publicKey: s.publicKey,
+      ...(s.publicKeyId !== undefined ? { keyId: s.publicKeyId } : {}),
+      ...(s.nextKeys !== undefined ? { nextKeys: s.nextKeys } : {}),
       dedupe: this.#dedupe!,
       host: () => ({ identity: s.identity, facts: this.#facts.facts, classes: this.#facts.classes }),
       now: this.#now,
@@ -515,6 +524,7 @@ export class Agent {
             batch: r.batch,
             action: r.action,
             ...(r.caller ? { caller: r.caller } : {}),
+            ...(r.callerArn ? { callerArn: r.callerArn } : {}),
             ...(r.command ? { command: r.command } : {}),
           }
         : {}),

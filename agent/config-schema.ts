@@ -204,7 +204,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'string',
     '--kms-key-id <id>',
     '-',
-    'KMS key id/ARN/alias: its public key is fetched once',
+    'the signing key ARN (output SigningKeyArn; pinned, no alias; two, comma-separated, while rotating)',
   ),
   key('endpoints.sqs', 'string', '--sqs-endpoint <url>', "the SDK's", 'SQS endpoint override'),
   key('endpoints.kms', 'string', '--kms-endpoint <url>', "the SDK's", 'KMS endpoint override'),

@@ -142,3 +142,27 @@ async function withRetries<T>(attempt: () => Promise<T>, what: string): Promise<
 function definedOnly<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
+
+/** The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`. */
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/**
+ * The instance's ARN, as IAM sees it in `ec2:SourceInstanceARN` for calls made with the instance
+ * role: the agent tags its inbox with it, and the agent policy lets an instance use only the inbox
+ * carrying its own ARN. The account is the replies queue's (its URL is `…/<account>/<name>`).
+ * Undefined when the URL has no account segment (then the inbox is not tagged).
+ */
+export function instanceArn(instanceId: string, region: string, repliesQueueUrl: string): string | undefined {
+  let account: string | undefined;
+  try {
+    account = new URL(repliesQueueUrl).pathname.split('/')[1];
+  } catch {
+    return undefined;
+  }
+  if (account === undefined || !/^\d{12}$/.test(account)) return undefined;
+  return `arn:${partitionOf(region)}:ec2:${region}:${account}:instance/${instanceId}`;
+}

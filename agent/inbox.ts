@@ -12,6 +12,7 @@ import {
   CreateQueueCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  TagQueueCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -25,6 +26,11 @@ export interface InboxOptions {
   log: AgentLog;
   stage: string;
   nodeId: string;
+  /**
+   * The instance ARN to tag the inbox with (`drover:instance`): the agent policy allows an
+   * instance only the inbox that carries its own ARN.
+   */
+  instanceArn?: string;
   /** Aborting it ends `create` retries and the poll loop (an open long poll is cut short). */
   signal: AbortSignal;
   /** Messages whose handling failed MAX_HANDLING_ATTEMPTS times are appended here (JSON lines), then deleted. */
@@ -196,7 +202,7 @@ export class Inbox {
   }
 
   async #createOnce(): Promise<void> {
-    const { stage, nodeId } = this.options;
+    const { stage, nodeId, instanceArn } = this.options;
     const out = await this.options.sqs.send(
       new CreateQueueCommand({
         QueueName: inboxQueueName(stage, nodeId),
@@ -205,9 +211,21 @@ export class Inbox {
           VisibilityTimeout: '60',
           ReceiveMessageWaitTimeSeconds: '20',
         },
-        tags: { 'drover:stage': stage, 'drover:node': nodeId },
+        tags: {
+          'drover:stage': stage,
+          'drover:node': nodeId,
+          ...(instanceArn !== undefined ? { 'drover:instance': instanceArn } : {}),
+        },
       }),
     );
     this.#url = out.QueueUrl ?? '';
+    // An inbox created before agents tagged their instance (or by an older agent) keeps its old
+    // tags through CreateQueue; the agent policy lets an instance tag an untagged inbox as its own
+    // once, and then only it can use the queue.
+    if (instanceArn !== undefined) {
+      await this.options.sqs.send(
+        new TagQueueCommand({ QueueUrl: this.#url, Tags: { 'drover:instance': instanceArn } }),
+      );
+    }
   }
 }

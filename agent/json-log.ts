@@ -57,6 +57,8 @@ export interface AuditEntry {
   runId?: string;
   batch?: number;
   caller?: string;
+  /** The caller's ARN as STS vouched for it to Plan, when the run's caller was proven. */
+  callerArn?: string;
   command?: unknown;
   exitCode?: number | null;
   signal?: string | null;

@@ -5,6 +5,8 @@
  * outright so only argv requests (no shell, no expansion) get through.
  */
 import type { Command } from '#shared/messages.ts';
+import { RE2JS } from 're2js';
+import { simpleCommands } from './shell-line.ts';
 
 export interface PolicySettings {
   default: 'allow' | 'deny';
@@ -32,8 +34,8 @@ export class PolicyPatternError extends Error {
 }
 
 /**
- * Compiles one pattern. `/regex/flags` is a regular expression tested against the command text
- * (anchor it yourself). Anything else is a glob matched against the whole command text: `*` is any
+ * Compiles one pattern. `/regex/flags` is a regular expression (RE2 syntax: no lookaround or
+ * backreferences) tested against the command text (anchor it yourself). Anything else is a glob matched against the whole command text: `*` is any
  * run of characters and `?` one character, except shell metacharacters (`; & | < > $ \` \ ( ) { }`
  * and line breaks), so `systemctl status *` cannot match `systemctl status x; rm -rf /`.
  * Throws {@link PolicyPatternError} for an invalid regular expression.
@@ -41,9 +43,9 @@ export class PolicyPatternError extends Error {
 export function compilePattern(source: string): CommandPattern {
   const regex = /^\/(.*)\/([a-z]*)$/s.exec(source);
   if (regex) {
-    let compiled: RegExp;
+    let compiled: RE2JS;
     try {
-      compiled = new RegExp(regex[1]!, regex[2]!.replace(/[gy]/g, ''));
+      compiled = RE2JS.compile(regex[1]!, re2Flags(regex[2]!));
     } catch (e: unknown) {
       throw new PolicyPatternError(
         `is not a valid regular expression: ${e instanceof Error ? e.message : e}`,
@@ -89,13 +91,31 @@ export class CommandPolicy {
       return 'policy: shell commands are not allowed on this host (policy.shell is false); send an argv command';
     }
     const text = commandText(command);
-    const denied = this.#deny.find((p) => p.test(text));
+    // A deny pattern refuses the line when it matches the whole line or any simple command in it
+    // (`true && rm -rf /srv`); argv commands have no shell, so their text is the one command.
+    const parts = 'shell' in command ? [text, ...simpleCommands(text)] : [text];
+    const denied = this.#deny.find((p) => parts.some((part) => p.test(part)));
     if (denied) return `policy: command matches deny pattern "${denied.source}"`;
     if (this.settings.default === 'deny' && !this.#allow.some((p) => p.test(text))) {
       return 'policy: command matches no allow pattern (policy.default is deny)';
     }
     return undefined;
   }
+}
+
+/**
+ * RE2 flags for `i`, `m` and `s` (`g`, `y` and `u` change nothing for a test). Policy regexes run
+ * on RE2, in time linear in the command, like filter regexes: the command text is the operator's.
+ */
+function re2Flags(flags: string): number {
+  let out = 0;
+  for (const flag of flags) {
+    if (flag === 'i') out |= RE2JS.CASE_INSENSITIVE;
+    else if (flag === 'm') out |= RE2JS.MULTILINE;
+    else if (flag === 's') out |= RE2JS.DOTALL;
+    else if (!'gyu'.includes(flag)) throw new Error(`unknown flag "${flag}"`);
+  }
+  return out;
 }
 
 function escapeRegex(char: string): string {

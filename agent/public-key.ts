@@ -41,16 +41,30 @@ export function publicKeyFromConfig(value: string): KeyObject {
 export interface KmsKeyOptions {
   keyId: string;
   stateDir: string;
+  /** The cache file's name in `stateDir`; KMS_KEY_CACHE_FILE unless several keys are trusted. */
+  cacheFile?: string;
   kms: () => KMSClient;
   onWarning?: (message: string) => void;
 }
 
+/** A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<key id>`. */
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
 /**
- * The public key of KMS key `keyId`: from the cache file in `stateDir` when it holds this key id,
- * otherwise from `GetPublicKey` (retried while the error is transient), then cached.
+ * The public key of KMS key `keyId`, which must be a key ARN (pinned: an alias can be pointed at
+ * another key by anyone allowed `kms:UpdateAlias`, and a bare key id is resolved in whatever
+ * account the credentials are in): from the cache file in `stateDir` when it holds this ARN,
+ * otherwise from `GetPublicKey` (retried while the error is transient), then cached. The key KMS
+ * answers for must be that very ARN. A KMS key's public key never changes, so there is nothing to
+ * refetch later: a new signing key is a new ARN to configure (docs/security.md, "Rotation").
  */
 export async function publicKeyFromKms(options: KmsKeyOptions): Promise<KeyObject> {
-  const cachePath = join(options.stateDir, KMS_KEY_CACHE_FILE);
+  if (!KEY_ARN.test(options.keyId)) {
+    throw new PublicKeyError(
+      `must be the ARN of the stage's signing key (arn:aws:kms:<region>:<account>:key/<id>, the stack output SigningKeyArn), not "${options.keyId}": an alias can be repointed to another key, so the agent pins the key itself`,
+    );
+  }
+  const cachePath = join(options.stateDir, options.cacheFile ?? KMS_KEY_CACHE_FILE);
   const cached = readCache(cachePath, options.keyId, options.onWarning);
   if (cached) return cached;
 
@@ -60,6 +74,9 @@ export async function publicKeyFromKms(options: KmsKeyOptions): Promise<KeyObjec
     try {
       const out = await kms.send(new GetPublicKeyCommand({ KeyId: options.keyId }));
       if (!out.PublicKey) throw new PublicKeyError(`KMS returned no public key for ${options.keyId}`);
+      if (out.KeyId !== undefined && out.KeyId !== options.keyId) {
+        throw new PublicKeyError(`KMS answered for key ${out.KeyId}, not the pinned ${options.keyId}`);
+      }
       if (out.KeySpec !== undefined && out.KeySpec !== 'ECC_NIST_P256') {
         throw new PublicKeyError(
           `KMS key ${options.keyId} is ${out.KeySpec}; drover signs with ECC_NIST_P256`,
@@ -86,6 +103,35 @@ export async function publicKeyFromKms(options: KmsKeyOptions): Promise<KeyObjec
       await sleep(backoffDelay(failures, 5_000));
     }
   }
+}
+
+/** A verification key and, when pinned by `kms_key_id`, the KMS key ARN it belongs to. */
+export interface TrustedKey {
+  keyId?: string;
+  publicKey: KeyObject;
+}
+
+/**
+ * The keys of `kms_key_id`: one ARN, or two separated by a comma while rotating (the current key,
+ * then the next one; docs/security.md). Each is fetched and cached on its own.
+ */
+export async function trustedKmsKeys(
+  kmsKeyId: string,
+  options: Omit<KmsKeyOptions, 'keyId' | 'cacheFile'>,
+): Promise<TrustedKey[]> {
+  const arns = kmsKeyId
+    .split(',')
+    .map((arn) => arn.trim())
+    .filter((arn) => arn !== '');
+  if (arns.length === 0 || arns.length > 2) {
+    throw new PublicKeyError('must be one key ARN, or two separated by a comma while rotating the key');
+  }
+  const keys: TrustedKey[] = [];
+  for (const [i, keyId] of arns.entries()) {
+    const cacheFile = i === 0 ? KMS_KEY_CACHE_FILE : `kms-public-key-${i}.json`;
+    keys.push({ keyId, publicKey: await publicKeyFromKms({ ...options, keyId, cacheFile }) });
+  }
+  return keys;
 }
 
 function readKeyFile(path: string): Buffer {

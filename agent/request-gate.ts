@@ -35,6 +35,10 @@ export type GateDecision =
 export interface GateContext {
   nodeId: string;
   publicKey: KeyObject;
+  /** The key the agent is pinned to (a KMS key ARN): documents naming another key are refused. */
+  keyId?: string;
+  /** While rotating: the next pinned key, used for documents that name it. */
+  nextKeys?: readonly { keyId: string; publicKey: KeyObject }[];
   dedupe: DedupeStore;
   host: () => HostFacts;
   now: () => number;
@@ -63,9 +67,13 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
   const message = envelope.data;
   if (message.nodeId !== ctx.nodeId)
     return { kind: 'drop', reason: `addressed to ${message.nodeId}, not to this node` };
-  const signed = authenticRequest(ctx.publicKey, message);
-  if ('reason' in signed) return { kind: 'drop', reason: signed.reason };
+  const named = namedKey(message.request);
+  const next = ctx.nextKeys?.find((k) => k.keyId === named);
+  const signed = authenticRequest(next?.publicKey ?? ctx.publicKey, message);
+  const wrongKey = next === undefined ? otherKey(ctx, named) : undefined;
+  if ('reason' in signed) return { kind: 'drop', reason: wrongKey ?? signed.reason };
   const request = signed.request;
+  if (wrongKey !== undefined) return { kind: 'drop', reason: wrongKey, request };
   if (!request.targets.includes(ctx.nodeId)) {
     return { kind: 'drop', reason: 'this node is not among the signed targets', request };
   }
@@ -128,6 +136,23 @@ function refusalOf(request: SignedRequest, ctx: GateContext): string | undefined
 }
 
 const isoTime = (ms: number): string => new Date(ms).toISOString();
+
+/** The key a document names (read whether or not its signature verifies, only to choose a key). */
+function namedKey(document: string): string | undefined {
+  try {
+    const keyId = (JSON.parse(document) as { keyId?: unknown }).keyId;
+    return typeof keyId === 'string' ? keyId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a document naming `named` is not for this agent's pinned key(s), or undefined. */
+function otherKey(ctx: GateContext, named: string | undefined): string | undefined {
+  if (ctx.keyId === undefined || named === undefined || named === ctx.keyId) return undefined;
+  const trusted = [ctx.keyId, ...(ctx.nextKeys ?? []).map((k) => k.keyId)].join(' and ');
+  return `signed with key ${named}, but this agent trusts only ${trusted} (kms_key_id; a new key means configuring its ARN, see docs/security.md)`;
+}
 
 type Authenticity = { request: SignedRequest } | { reason: string };
 

@@ -54,5 +54,7 @@ export function commandEnv(
     DROVER_NODE_ID: host.nodeId,
     DROVER_IDENTITY: host.identity,
     DROVER_CALLER: request.caller,
+    // Who started the run as STS vouched for it; absent when the caller was not proven.
+    ...(request.callerArn !== undefined ? { DROVER_CALLER_ARN: request.callerArn } : {}),
   };
 }

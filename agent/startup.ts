@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createKmsClient, createSqsClient } from '#shared/aws.ts';
@@ -28,10 +27,11 @@ import {
   type LoadedConfig,
 } from './config.ts';
 import type { AgentConfig } from './config-schema.ts';
-import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, readEc2Identity } from './ec2.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
+import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, instanceArn, readEc2Identity } from './ec2.ts';
 import { jsonLog, type AgentLog } from './json-log.ts';
 import { CommandPolicy } from './policy.ts';
-import { PublicKeyError, publicKeyFromConfig, publicKeyFromKms } from './public-key.ts';
+import { PublicKeyError, publicKeyFromConfig, trustedKmsKeys, type TrustedKey } from './public-key.ts';
 import { resolveRunAs, RunAsError, type RunAsUser } from './run-as.ts';
 
 export const AGENT_VERSION = '0.1.0';
@@ -136,7 +136,16 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
   const effective = (c: AgentConfig): AgentConfig => (published ? withPublished(c, published) : c);
   const clientOptions = {
     region,
-    ...(stack ? { credentials: stack.credentials } : {}),
+    // Locally the key names the principal (one node's session, or a demo fleet): the replies
+    // then pass ingest's sender check as an instance's would in AWS (shared/local-principals.ts).
+    ...(stack
+      ? {
+          credentials: {
+            ...stack.credentials,
+            accessKeyId: localAgentKey(specs.map((spec) => spec.nodeId)),
+          },
+        }
+      : {}),
     // One long poll per agent holds a socket; sends share the rest.
     maxSockets: specs.length + 32,
   };
@@ -151,7 +160,8 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
     ownStateDir ? baseStateDir : join(baseStateDir, 'agents', spec.nodeId);
   const keyOf = (current: AgentConfig) => verificationKey(current, stack, baseStateDir, clientOptions, log);
 
-  const settingsFrom = (current: LoadedConfig, publicKey: KeyObject): AgentSettings[] => {
+  const settingsFrom = (current: LoadedConfig, keys: TrustedKey[]): AgentSettings[] => {
+    const [first, ...next] = keys as [TrustedKey, ...TrustedKey[]];
     const c = effective(current.config);
     const runAs = runAsUser(c, runtime);
     return specs.map((spec) => ({
@@ -159,7 +169,12 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
       nodeId: spec.nodeId,
       identity: spec.identity,
       repliesQueueUrl: stack?.repliesQueueUrl ?? c.replies_queue_url!,
-      publicKey,
+      ...inboxOwner(host, region, stack?.repliesQueueUrl ?? c.replies_queue_url!),
+      publicKey: first.publicKey,
+      ...(first.keyId !== undefined ? { publicKeyId: first.keyId } : {}),
+      ...(next.length > 0
+        ? { nextKeys: next.map((k) => ({ keyId: k.keyId!, publicKey: k.publicKey })) }
+        : {}),
       stateDir: stateDirOfAgent(spec),
       ...(c.audit_log !== undefined ? { auditPath: resolve(c.audit_log) } : {}),
       heartbeatSec: c.heartbeat_sec,
@@ -198,8 +213,22 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
 interface HostIdentity {
   identity: string;
   nodeId: string;
+  /** On EC2: the instance id (then also the node id). */
+  instanceId?: string;
   region?: string;
   facts: Record<string, unknown>;
+}
+
+/**
+ * On EC2 the node id is the instance id: ingest accepts a reply sent with an instance role only
+ * from the instance it names (SQS records the role session, i.e. the instance id, as its sender),
+ * so an agent configured with another node id would have every reply refused. Said at start-up.
+ */
+function ec2NodeId(config: AgentConfig, instanceId: string): string {
+  if (config.node_id === undefined || config.node_id === instanceId) return instanceId;
+  throw new AgentConfigError([
+    `config key "node_id": "${config.node_id}" is not this instance's id (${instanceId}); on EC2 the node id is the instance id, because the control plane accepts replies only from the instance they name and would refuse every reply of this agent: remove node_id (or set ec2: never on a host that is not an instance)`,
+  ]);
 }
 
 /** The instance id and EC2 facts on EC2 (detected from DMI), the hostname elsewhere. */
@@ -214,7 +243,8 @@ async function hostIdentity(config: AgentConfig, runtime: Runtime, log: AgentLog
     log.info('running on EC2', { instanceId: ec2.instanceId, evidence: detected.evidence ?? 'ec2: always' });
     return {
       identity: config.identity ?? defaultIdentity(),
-      nodeId: config.node_id ?? ec2.instanceId,
+      nodeId: ec2NodeId(config, ec2.instanceId),
+      instanceId: ec2.instanceId,
       ...(ec2.region !== undefined ? { region: ec2.region } : {}),
       facts: ec2Facts(ec2),
     };
@@ -226,12 +256,20 @@ async function hostIdentity(config: AgentConfig, runtime: Runtime, log: AgentLog
       });
       return {
         identity,
-        nodeId: config.node_id ?? detected.instanceId,
+        nodeId: ec2NodeId(config, detected.instanceId),
+        instanceId: detected.instanceId,
         facts: { ec2: { instance_id: detected.instanceId } },
       };
     }
     throw new AgentConfigError([`config key "metadata_endpoint": ${reason}`], { cause: e });
   }
+}
+
+/** The instance ARN the inbox is tagged with, on EC2 (see `instanceArn`). */
+function inboxOwner(host: HostIdentity, region: string, repliesQueueUrl: string): { instanceArn?: string } {
+  const arn =
+    host.instanceId === undefined ? undefined : instanceArn(host.instanceId, region, repliesQueueUrl);
+  return arn === undefined ? {} : { instanceArn: arn };
 }
 
 function hostSpecs(config: AgentConfig, host: HostIdentity): HostSpec[] {
@@ -290,12 +328,11 @@ async function verificationKey(
   stateDir: string,
   clientOptions: { region: string; credentials?: { accessKeyId: string; secretAccessKey: string } },
   log: AgentLog,
-): Promise<KeyObject> {
-  if (stack) return publicKeyFrom(readFileSync(stack.publicKeyPath, 'utf8'));
+): Promise<TrustedKey[]> {
+  if (stack) return [{ publicKey: publicKeyFrom(readFileSync(stack.publicKeyPath, 'utf8')) }];
   try {
-    if (config.public_key !== undefined) return publicKeyFromConfig(config.public_key);
-    return await publicKeyFromKms({
-      keyId: config.kms_key_id!,
+    if (config.public_key !== undefined) return [{ publicKey: publicKeyFromConfig(config.public_key) }];
+    return await trustedKmsKeys(config.kms_key_id!, {
       stateDir,
       kms: () =>
         createKmsClient({ ...clientOptions, endpoints: { kms: config.endpoints.kms }, maxSockets: 4 }),

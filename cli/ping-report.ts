@@ -16,8 +16,11 @@ import type { HostProgress } from './output/progress.ts';
 import type { CliIO } from './context.ts';
 import { ProgressPrinter } from './run-session.ts';
 import type { ExecutionOutcome } from './run-watcher.ts';
-import { executionFailure } from './run-report.ts';
+import { costOfRun, executionFailure, runElapsedMs } from './run-report.ts';
+import { runCostText } from './cost/run-cost.ts';
+import { costJson } from './output/json.ts';
 import { CliError } from './errors.ts';
+import { visible } from './output/visible.ts';
 import type { ConnectedStack } from './stack.ts';
 import pc from 'picocolors';
 
@@ -50,7 +53,8 @@ export function pingStats(rtts: readonly number[]): PingStats | null {
 }
 
 /** `web-1                                    time=12 ms`. */
-export const pingLine = (reply: PingReply): string => `${reply.identity.padEnd(40)} time=${reply.rttMs} ms`;
+export const pingLine = (reply: PingReply): string =>
+  `${visible(reply.identity).padEnd(40)} time=${reply.rttMs} ms`;
 
 export function pingStatisticsText(
   stats: PingStats | null,
@@ -71,11 +75,11 @@ export function pingStatisticsText(
   if (silent.length > 0) {
     lines.push('', title('No response from:'));
     for (const n of [...silent].sort((a, b) => a.identity.localeCompare(b.identity)))
-      lines.push(`    ${n.identity}`);
+      lines.push(`    ${visible(n.identity)}`);
   }
   if (rejected.length > 0) {
     lines.push('', title('Rejected by:'));
-    for (const n of rejected) lines.push(`    ${n.identity}: ${n.reason ?? ''}`);
+    for (const n of rejected) lines.push(`    ${visible(n.identity)}: ${visible(n.reason ?? '')}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -113,6 +117,7 @@ export class PingReport extends ProgressPrinter {
     if (failure && !meta?.summary) throw new CliError(`ping ${this.runId} was refused: ${failure}`);
     const exitCode = meta?.summary?.exitCode ?? 4;
     const stats = pingStats(this.replies.map((r) => r.rttMs));
+    const cost = costOfRun(meta, this.nodes, runElapsedMs(meta, 0));
     if (this.options.json) {
       const doc: PingJson = {
         runId: this.runId,
@@ -127,6 +132,7 @@ export class PingReport extends ProgressPrinter {
           .map((n) => ({ identity: n.identity, reason: n.reason ?? '' })),
         stats,
         exitCode,
+        estimatedCost: costJson(cost),
       };
       this.io.out(JSON.stringify(doc, null, 2) + '\n');
     } else if (meta?.summary?.expected === 0) {
@@ -135,7 +141,7 @@ export class PingReport extends ProgressPrinter {
       let text = pingStatisticsText(stats, this.nodes, this.io.color);
       const spark = durationSparkline(this.replies.map((r) => r.rttMs));
       if (spark) text = text.replace(/(replies max: .*\n)/, `$1${spark}\n`);
-      this.io.out(text);
+      this.io.out(text + (cost ? `${runCostText(cost)}\n` : ''));
     }
     if (failure) this.io.err(`ping ${this.runId} ended with an error: ${failure}\n`);
     return exitCode;

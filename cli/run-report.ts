@@ -15,6 +15,7 @@ import type { HostProgress } from './output/progress.ts';
 import type { ExecutionOutcome } from './run-watcher.ts';
 import type { OutputFormat } from './output/printer-choice.ts';
 import { ProgressPrinter } from './run-session.ts';
+import { estimateRunCost, runCostText, type RunCost } from './cost/run-cost.ts';
 
 export type { OutputFormat };
 
@@ -46,6 +47,23 @@ export function runExitCode(meta: RunMetaItem | undefined, notFound: readonly st
 export function runElapsedMs(meta: RunMetaItem | undefined, fallbackMs: number): number {
   if (meta?.startedAt !== undefined && meta.finishedAt !== undefined) return meta.finishedAt - meta.startedAt;
   return fallbackMs;
+}
+
+/** The run's estimated AWS cost from its record and the node items read (their output sizes). */
+export function costOfRun(
+  meta: RunMetaItem | undefined,
+  nodes: readonly NodeRunItem[],
+  elapsedMs: number,
+): RunCost | undefined {
+  if (!meta) return undefined;
+  const outputBytes = nodes.reduce((sum, n) => sum + (n.stdout?.bytes ?? 0) + (n.stderr?.bytes ?? 0), 0);
+  return estimateRunCost({
+    hosts: meta.expected,
+    batches: meta.batchCount,
+    // Node items not read (a run still planning) fall back to the model's output size.
+    ...(nodes.length >= meta.expected && meta.expected > 0 ? { outputBytes } : {}),
+    watchSeconds: elapsedMs / 1000,
+  });
 }
 
 /** Why the execution failed, in the operator's words; undefined when it succeeded. */
@@ -103,7 +121,8 @@ export class RunReport extends ProgressPrinter {
     const exitCode = runExitCode(meta, notFound);
     const elapsed = runElapsedMs(meta, fallbackElapsedMs);
     const summary = meta?.summary;
-    const extras = { exitCode, notFound, ...(failure ? { error: failure } : {}) };
+    const cost = costOfRun(meta, this.nodes, elapsed);
+    const extras = { exitCode, notFound, cost, ...(failure ? { error: failure } : {}) };
     if (this.options.format === 'json') {
       const shown = this.nodes.filter((n) => isDisplayed(n, this.options.display));
       io.out(JSON.stringify(runJson(runId, meta, shown, elapsed, extras), null, 2) + '\n');
@@ -122,6 +141,8 @@ export class RunReport extends ProgressPrinter {
         io.err('No hosts matched the filter.\n');
       } else {
         io.out(summaryText(summary, this.nodes, elapsed, { color: io.color }, { notFound }));
+        // A run that matched nothing prints nothing on stdout; its (tiny) cost is in --json.
+        if (cost) io.out(`${runCostText(cost)}\n`);
       }
     }
     if (meta?.status === 'cancelled' && this.options.format === 'text') {

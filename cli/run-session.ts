@@ -62,12 +62,21 @@ export interface FollowOptions {
 
 /** Starts the run state machine (execution name = run id); returns the execution ARN. */
 export async function startRun(conn: ConnectedStack, request: RunRequest): Promise<string> {
+  // Proof of who starts the run, checked by Plan with STS (shared/caller-proof.ts). Without
+  // usable credentials there is none, and the run records the caller as unproven.
+  const { signCallerProof } = await import('#shared/caller-proof.ts');
+  const callerProof = await signCallerProof({
+    runId: request.runId,
+    region: conn.region,
+    credentials: conn.sfn.config.credentials,
+    ...(conn.stsEndpoint !== undefined ? { endpoint: conn.stsEndpoint } : {}),
+  }).catch(() => undefined);
   try {
     const out = await conn.sfn.send(
       new StartExecutionCommand({
         stateMachineArn: conn.runStateMachineArn,
         name: request.runId,
-        input: JSON.stringify(request),
+        input: JSON.stringify({ ...request, ...(callerProof ? { callerProof } : {}) }),
       }),
     );
     return out.executionArn!;

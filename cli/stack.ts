@@ -46,6 +46,8 @@ export interface ConnectedStack extends StackConnection {
   fromCache: boolean;
   /** Where `drover schedule` puts schedules; undefined for a stage deployed before schedules existed. */
   schedules?: StageSchedules;
+  /** Where to sign the caller proof for (the local stack answers STS itself); AWS's otherwise. */
+  stsEndpoint?: string;
 }
 
 /** The stage's EventBridge Scheduler group, the role its schedules run as, and (locally) the endpoint. */
@@ -99,6 +101,7 @@ function connectLocal(home: string): ConnectedStack {
           },
         }
       : {}),
+    stsEndpoint: file.endpoints.sfn,
     close() {
       db.destroy();
       sfn.destroy();

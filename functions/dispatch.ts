@@ -19,6 +19,7 @@ export const handler = middy(async (event: unknown) => {
     ledger: wiring.ledger(),
     sqs: defaultClients.sqs,
     signer: wiring.signer(),
+    inboxUrl: wiring.inboxUrl,
     now: wiring.now,
   });
   logger.info(ref.action === 'cancel' ? 'batch told to stop' : 'batch dispatched', {

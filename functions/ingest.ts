@@ -19,6 +19,8 @@ export const handler = middy(async (event: SQSEvent) =>
     now: wiring.now,
     log: logger,
     verifySender: stage().verifySender,
+    senderBindings: stage().senderBindings,
+    inboxUrl: wiring.inboxUrl,
     onMembership: async (outcome, hb) => {
       const about = { nodeId: hb.nodeId, identity: hb.identity };
       if (outcome === 'ignored') {

@@ -1,6 +1,7 @@
 /** Step `plan` of the run state machine: validate, discover targets, write the run record. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { verifyCallerProof } from '#shared/caller-proof.ts';
 import { planRun } from './run/plan-run.ts';
 import { handlerLogger, stage, wiring } from './run/wiring.ts';
 
@@ -13,6 +14,8 @@ export const handler = middy(async (event: unknown) => {
     now: wiring.now,
     retentionDays: stage().retentionDays,
     scheduleLock: wiring.scheduleLock(),
+    verifyCaller: async (proof, runId) =>
+      (await verifyCallerProof(proof, { runId, stsEndpoint: process.env.AWS_ENDPOINT_URL_STS })).arn,
   });
   logger.info('run planned', { runId: state.runId, batches: state.batchCount });
   return state;

@@ -13,6 +13,7 @@ import {
 } from './step-functions.ts';
 import type { LocalEventBus } from './event-bus.ts';
 import { describeStateMachine, listStateMachines } from './state-machine-api.ts';
+import { getCallerIdentity, isGetCallerIdentity } from './sts.ts';
 
 type Body = Record<string, unknown>;
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -37,6 +38,8 @@ export function createApiServer(
   bus: LocalEventBus,
   /** SSM Parameter Store: name → value (the stage's published agent configuration). */
   parameters: Map<string, string> = new Map(),
+  /** The secret every local principal signs with, to check STS requests' signatures. */
+  secret = 'local',
 ): Server {
   const operations: Record<string, (body: Body) => Body> = {
     'AmazonSSM.GetParameter': (b) => {
@@ -114,6 +117,12 @@ export function createApiServer(
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(JSON.stringify(body));
       };
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (!target && isGetCallerIdentity(req, raw)) {
+        const { status, xml } = getCallerIdentity(req, raw, secret);
+        res.writeHead(status, { 'content-type': 'text/xml' });
+        return res.end(xml);
+      }
       const operation = operations[target];
       if (!operation)
         return reply(400, { __type: 'UnknownOperationException', message: `not supported: ${target}` });

@@ -6,6 +6,10 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, type DynamoDBClient, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createSqsServer } from 'local-aws-sqs';
+import { RESULTS_INDEX } from '#shared/runs-table.ts';
+import type { SenderRegistry } from './sqs-senders.ts';
+import { listen } from './api-server.ts';
 
 /**
  * The replies queues take messages of up to 256 KiB, as serverless.yml declares them: drover keeps
@@ -13,9 +17,6 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@
  * says so refuses a larger reply locally and in AWS alike.
  */
 const MAX_REPLY_BYTES = '262144';
-import { createSqsServer } from 'local-aws-sqs';
-import { RESULTS_INDEX } from '#shared/runs-table.ts';
-import { listen } from './api-server.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -39,7 +40,12 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   return { port, close: () => closeServer(server) };
 }
 
-export async function startSqs(options: { port?: number; region: string }): Promise<Closable> {
+export async function startSqs(options: {
+  port?: number;
+  region: string;
+  /** Records who sent each message (the emulator itself gives all one SenderId). */
+  senders?: SenderRegistry;
+}): Promise<Closable> {
   const server = (await createSqsServer({
     port: options.port ?? 0,
     hostname: '127.0.0.1',
@@ -48,6 +54,7 @@ export async function startSqs(options: { port?: number; region: string }): Prom
     emulateQueueCreationLifecycle: false,
   })) as unknown as Server;
   if (!server.listening) await new Promise((r) => server.once('listening', r));
+  options.senders?.attach(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return { port, close: () => closeServer(server) };

@@ -19,9 +19,16 @@ export interface EventSourceOptions {
   invoke: (event: SQSEvent) => Promise<unknown>;
   pollers?: number;
   onError?: (error: unknown) => void;
+  /** The SenderId of a message, from the credentials that sent it (`sqs-senders.ts`). */
+  senderOf?: (messageId: string) => string | undefined;
 }
 
-export function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+export function toRecord(
+  message: Message,
+  queueArn: string,
+  region: string,
+  senderOf: (messageId: string) => string | undefined = () => undefined,
+): SQSRecord {
   const a = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? '',
@@ -30,7 +37,7 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
     attributes: {
       ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
       SentTimestamp: a.SentTimestamp ?? String(Date.now()),
-      SenderId: a.SenderId ?? '',
+      SenderId: senderOf(message.MessageId ?? '') ?? a.SenderId ?? '',
       ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
     },
     messageAttributes: {},
@@ -82,7 +89,9 @@ export class SqsEventSource {
   }
 
   async #deliver(messages: Message[]): Promise<void> {
-    const records = messages.map((m) => toRecord(m, this.options.queueArn, this.options.region));
+    const records = messages.map((m) =>
+      toRecord(m, this.options.queueArn, this.options.region, this.options.senderOf),
+    );
     let failed: Set<string>;
     try {
       const response = (await this.options.invoke({ Records: records })) as SQSBatchResponse | undefined;

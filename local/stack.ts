@@ -18,6 +18,8 @@ import { LocalStepFunctions } from './step-functions.ts';
 import { LambdaBundles } from './lambda-bundles.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
+import { SenderRegistry } from './sqs-senders.ts';
+import { LOCAL_SENDER_BINDINGS } from '#shared/local-principals.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
 import { startLocalScheduler, type LocalScheduler } from './scheduler-stack.ts';
@@ -73,7 +75,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const dynamo = await startDynalite({ path: options.persist ? join(stateDir, 'dynamodb') : undefined });
     closables.push(dynamo);
-    const sqs = await startSqs({ region });
+    const senders = new SenderRegistry();
+    const sqs = await startSqs({ region, senders });
     closables.push(sqs);
 
     const endpoints = {
@@ -115,7 +118,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
     const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));
     const parameters = new Map<string, string>();
-    const api = createApiServer(sfn, bus, parameters);
+    const api = createApiServer(sfn, bus, parameters, LOCAL_CREDENTIALS.secretAccessKey);
     const apiPort = await listen(api);
     closables.push({
       port: apiPort,
@@ -144,6 +147,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       AWS_ENDPOINT_URL_AUTO_SCALING: endpoints.autoscaling,
       AWS_ENDPOINT_URL_SSM: endpoints.ssm,
+      // The API server answers STS GetCallerIdentity too: Plan checks caller proofs there.
+      AWS_ENDPOINT_URL_STS: endpoints.sfn,
       DROVER_STAGE: stage,
       DROVER_NODES_TABLE: resources.nodesTable,
       DROVER_RUNS_TABLE: resources.runsTable,
@@ -152,8 +157,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DROVER_EVENT_BUS: `drover-${stage}`,
       DROVER_EVENTS_TABLE: resources.eventsTable,
       DROVER_LIFECYCLE_TABLE: resources.lifecycleTable,
-      // Local replies carry no instance-role sender ids to check.
-      DROVER_VERIFY_SENDER: 'false',
+      // Senders are checked here too: SenderIds come from the sending credentials (sqs-senders.ts).
+      DROVER_SENDER_BINDINGS: JSON.stringify(LOCAL_SENDER_BINDINGS),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     });
     await lambdas.warm();
@@ -191,6 +196,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queueArn: resources.repliesQueueArn,
       region,
       invoke: (event) => lambdas.invoke('ingest', event),
+      senderOf: (messageId) => senders.senderOf(messageId),
       onError: options.onError,
     });
     ingest.start();

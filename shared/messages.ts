@@ -93,6 +93,19 @@ export const runOptionsSchema = z
 export type RunOptions = z.infer<typeof runOptionsSchema>;
 
 /**
+ * A signed, unsent STS GetCallerIdentity request for one run (shared/caller-proof.ts): Plan sends
+ * it to STS to learn who started the run. Never stored or logged.
+ */
+export const callerProofSchema = z
+  .object({
+    url: z.string().url().max(2048),
+    headers: z.record(z.string(), z.string().max(4096)),
+    body: z.string().max(1024),
+  })
+  .strict();
+export type CallerProof = z.infer<typeof callerProofSchema>;
+
+/**
  * The schedule a run came from. Unless `allowOverlap`, a fire while the schedule's previous run is
  * still going is skipped (recorded as a `skipped` run, `Scheduled Run Skipped` on the bus).
  */
@@ -115,6 +128,7 @@ const runRequestShape = {
   filter: filterSpecSchema.default({ with: [], fact: [], class: [], identity: [] }),
   options: runOptionsSchema.default(runOptionsSchema.parse({})),
   caller: z.string().default('unknown'),
+  callerProof: callerProofSchema.optional(),
   /** Set when a schedule started the run: recorded on it (`drover runs --schedule`). */
   schedule: scheduleRefSchema.optional(),
 };
@@ -167,6 +181,14 @@ export const signedRequestSchema = z
     filter: filterSpecSchema,
     targets: z.array(z.string().min(1)).min(1),
     caller: z.string(),
+    /**
+     * The key that signed this document (the KMS key ARN, or `file:<path>` locally), inside the
+     * signed bytes: an agent pinned to another key refuses it by name rather than as a bad
+     * signature. Optional so documents signed before it existed still verify.
+     */
+    keyId: z.string().min(1).optional(),
+    /** Who started the run as STS vouched for it to Plan (absent when not proven). */
+    callerArn: z.string().min(1).optional(),
   })
   .strict();
 export type SignedRequest = z.infer<typeof signedRequestSchema>;
@@ -195,10 +217,13 @@ export type InboxMessage = z.infer<typeof inboxMessageSchema>;
 
 const factsSchema = z.record(z.string(), z.unknown());
 
+/** Longest node id and identity a host may give: they key DynamoDB items and name queues. */
+export const MAX_NAME_LENGTH = 256;
+
 const replyBase = {
   v: z.literal(MESSAGE_VERSION),
-  nodeId: z.string().min(1),
-  identity: z.string().min(1),
+  nodeId: z.string().min(1).max(MAX_NAME_LENGTH),
+  identity: z.string().min(1).max(MAX_NAME_LENGTH),
   sentAt: z.number().int(),
 };
 
@@ -211,6 +236,38 @@ export const MAX_FACTS_BYTES = 200 * 1024;
 /** Bytes the facts and classes take in a heartbeat. */
 export function factsSize(facts: Record<string, unknown>, classes: readonly string[]): number {
   return Buffer.byteLength(JSON.stringify({ facts, classes }));
+}
+
+/**
+ * How deep facts may nest: a DynamoDB item nests at most 32 levels, and the facts map is already
+ * one level into the host's record. Deeper facts would make every heartbeat fail to record (and
+ * fill the dead-letter queue), so they are refused with the reason instead.
+ */
+export const MAX_FACTS_DEPTH = 24;
+
+/** How deeply `value` nests (a scalar is 0, `{a: 1}` is 1); counted without recursion. */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Why facts and classes cannot go in a heartbeat (too big, too deep), or undefined. */
+export function factsProblem(facts: Record<string, unknown>, classes: readonly string[]): string | undefined {
+  const size = factsSize(facts, classes);
+  if (size > MAX_FACTS_BYTES) {
+    return `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a host may have`;
+  }
+  const depth = nestingDepth(facts);
+  if (depth > MAX_FACTS_DEPTH)
+    return `facts nest ${depth} levels deep, more than the ${MAX_FACTS_DEPTH} a host may have`;
+  return undefined;
 }
 
 export const heartbeatReplySchema = z
@@ -226,14 +283,8 @@ export const heartbeatReplySchema = z
   })
   .strict()
   .superRefine((hb, ctx) => {
-    const size = factsSize(hb.facts, hb.classes);
-    if (size > MAX_FACTS_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['facts'],
-        message: `facts and classes take ${size} bytes as JSON, more than the ${MAX_FACTS_BYTES} a host may have`,
-      });
-    }
+    const problem = factsProblem(hb.facts, hb.classes);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['facts'], message: problem });
   });
 
 export const ackReplySchema = z

@@ -85,6 +85,8 @@ export interface RunMetaItem extends PhaseTimes {
   schedule?: string;
   /** For a `skipped` run: the run of the same schedule that was still going. */
   skippedFor?: string;
+  /** The caller's ARN as STS vouched for it (shared/caller-proof.ts); absent when not proven. */
+  callerArn?: string;
   createdAt: number;
   expected: number;
   batchCount: number;

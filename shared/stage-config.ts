@@ -2,6 +2,9 @@
  * Where a stage's resources are, as the control-plane functions see them: environment variables
  * set by serverless.yml in AWS and by the local runtime on one machine.
  */
+import { createHash } from 'node:crypto';
+import { parseSenderBindings, type SenderBindings } from './sender-binding.ts';
+
 export interface StageConfig {
   stage: string;
   nodesTable: string;
@@ -13,10 +16,12 @@ export interface StageConfig {
   eventBus: string;
   retentionDays: number;
   /**
-   * Check that a reply sent by an EC2 instance role comes from the instance it claims to be
-   * (SQS `SenderId` = `<role id>:<instance id>`). On by default; the local stack turns it off.
+   * Check that every reply comes from a principal allowed to speak for the node it names
+   * (`shared/sender-binding.ts`). On by default, in the local stack too.
    */
   verifySender: boolean;
+  /** Who may speak for which node besides EC2 instance roles (`DROVER_SENDER_BINDINGS`). */
+  senderBindings: SenderBindings;
 }
 
 export class ConfigError extends Error {
@@ -48,7 +53,16 @@ export function loadStageConfig(env: NodeJS.ProcessEnv = process.env): StageConf
     eventBus: env.DROVER_EVENT_BUS ?? '',
     retentionDays: retention,
     verifySender: (env.DROVER_VERIFY_SENDER ?? 'true') !== 'false',
+    senderBindings: senderBindingsFrom(env.DROVER_SENDER_BINDINGS),
   };
+}
+
+function senderBindingsFrom(text: string | undefined): SenderBindings {
+  try {
+    return parseSenderBindings(text);
+  } catch (e: unknown) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e), { cause: e });
+  }
 }
 
 /** Stage names become part of queue and table names. */
@@ -68,7 +82,37 @@ export function stageNameProblem(stage: string): string | undefined {
   return undefined;
 }
 
-/** The inbox queue name of one node, e.g. `drover-prod-node-i-0abc`. */
+/** SQS standard queue names: letters, digits, `-` and `_`, 1 to 80 characters. */
+const QUEUE_NAME_MAX = 80;
+/** The suffix an escaped node id gets: `-x` and 16 hex digits of the id's SHA-256. */
+const ESCAPE_SUFFIX = /-x[0-9a-f]{16}$/;
+
+/**
+ * The inbox queue name of one node, e.g. `drover-prod-node-i-0abc`. One name per node id, never
+ * two ids to one name: an id that is a valid queue-name tail and fits is used as it is; any other
+ * (`web.1`, a long one, or one that itself ends like an escape) keeps a readable prefix and gets
+ * `-x<16 hex of its SHA-256>`, a shape no id used as it is ends with. Without this, `web.1` and
+ * `web_1`, or two ids sharing their first 63 characters, would share one inbox.
+ */
 export function inboxQueueName(stage: string, nodeId: string): string {
-  return `drover-${stage}-node-${nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 80);
+  const prefix = `drover-${stage}-node-`;
+  const plain = /^[A-Za-z0-9_-]+$/.test(nodeId) && !ESCAPE_SUFFIX.test(nodeId);
+  if (plain && prefix.length + nodeId.length <= QUEUE_NAME_MAX) return prefix + nodeId;
+  const hash = createHash('sha256').update(nodeId, 'utf8').digest('hex').slice(0, 16);
+  const room = QUEUE_NAME_MAX - prefix.length - 18;
+  return `${prefix}${nodeId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, room)}-x${hash}`;
+}
+
+/**
+ * The inbox URL of one node, derived from the stage's replies queue URL (same endpoint, same
+ * account) and the node id: never taken from a message. A heartbeat names an inbox too, but the
+ * SQS client sends to whatever host a queue URL names (with its signed headers and session
+ * token), so a URL a host chose would let it point Dispatch anywhere.
+ */
+export function inboxQueueUrl(repliesQueueUrl: string, stage: string, nodeId: string): string {
+  const url = new URL(repliesQueueUrl);
+  const path = url.pathname.split('/');
+  path[path.length - 1] = inboxQueueName(stage, nodeId);
+  url.pathname = path.join('/');
+  return url.toString();
 }

@@ -7,6 +7,7 @@ import type { NodeItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
 import { withStack } from '../stack.ts';
+import { visible } from '../output/visible.ts';
 import { scanFleet, selectHosts } from '../fleet.ts';
 import { columns, plural } from '../output/format.ts';
 import type { FactsJson } from '../output/schemas.ts';
@@ -72,7 +73,7 @@ export async function factsCommand(fact: string, flags: FactsFlags, ctx: Command
     const doc: FactsJson = { fact, filter: spec, hosts: hosts.length, ...factDistribution(fact, hosts) };
     if (flags.json) io.out(JSON.stringify(doc, null, 2) + '\n');
     else if (hosts.length === 0) io.err('No hosts matched the filter.\n');
-    else io.out(factsText(fact, doc));
+    else io.out(visible(factsText(fact, doc), 'lines'));
     if (hosts.length > 0 && doc.values.length === 0 && !flags.json) {
       io.err(`No host has the fact "${fact}" (drover inventory <host> lists a host's facts).\n`);
     }

@@ -6,6 +6,7 @@
 import { EXIT, type CommandContext } from '../context.ts';
 import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
 import { withStack } from '../stack.ts';
+import { visible } from '../output/visible.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { isMember, nodeStatus } from '#shared/node-status.ts';
 import { scanFleet, selectHosts } from '../fleet.ts';
@@ -53,9 +54,11 @@ export async function findCommand(flags: FindFlags, ctx: CommandContext): Promis
         `last seen ${ago(now - h.lastSeen)}${isFresh(h, now) ? '' : ' (stale)'}`,
         h.nodeId === h.identity ? '' : h.nodeId,
       ]);
-      if (rows.length > 0) io.out(columns(rows) + '\n');
+      if (rows.length > 0) io.out(visible(columns(rows), 'lines') + '\n');
       if (gone.length > 0)
-        io.out(`${rows.length > 0 ? '\n' : ''}Not in service:\n` + goneRows(gone, now) + '\n');
+        io.out(
+          `${rows.length > 0 ? '\n' : ''}Not in service:\n` + visible(goneRows(gone, now), 'lines') + '\n',
+        );
     }
     if (!flags.json) {
       io.err(

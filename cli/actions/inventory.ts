@@ -7,6 +7,7 @@ import type { NodeItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { withStack } from '../stack.ts';
+import { visible } from '../output/visible.ts';
 import { DEFAULT_STALE_AFTER_HEARTBEATS, isFresh } from '#shared/freshness.ts';
 import { findHost } from '../fleet.ts';
 import { ago } from '../output/format.ts';
@@ -86,7 +87,7 @@ export async function inventoryCommand(
     }
     const now = Date.now();
     const doc = inventoryJson(node, now);
-    io.out(flags.json ? JSON.stringify(doc, null, 2) + '\n' : inventoryText(doc, now));
+    io.out(flags.json ? JSON.stringify(doc, null, 2) + '\n' : visible(inventoryText(doc, now), 'lines'));
     return EXIT.ok;
   });
 }

@@ -10,7 +10,10 @@ import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { withStack, type ConnectedStack } from '../stack.ts';
 import { ago, clip, columns } from '../output/format.ts';
+import { visible } from '../output/visible.ts';
 import type { RunsJson } from '../output/schemas.ts';
+import { formatUsd, microUsd } from '../cost/run-cost.ts';
+import { runRecordCost, runTotals, type TotalBy } from '../cost/run-totals.ts';
 
 export interface RunsFlags {
   json?: boolean;
@@ -19,6 +22,8 @@ export interface RunsFlags {
   status?: string;
   /** Only runs started by this schedule. */
   schedule?: string;
+  /** Sum the runs' estimated cost per caller, schedule or UTC day. */
+  totalBy?: TotalBy;
 }
 
 /** Executions looked at before giving up on finding `limit` runs that pass the filters. */
@@ -101,6 +106,21 @@ export function runsTable(runs: readonly RunMetaItem[], now: number): string {
   return columns(rows) + '\n';
 }
 
+/** The `--total-by` table: one row per group, then the sum of all. */
+export function totalsTable(runs: readonly RunMetaItem[], by: TotalBy): string {
+  const totals = runTotals(runs, by);
+  const rows = [[by.toUpperCase(), 'RUNS', 'HOSTS', 'EST. COST']];
+  for (const t of totals) rows.push([t.key, String(t.runs), String(t.hosts), formatUsd(t.usd)]);
+  const all = totals.reduce((sum, t) => sum + t.usd, 0);
+  const hosts = totals.reduce((sum, t) => sum + t.hosts, 0);
+  rows.push(['(all)', String(runs.length), String(hosts), formatUsd(all)]);
+  return (
+    columns(rows) +
+    '\nEstimated AWS cost per run from its hosts, batches and duration (drover cost explains the model;\n' +
+    'output assumed 1 KB per host). Only the runs listed (--limit) are counted.\n'
+  );
+}
+
 export async function runsCommand(flags: RunsFlags, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   return withStack(ctx.stack, async (conn) => {
@@ -119,15 +139,24 @@ export async function runsCommand(flags: RunsFlags, ctx: CommandContext): Promis
           finishedAt: r.finishedAt ?? null,
           expected: r.expected,
           summary: r.summary ?? null,
+          estimatedUsd: microUsd(runRecordCost(r)),
         })),
+        ...(flags.totalBy
+          ? {
+              totalBy: flags.totalBy,
+              totals: runTotals(runs, flags.totalBy).map((t) => ({ ...t, usd: microUsd(t.usd) })),
+            }
+          : {}),
       };
       io.out(JSON.stringify(doc, null, 2) + '\n');
     } else if (runs.length === 0) {
       io.err(
         `No runs on stage ${conn.stage}${flags.caller || flags.status || flags.schedule ? ' match' : ' yet'}.\n`,
       );
+    } else if (flags.totalBy) {
+      io.out(totalsTable(runs, flags.totalBy));
     } else {
-      io.out(runsTable(runs, Date.now()));
+      io.out(visible(runsTable(runs, Date.now()), 'lines'));
     }
     return runs.length > 0 ? EXIT.ok : EXIT.noMatch;
   });

@@ -8,7 +8,11 @@ const HELP = `
 Examples:
   $ drover runs                        the 20 most recent runs
   $ drover runs --limit 50 --caller alice@bastion --status failed
-  $ drover runs --json | jq -r '.runs[0].runId'`;
+  $ drover runs --json | jq -r '.runs[0].runId'
+  $ drover runs --limit 500 --total-by caller   estimated AWS cost of the last 500 runs, per caller
+  $ drover runs --total-by day --json | jq '.totals'
+
+Costs are estimates from each run's hosts, batches and duration with the model of drover cost.`;
 
 export function register(program: Command, host: CommandHost): void {
   program
@@ -18,6 +22,13 @@ export function register(program: Command, host: CommandHost): void {
     .option('--caller <who>', 'only runs started by this caller (user@host)')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
     .option('--schedule <name>', 'only runs started by this schedule (drover schedule list)')
+    .addOption(
+      new Option('--total-by <group>', "sum the listed runs' estimated AWS cost per group").choices([
+        'caller',
+        'schedule',
+        'day',
+      ]),
+    )
     .option('-j, --json', 'one JSON document (only data on stdout)')
     .addHelpText('after', HELP)
     .action(
@@ -26,6 +37,7 @@ export function register(program: Command, host: CommandHost): void {
         caller?: string;
         status?: string;
         schedule?: string;
+        totalBy?: 'caller' | 'schedule' | 'day';
         json?: boolean;
       }) => {
         const { runsCommand } = await import('../actions/runs.ts');

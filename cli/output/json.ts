@@ -4,6 +4,7 @@
  * else is written to stdout.
  */
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
+import { microUsd, type RunCost } from '../cost/run-cost.ts';
 import type { HostJson, JsonlHostLine, JsonlSummaryLine, RunJson } from './schemas.ts';
 
 export type { HostJson, RunJson } from './schemas.ts';
@@ -38,6 +39,15 @@ export interface RunDocExtras {
   /** `--nodes` names that were not addressed (unknown or stale hosts). */
   notFound?: readonly string[];
   error?: string;
+  /** The run's estimated AWS cost (cli/cost/run-cost.ts). */
+  cost?: RunCost;
+}
+
+/** The `estimatedCost` member of run and ping documents: micro-dollar rounding, null without a run record. */
+export function costJson(cost: RunCost | undefined): RunJson['estimatedCost'] {
+  if (!cost) return null;
+  const byService = Object.fromEntries(Object.entries(cost.byService).map(([s, v]) => [s, microUsd(v)]));
+  return { usd: microUsd(cost.usd), hosts: cost.hosts, byService, pricesAsOf: cost.pricesAsOf };
 }
 
 function runFields(
@@ -59,6 +69,7 @@ function runFields(
     elapsedMs,
     summary: meta?.summary ?? null,
     exitCode: extras.exitCode ?? meta?.summary?.exitCode ?? 4,
+    estimatedCost: costJson(extras.cost),
     ...(extras.notFound && extras.notFound.length > 0 ? { notFound: [...extras.notFound] } : {}),
     ...(extras.error ? { error: extras.error } : {}),
   };
@@ -72,12 +83,13 @@ export function runJson(
   extras: RunDocExtras | string = {},
 ): RunJson {
   const more = typeof extras === 'string' ? { error: extras } : extras;
-  const { summary, exitCode, ...head } = runFields(runId, meta, elapsedMs, more);
+  const { summary, exitCode, estimatedCost, ...head } = runFields(runId, meta, elapsedMs, more);
   return {
     ...head,
     hosts: [...nodes].sort((a, b) => a.identity.localeCompare(b.identity)).map(hostJson),
     summary,
     exitCode,
+    estimatedCost,
   };
 }
 

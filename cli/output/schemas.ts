@@ -70,6 +70,16 @@ export const summarySchema = z
   })
   .strict();
 
+const estimatedCostSchema = z
+  .object({
+    usd: z.number().min(0),
+    hosts: z.number().int().min(0),
+    byService: z.record(z.string(), z.number().min(0)),
+    pricesAsOf: z.string(),
+  })
+  .strict()
+  .nullable();
+
 const runFields = {
   runId: z.string(),
   status: z.enum(RUN_STATUSES),
@@ -87,6 +97,8 @@ const runFields = {
   exitCode: z.number().int(),
   notFound: z.array(z.string()).optional(),
   error: z.string().optional(),
+  /** The run's estimated AWS cost, from the model of `drover cost`; null without a run record. */
+  estimatedCost: estimatedCostSchema,
 };
 
 /** `drover run --json`, `drover show --json`. */
@@ -173,6 +185,8 @@ export const pingDocumentSchema = z
       .strict()
       .nullable(),
     exitCode: z.number().int(),
+    /** The ping's estimated AWS cost, as in the run document. */
+    estimatedCost: estimatedCostSchema,
   })
   .strict();
 export type PingJson = z.infer<typeof pingDocumentSchema>;
@@ -195,9 +209,25 @@ export const runsDocumentSchema = z
           finishedAt: nullableMs,
           expected: z.number().int(),
           summary: summarySchema.nullable(),
+          /** Estimated AWS cost of the run from its record (model of `drover cost`, 1 KB output a host). */
+          estimatedUsd: z.number().min(0),
         })
         .strict(),
     ),
+    /** With `--total-by`: what the runs were grouped by, and the sums per group. */
+    totalBy: z.enum(['caller', 'schedule', 'day']).optional(),
+    totals: z
+      .array(
+        z
+          .object({
+            key: z.string(),
+            runs: z.number().int(),
+            hosts: z.number().int(),
+            usd: z.number().min(0),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 export type RunsJson = z.infer<typeof runsDocumentSchema>;

@@ -4,6 +4,7 @@
  */
 import pc from 'picocolors';
 import type { NodeRunItem, RunSummary } from '#shared/runs-table.ts';
+import { visible } from './visible.ts';
 
 export interface TextStyle {
   color: boolean;
@@ -19,7 +20,7 @@ function truncationNote(node: NodeRunItem, stream: 'stdout' | 'stderr'): string 
 
 /** The block printed for one host, or undefined for hosts listed only in the summary. */
 export function hostBlock(node: NodeRunItem, style: TextStyle): string | undefined {
-  const name = node.identity;
+  const name = visible(node.identity);
   switch (node.status) {
     case 'no_response':
     case 'skipped':
@@ -27,9 +28,9 @@ export function hostBlock(node: NodeRunItem, style: TextStyle): string | undefin
     case 'acked':
       return undefined;
     case 'rejected':
-      return `${paint(style, pc.red, `>>>>>> ${name} rejected the request:`)}\n${node.reason ?? ''}\n`;
+      return `${paint(style, pc.red, `>>>>>> ${name} rejected the request:`)}\n${visible(node.reason ?? '', 'lines')}\n`;
     case 'unreachable':
-      return `${paint(style, pc.red, `>>>>>> ${name} could not be reached:`)}\n${node.error ?? ''}\n`;
+      return `${paint(style, pc.red, `>>>>>> ${name} could not be reached:`)}\n${visible(node.error ?? '', 'lines')}\n`;
     default: {
       // Hosts given up on without a result are listed in the summary instead.
       if ((node.status === 'timed_out' || node.status === 'cancelled') && node.resultAt === undefined)
@@ -38,8 +39,8 @@ export function hostBlock(node: NodeRunItem, style: TextStyle): string | undefin
       const ok = node.status === 'succeeded';
       const head = paint(style, ok ? pc.green : pc.red, `>>>>>> ${name} exit code: (${code}):`);
       const lines = [head];
-      const stdout = node.stdout?.text ?? '';
-      const stderr = node.stderr?.text ?? '';
+      const stdout = visible(node.stdout?.text ?? '', 'lines');
+      const stderr = visible(node.stderr?.text ?? '', 'lines');
       if (stdout) lines.push(stdout.replace(/\n$/, ''));
       if (stderr) lines.push(paint(style, pc.yellow, stderr.replace(/\n$/, '')));
       for (const note of [truncationNote(node, 'stdout'), truncationNote(node, 'stderr')]) {
@@ -51,7 +52,8 @@ export function hostBlock(node: NodeRunItem, style: TextStyle): string | undefin
       if (cancelled) lines.push(paint(style, pc.yellow, '[cancelled: the run was cancelled]'));
       if (node.status === 'late')
         lines.push(paint(style, pc.dim, '[late: arrived after the run gave up on this host]'));
-      if (node.error && !node.timedOut && !cancelled) lines.push(paint(style, pc.red, `[${node.error}]`));
+      if (node.error && !node.timedOut && !cancelled)
+        lines.push(paint(style, pc.red, `[${visible(node.error, 'lines')}]`));
       return lines.join('\n') + '\n';
     }
   }
@@ -96,7 +98,7 @@ export function summaryText(
     if (hosts.length === 0) return;
     lines.push('', paint(style, pc.red, title));
     for (const h of hosts.sort((a, b) => a.identity.localeCompare(b.identity)))
-      lines.push(`    ${h.identity}`);
+      lines.push(`    ${visible(h.identity)}`);
   };
   list(
     'No response from:',
@@ -116,7 +118,7 @@ export function summaryText(
   );
   if (extras.notFound && extras.notFound.length > 0) {
     lines.push('', paint(style, pc.red, 'Not in the fleet (unknown or stale; nothing was sent):'));
-    for (const name of [...extras.notFound].sort()) lines.push(`    ${name}`);
+    for (const name of [...extras.notFound].sort()) lines.push(`    ${visible(name)}`);
   }
   if (summary.stoppedEarly) lines.push('', paint(style, pc.yellow, summary.stoppedEarly));
   lines.push('', `Finished processing ${responded} / ${summary.expected} hosts in ${elapsedMs} ms`);

@@ -18,6 +18,8 @@ export interface DispatchDeps {
   ledger: ReplyLedger;
   sqs: SQSClient;
   signer: RequestSigner;
+  /** The inbox URL of a node, derived from the stage (`inboxQueueUrl`), never from a heartbeat. */
+  inboxUrl: (nodeId: string) => string;
   now: () => number;
   /** Concurrent SendMessage calls. */
   parallelism?: number;
@@ -96,21 +98,24 @@ export async function sendSigned(
   targets: readonly NodeRunItem[],
   now: number,
   action: SignedRequest['action'],
-  deps: Pick<DispatchDeps, 'sqs' | 'signer' | 'parallelism'>,
+  deps: Pick<DispatchDeps, 'sqs' | 'signer' | 'parallelism' | 'inboxUrl'>,
 ): Promise<{ node: NodeRunItem; error: string }[]> {
   const limit = pLimit(deps.parallelism ?? 32);
   const unreachable: { node: NodeRunItem; error: string }[] = [];
   for (let i = 0; i < targets.length; i += SIGNING_GROUP_SIZE) {
     const group = targets.slice(i, i + SIGNING_GROUP_SIZE);
-    const document = JSON.stringify(
-      buildSignedRequest(
+    // The signed document names its key, so an agent pinned to another key can say so.
+    const document = JSON.stringify({
+      ...buildSignedRequest(
         meta,
         batch,
         group.map((n) => n.nodeId),
         now,
         action,
       ),
-    );
+      keyId: deps.signer.keyId,
+      ...(meta.callerArn !== undefined ? { callerArn: meta.callerArn } : {}),
+    });
     const signature = await deps.signer.sign(document);
     await Promise.all(
       group.map((node) =>
@@ -123,7 +128,10 @@ export async function sendSigned(
           };
           try {
             await deps.sqs.send(
-              new SendMessageCommand({ QueueUrl: node.inbox, MessageBody: JSON.stringify(message) }),
+              new SendMessageCommand({
+                QueueUrl: deps.inboxUrl(node.nodeId),
+                MessageBody: JSON.stringify(message),
+              }),
             );
           } catch (error: unknown) {
             unreachable.push({

@@ -5,21 +5,10 @@
  */
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describeZodError, replySchema, type HeartbeatReply, type Reply } from '#shared/messages.ts';
+import { NO_SENDER_BINDINGS, senderRefusal, type SenderBindings } from '#shared/sender-binding.ts';
 import type { RecordOutcome, ReplyLedger } from './reply-ledger.ts';
 import type { HeartbeatOutcome, NodeRegistry } from './node-registry.ts';
 import type { RunReply } from './reply-transitions.ts';
-
-/** `AROA…:i-0abc…`: the SenderId SQS records for a message sent with an EC2 instance role. */
-const INSTANCE_ROLE_SENDER = /^AROA[A-Z0-9]+:(i-[0-9a-f]{8,17})$/;
-
-/**
- * Whether a reply may have come from the node it names. Only instance-role senders can be
- * checked (their session name is the instance id); other principals (operators, local stack) pass.
- */
-export function senderMatches(senderId: string | undefined, nodeId: string): boolean {
-  const match = INSTANCE_ROLE_SENDER.exec(senderId ?? '');
-  return !match || match[1] === nodeId;
-}
 
 export interface IngestDeps {
   ledger: ReplyLedger;
@@ -32,8 +21,51 @@ export interface IngestDeps {
   };
   /** Called when a heartbeat changed the node's membership (joined, returned, ignored). */
   onMembership?: (outcome: Exclude<HeartbeatOutcome, 'seen'>, hb: HeartbeatReply) => Promise<void>;
-  /** Reject replies whose instance-role sender is not the node they claim to be. */
+  /** Refuse replies whose sender may not speak for the node they name (`senderRefusal`). */
   verifySender: boolean;
+  /** Who may speak for which node besides EC2 instance roles. */
+  senderBindings?: SenderBindings;
+  /** The inbox URL a node must have: derived from the stage and its id (`inboxQueueUrl`). */
+  inboxUrl: (nodeId: string) => string;
+}
+
+/**
+ * Why a heartbeat's inbox is not the node's own, or undefined when it is. The account and queue
+ * name (the URL's path) must be the ones derived from the stage and node id; the host part may
+ * differ (SQS answers with its canonical endpoint, whichever endpoint the agent called).
+ */
+export function foreignInbox(hb: HeartbeatReply, expected: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(hb.inbox).pathname;
+  } catch {
+    return 'inbox is not a URL';
+  }
+  return path === new URL(expected).pathname ? undefined : `inbox is not ${expected}`;
+}
+
+/**
+ * The message of the log line a refused sender gets: serverless.yml counts these lines into the
+ * `RefusedReplies` metric, and its alarm fires on the first one.
+ */
+export const REFUSED_SENDER_LOG = 'reply refused: its sender may not speak for the node it names';
+
+/** True (and logged) when the record's sender may not speak for the node its reply names. */
+function refusedSender(record: SQSRecord, reply: Reply, deps: IngestDeps): boolean {
+  const reason = senderRefusal(
+    record.attributes.SenderId,
+    reply.nodeId,
+    deps.senderBindings ?? NO_SENDER_BINDINGS,
+  );
+  if (reason === undefined) return false;
+  deps.log.warn(REFUSED_SENDER_LOG, {
+    messageId: record.messageId,
+    nodeId: reply.nodeId,
+    senderId: record.attributes.SenderId,
+    type: reply.type,
+    reason,
+  });
+  return true;
 }
 
 /** Parses one SQS body into a reply, or the reason it is not one. */
@@ -62,16 +94,22 @@ export async function ingestReplies(
     if ('error' in parsed) {
       deps.log.warn('malformed reply rejected', { messageId: record.messageId, reason: parsed.error });
       failures.add(record.messageId);
-    } else if (deps.verifySender && !senderMatches(record.attributes.SenderId, parsed.reply.nodeId)) {
+    } else if (deps.verifySender && refusedSender(record, parsed.reply, deps)) {
       // A forged reply: dropped (not retried), so it neither counts nor lingers in the DLQ.
-      deps.log.warn('reply rejected: sender is not the node it claims to be', {
-        messageId: record.messageId,
-        nodeId: parsed.reply.nodeId,
-        senderId: record.attributes.SenderId,
-        type: parsed.reply.type,
-      });
     } else if (parsed.reply.type === 'heartbeat') {
-      heartbeats.push({ id: record.messageId, reply: parsed.reply });
+      const expected = deps.inboxUrl(parsed.reply.nodeId);
+      const problem = foreignInbox(parsed.reply, expected);
+      if (problem) {
+        // Refused, not retried: a host naming another inbox is lying or misconfigured.
+        deps.log.warn("heartbeat refused: its inbox is not the node's own", {
+          messageId: record.messageId,
+          nodeId: parsed.reply.nodeId,
+          inbox: parsed.reply.inbox,
+          reason: problem,
+        });
+      } else {
+        heartbeats.push({ id: record.messageId, reply: { ...parsed.reply, inbox: expected } });
+      }
     } else {
       runReplies.push({ id: record.messageId, reply: parsed.reply });
     }

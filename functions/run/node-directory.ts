@@ -14,14 +14,23 @@ export class NodeDirectory {
 
   /** Every registered node; `segments` parallel scans. */
   async all(): Promise<NodeItem[]> {
+    return this.select((node) => node);
+  }
+
+  /**
+   * What `pick` returns for each node (undefined: left out), page by page: a page's items are
+   * dropped as soon as they are picked, so a fleet whose facts weigh far more than Plan's memory
+   * (50,000 hosts × 2–20 KB) is read in one pass holding only what was kept.
+   */
+  async select<T>(pick: (node: NodeItem) => T | undefined): Promise<T[]> {
     const parts = await Promise.all(
-      Array.from({ length: this.segments }, (_, segment) => this.#scanSegment(segment)),
+      Array.from({ length: this.segments }, (_, segment) => this.#scanSegment(segment, pick)),
     );
     return parts.flat();
   }
 
-  async #scanSegment(segment: number): Promise<NodeItem[]> {
-    const items: NodeItem[] = [];
+  async #scanSegment<T>(segment: number, pick: (node: NodeItem) => T | undefined): Promise<T[]> {
+    const items: T[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.db.send(
@@ -32,7 +41,10 @@ export class NodeDirectory {
           ExclusiveStartKey: start,
         }),
       );
-      items.push(...((out.Items ?? []) as NodeItem[]));
+      for (const node of (out.Items ?? []) as NodeItem[]) {
+        const kept = pick(node);
+        if (kept !== undefined) items.push(kept);
+      }
       start = out.LastEvaluatedKey;
     } while (start);
     return items;

@@ -7,12 +7,13 @@ import {
   resolveHostCount,
   runInputSchema,
   runRequestSchema,
+  type CallerProof,
   type RunRequest,
 } from '#shared/messages.ts';
 import { RunExists } from '#shared/run-errors.ts';
 import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
 import { isFresh } from '#shared/freshness.ts';
-import { nthOfGroup } from '#shared/fleet-file/join-order.ts';
+import { groupInJoinOrder, nthOfGroup } from '#shared/fleet-file/join-order.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
@@ -29,6 +30,8 @@ export interface PlanDeps {
   random?: () => number;
   /** Needed by runs a schedule started without `allowOverlap`. */
   scheduleLock?: ScheduleLock;
+  /** Sends a run's caller proof to STS and returns the ARN that signed it (caller-proof.ts). */
+  verifyCaller?: (proof: CallerProof, runId: string) => Promise<string>;
 }
 
 /** Beyond its waits and sleeps, what a run may take (Lambda steps, their retries). */
@@ -80,15 +83,18 @@ export function parsePlanInput(input: unknown): { request: RunRequest; execution
   return { request: { ...parsed.data, runId: name }, executionStart: startTime };
 }
 
-/** Nodes that match the request's filter (or explicit list) and heartbeated recently enough. */
-export function selectTargets(request: RunRequest, nodes: readonly NodeItem[], now: number): NodeItem[] {
-  let filter;
+function requestFilter(request: RunRequest): ReturnType<typeof parseFilter> {
   try {
-    filter = parseFilter(request.filter);
+    return parseFilter(request.filter);
   } catch (error: unknown) {
     if (error instanceof FilterSyntaxError) throw new InvalidRunRequest(error.message, { cause: error });
     throw error;
   }
+}
+
+/** Nodes that match the request's filter (or explicit list) and heartbeated recently enough. */
+export function selectTargets(request: RunRequest, nodes: readonly NodeItem[], now: number): NodeItem[] {
+  const filter = requestFilter(request);
   const wanted = request.options.nodes ? new Set(request.options.nodes) : undefined;
   const fresh = nodes.filter((node) => isFresh(node, now, request.options.staleAfterHeartbeats));
   return nthOfGroup(fresh, request.options.ordinal)
@@ -97,6 +103,53 @@ export function selectTargets(request: RunRequest, nodes: readonly NodeItem[], n
       matchFilter(filter, { identity: node.identity, facts: node.facts, classes: node.classes }),
     )
     .sort((a, b) => a.identity.localeCompare(b.identity));
+}
+
+/** What the later steps need of a target: facts and classes are dropped once the filter matched. */
+export function slimTarget(node: NodeItem): NodeItem {
+  const { nodeId, identity, inbox, agentVersion, heartbeatSec, lastSeen, joinedAt, startedAt, expiresAt } =
+    node;
+  return {
+    nodeId,
+    identity,
+    inbox,
+    agentVersion,
+    heartbeatSec,
+    lastSeen,
+    joinedAt,
+    startedAt,
+    expiresAt,
+    facts: {},
+    classes: [],
+  };
+}
+
+/**
+ * The run's targets, read page by page from the nodes table: the same choice as `selectTargets`
+ * over every node, holding only the targets (slimmed) instead of the whole fleet's facts. With
+ * `--ordinal` the group's fresh hosts are kept whole: the filter applies after the ordinal picks.
+ */
+export async function discoverTargets(
+  request: RunRequest,
+  nodes: NodeDirectory,
+  now: number,
+): Promise<NodeItem[]> {
+  const filter = requestFilter(request);
+  const { ordinal, staleAfterHeartbeats } = request.options;
+  const wanted = request.options.nodes ? new Set(request.options.nodes) : undefined;
+  const kept = await nodes.select((node) => {
+    if (!isFresh(node, now, staleAfterHeartbeats)) return undefined;
+    if (wanted && !wanted.has(node.identity) && !wanted.has(node.nodeId)) return undefined;
+    if (ordinal) return groupInJoinOrder([node], ordinal.group).length > 0 ? node : undefined;
+    const matched = matchFilter(filter, {
+      identity: node.identity,
+      facts: node.facts,
+      classes: node.classes,
+    });
+    return matched ? slimTarget(node) : undefined;
+  });
+  if (ordinal) return selectTargets(request, kept, now);
+  return kept.sort((a, b) => a.identity.localeCompare(b.identity));
 }
 
 /** A uniformly random subset of `limit` items, kept in their original order. */
@@ -214,7 +267,7 @@ async function recordRefused(request: RunRequest, executionStart: string, deps: 
 
 async function planRequest(request: RunRequest, executionStart: string, deps: PlanDeps): Promise<RunState> {
   const startedAt = deps.now();
-  const discovered = selectTargets(request, await deps.nodes.all(), startedAt);
+  const discovered = await discoverTargets(request, deps.nodes, startedAt);
   const { limit, limitSeed, batchSize } = request.options;
   const random = limitSeed !== undefined ? seededRandom(limitSeed) : (deps.random ?? Math.random);
   const targets = limitTargets(
@@ -230,6 +283,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
   const turn = await takeScheduleTurn(request, sizes.length, startedAt, deps);
+  const callerArn = await provenCaller(request, deps);
 
   const meta: RunMetaItem = {
     runId,
@@ -241,6 +295,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
     options: request.options,
     caller: request.caller,
     ...(request.schedule ? { schedule: request.schedule.name } : {}),
+    ...(callerArn !== undefined ? { callerArn } : {}),
     createdAt: startedAt,
     startedAt,
     expected: targets.length,
@@ -289,4 +344,18 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
     },
     more: sizes.length > 0,
   };
+}
+
+/**
+ * The ARN STS vouches for when the request carries a caller proof; a proof that fails makes the
+ * request invalid (someone claimed an identity they could not prove).
+ */
+async function provenCaller(request: RunRequest, deps: PlanDeps): Promise<string | undefined> {
+  if (request.callerProof === undefined || deps.verifyCaller === undefined) return undefined;
+  try {
+    return await deps.verifyCaller(request.callerProof, request.runId);
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidRunRequest(`caller not proven: ${reason}`, { cause: error });
+  }
 }

@@ -129,6 +129,8 @@ export class ReplyLedger {
     try {
       await this.#update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
+        // The reply's batch must be the node's: a host cannot move its node with a reply that
+        // names another batch (nor add to that batch's counters).
         ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #batch = :batch`,
         ExpressionAttributeNames: {
           ...expr.ExpressionAttributeNames,

@@ -5,7 +5,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { defaultClients } from '#shared/aws.ts';
-import { loadStageConfig, type StageConfig } from '#shared/stage-config.ts';
+import { inboxQueueUrl, loadStageConfig, type StageConfig } from '#shared/stage-config.ts';
 import { signerFor, type RequestSigner } from '#shared/signing.ts';
 import { RunStore } from './run-store.ts';
 import { NodeDirectory } from './node-directory.ts';
@@ -48,6 +48,8 @@ export const wiring = {
   events: (): RunEventPublisher => eventPublisher(stage().eventBus),
   scheduleLock: (): ScheduleLock =>
     (scheduleLock ??= new ScheduleLock(defaultClients.dynamo, stage().runsTable)),
+  /** A node's inbox URL, from the stage's replies queue URL and the node id (never a message). */
+  inboxUrl: (nodeId: string): string => inboxQueueUrl(stage().repliesQueueUrl, stage().stage, nodeId),
 };
 
 /** Publishes to the stage's EventBridge bus; a stage without a bus publishes nothing. */

@@ -6,9 +6,11 @@ export { FilterSyntaxError, formatFilterError, type FilterFlag } from './errors.
 export {
   describeFilter,
   exactIdentities,
+  FILTER_LIMITS,
   parseFilter,
   type CompareOperator,
   type Filter,
   type NameMatch,
 } from './parser.ts';
+export { FilterRegex } from './regex.ts';
 export { lookupFact, matchFilter, type HostFacts } from './matcher.ts';

@@ -5,6 +5,7 @@
  * `role=and` still compares against the value "and".
  */
 import { FilterSyntaxError, type FilterFlag } from './errors.ts';
+import { FilterRegex } from './regex.ts';
 
 /** The comparison operators of the language; `==` is a synonym of `=`. */
 export const COMPARISON_OPERATORS = ['=', '==', '!=', '=~', '<', '>', '<=', '>='] as const;
@@ -21,7 +22,7 @@ export type Token = Located &
   (
     | { kind: 'word'; text: string }
     | { kind: 'string'; text: string }
-    | { kind: 'regex'; regex: RegExp }
+    | { kind: 'regex'; regex: FilterRegex }
     | { kind: 'op'; op: ComparisonOperator }
     | { kind: 'prefix'; target: 'class' | 'identity' }
     | { kind: 'lparen' | 'rparen' | 'and' | 'or' | 'not' | 'eof' }
@@ -147,15 +148,25 @@ function readRegex(input: string, start: number, fail: Fail): Token {
 }
 
 /**
- * Compiles a pattern, turning the engine's SyntaxError into a located one. Used for `/re/`
- * literals and for the plain-text right side of `=~`.
+ * Compiles a pattern (RE2 syntax, see `regex.ts`), turning the engine's error into a located one.
+ * Used for `/re/` literals and for the plain-text right side of `=~`.
  */
-export function compileRegex(pattern: string, flags: string, raw: string, start: number, fail: Fail): RegExp {
+export function compileRegex(
+  pattern: string,
+  flags: string,
+  raw: string,
+  start: number,
+  fail: Fail,
+): FilterRegex {
   try {
-    return new RegExp(pattern, flags);
+    return FilterRegex.compile(pattern, flags);
   } catch (error: unknown) {
-    const reason = error instanceof Error ? (/: ([^:]+)$/.exec(error.message)?.[1] ?? error.message) : '';
-    return fail(start, `invalid regular expression ${raw}`, reason.toLowerCase(), error);
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = message.replace(/^error parsing regexp: /, '');
+    const hint = /Perl syntax|escape sequence/.test(reason)
+      ? ' (RE2 syntax: no lookaround or backreferences, so matching takes linear time)'
+      : '';
+    return fail(start, `invalid regular expression ${raw}`, reason + hint, error);
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import type { FilterSpec } from '#shared/messages.ts';
 import type { FilterFlag } from './errors.ts';
+import type { FilterRegex } from './regex.ts';
 import {
   compileRegex,
   failureAt,
@@ -24,7 +25,7 @@ import {
 } from './lexer.ts';
 
 /** A class or identity test: an exact name or a regex. */
-export type NameMatch = { kind: 'exact'; name: string } | { kind: 'regex'; regex: RegExp };
+export type NameMatch = { kind: 'exact'; name: string } | { kind: 'regex'; regex: FilterRegex };
 
 /** Operators of `compare` nodes: `==` is folded into `=`, `=~` and `/re/` values become `regex`. */
 export type CompareOperator = '=' | '!=' | '<' | '>' | '<=' | '>=';
@@ -35,7 +36,7 @@ export type Filter =
   | { kind: 'or'; operands: readonly Filter[] }
   | { kind: 'not'; operand: Filter }
   | { kind: 'compare'; key: string; op: CompareOperator; value: string }
-  | { kind: 'regex'; key: string; regex: RegExp }
+  | { kind: 'regex'; key: string; regex: FilterRegex }
   | { kind: 'exists'; key: string }
   | { kind: 'class'; match: NameMatch }
   | { kind: 'identity'; match: NameMatch }
@@ -52,10 +53,27 @@ const EXPECTED_TERM: Record<TermMode, string> = {
 
 const KEYWORDS = new Set(['and', 'or', 'not']);
 
+/**
+ * Bounds on operator input, checked before anything is evaluated: Plan matches the filter against
+ * every host and every agent re-checks it, so its size and nesting must not be the operator's to
+ * choose. Generous for real filters (a long `-S` is a few hundred characters).
+ */
+export const FILTER_LIMITS = {
+  /** Characters of all parts together (`-W`, `-F`, `-C`, `-I` items and `-S`). */
+  chars: 4096,
+  /** Number of `-W`, `-F`, `-C` and `-I` items. */
+  parts: 100,
+  /** Nested `(` and `not` in one expression. */
+  depth: 32,
+  /** Dot-separated segments of one fact name (`os.family` has 2). */
+  keySegments: 32,
+} as const;
+
 class Parser {
   readonly #tokens: Token[];
   readonly #fail: Fail;
   #pos = 0;
+  #depth = 0;
 
   constructor(input: string, flag: FilterFlag) {
     this.#tokens = tokenize(input, flag);
@@ -95,7 +113,7 @@ class Parser {
   }
 
   /** `-C` or `-I` given as a regex: exactly one `/regex/` literal. */
-  regex(): RegExp {
+  regex(): FilterRegex {
     const token = this.#next();
     const extra = this.#next();
     if (token.kind !== 'regex') return this.#fail(token.start, 'expected a /regex/', foundToken(token));
@@ -116,10 +134,23 @@ class Parser {
   }
 
   #unary(): Filter {
+    const start = this.#peek();
+    if (start.kind !== 'lparen' && !this.#isKeyword(start, 'not')) return this.#term('select');
+    if (++this.#depth > FILTER_LIMITS.depth) {
+      this.#fail(
+        start.start,
+        `nested too deeply: more than ${FILTER_LIMITS.depth} "(" or "not" inside each other`,
+      );
+    }
+    const inner = this.#nested();
+    this.#depth--;
+    return inner;
+  }
+
+  /** A `not` or `( … )` at the current token. */
+  #nested(): Filter {
     if (this.#accept('not')) return { kind: 'not', operand: this.#unary() };
-    const open = this.#peek();
-    if (open.kind !== 'lparen') return this.#term('select');
-    this.#next();
+    const open = this.#next();
     const inner = this.#or();
     const close = this.#next();
     if (close.kind === 'rparen') return inner;
@@ -148,6 +179,9 @@ class Parser {
       return { kind: 'class', match: { kind: 'regex', regex: token.regex } };
     }
     if (token.kind === 'string' || (token.kind === 'word' && !KEYWORDS.has(token.text.toLowerCase()))) {
+      if (token.text.split('.').length > FILTER_LIMITS.keySegments) {
+        this.#fail(token.start, `fact name has more than ${FILTER_LIMITS.keySegments} dot-separated parts`);
+      }
       const operator = this.#peek();
       if (operator.kind === 'op') {
         this.#next();
@@ -190,10 +224,13 @@ class Parser {
 
   /** Consumes an `and`/`or`/`not`, written as a word in any case or as its symbol. */
   #accept(keyword: 'and' | 'or' | 'not'): boolean {
-    const token = this.#peek();
-    const matches = token.kind === keyword || (token.kind === 'word' && token.text.toLowerCase() === keyword);
+    const matches = this.#isKeyword(this.#peek(), keyword);
     if (matches) this.#pos++;
     return matches;
+  }
+
+  #isKeyword(token: Token, keyword: 'and' | 'or' | 'not'): boolean {
+    return token.kind === keyword || (token.kind === 'word' && token.text.toLowerCase() === keyword);
   }
 }
 
@@ -217,6 +254,7 @@ function parseName(input: string, flag: '-C' | '-I'): NameMatch {
  * @throws FilterSyntaxError for the first part that does not parse, naming its flag and column.
  */
 export function parseFilter(spec: FilterSpec): Filter {
+  checkFilterSize(spec);
   const operands: Filter[] = [
     ...spec.with.map((item) => new Parser(item, '-W').with()),
     ...spec.fact.map((item) => new Parser(item, '-F').fact()),
@@ -230,6 +268,37 @@ export function parseFilter(spec: FilterSpec): Filter {
   if (identities.length > 1) operands.push({ kind: 'or', operands: identities });
   if (spec.select !== undefined) operands.push(new Parser(spec.select, '-S').select());
   return { kind: 'and', operands: operands.flatMap((f) => (f.kind === 'and' ? f.operands : [f])) };
+}
+
+/** Refuses a spec over {@link FILTER_LIMITS}, naming the part where the budget ran out. */
+function checkFilterSize(spec: FilterSpec): void {
+  const items = spec.with.length + spec.fact.length + spec.class.length + spec.identity.length;
+  const parts: [FilterFlag, string][] = [
+    ...spec.with.map((item): [FilterFlag, string] => ['-W', item]),
+    ...spec.fact.map((item): [FilterFlag, string] => ['-F', item]),
+    ...spec.class.map((item): [FilterFlag, string] => ['-C', item]),
+    ...spec.identity.map((item): [FilterFlag, string] => ['-I', item]),
+    ...(spec.select === undefined ? [] : [['-S', spec.select] as [FilterFlag, string]]),
+  ];
+  if (items > FILTER_LIMITS.parts) {
+    const [flag, input] = parts[FILTER_LIMITS.parts]!;
+    failureAt(flag, input)(
+      0,
+      `too many filter items: ${items}, at most ${FILTER_LIMITS.parts}`,
+      'combine them with -S',
+    );
+  }
+  let left = FILTER_LIMITS.chars;
+  for (const [flag, input] of parts) {
+    if (input.length > left) {
+      failureAt(flag, input)(
+        left,
+        `filter too long: more than ${FILTER_LIMITS.chars} characters in all its parts`,
+        'match on a fact or class the hosts share instead of listing them',
+      );
+    }
+    left -= input.length;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { droverPipeline, stopCliProcesses } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/processes.ts';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
+import type { SimulationReport } from '../../bench/simulate/figures.ts';
 
 const home = tempDirPerTest('drover-bench-');
 afterEach(stopCliProcesses);
@@ -96,6 +97,47 @@ describe('npm run bench', () => {
     // Everything it started is stopped, and the stack file is gone.
     expect(existsSync(join(home.path(), 'local.json'))).toBe(false);
     expect(processesMentioning(home.path())).toEqual([]);
+  });
+
+  it('--simulate runs one run across a simulated fleet and reports every figure as JSON', async () => {
+    const run = await droverPipeline(
+      home.path(),
+      `'${process.execPath}' '${BENCH}' --simulate 12 --latency-scale 0.1 --json --home '${home.path()}/sim'`,
+      { timeoutMs: 120_000 },
+    );
+    const report = JSON.parse(run.stdout) as SimulationReport;
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(report).toMatchObject({
+      ok: true,
+      hosts: 12,
+      succeeded: 12,
+      status: 'succeeded',
+      latencyScale: 0.1,
+    });
+    for (const phase of ['plan', 'dispatch', 'firstAck', 'lastAck', 'results', 'finish', 'endToEnd']) {
+      expect(report.phasesMs[phase as keyof SimulationReport['phasesMs']], phase).toEqual(expect.any(Number));
+    }
+    // Every host's request was received and deleted, and acknowledged and answered, over SQS.
+    expect(report.sqs.byOperation.SendMessage!.calls).toBeGreaterThanOrEqual(12 * 3);
+    expect(report.sqs.byOperation.DeleteMessage!.calls).toBeGreaterThanOrEqual(12);
+    expect(report.dynamodb.byOperation.Scan!.calls).toBeGreaterThanOrEqual(4);
+    expect(report.dynamodb.write).toBeGreaterThan(0);
+    expect(report.factsKbAverage).toBeGreaterThanOrEqual(2);
+    expect(report.factsKbAverage).toBeLessThanOrEqual(20);
+    expect(report.plan).toMatchObject({ targets: 12, segments: 4, pagedPeakBytes: expect.any(Number) });
+    expect(report.modeled.stepFunctionsEvents).toBeLessThan(25_000);
+    expect(report.costUsd).toBeGreaterThan(0);
+    expect(processesMentioning(home.path())).toEqual([]);
+  });
+
+  it('--simulate refuses a host count it cannot simulate, saying what to give', async () => {
+    const run = await droverPipeline(home.path(), `'${process.execPath}' '${BENCH}' --simulate lots`, {
+      timeoutMs: 60_000,
+    });
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('--simulate 10000');
   });
 
   it('reports runs whose hosts did not all succeed as failed, and exits 1', async () => {

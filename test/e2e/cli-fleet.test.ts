@@ -139,14 +139,14 @@ describe('drover inventory', () => {
 });
 
 describe('drover ping', () => {
-  it('prints each host with its round-trip time, then statistics and a latency sparkline', async () => {
+  it('prints each host with its round-trip time, then statistics, a latency sparkline and the cost', async () => {
     const r = await cli(['ping', '-F', 'role=web']);
 
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines.filter((l) => /^web-\d +time=\d+ ms$/.test(l))).toHaveLength(2);
     expect(r.stdout).toMatch(
-      /\n---- ping statistics ----\n2 replies max: \d+ ms min: \d+ ms avg: \d+ ms p95: \d+ ms\n[▁▂▃▄▅▆▇█ ]+ \d+–\d+ ms\n$/,
+      /\n---- ping statistics ----\n2 replies max: \d+ ms min: \d+ ms avg: \d+ ms p95: \d+ ms\n[▁▂▃▄▅▆▇█ ]+ \d+–\d+ ms\n≈ \$0\.\d+ for 2 hosts \(estimated AWS cost; drover cost explains the model\)\n$/,
     );
   });
 

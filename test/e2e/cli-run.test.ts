@@ -131,12 +131,12 @@ describe('drover run output formats', () => {
     expect(runDocument(ok.stdout).hosts.map((h) => h.identity)).toEqual(['web-1', 'web-2']);
   });
 
-  it('prints a histogram of the command durations after the summary', async () => {
+  it('prints a histogram of the command durations after the summary, then the cost', async () => {
     const r = await run(['run', 'sleep 0.$((RANDOM % 3))', '-C', '/./']);
 
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /Command durations: p50 \d+ ms, p95 \d+ ms, max \d+ ms\n {2}[▁▂▃▄▅▆▇█ ]+ \d+–\d+ ms\n$/,
+      /Command durations: p50 \d+ ms, p95 \d+ ms, max \d+ ms\n {2}[▁▂▃▄▅▆▇█ ]+ \d+–\d+ ms\n≈ \$0\.\d+ for 3 hosts \(estimated AWS cost; drover cost explains the model\)\n$/,
     );
   });
 });

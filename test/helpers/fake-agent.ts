@@ -17,6 +17,8 @@ import {
   type SignedRequest,
 } from '#shared/messages.ts';
 import { inboxQueueName } from '#shared/stage-config.ts';
+import { createSqsClient } from '#shared/aws.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
 
 /** `ack-and-fail`: the command "exits" 1 on this host. */
 export type Behaviour = 'ack-and-result' | 'ack-and-fail' | 'ack-only' | 'silent';
@@ -61,6 +63,7 @@ export class FakeAgent {
     this.#stopped = true;
     this.#abort.abort();
     await this.#loop?.catch(() => undefined);
+    this.#replies?.destroy();
   }
 
   async #poll(): Promise<void> {
@@ -116,8 +119,16 @@ export class FakeAgent {
     } as const;
   }
 
+  /** Replies go out signed as this node's local agent session, so ingest's sender check passes. */
+  #replies: SQSClient | undefined;
+
   async #reply(reply: Reply): Promise<void> {
-    await this.sqs.send(
+    this.#replies ??= createSqsClient({
+      region: 'us-east-1',
+      endpoints: { sqs: new URL(this.repliesQueueUrl).origin },
+      credentials: { accessKeyId: localAgentKey([this.nodeId]), secretAccessKey: 'local' },
+    });
+    await this.#replies.send(
       new SendMessageCommand({ QueueUrl: this.repliesQueueUrl, MessageBody: JSON.stringify(reply) }),
     );
   }

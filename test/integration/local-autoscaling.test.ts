@@ -108,11 +108,7 @@ describe('local Auto Scaling', () => {
 
     const token = (lifecycleEvents('launch').at(-1)!.detail as { LifecycleActionToken: string })
       .LifecycleActionToken;
-    const complete = (
-      result: string,
-      by: { token?: string; instance?: string },
-      hook = 'test-launch',
-    ) =>
+    const complete = (result: string, by: { token?: string; instance?: string }, hook = 'test-launch') =>
       asg.send(
         new CompleteLifecycleActionCommand({
           AutoScalingGroupName: 'web',

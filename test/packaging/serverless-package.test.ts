@@ -28,6 +28,8 @@ import {
 } from '../helpers/cloudformation.ts';
 import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-package.ts';
 import { RESULTS_INDEX } from '#shared/runs-table.ts';
+import { iamAllows } from '../helpers/iam-eval.ts';
+import { REFUSED_SENDER_LOG } from '#functions/run/ingest-replies.ts';
 
 const STAGE = 'ci';
 const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
@@ -343,27 +345,94 @@ describe(`sls package --stage ${STAGE}`, () => {
           ),
         ].sort(),
       );
-      expect(agent().every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
+      expect(agent().every((s) => s.Effect === 'Allow')).toBe(true);
+    });
+
+    describe('reaches only its own inbox (attribute-based, docs/security.md)', () => {
+      const pseudo = { partition: 'aws', region: 'us-east-1', accountId: '123456789012' };
+      const arnOf = (id: string) => `arn:aws:ec2:us-east-1:123456789012:instance/${id}`;
+      const queue = (id: string) => `arn:aws:sqs:us-east-1:123456789012:drover-${STAGE}-node-${id}`;
+      /** A call with instance i-0aaa's role credentials (or, without an instance, someone else's). */
+      const call = (
+        action: string,
+        on: string,
+        context: Record<string, string | string[] | undefined> = {},
+      ) =>
+        iamAllows(
+          agent(),
+          { action, resource: on, context: { 'ec2:SourceInstanceARN': arnOf('i-0aaa'), ...context } },
+          pseudo,
+        );
+      const own = { 'aws:ResourceTag/drover:instance': arnOf('i-0aaa') };
+      const other = { 'aws:ResourceTag/drover:instance': arnOf('i-0bbb') };
+      const createTags = (instance: string) => ({
+        'aws:RequestTag/drover:instance': arnOf(instance),
+        'aws:TagKeys': ['drover:stage', 'drover:node', 'drover:instance'],
+      });
+
+      it('receives, deletes and reads attributes of the inbox tagged with its instance ARN', () => {
+        for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
+          expect(call(action, queue('i-0aaa'), own)).toBe(true);
+        }
+      });
+
+      it("cannot receive from or delete on another host's inbox, or an untagged one", () => {
+        for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
+          expect(call(action, queue('i-0bbb'), other)).toBe(false);
+          expect(call(action, queue('i-0bbb'))).toBe(false);
+        }
+      });
+
+      it('creates an inbox only tagged with its own instance ARN, and only with drover tags', () => {
+        expect(call('sqs:CreateQueue', queue('i-0aaa'), createTags('i-0aaa'))).toBe(true);
+        expect(call('sqs:TagQueue', queue('i-0aaa'), createTags('i-0aaa'))).toBe(true);
+        expect(call('sqs:CreateQueue', queue('i-0bbb'), createTags('i-0bbb'))).toBe(false);
+        expect(call('sqs:CreateQueue', queue('i-0aaa'), { 'aws:TagKeys': ['drover:stage'] })).toBe(false);
+        expect(
+          call('sqs:CreateQueue', queue('i-0aaa'), {
+            ...createTags('i-0aaa'),
+            'aws:TagKeys': ['drover:stage', 'drover:node', 'drover:instance', 'owner'],
+          }),
+        ).toBe(false);
+      });
+
+      it('tags an untagged (older) inbox as its own, once', () => {
+        expect(call('sqs:TagQueue', queue('i-0aaa'), createTags('i-0aaa'))).toBe(true);
+      });
+
+      it("cannot re-tag another host's inbox as its own", () => {
+        expect(call('sqs:TagQueue', queue('i-0bbb'), { ...createTags('i-0aaa'), ...other })).toBe(false);
+      });
+
+      it('gives nothing on inboxes to credentials that are not an instance role', () => {
+        const offEc2 = { 'ec2:SourceInstanceARN': undefined };
+        expect(call('sqs:ReceiveMessage', queue('web-1'), { ...offEc2, ...own })).toBe(false);
+        expect(call('sqs:CreateQueue', queue('web-1'), { ...offEc2, ...createTags('i-0aaa') })).toBe(false);
+      });
+
+      it('cannot change a queue policy or tags otherwise', () => {
+        for (const action of [
+          'sqs:SetQueueAttributes',
+          'sqs:UntagQueue',
+          'sqs:AddPermission',
+          'sqs:DeleteQueue',
+        ]) {
+          expect(call(action, queue('i-0aaa'), own)).toBe(false);
+        }
+      });
     });
   });
 
   describe('operator policy', () => {
     const operator = () => managedPolicyStatements(template, 'OperatorPolicy');
 
-    it('starts, follows, cancels and stops runs, reads the tables and finds the stack', () => {
+    it('starts, follows and cancels runs, reads the tables and finds the stack: what the CLI calls', () => {
       expect(grants(operator())).toEqual(
         [
           ...['RunStateMachine', 'CancelStateMachine'].flatMap((machine) =>
             on(machine, 'states:StartExecution', 'states:ListExecutions'),
           ),
-          ...['run', 'cancel'].flatMap((machine) =>
-            on(
-              executionsOf(machine),
-              'states:DescribeExecution',
-              'states:GetExecutionHistory',
-              'states:StopExecution',
-            ),
-          ),
+          ...['run', 'cancel'].flatMap((machine) => on(executionsOf(machine), 'states:DescribeExecution')),
           ...['NodesTable.Arn', 'RunsTable.Arn'].flatMap((table) =>
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
@@ -401,9 +470,24 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(pass?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     });
 
-    it('can neither send to a queue nor sign', () => {
+    it('can neither send to a queue nor sign, nor stop an execution (a stopped run never finishes)', () => {
       expect(allows(operator(), 'sqs:SendMessage')).toBe(false);
       expect(allows(operator(), 'kms:Sign')).toBe(false);
+      expect(allows(operator(), 'states:StopExecution')).toBe(false);
+    });
+
+    it('has a read-only sibling for find, facts, inventory, runs and show', () => {
+      expect(grants(managedPolicyStatements(template, 'OperatorReadOnlyPolicy'))).toEqual(
+        [
+          ...on('RunStateMachine', 'states:ListExecutions'),
+          ...on(executionsOf('run'), 'states:DescribeExecution'),
+          ...['NodesTable.Arn', 'RunsTable.Arn'].flatMap((table) =>
+            on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
+          ),
+          ...on(`RunsTable.Arn/index/${RESULTS_INDEX}`, 'dynamodb:Query'),
+          ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
+        ].sort(),
+      );
     });
   });
 
@@ -492,6 +576,33 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(resource(template, 'RepliesQueue').Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
         6 * ingestTimeout,
       );
+    });
+
+    it("admit senders tagged as this stage's agents only (drover:agent), whatever IAM allows", () => {
+      expect(resource(template, 'RepliesQueuePolicy').Properties).toEqual({
+        Queues: [{ Ref: 'RepliesQueue' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OnlyAgentsSendReplies',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': ['RepliesQueue', 'Arn'] },
+              Condition: { StringNotEquals: { 'aws:PrincipalTag/drover:agent': STAGE } },
+            },
+          ],
+        },
+      });
+    });
+
+    it('are checked against their sender, with bindings for off-EC2 agents from the deploy environment', () => {
+      const env = resource(template, 'IngestLambdaFunction').Properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(env.Variables.DROVER_SENDER_BINDINGS).toBe('');
+      expect(env.Variables.DROVER_VERIFY_SENDER).toBeUndefined();
     });
 
     it.each(['RepliesQueue', 'RepliesDeadLetterQueue'])('%s is encrypted at rest', (queue) => {
@@ -659,6 +770,28 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(conditionHolds(template, 'AlarmEmailGiven')).toBe(false);
     });
 
+    it('fire when ingest refuses a reply for its sender or a heartbeat for its inbox', () => {
+      const filter = resource(template, 'RefusedRepliesMetricFilter').Properties;
+      expect(filter).toMatchObject({
+        LogGroupName: { Ref: 'IngestLogGroup' },
+        MetricTransformations: [
+          { MetricNamespace: `drover/${STAGE}`, MetricName: 'RefusedReplies', MetricValue: '1' },
+        ],
+      });
+      // The pattern's prefixes are those of the log lines ingest writes.
+      expect(REFUSED_SENDER_LOG.startsWith('reply refused: ')).toBe(true);
+      expect(filter.FilterPattern).toBe(
+        '{ ($.message = "reply refused: *") || ($.message = "heartbeat refused: *") }',
+      );
+      expect(resource(template, 'RefusedRepliesAlarm').Properties).toMatchObject({
+        Namespace: `drover/${STAGE}`,
+        MetricName: 'RefusedReplies',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+    });
+
     it('fire when a run execution fails', () => {
       expect(resource(template, 'RunExecutionsFailedAlarm').Properties).toMatchObject({
         Namespace: 'AWS/States',
@@ -674,6 +807,7 @@ describe(`sls package --stage ${STAGE}`, () => {
     it.each([
       'AgentPolicyArn',
       'OperatorPolicyArn',
+      'OperatorReadOnlyPolicyArn',
       'RunStateMachineArn',
       'CancelStateMachineArn',
       'NodesTableName',

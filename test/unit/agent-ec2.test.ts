@@ -175,19 +175,48 @@ describe('the identity prepareAgents gives the agent', () => {
     expect(settings[0]!.nodeId).toBe('i-0123456789abcdef0');
   });
 
-  it('keeps a configured node id and identity over the detected ones', async () => {
+  it('keeps a configured identity over the detected one, and a node id that is the instance id', async () => {
     dmiFiles({ board_asset_tag: 'i-0123456789abcdef0' });
     imds = await startFakeImds();
 
     const { settings } = await prepared(
       runtime({
         DROVER_AGENT_METADATA_ENDPOINT: imds.url,
-        DROVER_AGENT_NODE_ID: 'web-7',
+        DROVER_AGENT_NODE_ID: 'i-0123456789abcdef0',
         DROVER_AGENT_IDENTITY: 'web-7.example.com',
       }),
     );
 
-    expect(settings[0]).toMatchObject({ nodeId: 'web-7', identity: 'web-7.example.com' });
+    expect(settings[0]).toMatchObject({ nodeId: 'i-0123456789abcdef0', identity: 'web-7.example.com' });
+  });
+
+  it('refuses to start on EC2 with a node id that is not the instance id, saying why', async () => {
+    dmiFiles({ board_asset_tag: 'i-0123456789abcdef0' });
+    imds = await startFakeImds();
+
+    const start = prepared(
+      runtime({ DROVER_AGENT_METADATA_ENDPOINT: imds.url, DROVER_AGENT_NODE_ID: 'web-7' }),
+    );
+
+    await expect(start).rejects.toThrow(AgentConfigError);
+    await expect(start).rejects.toThrow(
+      `config key "node_id": "web-7" is not this instance's id (i-0123456789abcdef0)`,
+    );
+  });
+
+  it("tags the inbox with the instance ARN, in the replies queue's account", async () => {
+    dmiFiles({ sys_vendor: 'Amazon EC2' });
+    imds = await startFakeImds();
+
+    const { settings } = await prepared(
+      runtime({
+        DROVER_AGENT_METADATA_ENDPOINT: imds.url,
+        DROVER_AGENT_REPLIES_QUEUE_URL:
+          'https://sqs.eu-west-1.amazonaws.com/123456789012/drover-prod-replies',
+      }),
+    );
+
+    expect(settings[0]!.instanceArn).toBe('arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0');
   });
 
   it('refuses to start on EC2 when the metadata service is unreachable and DMI has no instance id', async () => {

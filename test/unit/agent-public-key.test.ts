@@ -12,12 +12,15 @@ import {
   PublicKeyError,
   publicKeyFromConfig,
   publicKeyFromKms,
+  trustedKmsKeys,
 } from '#agent/public-key.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const DER = publicKey.export({ type: 'spki', format: 'der' });
 const PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const DOCUMENT = '{"runId":"RUN"}';
+const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/abc';
+const NEW_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/def';
 const SIGNATURE = {
   keyId: 'k',
   alg: 'ECDSA_SHA_256' as const,
@@ -114,20 +117,21 @@ describe('publicKeyFromKms', () => {
   it('fetches the key once with GetPublicKey and then reads it from the cache', async () => {
     const fake = await startFakeKms();
 
-    const first = await publicKeyFromKms({ keyId: 'alias/drover', stateDir: dir, kms: kmsClient(fake.url) });
-    const second = await publicKeyFromKms({ keyId: 'alias/drover', stateDir: dir, kms: kmsClient(fake.url) });
+    const first = await publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) });
+    const second = await publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) });
 
     expect(verifySignature(first, DOCUMENT, SIGNATURE)).toBe(true);
     expect(verifySignature(second, DOCUMENT, SIGNATURE)).toBe(true);
-    expect(fake.calls).toEqual(['TrentService.GetPublicKey {"KeyId":"alias/drover"}']);
+    expect(fake.calls).toEqual([`TrentService.GetPublicKey {"KeyId":"${KEY_ARN}"}`]);
     expect(existsSync(join(dir, KMS_KEY_CACHE_FILE))).toBe(true);
   });
 
   it('fetches again when the cache holds another key id', async () => {
     const fake = await startFakeKms();
-    await publicKeyFromKms({ keyId: 'alias/old', stateDir: dir, kms: kmsClient(fake.url) });
+    await publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) });
+    fake.answer.KeyId = NEW_KEY_ARN;
 
-    await publicKeyFromKms({ keyId: 'alias/new', stateDir: dir, kms: kmsClient(fake.url) });
+    await publicKeyFromKms({ keyId: NEW_KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) });
 
     expect(fake.calls).toHaveLength(2);
   });
@@ -137,8 +141,8 @@ describe('publicKeyFromKms', () => {
     fake.answer.KeySpec = 'RSA_2048';
 
     await expect(
-      publicKeyFromKms({ keyId: 'alias/rsa', stateDir: dir, kms: kmsClient(fake.url) }),
-    ).rejects.toThrow('KMS key alias/rsa is RSA_2048; drover signs with ECC_NIST_P256');
+      publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) }),
+    ).rejects.toThrow(`KMS key ${KEY_ARN} is RSA_2048; drover signs with ECC_NIST_P256`);
   });
 
   it('gives up at once on access denied, naming the permission it needs', async () => {
@@ -147,8 +151,49 @@ describe('publicKeyFromKms', () => {
     fake.answer = { __type: 'AccessDeniedException', message: 'not allowed' };
 
     await expect(
-      publicKeyFromKms({ keyId: 'alias/drover', stateDir: dir, kms: kmsClient(fake.url) }),
+      publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) }),
     ).rejects.toThrow(/AccessDeniedException: not allowed\); the agent needs kms:GetPublicKey on it/);
     expect(fake.calls).toHaveLength(1);
+  });
+
+  it('pins the key by ARN: an alias or a bare key id is refused before KMS is asked', async () => {
+    const fake = await startFakeKms();
+
+    for (const keyId of ['alias/drover-prod-signing', 'arn:aws:kms:us-east-1:123456789012:alias/x', 'abc']) {
+      await expect(publicKeyFromKms({ keyId, stateDir: dir, kms: kmsClient(fake.url) })).rejects.toThrow(
+        /must be the ARN of the stage's signing key .*an alias can be repointed/,
+      );
+    }
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('refuses a public key KMS gives for another key than the pinned one', async () => {
+    const fake = await startFakeKms();
+    fake.answer.KeyId = NEW_KEY_ARN;
+
+    await expect(
+      publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) }),
+    ).rejects.toThrow(`KMS answered for key ${NEW_KEY_ARN}, not the pinned ${KEY_ARN}`);
+    expect(existsSync(join(dir, KMS_KEY_CACHE_FILE))).toBe(false);
+  });
+
+  it('trusts two keys while rotating, each fetched and cached on its own; never three', async () => {
+    const fake = await startFakeKms();
+    const echo = (keyId: string) => (fake.answer.KeyId = keyId);
+    echo(KEY_ARN);
+    await publicKeyFromKms({ keyId: KEY_ARN, stateDir: dir, kms: kmsClient(fake.url) });
+    fake.calls.length = 0;
+
+    echo(NEW_KEY_ARN);
+    const keys = await trustedKmsKeys(`${KEY_ARN}, ${NEW_KEY_ARN}`, {
+      stateDir: dir,
+      kms: kmsClient(fake.url),
+    });
+
+    expect(keys.map((k) => k.keyId)).toEqual([KEY_ARN, NEW_KEY_ARN]);
+    expect(fake.calls).toEqual([`TrentService.GetPublicKey {"KeyId":"${NEW_KEY_ARN}"}`]);
+    await expect(
+      trustedKmsKeys(`${KEY_ARN},${NEW_KEY_ARN},${KEY_ARN}`, { stateDir: dir, kms: kmsClient(fake.url) }),
+    ).rejects.toThrow('must be one key ARN, or two separated by a comma while rotating the key');
   });
 });

@@ -60,6 +60,7 @@ describe('dispatch signing with KMS', () => {
 
     await sendSigned(meta, 0, targets, Date.now(), 'exec', {
       sqs: new SQSClient({ region: 'us-east-1' }),
+      inboxUrl: (id) => `https://sqs.us-east-1.amazonaws.com/000000000000/drover-test-node-${id}`,
       signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
     });
 
@@ -83,6 +84,7 @@ describe('dispatch signing with KMS', () => {
     await sendSigned(meta, 0, targets, Date.now(), 'exec', {
       sqs: new SQSClient({ region: 'us-east-1' }),
       signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
+      inboxUrl: (id) => `https://sqs.us-east-1.amazonaws.com/000000000000/drover-test-node-${id}`,
     });
 
     // Assess: the document would have been refused RAW; the last addressee verifies its copy.
@@ -138,6 +140,7 @@ describe('the KMS stand-in holds to the AWS limits', () => {
     );
     await sendSigned(meta, 0, targets, Date.now(), 'exec', {
       sqs: new SQSClient({ region: 'us-east-1' }),
+      inboxUrl: (id) => `https://sqs.us-east-1.amazonaws.com/000000000000/drover-test-node-${id}`,
       signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
     });
     const bodies = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody!);
@@ -164,6 +167,7 @@ describe('the KMS stand-in holds to the AWS limits', () => {
   it('is refused by an agent that trusts another key', async () => {
     await sendSigned(meta, 0, [nodeRunItem({ nodeId: 'web-1', status: 'pending' })], Date.now(), 'exec', {
       sqs: new SQSClient({ region: 'us-east-1' }),
+      inboxUrl: (id) => `https://sqs.us-east-1.amazonaws.com/000000000000/drover-test-node-${id}`,
       signer: new KmsSigner(KEY_ARN, new KMSClient({ region: 'us-east-1' })),
     });
     const body = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;

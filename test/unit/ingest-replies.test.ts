@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
-import { ingestReplies, senderMatches, type IngestDeps } from '#functions/run/ingest-replies.ts';
+import { ingestReplies, REFUSED_SENDER_LOG, type IngestDeps } from '#functions/run/ingest-replies.ts';
+import { senderRefusal } from '#shared/sender-binding.ts';
 import type { RecordOutcome, ReplyLedger } from '#functions/run/reply-ledger.ts';
 import type { NodeRegistry } from '#functions/run/node-registry.ts';
 import type { RunReply } from '#functions/run/reply-transitions.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
+import { inboxQueueUrl } from '#shared/stage-config.ts';
 import { ackReply, heartbeatReply, resultReply } from '../helpers/factories.ts';
 
 function record(body: unknown, overrides: { id?: string; senderId?: string } = {}): SQSRecord {
@@ -57,23 +59,50 @@ function harness(
     now: () => 1_000,
     log: { info: (m) => infos.push(m), warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
     verifySender: options.verifySender ?? true,
+    // The records' default sender, bound (like the local demo fleet) to any node but instances.
+    senderBindings: { roles: ['AROALOCALAGENT'], senders: { AIDAEXAMPLEUSER: ['*'] } },
+    inboxUrl: (nodeId) =>
+      inboxQueueUrl('http://127.0.0.1:1/000000000000/drover-test-replies', 'test', nodeId),
   };
   return { deps, recorded, heartbeats, warnings, infos };
 }
 
-describe('senderMatches', () => {
-  it('accepts an instance-role sender that is the node it claims to be', () => {
-    expect(senderMatches('AROAEXAMPLEROLE:i-0123456789abcdef0', 'i-0123456789abcdef0')).toBe(true);
+describe('senderRefusal: who may speak for which node', () => {
+  const bindings = { roles: ['AROAOFFEC2'], senders: { AIDABOUNDUSER: ['web-7'], AIDAFLEET: ['*'] } };
+
+  it('lets an instance-role session speak for its own instance only', () => {
+    expect(
+      senderRefusal('AROAEXAMPLEROLE:i-0123456789abcdef0', 'i-0123456789abcdef0', bindings),
+    ).toBeUndefined();
+    expect(senderRefusal('AROAEXAMPLEROLE:i-0123456789abcdef0', 'i-0fedcba9876543210', bindings)).toBe(
+      'sent by instance i-0123456789abcdef0, not by i-0fedcba9876543210',
+    );
+    expect(senderRefusal('AROAEXAMPLEROLE:i-0123456789abcdef0', 'web-1', bindings)).toBeDefined();
   });
 
-  it('refuses an instance-role sender claiming to be another node', () => {
-    expect(senderMatches('AROAEXAMPLEROLE:i-0123456789abcdef0', 'i-0fedcba9876543210')).toBe(false);
+  it('lets a session of a bound role speak for the node its session is named after', () => {
+    expect(senderRefusal('AROAOFFEC2:web-1', 'web-1', bindings)).toBeUndefined();
+    expect(senderRefusal('AROAOFFEC2:web-1', 'web-2', bindings)).toBeDefined();
   });
 
-  it('passes senders that are not instance roles (operators, the local stack)', () => {
-    expect(senderMatches('AIDAEXAMPLEUSER', 'web-1')).toBe(true);
-    expect(senderMatches(undefined, 'web-1')).toBe(true);
-    expect(senderMatches('AROAEXAMPLEROLE:some-session', 'web-1')).toBe(true);
+  it('lets a bound principal speak for its nodes only, "*" never for an EC2 instance', () => {
+    expect(senderRefusal('AIDABOUNDUSER', 'web-7', bindings)).toBeUndefined();
+    expect(senderRefusal('AIDABOUNDUSER', 'web-8', bindings)).toBe(
+      'sender AIDABOUNDUSER may not speak for web-8',
+    );
+    expect(senderRefusal('AIDAFLEET', 'web-8', bindings)).toBeUndefined();
+    expect(senderRefusal('AIDAFLEET', 'i-0123456789abcdef0', bindings)).toBeDefined();
+  });
+
+  it('refuses everyone else: other users and roles, hybrid sessions, no sender', () => {
+    expect(senderRefusal('AIDAOPERATOR', 'web-1', bindings)).toBe(
+      'sender AIDAOPERATOR is not bound to any node',
+    );
+    expect(senderRefusal('AROAOTHERROLE:web-1', 'web-1', bindings)).toBeDefined();
+    expect(
+      senderRefusal('AROAEXAMPLEROLE:mi-0123456789abcdef0', 'mi-0123456789abcdef0', bindings),
+    ).toBeDefined();
+    expect(senderRefusal(undefined, 'web-1', bindings)).toBe('the message has no SenderId');
   });
 });
 
@@ -132,9 +161,25 @@ describe('ingestReplies', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(h.recorded).toEqual([]);
     expect(h.heartbeats).toEqual([]);
+    expect(h.warnings).toEqual([REFUSED_SENDER_LOG, REFUSED_SENDER_LOG]);
   });
 
-  it('does not check senders when configured not to (local stack)', async () => {
+  it('refuses a reply from a principal bound to no node (an operator, another role)', async () => {
+    const h = harness();
+
+    await ingestReplies(
+      [
+        record(ackReply(), { senderId: 'AIDAOPERATOR' }),
+        record(resultReply(), { senderId: 'AROAOTHER:web-1' }),
+      ],
+      h.deps,
+    );
+
+    expect(h.recorded).toEqual([]);
+    expect(h.warnings).toEqual([REFUSED_SENDER_LOG, REFUSED_SENDER_LOG]);
+  });
+
+  it('does not check senders when configured not to (DROVER_VERIFY_SENDER=false)', async () => {
     const h = harness({ verifySender: false });
 
     await ingestReplies(

@@ -302,6 +302,7 @@ describe('runJson', () => {
       hosts: [hostJson(nodes[1]!), hostJson(nodes[0]!)],
       summary: meta.summary,
       exitCode: 0,
+      estimatedCost: null,
     });
     expect(json.hosts.map((h) => h.identity)).toEqual(['web-1', 'web-2']);
   });
@@ -323,6 +324,7 @@ describe('runJson', () => {
       hosts: [],
       summary: null,
       exitCode: 4,
+      estimatedCost: null,
       error: 'invalid run request: runId: runId must be a ULID',
     });
   });

@@ -1,0 +1,146 @@
+/**
+ * The figures of one simulated run: phases from the run record's timestamps (measured), AWS calls
+ * counted at the latency proxies (measured), DynamoDB capacity units worked out from the payload
+ * sizes (approximate), and what no proxy sees — Step Functions events, Lambda invocations, KMS
+ * signatures — counted from the state machine's shape and the cost model (modeled), with the
+ * latency the profile gives them added to a modeled end-to-end time.
+ */
+import type { RunMetaItem } from '#shared/runs-table.ts';
+import { defaultAssumptions, monthlyUsage } from '../../cli/cost/model.ts';
+import { estimateRunCost } from '../../cli/cost/run-cost.ts';
+import type { CallRecord, ServiceProfile } from './latency-proxy.ts';
+import type { AgentTimes, SimulatedFleet } from './fleet.ts';
+import type { PlanMemory } from './plan-memory.ts';
+
+export type Profile = Record<'sqs' | 'dynamodb' | 'stepFunctions' | 'lambda' | 'kms', ServiceProfile>;
+
+/** Events a Standard execution records: start/end, Plan, HasTargets and Finish, then per batch. */
+const FIXED_EVENTS = 2 + 5 + 2 + 5;
+/** A batch's events (the figure run.asl.json's MAX_BATCHES is derived from; retries add more). */
+const EVENTS_PER_BATCH = 26;
+/** State transitions on a run's critical path: Plan, HasTargets, Finish; per batch five. */
+const FIXED_TRANSITIONS = 3;
+const TRANSITIONS_PER_BATCH = 5;
+/** Lambda task invocations: Plan and Finish; per batch Dispatch, the two waits, CloseBatch. */
+const FIXED_TASKS = 2;
+const TASKS_PER_BATCH = 4;
+const SIGNING_GROUP = 500;
+/** Step Functions limits (AWS Step Functions quotas): history events per execution, state payload. */
+export const SFN_MAX_EVENTS = 25_000;
+export const SFN_MAX_PAYLOAD_BYTES = 256 * 1024;
+/** Lambda: 15 minutes per invocation; Plan has 512 MB (serverless.yml). */
+export const PLAN_MEMORY_BYTES = 512 * 1024 * 1024;
+
+const WRITE_OPS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+const READ_OPS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem']);
+
+export interface SimulationInput {
+  hosts: number;
+  fleet: SimulatedFleet;
+  meta: RunMetaItem;
+  /** The first batch's record: when it was dispatched and its two waits were released. */
+  batch: { dispatchedAt?: number; acksDoneAt?: number; resultsDoneAt?: number } | undefined;
+  execution: { status: string; input: string; output: string };
+  agents: AgentTimes;
+  sqs: Record<string, CallRecord>;
+  dynamodb: Record<string, CallRecord>;
+  memory: PlanMemory;
+  profile: Profile;
+  latencyScale: number;
+  wallMs: number;
+}
+
+const ms = (profile: ServiceProfile, op: string): number => {
+  const entry = profile[op] ?? profile.default;
+  return typeof entry === 'object' ? entry.ms : 0;
+};
+const total = (calls: Record<string, CallRecord>) => Object.values(calls).reduce((s, r) => s + r.calls, 0);
+const span = (from?: number, to?: number) => (from !== undefined && to !== undefined ? to - from : null);
+
+/** Capacity units from payload sizes: writes 1 KB a unit, reads 4 KB (Scan eventually consistent: half). */
+function capacityUnits(calls: Record<string, CallRecord>) {
+  let read = 0;
+  let write = 0;
+  for (const [op, r] of Object.entries(calls)) {
+    if (WRITE_OPS.has(op)) write += Math.max(r.calls, Math.ceil(r.requestBytes / 1024));
+    if (READ_OPS.has(op)) {
+      const units = Math.max(r.calls, Math.ceil(r.responseBytes / 4096));
+      read += op === 'Scan' ? units / 2 : units;
+    }
+  }
+  return { read, write };
+}
+
+export function runFigures(input: SimulationInput) {
+  const { meta, profile, hosts, batch: b } = input;
+  const batches = Math.max(1, meta.batchCount);
+  const transitions = FIXED_TRANSITIONS + TRANSITIONS_PER_BATCH * batches;
+  const tasks = FIXED_TASKS + TASKS_PER_BATCH * batches;
+  const signs = batches * Math.ceil(hosts / batches / SIGNING_GROUP);
+  const oneRun = {
+    ...defaultAssumptions(),
+    hosts,
+    hostsPerRun: hosts,
+    runsPerDay: 1 / 30,
+    heartbeatSeconds: Infinity,
+  };
+  const model = monthlyUsage(oneRun);
+  const modeledMs =
+    transitions * ms(profile.stepFunctions, 'transition') +
+    tasks * ms(profile.lambda, 'invoke') +
+    signs * ms(profile.kms, 'Sign');
+  const measuredMs = span(meta.startedAt, meta.finishedAt) ?? input.wallMs;
+  const cost = estimateRunCost({
+    hosts: meta.expected,
+    batches,
+    outputBytes: meta.expected * 12,
+    fleetHosts: hosts,
+    watchSeconds: 0,
+  });
+  const stateBytes = Math.max(
+    Buffer.byteLength(input.execution.input),
+    Buffer.byteLength(input.execution.output),
+  );
+  const events = FIXED_EVENTS + EVENTS_PER_BATCH * batches;
+  return {
+    ok: input.execution.status === 'SUCCEEDED' && meta.summary?.succeeded === hosts,
+    hosts,
+    status: meta.status,
+    succeeded: meta.summary?.succeeded ?? 0,
+    latencyScale: input.latencyScale,
+    factsKbAverage: Math.round(input.fleet.factsBytes / hosts / 102.4) / 10,
+    phasesMs: {
+      plan: span(meta.startedAt, meta.plannedAt),
+      dispatch: span(meta.plannedAt, b?.dispatchedAt),
+      firstAck: span(b?.dispatchedAt, input.agents.firstAckAt),
+      lastAck: span(b?.dispatchedAt, b?.acksDoneAt ?? meta.lastAckAt),
+      results: span(b?.acksDoneAt ?? meta.lastAckAt, b?.resultsDoneAt ?? meta.lastResultAt),
+      finish: span(b?.resultsDoneAt ?? meta.lastResultAt, meta.finishedAt),
+      endToEnd: measuredMs,
+      wall: input.wallMs,
+    },
+    modeled: {
+      note: 'not seen by the proxies: counted from the state machine and the cost model, latencies from the profile',
+      stepFunctionsEvents: events,
+      stepFunctionsEventsHeadroom: Math.floor((1 - events / SFN_MAX_EVENTS) * 1000) / 10,
+      transitions,
+      lambdaTaskInvocations: tasks,
+      lambdaIngestInvocations: Math.ceil(model.lambda.ingestInvocations),
+      kmsSigns: signs,
+      addedLatencyMs: modeledMs,
+      endToEndMs: measuredMs + modeledMs,
+    },
+    stateBytes: { largest: stateBytes, limit: SFN_MAX_PAYLOAD_BYTES },
+    sqs: { requests: total(input.sqs), byOperation: input.sqs },
+    dynamodb: {
+      requests: total(input.dynamodb),
+      ...capacityUnits(input.dynamodb),
+      byOperation: input.dynamodb,
+    },
+    plan: { ...input.memory, lambdaMemoryBytes: PLAN_MEMORY_BYTES },
+    costUsd: cost.usd,
+    costByService: cost.byService,
+  };
+}
+
+export type SimulationReport = ReturnType<typeof runFigures>;

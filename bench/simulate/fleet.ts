@@ -1,0 +1,207 @@
+/**
+ * The simulated fleet: N node items with realistic facts (2–20 KB each) written straight into the
+ * nodes table, and light in-process fake agents that answer over the real SQS API. To keep 50,000
+ * hosts affordable on one machine, hosts share inbox queues (one per SHARD_SIZE hosts) and one
+ * poller per queue answers as whichever host a message names (its envelope's nodeId): every
+ * request is still one SQS message, received, deleted, acknowledged and answered one by one, as
+ * an agent does, so the per-host request counts are those of a real fleet.
+ */
+import { setMaxListeners } from 'node:events';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MESSAGE_VERSION, inboxMessageSchema, signedRequestSchema, type Reply } from '#shared/messages.ts';
+import { inboxQueueName } from '#shared/stage-config.ts';
+import type { NodeItem } from '#shared/runs-table.ts';
+
+export const SHARD_SIZE = 100;
+const FACTS_MIN_BYTES = 2 * 1024;
+const FACTS_MAX_BYTES = 20 * 1024;
+
+/** Deterministic [0, 1) numbers, so two simulations of the same size seed the same fleet. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Facts shaped like an agent's (os, network, role, installed packages), of the given size. */
+export function realisticFacts(index: number, bytes: number): Record<string, unknown> {
+  const facts: Record<string, unknown> = {
+    role: ['web', 'db', 'cache', 'worker'][index % 4],
+    env: index % 10 === 0 ? 'staging' : 'production',
+    group: `cell-${index % 50}`,
+    os: { family: 'linux', distro: 'amazon', version: '2023', kernel: '6.1.112-124.190.amzn2023.aarch64' },
+    network: {
+      hostname: `sim-${index}`,
+      ipv4: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
+    },
+    cpu: { count: 2 + (index % 4) * 2, model: 'Neoverse-N1' },
+    packages: [] as string[],
+  };
+  const packages = facts.packages as string[];
+  let size = JSON.stringify(facts).length;
+  for (let i = 0; size < bytes; i++) {
+    const name = `pkg-${i.toString(36)}-${index % 97}-1.${i % 40}.${i % 7}.aarch64`;
+    packages.push(name);
+    size += name.length + 3;
+  }
+  return facts;
+}
+
+export interface SimulatedFleet {
+  size: number;
+  factsBytes: number;
+  inboxes: string[];
+}
+
+/** Writes `size` node items (fresh, heartbeating hourly) and creates the shared inboxes. */
+export async function seedFleet(
+  size: number,
+  deps: {
+    db: DynamoDBDocumentClient;
+    sqs: SQSClient;
+    nodesTable: string;
+    stage: string;
+    /** The URL node items record for an inbox (the simulation routes it through its proxy). */
+    inboxUrl: (url: string) => string;
+  },
+): Promise<SimulatedFleet> {
+  const inboxes: string[] = [];
+  for (let shard = 0; shard * SHARD_SIZE < size; shard++) {
+    const out = await deps.sqs.send(
+      new CreateQueueCommand({ QueueName: inboxQueueName(deps.stage, `sim-shard-${shard}`) }),
+    );
+    inboxes.push(deps.inboxUrl(out.QueueUrl!));
+  }
+  const next = random(size);
+  const now = Date.now();
+  let factsBytes = 0;
+  const items: NodeItem[] = [];
+  for (let i = 0; i < size; i++) {
+    const facts = realisticFacts(i, FACTS_MIN_BYTES + next() * (FACTS_MAX_BYTES - FACTS_MIN_BYTES));
+    factsBytes += JSON.stringify(facts).length;
+    items.push({
+      nodeId: nodeIdOf(i),
+      identity: identityOf(nodeIdOf(i)),
+      facts,
+      classes: ['base'],
+      inbox: inboxes[Math.floor(i / SHARD_SIZE)]!,
+      agentVersion: 'simulated',
+      heartbeatSec: 3600,
+      lastSeen: now,
+      joinedAt: now - i,
+      startedAt: now,
+      expiresAt: Math.floor(now / 1000) + 86_400,
+    });
+  }
+  await writeAll(deps.db, deps.nodesTable, items);
+  return { size, factsBytes, inboxes };
+}
+
+async function writeAll(db: DynamoDBDocumentClient, table: string, items: NodeItem[]): Promise<void> {
+  const chunks: NodeItem[][] = [];
+  for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+  let at = 0;
+  const worker = async () => {
+    while (at < chunks.length) {
+      let requests = chunks[at++]!.map((Item) => ({ PutRequest: { Item } }));
+      while (requests.length > 0) {
+        const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+}
+
+const nodeIdOf = (index: number) => `i-sim${String(index).padStart(7, '0')}`;
+const identityOf = (nodeId: string) => `sim-${String(Number(nodeId.slice(5))).padStart(6, '0')}`;
+
+/** When the fake agents acknowledged: the first and last ack sent. */
+export interface AgentTimes {
+  firstAckAt?: number;
+  lastAckAt?: number;
+  answered: number;
+}
+
+/** One poller per shared inbox; stop() ends them. */
+export function startFakeAgents(
+  fleet: SimulatedFleet,
+  deps: { sqs: SQSClient; repliesQueueUrl: string },
+): { times: AgentTimes; stop(): Promise<void> } {
+  const times: AgentTimes = { answered: 0 };
+  const abort = new AbortController();
+  // One signal stops every poller: as many listeners as inboxes is expected, not a leak.
+  setMaxListeners(fleet.inboxes.length + 10, abort.signal);
+  let stopped = false;
+  const reply = (message: Reply) =>
+    deps.sqs.send(
+      new SendMessageCommand({ QueueUrl: deps.repliesQueueUrl, MessageBody: JSON.stringify(message) }),
+    );
+  const answer = async (inbox: string, body: string, receipt: string) => {
+    const envelope = inboxMessageSchema.parse(JSON.parse(body));
+    const request = signedRequestSchema.parse(JSON.parse(envelope.request));
+    await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: inbox, ReceiptHandle: receipt }));
+    const identity = identityOf(envelope.nodeId);
+    const base = {
+      v: MESSAGE_VERSION,
+      nodeId: envelope.nodeId,
+      identity,
+      runId: request.runId,
+      batch: request.batch,
+    } as const;
+    const ackAt = Date.now();
+    times.firstAckAt ??= ackAt;
+    times.lastAckAt = Math.max(times.lastAckAt ?? 0, ackAt);
+    await reply({ ...base, type: 'ack', sentAt: ackAt });
+    if (request.action !== 'exec' && request.action !== 'ping') return;
+    const now = Date.now();
+    const stdout = `${identity}\n`;
+    await reply({
+      ...base,
+      type: 'result',
+      sentAt: now,
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      stdout: { text: stdout, bytes: stdout.length, truncated: false },
+      stderr: { text: '', bytes: 0, truncated: false },
+      startedAt: now,
+      endedAt: now + 1,
+    } as Reply);
+    times.answered += 1;
+  };
+  const poll = async (inbox: string) => {
+    while (!stopped) {
+      try {
+        const out = await deps.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: inbox, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+          { abortSignal: abort.signal },
+        );
+        await Promise.all((out.Messages ?? []).map((m) => answer(inbox, m.Body!, m.ReceiptHandle!)));
+      } catch (error: unknown) {
+        if (stopped) return;
+        process.stderr.write(`simulated agent: ${String(error)}\n`);
+      }
+    }
+  };
+  const loops = fleet.inboxes.map(poll);
+  return {
+    times,
+    stop: async () => {
+      stopped = true;
+      abort.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}

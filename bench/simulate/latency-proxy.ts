@@ -1,0 +1,118 @@
+/**
+ * A delaying proxy in front of one loopback emulator: every AWS call through it waits the
+ * profile's latency for its operation (from the X-Amz-Target header of the JSON protocols SQS and
+ * DynamoDB use), then is forwarded unchanged. It counts calls per operation and the request and
+ * response bytes, from which the DynamoDB capacity units of a run are worked out.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface OperationLatency {
+  ms: number;
+  estimate?: boolean;
+}
+export type ServiceProfile = Record<string, OperationLatency | string>;
+
+export interface CallRecord {
+  calls: number;
+  requestBytes: number;
+  responseBytes: number;
+  /** Capacity units the responses reported (DynamoDB, when ReturnConsumedCapacity was asked). */
+  capacity: number;
+}
+
+export class LatencyProxy {
+  readonly counts = new Map<string, CallRecord>();
+  #server: Server | undefined;
+  url = '';
+
+  constructor(
+    private readonly target: string,
+    private readonly profile: ServiceProfile,
+    /** Multiplies every delay (0: count calls without delaying them). */
+    private readonly scale = 1,
+  ) {}
+
+  delayOf(operation: string): number {
+    const entry = this.profile[operation] ?? this.profile.default;
+    return typeof entry === 'object' ? entry.ms * this.scale : 0;
+  }
+
+  async start(): Promise<string> {
+    const target = new URL(this.target);
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const operation = operationOf(req);
+        const record = this.#record(operation);
+        record.calls += 1;
+        record.requestBytes += body.length;
+        setTimeout(() => {
+          const upstream = httpRequest(
+            {
+              host: target.hostname,
+              port: target.port,
+              method: req.method,
+              path: req.url,
+              headers: req.headers,
+            },
+            (answer) => {
+              const parts: Buffer[] = [];
+              answer.on('data', (chunk: Buffer) => parts.push(chunk));
+              answer.on('end', () => {
+                const payload = Buffer.concat(parts);
+                record.responseBytes += payload.length;
+                res.writeHead(answer.statusCode ?? 500, answer.headers);
+                res.end(payload);
+              });
+            },
+          );
+          upstream.on('error', (error) => {
+            res.writeHead(502);
+            res.end(String(error));
+          });
+          upstream.end(body);
+        }, this.delayOf(operation));
+      });
+    });
+    this.#server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  /** Calls per operation since the last reset. */
+  snapshot(): Record<string, CallRecord> {
+    return Object.fromEntries([...this.counts].map(([op, r]) => [op, { ...r }]));
+  }
+
+  reset(): void {
+    this.counts.clear();
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  #record(operation: string): CallRecord {
+    let record = this.counts.get(operation);
+    if (!record) {
+      record = { calls: 0, requestBytes: 0, responseBytes: 0, capacity: 0 };
+      this.counts.set(operation, record);
+    }
+    return record;
+  }
+}
+
+/** `AmazonSQS.SendMessage` → `SendMessage`; the query protocol's `Action=` as a fallback. */
+export function operationOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
+  const action = /[?&]Action=([A-Za-z]+)/.exec(req.url ?? '');
+  return action?.[1] ?? 'unknown';
+}
