@@ -13,8 +13,8 @@ let membership: NodeMembership | undefined;
 export const handler = middy(async (event: unknown) =>
   applyInstanceState(event, {
     membership: (membership ??= new NodeMembership(defaultClients.dynamo, stage().nodesTable)),
-    deleteInbox: async (url) => {
-      await defaultClients.sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    deleteInbox: async (nodeId) => {
+      await defaultClients.sqs.send(new DeleteQueueCommand({ QueueUrl: wiring.inboxUrl(nodeId) }));
     },
     events: wiring.events(),
     now: wiring.now,

@@ -29,6 +29,8 @@ export interface StepDeps {
   membership: NodeMembership;
   nodes: () => Promise<NodeItem[]>;
   node: (nodeId: string) => Promise<NodeItem | undefined>;
+  /** A node's inbox URL, derived from its id (`inboxQueueUrl`), never a URL a host reported. */
+  inboxUrl: (nodeId: string) => string;
   events: EventPublisher;
   runStateMachineArn: string;
   now: () => number;
@@ -195,12 +197,13 @@ export async function completeAction(action: LifecycleAction, deps: StepDeps): P
 
 /** A terminating host: its inbox deleted (inboxes no longer pile up) and its node marked terminated. */
 async function retire(action: LifecycleAction, deps: StepDeps): Promise<void> {
-  const node = await deps.node(action.instanceId);
-  if (node?.inbox) {
-    await deps.sqs.send(new DeleteQueueCommand({ QueueUrl: node.inbox })).catch((error: unknown) => {
+  // Deleted whether or not the node ever heartbeat: an agent that created its inbox and died
+  // before its first heartbeat would otherwise leave the queue behind.
+  await deps.sqs
+    .send(new DeleteQueueCommand({ QueueUrl: deps.inboxUrl(action.instanceId) }))
+    .catch((error: unknown) => {
       deps.log.warn('inbox not deleted', { instanceId: action.instanceId, error });
     });
-  }
   const before = await deps.membership.markInstanceState(action.instanceId, 'terminated', deps.now());
   if (before) {
     await deps.events.publish('Node Terminated', {

@@ -38,6 +38,7 @@ export function stepDeps(): StepDeps {
     membership: new NodeMembership(defaultClients.dynamo, stage().nodesTable),
     nodes: () => wiring.nodes().all(),
     node,
+    inboxUrl: wiring.inboxUrl,
     events: wiring.events(),
     runStateMachineArn: env('DROVER_RUN_STATE_MACHINE'),
     now: wiring.now,

@@ -21,8 +21,11 @@ export class InvalidInstanceStateEvent extends Error {
 
 export interface InstanceStateDeps {
   membership: NodeMembership;
-  /** Deletes a terminated node's inbox (a terminated instance never reads it again). */
-  deleteInbox: (url: string) => Promise<void>;
+  /**
+   * Deletes a terminated node's inbox (a terminated instance never reads it again), by its node
+   * id: the URL is derived from the id (`inboxQueueUrl`), never taken from what a host reported.
+   */
+  deleteInbox: (nodeId: string) => Promise<void>;
   events: EventPublisher;
   now: () => number;
   log: { info(message: string, extra: Record<string, unknown>): void };
@@ -52,9 +55,9 @@ export async function applyInstanceState(
     deps.log.info('instance state changes no node', { instanceId: detail['instance-id'], state });
     return 'unchanged';
   }
-  if (state === 'terminated' && before.inbox) {
+  if (state === 'terminated') {
     // Best effort: a failure leaves one queue behind, never the node marked wrong.
-    await deps.deleteInbox(before.inbox).catch((error: unknown) => {
+    await deps.deleteInbox(before.nodeId).catch((error: unknown) => {
       deps.log.info('inbox not deleted', { nodeId: before.nodeId, error: String(error) });
     });
   }

@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CreateQueueCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueUrlCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { createSqsClient } from '#shared/aws.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
+import { inboxQueueUrl } from '#shared/stage-config.ts';
 import { EventLog, type LoggedEvent } from '#shared/event-log.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
@@ -17,16 +25,42 @@ beforeAll(async () => {
   t = await startTestStack({ reaperIntervalMs: 200 });
   log = new EventLog(t.db, t.stack.file.eventsTable!);
 });
-afterAll(async () => t?.stop());
+afterAll(async () => {
+  for (const client of senders.values()) client.destroy();
+  await t?.stop();
+});
+
+/** One SQS client per node, signing as that node's agent: ingest refuses a reply its sender may not send. */
+const senders = new Map<string, SQSClient>();
+function sqsAs(nodeId: string): SQSClient {
+  let client = senders.get(nodeId);
+  if (!client) {
+    client = createSqsClient({
+      region: t.stack.file.region,
+      endpoints: t.stack.file.endpoints,
+      credentials: { accessKeyId: localAgentKey([nodeId]), secretAccessKey: 'local' },
+    });
+    senders.set(nodeId, client);
+  }
+  return client;
+}
 
 const node = async (nodeId: string) =>
   (await t.db.send(new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId } }))).Item;
 
-async function heartbeat(overrides: Partial<HeartbeatReply>): Promise<void> {
-  await t.sqs.send(
+async function heartbeat(overrides: Partial<HeartbeatReply> & { nodeId: string }): Promise<void> {
+  await sqsAs(overrides.nodeId).send(
     new SendMessageCommand({
       QueueUrl: t.stack.file.repliesQueueUrl,
-      MessageBody: JSON.stringify(heartbeatReply({ heartbeatSec: 1, sentAt: Date.now(), ...overrides })),
+      MessageBody: JSON.stringify(
+        heartbeatReply({
+          heartbeatSec: 1,
+          sentAt: Date.now(),
+          // The node's own inbox: ingest refuses a heartbeat naming any other.
+          inbox: inboxQueueUrl(t.stack.file.repliesQueueUrl, t.stack.file.stage, overrides.nodeId),
+          ...overrides,
+        }),
+      ),
     }),
   );
 }
@@ -96,7 +130,8 @@ describe('node membership', () => {
 
   it('marks a terminated instance at once, once, deletes its inbox and never brings it back', async () => {
     const { QueueUrl } = await t.sqs.send(new CreateQueueCommand({ QueueName: 'drover-local-node-i-0aaa1' }));
-    await heartbeat({ nodeId: 'i-0aaa1', identity: 'term-1', heartbeatSec: 60, inbox: QueueUrl! });
+    expect(QueueUrl).toBe(inboxQueueUrl(t.stack.file.repliesQueueUrl, t.stack.file.stage, 'i-0aaa1'));
+    await heartbeat({ nodeId: 'i-0aaa1', identity: 'term-1', heartbeatSec: 60 });
     await eventually(async () => ((await node('i-0aaa1'))?.status === 'active' ? true : undefined));
 
     ec2StateChange('i-0aaa1', 'terminated');
