@@ -476,7 +476,7 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(allows(operator(), 'states:StopExecution')).toBe(false);
     });
 
-    it('has a read-only sibling for find, facts, inventory, runs and show', () => {
+    it('has a read-only sibling for find, facts, inventory, runs, show, events and lifecycle list|show', () => {
       expect(grants(managedPolicyStatements(template, 'OperatorReadOnlyPolicy'))).toEqual(
         [
           ...on('RunStateMachine', 'states:ListExecutions'),
@@ -485,6 +485,8 @@ describe(`sls package --stage ${STAGE}`, () => {
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
           ...on(`RunsTable.Arn/index/${RESULTS_INDEX}`, 'dynamodb:Query'),
+          ...on('EventsTable.Arn', 'dynamodb:Query'),
+          ...on('LifecycleTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan'),
           ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
         ].sort(),
       );
