@@ -151,6 +151,8 @@ export interface NodeItem {
   identity: string;
   facts: Record<string, unknown>;
   classes: string[];
+  /** shared/facts-hash.ts of facts and classes: a heartbeat rewrites them only when it differs. */
+  factsHash?: string;
   inbox: string;
   agentVersion: string;
   /** Auto Scaling group name, when the host belongs to one. */

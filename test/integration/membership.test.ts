@@ -13,6 +13,7 @@ import {
 import { createSqsClient } from '#shared/aws.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
 import { inboxQueueUrl } from '#shared/stage-config.ts';
+import { factsHash } from '#shared/facts-hash.ts';
 import { EventLog, type LoggedEvent } from '#shared/event-log.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
@@ -92,6 +93,36 @@ describe('node membership', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await typesOf('m-join')).toEqual(['Node Joined']);
     expect(await node('m-join')).toMatchObject({ status: 'active' });
+  });
+
+  it('rewrites facts only when they changed: an unchanged heartbeat moves lastSeen alone', async () => {
+    await heartbeat({ nodeId: 'm-facts', identity: 'm-facts', heartbeatSec: 60, facts: { role: 'web' } });
+    const first = await eventually(async () => await node('m-facts'));
+    expect(first?.factsHash).toBe(factsHash({ role: 'web' }, ['nginx']));
+    // Mark the stored facts: a heartbeat that rewrote them would erase the mark.
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.stack.file.nodesTable,
+        Key: { nodeId: 'm-facts' },
+        UpdateExpression: 'SET facts = :marked',
+        ExpressionAttributeValues: { ':marked': { role: 'web', marked: true } },
+      }),
+    );
+
+    await heartbeat({ nodeId: 'm-facts', identity: 'm-facts', heartbeatSec: 60, facts: { role: 'web' } });
+    const seen = await eventually(async () => {
+      const item = await node('m-facts');
+      return Number(item?.lastSeen) > Number(first?.lastSeen) ? item : undefined;
+    });
+    expect(seen?.facts).toEqual({ role: 'web', marked: true });
+
+    await heartbeat({ nodeId: 'm-facts', identity: 'm-facts', heartbeatSec: 60, facts: { role: 'db' } });
+    const changed = await eventually(async () => {
+      const item = await node('m-facts');
+      return item?.facts?.role === 'db' ? item : undefined;
+    });
+    expect(changed?.facts).toEqual({ role: 'db' });
+    expect(changed?.factsHash).toBe(factsHash({ role: 'db' }, ['nginx']));
   });
 
   it('marks a silent node lost after the missed heartbeats, once, and back when it heartbeats', async () => {
