@@ -94,7 +94,7 @@ export const agentConfigSchema = z
     log_level: z
       .enum(['debug', 'info', 'warn', 'error'], { error: 'must be debug, info, warn or error' })
       .default('info'),
-    heartbeat_sec: int(1, 86_400).default(60),
+    heartbeat_sec: int(1, 86_400).default(300),
     poll_wait_sec: int(1, 20).default(20),
     concurrency: int(1, 256).default(4),
     queue_limit: int(0, 100_000).default(100),
@@ -226,7 +226,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   key('state_dir', 'string', '--state-dir <dir>', DEFAULT_STATE_DIR, 'dedupe store, audit log, key cache'),
   key('audit_log', 'string', '--audit-log <file>', '<state_dir>/audit.jsonl', 'audit log (JSON lines)'),
   key('log_level', 'string', '--log-level <level>', 'info', 'debug, info, warn or error'),
-  key('heartbeat_sec', 'number', '--heartbeat <seconds>', '60', 'heartbeat interval'),
+  key('heartbeat_sec', 'number', '--heartbeat <seconds>', '300', 'heartbeat interval'),
   key('poll_wait_sec', 'number', '--poll-wait <seconds>', '20', 'long-poll wait (1-20)'),
   key('concurrency', 'number', '--concurrency <n>', '4', 'commands run at once'),
   key('queue_limit', 'number', '--queue-limit <n>', '100', 'requests waiting for a slot; more are rejected'),
