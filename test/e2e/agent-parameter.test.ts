@@ -11,6 +11,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { stringify } from 'yaml';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ROOT } from '../helpers/processes.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
 
 let t: TestStack;
 let dir: string;
@@ -49,7 +50,9 @@ function startAgent(
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), 'agent', '--config', config], {
     env: {
       ...process.env,
-      AWS_ACCESS_KEY_ID: 'test',
+      // Signs as the local agent role's session named after the node, as an instance role session
+      // is named after its instance: ingest refuses replies from a sender not bound to the node.
+      AWS_ACCESS_KEY_ID: localAgentKey([name]),
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_EC2_METADATA_DISABLED: 'true',
       DROVER_HOME: join(dir, 'no-home'),
