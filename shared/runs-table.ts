@@ -153,6 +153,8 @@ export interface NodeItem {
   classes: string[];
   /** shared/facts-hash.ts of facts and classes: a heartbeat rewrites them only when it differs. */
   factsHash?: string;
+  /** When the heartbeat that carried the stored facts was sent: an older one never replaces them. */
+  factsAt?: number;
   inbox: string;
   agentVersion: string;
   /** Auto Scaling group name, when the host belongs to one. */

@@ -15,6 +15,18 @@ import { factsHash } from '#shared/facts-hash.ts';
  */
 export type HeartbeatOutcome = 'joined' | 'returned' | 'seen' | 'ignored';
 
+/**
+ * The three writes of a heartbeat, tried in this order: liveness when the stored facts hash is
+ * this heartbeat's; the whole record when the stored facts are older; liveness alone otherwise.
+ */
+type WriteMode = 'same-facts' | 'newer-facts' | 'liveness';
+
+const FACTS_CONDITION: Record<WriteMode, string> = {
+  'same-facts': '#factsHash = :hash AND ',
+  'newer-facts': '(attribute_not_exists(#factsAt) OR #factsAt < :sent) AND ',
+  liveness: '',
+};
+
 /** How long a silent node's record is kept before the table's TTL removes it. */
 export const NODE_RECORD_TTL_SEC = 7 * 86_400;
 
@@ -52,10 +64,12 @@ export class NodeRegistry {
 
   /**
    * Liveness first: when the stored facts hash equals this heartbeat's, only the small attributes
-   * are set (facts and classes are not rewritten). Otherwise, or for a new node, the whole record.
-   * Both writes carry the membership condition; the second runs only when the first failed.
-   * (DynamoDB bills an UpdateItem by the item's size whatever it sets, so the saving is in bytes
-   * written and replicated, not in write units: see docs/cost.md.)
+   * are set (facts and classes are not rewritten). Otherwise, or for a new node, the whole record,
+   * unless the stored facts came with a later heartbeat (SQS delivers out of order, the agent
+   * retries): then liveness alone again, so an old heartbeat never brings old facts back.
+   * Every write carries the membership condition, so a refused node fails all three. (DynamoDB
+   * bills an UpdateItem by the item's size whatever it sets, so the saving is in bytes written
+   * and replicated, not in write units: docs/events.md#what-heartbeats-cost.)
    */
   async #upsert(
     hb: HeartbeatReply,
@@ -63,13 +77,14 @@ export class NodeRegistry {
     asg: string | undefined,
   ): Promise<Record<string, unknown> | undefined> {
     const hash = factsHash(hb.facts, hb.classes);
-    try {
-      return await this.#write(hb, now, asg, hash, false);
-    } catch (error: unknown) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    for (const mode of ['same-facts', 'newer-facts'] as const) {
+      try {
+        return await this.#write(hb, now, asg, hash, mode);
+      } catch (error: unknown) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     }
-    // Facts changed, a new node, or a membership refusal (which the full write meets again).
-    return this.#write(hb, now, asg, hash, true);
+    return this.#write(hb, now, asg, hash, 'liveness');
   }
 
   async #write(
@@ -77,8 +92,16 @@ export class NodeRegistry {
     now: number,
     asg: string | undefined,
     hash: string,
-    withFacts: boolean,
+    mode: WriteMode,
   ): Promise<Record<string, unknown> | undefined> {
+    const withFacts = mode === 'newer-facts';
+    // DynamoDB refuses names and values an expression does not use: each mode lists its own.
+    // The group comes from the facts, so it is written with them.
+    const factNames = withFacts
+      ? ['facts', 'classes', 'factsHash', 'factsAt', ...(asg ? ['asg'] : [])]
+      : mode === 'same-facts'
+        ? ['factsHash']
+        : [];
     const names = [
       'identity',
       'inbox',
@@ -90,9 +113,7 @@ export class NodeRegistry {
       'joinedAt',
       'status',
       'statusAt',
-      'factsHash',
-      ...(withFacts ? ['facts', 'classes'] : []),
-      ...(asg ? ['asg'] : []),
+      ...factNames,
     ];
     const out = await this.db.send(
       new UpdateCommand({
@@ -102,9 +123,9 @@ export class NodeRegistry {
           'SET #identity = :identity, #inbox = :inbox, ' +
           '#agentVersion = :version, #heartbeatSec = :hb, #lastSeen = :now, #startedAt = :started, ' +
           '#expiresAt = :exp, #joinedAt = if_not_exists(#joinedAt, :now), #status = :active, ' +
-          '#statusAt = if_not_exists(#statusAt, :now), #factsHash = :hash' +
-          (withFacts ? ', #facts = :facts, #classes = :classes' : '') +
-          (asg ? ', #asg = :asg' : ''),
+          '#statusAt = if_not_exists(#statusAt, :now)' +
+          (withFacts ? ', #facts = :facts, #classes = :classes, #factsHash = :hash, #factsAt = :sent' : '') +
+          (withFacts && asg ? ', #asg = :asg' : ''),
         // Attribute names go through placeholders: `identity` is a DynamoDB reserved word.
         ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
         ExpressionAttributeValues: {
@@ -119,14 +140,15 @@ export class NodeRegistry {
           ':terminated': 'terminated',
           ':stopped': 'stopped',
           ':sent': hb.sentAt,
-          ':hash': hash,
+          ...(mode === 'liveness' ? {} : { ':hash': hash }),
           ...(withFacts ? { ':facts': hb.facts, ':classes': hb.classes } : {}),
-          ...(asg ? { ':asg': asg } : {}),
+          ...(withFacts && asg ? { ':asg': asg } : {}),
         },
         // Never back from terminated; back from stopped only with a heartbeat sent after the stop.
-        // The liveness-only write also needs the stored facts to be this heartbeat's.
+        // The first liveness write needs the stored facts to be this heartbeat's; the facts write,
+        // the stored ones to be older than this heartbeat (or of a record that has none).
         ConditionExpression:
-          (withFacts ? '' : '#factsHash = :hash AND ') +
+          FACTS_CONDITION[mode] +
           '(attribute_not_exists(#status) OR (#status <> :terminated AND ' +
           '(#status <> :stopped OR #statusAt < :sent)))',
         ReturnValues: 'UPDATED_OLD',

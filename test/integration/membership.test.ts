@@ -123,6 +123,21 @@ describe('node membership', () => {
     });
     expect(changed?.facts).toEqual({ role: 'db' });
     expect(changed?.factsHash).toBe(factsHash({ role: 'db' }, ['nginx']));
+
+    // Sent before the last one, delivered after it: alive, but its old facts do not come back.
+    await heartbeat({
+      nodeId: 'm-facts',
+      identity: 'm-facts',
+      heartbeatSec: 60,
+      facts: { role: 'old' },
+      sentAt: Number(changed?.factsAt) - 60_000,
+    });
+    const late = await eventually(async () => {
+      const item = await node('m-facts');
+      return Number(item?.lastSeen) > Number(changed?.lastSeen) ? item : undefined;
+    });
+    expect(late?.facts).toEqual({ role: 'db' });
+    expect(late?.factsHash).toBe(changed?.factsHash);
   });
 
   it('marks a silent node lost after the missed heartbeats, once, and back when it heartbeats', async () => {

@@ -68,21 +68,59 @@ describe('NodeRegistry.recordHeartbeat', () => {
     const calls = ddb.commandCalls(UpdateCommand);
     expect(calls).toHaveLength(2);
     const full = calls[1]!.args[0].input;
-    expect(full.UpdateExpression).toMatch(/#facts = :facts, #classes = :classes/);
+    expect(full.UpdateExpression).toMatch(
+      /#facts = :facts, #classes = :classes, #factsHash = :hash, #factsAt = :sent/,
+    );
     expect(full.ExpressionAttributeValues).toMatchObject({
       ':facts': hb.facts,
       ':classes': hb.classes,
       ':hash': factsHash(hb.facts, hb.classes),
     });
     expect(full.ConditionExpression).not.toMatch(/factsHash/);
+    expect(full.ConditionExpression).toMatch(/#factsAt < :sent/);
   });
 
-  it('ignores a heartbeat of a terminated node: both writes refused, nothing else tried', async () => {
+  it('keeps newer facts when an older heartbeat arrives late: liveness alone, no facts', async () => {
+    const { ddb, registry } = setup();
+    ddb
+      .on(UpdateCommand)
+      .rejectsOnce(conditionFailed())
+      .rejectsOnce(conditionFailed())
+      .resolves({ Attributes: { joinedAt: 1, status: 'active' } });
+
+    expect(await registry.recordHeartbeat(hb, NOW)).toBe('seen');
+
+    const calls = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(calls).toHaveLength(3);
+    expect(calls[1]!.ConditionExpression).toMatch(
+      /^\(attribute_not_exists\(#factsAt\) OR #factsAt < :sent\) AND /,
+    );
+    expect(calls[1]!.ExpressionAttributeValues).toMatchObject({ ':sent': hb.sentAt });
+    expect(calls[2]!.UpdateExpression).not.toMatch(/#facts|#classes|#factsHash|#factsAt/);
+    expect(calls[2]!.ConditionExpression).not.toMatch(/facts/);
+  });
+
+  it('ignores a heartbeat of a terminated node: every write refused', async () => {
     const { ddb, registry } = setup();
     ddb.on(UpdateCommand).rejects(conditionFailed());
 
     expect(await registry.recordHeartbeat(hb, NOW)).toBe('ignored');
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(3);
+  });
+
+  it('names in each write only the attributes and values its expressions use (DynamoDB refuses others)', async () => {
+    const { ddb, registry } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    await registry.recordHeartbeat(heartbeatReply({ facts: { role: 'web', asg: 'web' } }), NOW);
+
+    for (const call of ddb.commandCalls(UpdateCommand)) {
+      const { UpdateExpression, ConditionExpression, ExpressionAttributeNames, ExpressionAttributeValues } =
+        call.args[0].input;
+      const text = `${UpdateExpression} ${ConditionExpression}`;
+      const used = (token: string) => new RegExp(`${token}(?![A-Za-z0-9_])`).test(text);
+      for (const name of Object.keys(ExpressionAttributeNames ?? {})) expect(used(name), name).toBe(true);
+      for (const value of Object.keys(ExpressionAttributeValues ?? {})) expect(used(value), value).toBe(true);
+    }
   });
 
   it('passes any other DynamoDB failure on, for the message to be retried', async () => {
