@@ -23,7 +23,9 @@ type WriteMode = 'same-facts' | 'newer-facts' | 'liveness';
 
 const FACTS_CONDITION: Record<WriteMode, string> = {
   'same-facts': '#factsHash = :hash AND ',
-  'newer-facts': '(attribute_not_exists(#factsAt) OR #factsAt < :sent) AND ',
+  // A stored time ahead of ingest's clock came from an agent clock that ran fast: once the
+  // clock is set right, its heartbeats must still be able to replace those facts.
+  'newer-facts': '(attribute_not_exists(#factsAt) OR #factsAt < :sent OR #factsAt > :now) AND ',
   liveness: '',
 };
 

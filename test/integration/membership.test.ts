@@ -138,6 +138,23 @@ describe('node membership', () => {
     });
     expect(late?.facts).toEqual({ role: 'db' });
     expect(late?.factsHash).toBe(changed?.factsHash);
+
+    // An agent clock a day fast, then set right: its facts still change.
+    await heartbeat({
+      nodeId: 'm-facts',
+      identity: 'm-facts',
+      heartbeatSec: 60,
+      facts: { role: 'fast' },
+      sentAt: Date.now() + 86_400_000,
+    });
+    await eventually(async () => ((await node('m-facts'))?.facts?.role === 'fast' ? true : undefined));
+    await heartbeat({
+      nodeId: 'm-facts',
+      identity: 'm-facts',
+      heartbeatSec: 60,
+      facts: { role: 'set-right' },
+    });
+    await eventually(async () => ((await node('m-facts'))?.facts?.role === 'set-right' ? true : undefined));
   });
 
   it('marks a silent node lost after the missed heartbeats, once, and back when it heartbeats', async () => {

@@ -77,7 +77,7 @@ describe('NodeRegistry.recordHeartbeat', () => {
       ':hash': factsHash(hb.facts, hb.classes),
     });
     expect(full.ConditionExpression).not.toMatch(/factsHash/);
-    expect(full.ConditionExpression).toMatch(/#factsAt < :sent/);
+    expect(full.ConditionExpression).toMatch(/#factsAt < :sent OR #factsAt > :now\)/);
   });
 
   it('keeps newer facts when an older heartbeat arrives late: liveness alone, no facts', async () => {
@@ -93,7 +93,7 @@ describe('NodeRegistry.recordHeartbeat', () => {
     const calls = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(calls).toHaveLength(3);
     expect(calls[1]!.ConditionExpression).toMatch(
-      /^\(attribute_not_exists\(#factsAt\) OR #factsAt < :sent\) AND /,
+      /^\(attribute_not_exists\(#factsAt\) OR #factsAt < :sent OR #factsAt > :now\) AND /,
     );
     expect(calls[1]!.ExpressionAttributeValues).toMatchObject({ ':sent': hb.sentAt });
     expect(calls[2]!.UpdateExpression).not.toMatch(/#facts|#classes|#factsHash|#factsAt/);
