@@ -83,7 +83,10 @@ export const agentConfigSchema = z
     node_id: text.optional(),
     public_key: text.optional(),
     kms_key_id: text.optional(),
-    endpoints: z.object({ sqs: url.optional(), kms: url.optional() }, MAPPING).strict().default({}),
+    endpoints: z
+      .object({ sqs: url.optional(), kms: url.optional(), ssm: url.optional() }, MAPPING)
+      .strict()
+      .default({}),
     ec2: z.enum(['auto', 'always', 'never'], { error: 'must be auto, always or never' }).default('auto'),
     metadata_endpoint: url.default(DEFAULT_METADATA_ENDPOINT),
     state_dir: text.default(DEFAULT_STATE_DIR),
@@ -91,7 +94,7 @@ export const agentConfigSchema = z
     log_level: z
       .enum(['debug', 'info', 'warn', 'error'], { error: 'must be debug, info, warn or error' })
       .default('info'),
-    heartbeat_sec: int(1, 86_400).default(60),
+    heartbeat_sec: int(1, 86_400).default(300),
     poll_wait_sec: int(1, 20).default(20),
     concurrency: int(1, 256).default(4),
     queue_limit: int(0, 100_000).default(100),
@@ -205,6 +208,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ),
   key('endpoints.sqs', 'string', '--sqs-endpoint <url>', "the SDK's", 'SQS endpoint override'),
   key('endpoints.kms', 'string', '--kms-endpoint <url>', "the SDK's", 'KMS endpoint override'),
+  key(
+    'endpoints.ssm',
+    'string',
+    '--ssm-endpoint <url>',
+    "the SDK's",
+    'SSM endpoint override (the published configuration)',
+  ),
   key('ec2', 'string', '--ec2 <mode>', 'auto', 'auto (detect from DMI), always or never'),
   key(
     'metadata_endpoint',
@@ -216,7 +226,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   key('state_dir', 'string', '--state-dir <dir>', DEFAULT_STATE_DIR, 'dedupe store, audit log, key cache'),
   key('audit_log', 'string', '--audit-log <file>', '<state_dir>/audit.jsonl', 'audit log (JSON lines)'),
   key('log_level', 'string', '--log-level <level>', 'info', 'debug, info, warn or error'),
-  key('heartbeat_sec', 'number', '--heartbeat <seconds>', '60', 'heartbeat interval'),
+  key('heartbeat_sec', 'number', '--heartbeat <seconds>', '300', 'heartbeat interval'),
   key('poll_wait_sec', 'number', '--poll-wait <seconds>', '20', 'long-poll wait (1-20)'),
   key('concurrency', 'number', '--concurrency <n>', '4', 'commands run at once'),
   key('queue_limit', 'number', '--queue-limit <n>', '100', 'requests waiting for a slot; more are rejected'),

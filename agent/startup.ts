@@ -8,6 +8,12 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createKmsClient, createSqsClient } from '#shared/aws.ts';
+import {
+  AgentParameterError,
+  createSsmClient,
+  fetchAgentParameter,
+  type AgentParameter,
+} from '#shared/agent-parameter.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { publicKeyFrom } from '#shared/signing.ts';
 import { readLocalStackFile, type LocalStackFile } from '#shared/local-stack-file.ts';
@@ -99,7 +105,9 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
   const loaded = loadAgentConfig(sources);
   const { config } = loaded;
   const log = jsonLog(runtime.write, config.log_level);
-  if (!stack) {
+  // `--stage` alone: the rest comes from the stage's SSM parameter (read below, once the region is known).
+  const fromParameter = !stack && config.stage !== undefined && config.replies_queue_url === undefined;
+  if (!stack && !fromParameter) {
     const missing = missingKeys(config, ['stage', 'replies_queue_url'], loaded.path);
     if (config.public_key === undefined && config.kms_key_id === undefined) {
       missing.push(
@@ -122,6 +130,10 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
   if (region === undefined) {
     throw new AgentConfigError(missingKeys(config, ['region'], loaded.path));
   }
+  const published = fromParameter
+    ? await publishedConfig(config.stage!, region, config.endpoints.ssm)
+    : undefined;
+  const effective = (c: AgentConfig): AgentConfig => (published ? withPublished(c, published) : c);
   const clientOptions = {
     region,
     // Locally the key names the principal (one node's session, or a demo fleet): the replies
@@ -150,7 +162,7 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
 
   const settingsFrom = (current: LoadedConfig, keys: TrustedKey[]): AgentSettings[] => {
     const [first, ...next] = keys as [TrustedKey, ...TrustedKey[]];
-    const c = current.config;
+    const c = effective(current.config);
     const runAs = runAsUser(c, runtime);
     return specs.map((spec) => ({
       stage: stack?.stage ?? c.stage!,
@@ -190,10 +202,10 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
     log,
     sqs,
     stage: stack?.stage ?? config.stage!,
-    settings: settingsFrom(loaded, await keyOf(config)),
+    settings: settingsFrom(loaded, await keyOf(effective(config))),
     reload: async () => {
       const next = loadAgentConfig(sources);
-      return settingsFrom(next, await keyOf(next.config));
+      return settingsFrom(next, await keyOf(effective(next.config)));
     },
   };
 }
@@ -276,6 +288,33 @@ function hostSpecs(config: AgentConfig, host: HostIdentity): HostSpec[] {
     ]);
   }
   return parsed.data.map((h) => ({ ...h, nodeId: h.nodeId ?? h.identity }));
+}
+
+/** The stage's published agent configuration (`/drover/<stage>/agent` in SSM Parameter Store). */
+async function publishedConfig(
+  stage: string,
+  region: string,
+  endpoint: string | undefined,
+): Promise<AgentParameter> {
+  const ssm = createSsmClient({ region, endpoint });
+  try {
+    return await fetchAgentParameter(ssm, stage);
+  } catch (e: unknown) {
+    if (e instanceof AgentParameterError) throw new AgentConfigError([e.message], { cause: e });
+    throw e;
+  } finally {
+    ssm.destroy();
+  }
+}
+
+/** The file's and flags' settings win; the published ones fill what they leave out. */
+function withPublished(config: AgentConfig, published: AgentParameter): AgentConfig {
+  const ownKey = config.public_key !== undefined || config.kms_key_id !== undefined;
+  return {
+    ...config,
+    replies_queue_url: config.replies_queue_url ?? published.replies_queue_url,
+    ...(ownKey ? {} : { kms_key_id: published.kms_key_id, public_key: published.public_key }),
+  };
 }
 
 function stateDirOf(stack: LocalStackFile | undefined, loaded: LoadedConfig): string {

@@ -7,6 +7,7 @@ import { matchFilter, parseFilter } from '#shared/filter/index.ts';
 import type { FilterSpec } from '#shared/messages.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { isFresh } from '#shared/freshness.ts';
+import { isMember } from '#shared/node-status.ts';
 
 /** Every row of the nodes table (paged scan). */
 export async function scanFleet(db: DynamoDBDocumentClient, table: string): Promise<NodeItem[]> {
@@ -20,16 +21,19 @@ export async function scanFleet(db: DynamoDBDocumentClient, table: string): Prom
   return nodes;
 }
 
-/** Hosts matching the filter, sorted by identity; stale ones only when asked. */
+/**
+ * Hosts matching the filter, sorted by identity; stale ones only when asked, and with `all` every
+ * host the table holds (lost, stopped and terminated ones too).
+ */
 export function selectHosts(
   nodes: readonly NodeItem[],
   spec: FilterSpec,
   now: number,
-  options: { includeStale?: boolean } = {},
+  options: { includeStale?: boolean; all?: boolean } = {},
 ): NodeItem[] {
   const filter = parseFilter(spec);
   return nodes
-    .filter((node) => options.includeStale || isFresh(node, now))
+    .filter((node) => options.all || (options.includeStale ? isMember(node) : isFresh(node, now)))
     .filter((node) =>
       matchFilter(filter, { identity: node.identity, facts: node.facts, classes: node.classes }),
     )

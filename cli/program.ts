@@ -23,6 +23,9 @@ import { register as registerCost } from './commands/cost.ts';
 import { register as registerSchema } from './commands/schema.ts';
 import { register as registerFleet } from './commands/fleet.ts';
 import { register as registerSchedule } from './commands/schedule.ts';
+import { register as registerEvents } from './commands/events.ts';
+import { register as registerLifecycle } from './commands/lifecycle.ts';
+import { register as registerLocalScale } from './commands/local-scale.ts';
 
 export const VERSION = '0.1.0';
 
@@ -78,6 +81,8 @@ export function buildProgram(io: CliIO, components: readonly LoadedComponent[] =
   registerSchema(program, host);
   registerFleet(program, host);
   registerSchedule(program, host);
+  registerEvents(program, host);
+  registerLifecycle(program, host);
 
   for (const component of components) {
     if (component.register) component.register(program, host);
@@ -89,6 +94,9 @@ export function buildProgram(io: CliIO, components: readonly LoadedComponent[] =
         .addOption(new Option('--options').hideHelp());
     }
   }
+
+  // `drover local scale` is a subcommand of the local component's command (listed or loaded).
+  registerLocalScale(program, host);
 
   // `drover` alone, or an unknown command: one line saying what to do.
   program.action(() => {

@@ -35,6 +35,13 @@ export interface ConnectedStack extends StackConnection {
   /** The embedded stack of `drover local`, not a deployed stage. */
   local: boolean;
   cancelStateMachineArn: string | undefined;
+  /** The event log (`drover events`); undefined for a stack deployed before it existed. */
+  eventsTable: string | undefined;
+  /** Per-group lifecycle configuration (`drover lifecycle`). */
+  lifecycleTable: string | undefined;
+  /** The Auto Scaling endpoint: the local emulator's, or undefined for AWS's own. */
+  autoScalingEndpoint: string | undefined;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   /** The stage's outputs came from the cache (they may be out of date). */
   fromCache: boolean;
   /** Where `drover schedule` puts schedules; undefined for a stage deployed before schedules existed. */
@@ -78,6 +85,10 @@ function connectLocal(home: string): ConnectedStack {
     cancelStateMachineArn: file.stateMachines.cancel,
     runsTable: file.runsTable,
     nodesTable: file.nodesTable,
+    eventsTable: file.eventsTable,
+    lifecycleTable: file.lifecycleTable,
+    autoScalingEndpoint: file.endpoints.autoscaling,
+    credentials: file.credentials,
     db,
     sfn,
     fromCache: false,
@@ -121,6 +132,9 @@ async function connectDeployed(selection: StackSelection, stage: string): Promis
       cancelStateMachineArn: outputs.cancelStateMachineArn,
       runsTable: outputs.runsTable,
       nodesTable: outputs.nodesTable,
+      eventsTable: outputs.eventsTable,
+      lifecycleTable: outputs.lifecycleTable,
+      autoScalingEndpoint: undefined,
       db,
       sfn,
       fromCache,

@@ -25,6 +25,8 @@ export const stageOutputsSchema = z.object({
   repliesQueueUrl: z.string(),
   signingKeyArn: z.string().optional(),
   eventBusName: z.string().optional(),
+  eventsTable: z.string().optional(),
+  lifecycleTable: z.string().optional(),
   agentPolicyArn: z.string().optional(),
   operatorPolicyArn: z.string().optional(),
   scheduleGroupName: z.string().optional(),
@@ -45,6 +47,8 @@ const REQUIRED_OUTPUTS = {
 const OPTIONAL_OUTPUTS = {
   SigningKeyArn: 'signingKeyArn',
   EventBusName: 'eventBusName',
+  EventsTableName: 'eventsTable',
+  LifecycleTableName: 'lifecycleTable',
   AgentPolicyArn: 'agentPolicyArn',
   OperatorPolicyArn: 'operatorPolicyArn',
   ScheduleGroupName: 'scheduleGroupName',

@@ -6,6 +6,7 @@ import { defaultClients } from '#shared/aws.ts';
 import { ingestReplies } from './run/ingest-replies.ts';
 import { NodeRegistry } from './run/node-registry.ts';
 import { handlerLogger, stage, wiring } from './run/wiring.ts';
+import { releaseJoinWait } from './lifecycle/join-release.ts';
 
 const logger = handlerLogger();
 
@@ -20,11 +21,23 @@ export const handler = middy(async (event: SQSEvent) =>
     verifySender: stage().verifySender,
     senderBindings: stage().senderBindings,
     inboxUrl: wiring.inboxUrl,
-    onNodeJoined: async (hb) => {
-      logger.info('node joined', { nodeId: hb.nodeId, identity: hb.identity });
-      await wiring
-        .events()
-        .publish('Node Joined', { nodeId: hb.nodeId, identity: hb.identity, facts: hb.facts });
+    onMembership: async (outcome, hb) => {
+      const about = { nodeId: hb.nodeId, identity: hb.identity };
+      if (outcome === 'ignored') {
+        // Terminated, or stopped after this heartbeat was sent: it stays out of runs.
+        logger.info('heartbeat of a node no longer a member ignored', about);
+        return;
+      }
+      logger.info(`node ${outcome}`, about);
+      // A launching instance's lifecycle action waits for exactly this first heartbeat.
+      if (outcome === 'joined') await releaseJoinWait(hb);
+      const asg = typeof hb.facts.asg === 'string' && hb.facts.asg !== '' ? { asg: hb.facts.asg } : {};
+      await wiring.events().publish(outcome === 'joined' ? 'Node Joined' : 'Node Returned', {
+        at: wiring.now(),
+        ...about,
+        ...asg,
+        ...(outcome === 'joined' ? { facts: hb.facts } : {}),
+      });
     },
   }),
 ).use(injectLambdaContext(logger));

@@ -36,10 +36,18 @@ function describe(record: ExecutionRecord): Body {
 export function createApiServer(
   sfn: LocalStepFunctions,
   bus: LocalEventBus,
+  /** SSM Parameter Store: name → value (the stage's published agent configuration). */
+  parameters: Map<string, string> = new Map(),
   /** The secret every local principal signs with, to check STS requests' signatures. */
   secret = 'local',
 ): Server {
   const operations: Record<string, (body: Body) => Body> = {
+    'AmazonSSM.GetParameter': (b) => {
+      const value = parameters.get(String(b.Name));
+      if (value === undefined)
+        throw new SfnApiError('ParameterNotFound', `Parameter ${String(b.Name)} not found.`);
+      return { Parameter: { Name: b.Name, Type: 'String', Value: value, Version: 1 } };
+    },
     'AWSStepFunctions.StartExecution': (b) => {
       const record = sfn.startExecution(
         String(b.stateMachineArn),

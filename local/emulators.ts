@@ -63,6 +63,8 @@ export async function startSqs(options: {
 export interface StageResources {
   nodesTable: string;
   runsTable: string;
+  eventsTable: string;
+  lifecycleTable: string;
   repliesQueueUrl: string;
   repliesQueueArn: string;
   deadLetterQueueUrl: string;
@@ -75,6 +77,8 @@ export async function createStageResources(
 ): Promise<StageResources> {
   const nodesTable = `drover-${stage}-nodes`;
   const runsTable = `drover-${stage}-runs`;
+  const eventsTable = `drover-${stage}-events`;
+  const lifecycleTable = `drover-${stage}-lifecycle`;
   await createTable(clients.dynamo, nodesTable, [{ AttributeName: 'nodeId', KeyType: 'HASH' }]);
   await createTable(
     clients.dynamo,
@@ -93,6 +97,14 @@ export async function createStageResources(
       Projection: { ProjectionType: 'KEYS_ONLY' },
     },
   );
+  await createTable(clients.dynamo, eventsTable, [
+    { AttributeName: 'day', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
+  await createTable(clients.dynamo, lifecycleTable, [
+    { AttributeName: 'asg', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
   const dlq = await clients.sqs.send(
     new CreateQueueCommand({
       QueueName: `drover-${stage}-replies-dlq`,
@@ -113,6 +125,8 @@ export async function createStageResources(
   return {
     nodesTable,
     runsTable,
+    eventsTable,
+    lifecycleTable,
     repliesQueueUrl: replies.QueueUrl!,
     repliesQueueArn: await queueArn(clients.sqs, replies.QueueUrl!),
     deadLetterQueueUrl: dlq.QueueUrl!,

@@ -26,10 +26,21 @@ export class LocalEventBus {
     mkdirSync(dirname(logFile), { recursive: true });
   }
 
-  put(entry: { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }): string {
+  put(entry: {
+    Source?: string;
+    DetailType?: string;
+    Detail?: string;
+    EventBusName?: string;
+    /** As PutEvents takes it: a Date in process, epoch seconds over the JSON protocol. */
+    Time?: Date | number;
+  }): string {
+    const time =
+      entry.Time === undefined
+        ? new Date()
+        : new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : entry.Time);
     const event: BusEvent = {
       id: randomUUID(),
-      time: new Date().toISOString(),
+      time: time.toISOString(),
       source: entry.Source ?? '',
       'detail-type': entry.DetailType ?? '',
       detail: entry.Detail ? (JSON.parse(entry.Detail) as unknown) : {},

@@ -10,6 +10,12 @@ export const CONTROL_PLANE_FUNCTIONS = {
   finish: 'functions/finish.handler',
   ingest: 'functions/ingest.handler',
   cancelRun: 'functions/cancelRun.handler',
+  reaper: 'functions/reaper.handler',
+  instanceState: 'functions/instanceState.handler',
+  recordEvent: 'functions/recordEvent.handler',
+  lifecycle: 'functions/lifecycle.handler',
+  lifecycleWait: 'functions/lifecycleWait.handler',
+  lifecycleRunDone: 'functions/lifecycleRunDone.handler',
 } as const;
 
 export type FunctionName = keyof typeof CONTROL_PLANE_FUNCTIONS;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, createSqsClient } from '#shared/aws.ts';
 import { ensureLocalKeyPair } from '#shared/signing.ts';
+import { agentParameterName } from '#shared/agent-parameter.ts';
 import { assertNoLocalStack, localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { createApiServer, listen } from './api-server.ts';
 import { createStageResources, startDynalite, startSqs, type Closable } from './emulators.ts';
@@ -22,6 +23,8 @@ import { LOCAL_SENDER_BINDINGS } from '#shared/local-principals.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
 import { startLocalScheduler, type LocalScheduler } from './scheduler-stack.ts';
+import { startMembership } from './membership.ts';
+import { startLocalAutoScaling } from './autoscaling-server.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const ACCOUNT = '000000000000';
@@ -39,6 +42,8 @@ export interface LocalStackOptions {
   schedulerClock?: () => number;
   /** Run the functions from the zip files `sls package --package <dir>` wrote there (what deploys). */
   lambdaBundles?: string;
+  /** How often the reaper runs (serverless.yml: every minute); tests run it more often. */
+  reaperIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -80,6 +85,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sfn: '',
       events: '',
       scheduler: '',
+      autoscaling: '',
+      ssm: '',
     };
     const clientOptions = { region, credentials: LOCAL_CREDENTIALS, endpoints };
     const sqsClient = createSqsClient(clientOptions);
@@ -110,7 +117,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
     const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));
-    const api = createApiServer(sfn, bus, LOCAL_CREDENTIALS.secretAccessKey);
+    const parameters = new Map<string, string>();
+    const api = createApiServer(sfn, bus, parameters, LOCAL_CREDENTIALS.secretAccessKey);
     const apiPort = await listen(api);
     closables.push({
       port: apiPort,
@@ -122,6 +130,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     endpoints.sfn = `http://127.0.0.1:${apiPort}`;
     endpoints.events = endpoints.sfn;
+    endpoints.ssm = endpoints.sfn;
+    const autoScaling = await startLocalAutoScaling({ home: options.home, root: PROJECT_ROOT, bus, listen });
+    stopFns.push(() => autoScaling.stop());
+    endpoints.autoscaling = autoScaling.endpoint;
 
     // The handlers read these, exactly as they read their Lambda environment in AWS.
     Object.assign(process.env, {
@@ -133,6 +145,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SFN: endpoints.sfn,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      AWS_ENDPOINT_URL_AUTO_SCALING: endpoints.autoscaling,
+      AWS_ENDPOINT_URL_SSM: endpoints.ssm,
       // The API server answers STS GetCallerIdentity too: Plan checks caller proofs there.
       AWS_ENDPOINT_URL_STS: endpoints.sfn,
       DROVER_STAGE: stage,
@@ -141,6 +155,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DROVER_REPLIES_QUEUE_URL: resources.repliesQueueUrl,
       DROVER_SIGNING_KEY: `file:${privateKeyPath}`,
       DROVER_EVENT_BUS: `drover-${stage}`,
+      DROVER_EVENTS_TABLE: resources.eventsTable,
+      DROVER_LIFECYCLE_TABLE: resources.lifecycleTable,
       // Senders are checked here too: SenderIds come from the sending credentials (sqs-senders.ts).
       DROVER_SENDER_BINDINGS: JSON.stringify(LOCAL_SENDER_BINDINGS),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
@@ -157,6 +173,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachines[name] = sfn.createStateMachine(`drover-${stage}-${name}`, definition);
     }
     stopFns.push(() => sfn.stopAll());
+    // The lifecycle steps start bootstrap and decommission runs (serverless.yml: Ref RunStateMachine).
+    process.env.DROVER_RUN_STATE_MACHINE = stateMachines.run;
 
     const scheduling = await startLocalScheduler({
       stage,
@@ -184,12 +202,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ingest.start();
     stopFns.push(() => ingest.stop());
 
+    stopFns.push(
+      startMembership({
+        lambdas,
+        bus,
+        stage,
+        reaperIntervalMs: options.reaperIntervalMs,
+        onError: options.onError,
+        startMachine: (name, input) =>
+          sfn.startExecution(stateMachines[name] ?? `unknown:${name}`, crypto.randomUUID(), input),
+      }),
+    );
+
     const db = createDynamoClient(clientOptions);
     stopFns.push(() => db.destroy());
     const sweep = setInterval(() => {
       Promise.all([
         sweepExpired(db, resources.nodesTable, ['nodeId']),
         sweepExpired(db, resources.runsTable, ['runId', 'sk']),
+        sweepExpired(db, resources.eventsTable, ['day', 'sk']),
       ]).catch((error: unknown) => options.onError?.(error));
     }, 60_000);
     sweep.unref();
@@ -205,6 +236,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachines,
       nodesTable: resources.nodesTable,
       runsTable: resources.runsTable,
+      eventsTable: resources.eventsTable,
+      lifecycleTable: resources.lifecycleTable,
       repliesQueueUrl: resources.repliesQueueUrl,
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
       publicKeyPath,
@@ -212,6 +245,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       scheduleGroup: scheduling.group,
       schedulerRoleArn: scheduling.roleArn,
     };
+    // What serverless.yml publishes as /drover/<stage>/agent (here the local public key, not a KMS key id).
+    parameters.set(
+      agentParameterName(stage),
+      JSON.stringify({
+        stage,
+        region,
+        replies_queue_url: resources.repliesQueueUrl,
+        public_key: readFileSync(publicKeyPath, 'utf8'),
+      }),
+    );
     const stackFile = localStackFilePath(options.home);
     writeFileSync(stackFile, JSON.stringify(file, null, 2) + '\n');
     stopFns.push(() => rmSync(stackFile, { force: true }));

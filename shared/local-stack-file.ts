@@ -18,10 +18,18 @@ export const localStackFileSchema = z.object({
     sfn: z.string(),
     events: z.string(),
     scheduler: z.string().optional(),
+    /** The local Auto Scaling (lifecycle hooks, `drover local scale`); absent in older files. */
+    autoscaling: z.string().optional(),
+    /** SSM Parameter Store (the published agent configuration); absent in older files. */
+    ssm: z.string().optional(),
   }),
   stateMachines: z.record(z.string(), z.string()),
   nodesTable: z.string(),
   runsTable: z.string(),
+  /** The event log (`drover events`); absent in files written before it existed. */
+  eventsTable: z.string().optional(),
+  /** Per-group lifecycle configuration (`drover lifecycle`); absent in older files. */
+  lifecycleTable: z.string().optional(),
   repliesQueueUrl: z.string(),
   deadLetterQueueUrl: z.string(),
   publicKeyPath: z.string(),

@@ -151,6 +151,10 @@ export interface NodeItem {
   identity: string;
   facts: Record<string, unknown>;
   classes: string[];
+  /** shared/facts-hash.ts of facts and classes: a heartbeat rewrites them only when it differs. */
+  factsHash?: string;
+  /** When the heartbeat that carried the stored facts was sent: an older one never replaces them. */
+  factsAt?: number;
   inbox: string;
   agentVersion: string;
   /** Auto Scaling group name, when the host belongs to one. */
@@ -158,6 +162,11 @@ export interface NodeItem {
   heartbeatSec: number;
   lastSeen: number;
   joinedAt: number;
+  /** Membership (shared/node-status.ts); absent on records older than statuses, meaning active. */
+  status?: string;
+  /** When the status last changed (ms), and why (`missed 3 heartbeats`, `instance stopped`). */
+  statusAt?: number;
+  statusReason?: string;
   startedAt: number;
   expiresAt: number;
 }

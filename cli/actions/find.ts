@@ -8,13 +8,17 @@ import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
 import { withStack } from '../stack.ts';
 import { visible } from '../output/visible.ts';
 import { isFresh } from '#shared/freshness.ts';
+import { isMember, nodeStatus } from '#shared/node-status.ts';
 import { scanFleet, selectHosts } from '../fleet.ts';
 import { ago, columns, plural } from '../output/format.ts';
 import type { FindJson } from '../output/schemas.ts';
+import type { NodeItem } from '#shared/runs-table.ts';
 
 export interface FindFlags extends FilterFlags {
   json?: boolean;
   includeStale?: boolean;
+  /** Also hosts that are no longer members (lost, stopped, terminated), listed apart. */
+  all?: boolean;
 }
 
 export async function findCommand(flags: FindFlags, ctx: CommandContext): Promise<number> {
@@ -24,7 +28,10 @@ export async function findCommand(flags: FindFlags, ctx: CommandContext): Promis
     const now = Date.now();
     const hosts = selectHosts(await scanFleet(conn.db, conn.nodesTable), spec, now, {
       includeStale: flags.includeStale,
+      all: flags.all,
     });
+    const members = hosts.filter(isMember);
+    const gone = hosts.filter((h) => !isMember(h));
     if (flags.json) {
       const doc: FindJson = {
         filter: spec,
@@ -36,24 +43,44 @@ export async function findCommand(flags: FindFlags, ctx: CommandContext): Promis
           lastSeenAgoMs: Math.max(0, now - h.lastSeen),
           stale: !isFresh(h, now),
           agentVersion: h.agentVersion,
+          status: nodeStatus(h),
+          ...(h.statusReason ? { statusReason: h.statusReason } : {}),
         })),
       };
       io.out(JSON.stringify(doc, null, 2) + '\n');
-    } else if (hosts.length > 0) {
-      const rows = hosts.map((h) => [
+    } else {
+      const rows = members.map((h) => [
         h.identity,
         `last seen ${ago(now - h.lastSeen)}${isFresh(h, now) ? '' : ' (stale)'}`,
         h.nodeId === h.identity ? '' : h.nodeId,
       ]);
-      io.out(visible(columns(rows), 'lines') + '\n');
+      if (rows.length > 0) io.out(visible(columns(rows), 'lines') + '\n');
+      if (gone.length > 0)
+        io.out(
+          `${rows.length > 0 ? '\n' : ''}Not in service:\n` + visible(goneRows(gone, now), 'lines') + '\n',
+        );
     }
     if (!flags.json) {
       io.err(
         hosts.length === 0
           ? 'No hosts matched the filter.\n'
-          : `${plural(hosts.length, 'host')} matched, from the facts table (nothing was sent).\n`,
+          : `${plural(members.length, 'host')} matched${gone.length > 0 ? ` (and ${gone.length} not in service)` : ''}, from the facts table (nothing was sent).\n`,
       );
     }
-    return hosts.length > 0 ? EXIT.ok : EXIT.noMatch;
+    return members.length > 0 ? EXIT.ok : EXIT.noMatch;
   });
+}
+
+/** Lost, stopped and terminated hosts: status, since when, why. */
+function goneRows(hosts: readonly NodeItem[], now: number): string {
+  const rows = hosts.map((h) => [
+    h.identity,
+    `${nodeStatus(h)} ${h.statusAt !== undefined ? ago(now - h.statusAt) : ''}`.trim(),
+    h.statusReason ?? '',
+    h.nodeId === h.identity ? '' : h.nodeId,
+  ]);
+  return columns(rows)
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
 }

@@ -21,6 +21,7 @@ export function register(program: Command, host: CommandHost): void {
     );
   addFilterOptions(find)
     .option('--include-stale', 'also hosts silent for more than 3 heartbeats (marked stale)')
+    .option('--all', 'also hosts no longer in service (lost, stopped, terminated), listed apart')
     .option('-j, --json', 'one JSON document (only data on stdout)')
     .addHelpText('after', HELP)
     .action(async (flags: Record<string, unknown>) => {

@@ -44,9 +44,17 @@ export const ASSUMPTIONS = [
   {
     key: 'heartbeatSeconds',
     flag: '--heartbeat-seconds',
-    value: 60,
+    value: 300,
     unit: 's',
-    meaning: 'agent heartbeat interval (one reply and one facts-table write each)',
+    meaning: 'agent heartbeat interval (one reply and one nodes-table write each; the agent default)',
+  },
+  {
+    key: 'factsChangesPerDay',
+    flag: '--facts-changes-per-day',
+    value: 1,
+    unit: 'changes/day',
+    meaning:
+      "times a host's facts or classes change a day (an agent restart counts): each costs one more write; facts that change every heartbeat (uptime, load) cost it every heartbeat",
   },
   {
     key: 'runsPerDay',
@@ -242,7 +250,14 @@ export function monthlyUsage(a: Assumptions) {
       perHostRun: hostRuns * (3 + 1 + resultChunks + 2 * replyReceives),
     },
     dynamo: {
+      // DynamoDB bills an UpdateItem by the larger of the item's sizes before and after, however
+      // few attributes it sets (Developer Guide, "Capacity unit consumption for write
+      // operations"): the liveness-only write of an unchanged heartbeat costs the whole item.
+      // A change adds the refused liveness attempt (a failed conditional write is billed too).
       heartbeatWrites: heartbeats * Math.ceil(a.factsKb + NODE_ITEM_KB),
+      factsChangeWrites:
+        Math.min(heartbeats, a.hosts * a.factsChangesPerDay * DAYS_PER_MONTH) *
+        Math.ceil(a.factsKb + NODE_ITEM_KB),
       // plan: meta, batch and node items, plannedAt; dispatch: dispatchedAt (+ firstDispatchAt once);
       // two waits store and release their token; close; finish writes the summary.
       runWrites: runs * 5 + batches * 7 + hostRuns * 1,
@@ -312,7 +327,20 @@ export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
     ),
     line('SQS', 'heartbeats (send, receive, delete)', u.sqs.heartbeat, 'requests', sqs(u.sqs.heartbeat)),
     line('SQS', 'runs: request, ack, result per host', u.sqs.perHostRun, 'requests', sqs(u.sqs.perHostRun)),
-    line('DynamoDB', 'heartbeat upserts', u.dynamo.heartbeatWrites, 'WRU', writes(u.dynamo.heartbeatWrites)),
+    line(
+      'DynamoDB',
+      'heartbeat writes (liveness; the whole item is billed)',
+      u.dynamo.heartbeatWrites,
+      'WRU',
+      writes(u.dynamo.heartbeatWrites),
+    ),
+    line(
+      'DynamoDB',
+      'facts changes (one more write each)',
+      u.dynamo.factsChangeWrites,
+      'WRU',
+      writes(u.dynamo.factsChangeWrites),
+    ),
     line(
       'DynamoDB',
       'run records (plan, waits, close, finish)',

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { NODE_STATUSES } from '#shared/runs-table.ts';
 import { runOptionsSchema } from '#shared/messages.ts';
 import { RUN_STATUSES } from './run-statuses.ts';
+import { MEMBERSHIP_STATUSES } from '#shared/node-status.ts';
 
 const ms = z.number().int();
 const nullableMs = ms.nullable();
@@ -124,6 +125,9 @@ const fleetHostSchema = z
     lastSeenAgoMs: ms,
     stale: z.boolean(),
     agentVersion: z.string(),
+    /** Membership: `active`, or (with `--all`) `lost`, `stopped`, `terminated`. */
+    status: z.enum(MEMBERSHIP_STATUSES),
+    statusReason: z.string().optional(),
   })
   .strict();
 

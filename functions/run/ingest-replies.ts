@@ -7,7 +7,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describeZodError, replySchema, type HeartbeatReply, type Reply } from '#shared/messages.ts';
 import { NO_SENDER_BINDINGS, senderRefusal, type SenderBindings } from '#shared/sender-binding.ts';
 import type { RecordOutcome, ReplyLedger } from './reply-ledger.ts';
-import type { NodeRegistry } from './node-registry.ts';
+import type { HeartbeatOutcome, NodeRegistry } from './node-registry.ts';
 import type { RunReply } from './reply-transitions.ts';
 
 export interface IngestDeps {
@@ -19,7 +19,8 @@ export interface IngestDeps {
     warn(message: string, extra: Record<string, unknown>): void;
     error(message: string, extra: Record<string, unknown>): void;
   };
-  onNodeJoined?: (hb: HeartbeatReply) => Promise<void>;
+  /** Called when a heartbeat changed the node's membership (joined, returned, ignored). */
+  onMembership?: (outcome: Exclude<HeartbeatOutcome, 'seen'>, hb: HeartbeatReply) => Promise<void>;
   /** Refuse replies whose sender may not speak for the node they name (`senderRefusal`). */
   verifySender: boolean;
   /** Who may speak for which node besides EC2 instance roles. */
@@ -117,8 +118,8 @@ export async function ingestReplies(
   await Promise.all([
     ...heartbeats.map(async ({ id, reply }) => {
       try {
-        const joined = await deps.registry.recordHeartbeat(reply, deps.now());
-        if (joined) await deps.onNodeJoined?.(reply);
+        const outcome = await deps.registry.recordHeartbeat(reply, deps.now());
+        if (outcome !== 'seen') await deps.onMembership?.(outcome, reply);
       } catch (error: unknown) {
         deps.log.error('heartbeat not recorded', { messageId: id, nodeId: reply.nodeId, error });
         failures.add(id);

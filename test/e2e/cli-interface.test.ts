@@ -113,7 +113,9 @@ describe('errors', () => {
 });
 
 describe('deployed stages', () => {
-  const env = () => ({ AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url });
+  // The stage is the local stack behind a fake CloudFormation: sign with its secret, or its STS
+  // refuses the caller proof drover run sends to a deployed stage (SignatureDoesNotMatch).
+  const env = () => ({ AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url, AWS_SECRET_ACCESS_KEY: 'local' });
 
   it('refuses an unknown stage in one line with exit 4, from --stage or DROVER_STAGE', async () => {
     const [flag, variable] = await Promise.all([

@@ -29,14 +29,14 @@ export async function startTestStack(stackOptions: Partial<LocalStackOptions> = 
     rmSync(home, { recursive: true, force: true });
     throw error;
   }
-  const options = {
+  const clientOptions = {
     region: stack.file.region,
     endpoints: stack.file.endpoints,
     credentials: stack.file.credentials,
   };
-  const db = createDynamoClient(options);
-  const sfn = createSfnClient(options);
-  const sqs = createSqsClient(options);
+  const db = createDynamoClient(clientOptions);
+  const sfn = createSfnClient(clientOptions);
+  const sqs = createSqsClient(clientOptions);
   return {
     home,
     stack,

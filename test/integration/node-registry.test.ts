@@ -27,7 +27,7 @@ describe('node registry', () => {
       2_000,
     );
 
-    expect([joined, again]).toEqual([true, false]);
+    expect([joined, again]).toEqual(['joined', 'seen']);
     expect(await get('reg-1')).toMatchObject({ joinedAt: 1_000, lastSeen: 2_000, facts: { role: 'db' } });
   });
 

@@ -45,6 +45,8 @@ const INBOXES = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:d
 const executionsOf = (machine: string) =>
   `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:drover-${STAGE}-${machine}:*`;
 const STAGE_SCHEDULES = `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/drover-${STAGE}/*`;
+const GROUPS =
+  'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*';
 const THIS_STACK =
   'arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*';
 
@@ -89,10 +91,45 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
     ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
     ...on('*', 'states:SendTaskSuccess'),
     ...on('EventBus.Arn', 'events:PutEvents'),
+    ...on('LifecycleTable.Arn', 'dynamodb:DeleteItem'),
   ],
   cancelRun: [
     ...logs('cancelRun'),
     ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    ...on('*', 'states:SendTaskSuccess'),
+  ],
+  reaper: [
+    ...logs('reaper'),
+    ...on('NodesTable.Arn', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  instanceState: [
+    ...logs('instanceState'),
+    ...on('NodesTable.Arn', 'dynamodb:UpdateItem'),
+    ...on(INBOXES, 'sqs:DeleteQueue'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  recordEvent: [...logs('recordEvent'), ...on('EventsTable.Arn', 'dynamodb:PutItem')],
+  lifecycle: [
+    ...logs('lifecycle'),
+    ...on('LifecycleTable.Arn', 'dynamodb:GetItem'),
+    ...on('NodesTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
+    ...on('RunsTable.Arn', 'dynamodb:GetItem'),
+    ...on(GROUPS, 'autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'),
+    ...on(INBOXES, 'sqs:DeleteQueue'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
+  lifecycleWait: [
+    ...logs('lifecycleWait'),
+    ...on('LifecycleTable.Arn', 'dynamodb:PutItem', 'dynamodb:DeleteItem'),
+    ...on('NodesTable.Arn', 'dynamodb:GetItem'),
+    ...on('RunStateMachine', 'states:StartExecution'),
+    ...on(executionsOf('run'), 'states:DescribeExecution'),
+    ...on('*', 'states:SendTaskSuccess'),
+  ],
+  lifecycleRunDone: [
+    ...logs('lifecycleRunDone'),
+    ...on('LifecycleTable.Arn', 'dynamodb:DeleteItem'),
     ...on('*', 'states:SendTaskSuccess'),
   ],
 };
@@ -171,7 +208,9 @@ describe(`sls package --stage ${STAGE}`, () => {
         SIGNERS.includes(name) ? { 'Fn::GetAtt': ['SigningKey', 'Arn'] } : undefined,
       );
       expect(variables.DROVER_EVENT_BUS).toEqual(
-        name === 'finish' || name === 'ingest' ? { Ref: 'EventBus' } : undefined,
+        ['finish', 'ingest', 'reaper', 'instanceState', 'lifecycle', 'lifecycleWait'].includes(name)
+          ? { Ref: 'EventBus' }
+          : undefined,
       );
     });
 
@@ -209,11 +248,17 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(new Set(roles).size).toBe(FUNCTION_NAMES.length);
     });
 
-    it("use Resource '*' only for SendTaskSuccess and ListSchedules, which have no resource-level permissions", () => {
+    it("use Resource '*' only for SendTaskSuccess, ListSchedules and DescribeAutoScalingGroups, which have no resource-level permissions", () => {
       const everything = identityStatements(template)
         .filter(({ statement }) => asList(statement.Resource).includes('*'))
         .flatMap(({ statement }) => asList(statement.Action));
-      expect(new Set(everything)).toEqual(new Set(['states:SendTaskSuccess', 'scheduler:ListSchedules']));
+      expect(new Set(everything)).toEqual(
+        new Set([
+          'states:SendTaskSuccess',
+          'scheduler:ListSchedules',
+          'autoscaling:DescribeAutoScalingGroups',
+        ]),
+      );
     });
 
     it('use no wildcard actions', () => {
@@ -294,6 +339,10 @@ describe(`sls package --stage ${STAGE}`, () => {
           ...on(INBOXES, ...AGENT_INBOX_ACTIONS),
           ...on('RepliesQueue.Arn', 'sqs:SendMessage'),
           ...on('SigningKey.Arn', 'kms:GetPublicKey'),
+          ...on(
+            `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/drover/${STAGE}/agent`,
+            'ssm:GetParameter',
+          ),
         ].sort(),
       );
       expect(agent().every((s) => s.Effect === 'Allow')).toBe(true);
@@ -388,6 +437,20 @@ describe(`sls package --stage ${STAGE}`, () => {
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
           ...on('RunsTable.Arn/index/byResult', 'dynamodb:Query'),
+          ...on('EventsTable.Arn', 'dynamodb:Query'),
+          ...on(
+            'LifecycleTable.Arn',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:Scan',
+          ),
+          ...on('*', 'autoscaling:DescribeAutoScalingGroups'),
+          ...on(
+            'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*',
+            'autoscaling:PutLifecycleHook',
+            'autoscaling:DeleteLifecycleHook',
+          ),
           ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
           ...on(
             STAGE_SCHEDULES,
@@ -413,7 +476,7 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(allows(operator(), 'states:StopExecution')).toBe(false);
     });
 
-    it('has a read-only sibling for find, facts, inventory, runs and show', () => {
+    it('has a read-only sibling for find, facts, inventory, runs, show, events and lifecycle list|show', () => {
       expect(grants(managedPolicyStatements(template, 'OperatorReadOnlyPolicy'))).toEqual(
         [
           ...on('RunStateMachine', 'states:ListExecutions'),
@@ -422,6 +485,8 @@ describe(`sls package --stage ${STAGE}`, () => {
             on(table, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'),
           ),
           ...on(`RunsTable.Arn/index/${RESULTS_INDEX}`, 'dynamodb:Query'),
+          ...on('EventsTable.Arn', 'dynamodb:Query'),
+          ...on('LifecycleTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan'),
           ...on(THIS_STACK, 'cloudformation:DescribeStacks'),
         ].sort(),
       );
@@ -752,6 +817,8 @@ describe(`sls package --stage ${STAGE}`, () => {
       'RepliesQueueUrl',
       'SigningKeyArn',
       'EventBusName',
+      'EventsTableName',
+      'LifecycleTableName',
       'AlarmTopicArn',
       'ScheduleGroupName',
       'SchedulerRoleArn',

@@ -45,7 +45,7 @@ describe('loadAgentConfig', () => {
 
     expect(config).toMatchObject({
       state_dir: '/var/lib/drover',
-      heartbeat_sec: 60,
+      heartbeat_sec: 300,
       poll_wait_sec: 20,
       concurrency: 4,
       queue_limit: 100,

@@ -37,6 +37,46 @@ describe('monthlyUsage', () => {
     expect(usage.sqs.heartbeat).toBe(12_960_000);
   });
 
+  it('bills every heartbeat write the whole nodes item, though an unchanged one sets liveness alone', () => {
+    // 100 hosts every 300 s: 864,000 heartbeats; a 2 KB facts item + 0.5 KB = 3 WRU each.
+    const usage = monthlyUsage(assumptions({ hosts: 100, heartbeatSeconds: 300, factsKb: 2 }));
+
+    expect(usage.heartbeats).toBe(864_000);
+    expect(usage.dynamo.heartbeatWrites).toBe(864_000 * 3);
+  });
+
+  it('counts one more whole-item write per facts change, at most one per heartbeat', () => {
+    const daily = monthlyUsage(assumptions({ hosts: 100, factsChangesPerDay: 2, factsKb: 2 }));
+    const everyBeat = monthlyUsage(
+      assumptions({ hosts: 100, heartbeatSeconds: 300, factsChangesPerDay: 1e6 }),
+    );
+
+    expect(daily.dynamo.factsChangeWrites).toBe(100 * 2 * 30 * 3);
+    expect(everyBeat.dynamo.factsChangeWrites).toBe(everyBeat.dynamo.heartbeatWrites);
+  });
+
+  it('defaults to the agent’s 300 s heartbeat', () => {
+    expect(defaultAssumptions().heartbeatSeconds).toBe(300);
+  });
+
+  it('cannot bring 50 idle hosts with 50 runs a day to 5 USD by the heartbeat interval alone', () => {
+    const fleet = { hosts: 50, hostsPerRun: 50, runsPerDay: 50 };
+    const withDefault = estimateMonthlyCost(assumptions(fleet), defaultPrices());
+    const noHeartbeats = estimateMonthlyCost(
+      assumptions({ ...fleet, heartbeatSeconds: Number.POSITIVE_INFINITY }),
+      defaultPrices(),
+    );
+
+    // Long polls (20 s is SQS's longest wait), the event source's polls and the key stay.
+    const standing =
+      lineOf(noHeartbeats, 'agent long polls').monthlyUsd +
+      lineOf(noHeartbeats, 'replies-queue event source polls').monthlyUsd +
+      lineOf(noHeartbeats, 'signing key').monthlyUsd;
+    expect(standing).toBeCloseTo(3.85, 2);
+    expect(noHeartbeats.totalMonthlyUsd).toBeGreaterThan(5);
+    expect(withDefault.totalMonthlyUsd).toBeCloseTo(6.81, 2);
+  });
+
   it('counts 9 SQS requests per host and run: request sent, received, deleted; ack and result sent and consumed', () => {
     const usage = monthlyUsage(assumptions({ runsPerDay: 10, hostsPerRun: 20, outputKb: 1 }));
 
@@ -137,7 +177,7 @@ describe('estimateMonthlyCost', () => {
   });
 
   it('costs less with a longer heartbeat, and nothing for a service priced at zero', () => {
-    const base = estimateMonthlyCost(assumptions(), defaultPrices());
+    const base = estimateMonthlyCost(assumptions({ heartbeatSeconds: 60 }), defaultPrices());
     const slower = estimateMonthlyCost(assumptions({ heartbeatSeconds: 300 }), defaultPrices());
     const freeSqs = estimateMonthlyCost(assumptions(), { ...defaultPrices(), sqsPerMillion: 0 });
 

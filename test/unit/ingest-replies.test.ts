@@ -53,7 +53,7 @@ function harness(
       recordHeartbeat: async (hb: HeartbeatReply) => {
         if (options.registryFails) throw new Error('DynamoDB is down');
         heartbeats.push(hb);
-        return false;
+        return 'seen';
       },
     } as unknown as NodeRegistry,
     now: () => 1_000,

@@ -1,0 +1,54 @@
+/**
+ * Steps of the lifecycle state machine that answer at once (functions/lifecycle/): `prepare`,
+ * `barrier`, `heartbeat`, `outcome` (of a finished run) and `complete`.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { prepareAction, type LifecycleAction } from './lifecycle/lifecycle-action.ts';
+import { barrierMet, completeAction, recordHeartbeat, runOutcome } from './lifecycle/lifecycle-steps.ts';
+import { lifecycleLogger as logger, prepareDeps, stepDeps } from './lifecycle/wiring.ts';
+import { wiring } from './run/wiring.ts';
+
+interface StepEvent {
+  step: 'prepare' | 'barrier' | 'heartbeat' | 'outcome' | 'complete';
+  event?: unknown;
+  action: LifecycleAction;
+  /** `complete` after a step failed: why, for the recorded reason. */
+  error?: { Error?: string; Cause?: string };
+}
+
+export const handler = middy(async (input: StepEvent) => {
+  switch (input.step) {
+    case 'prepare':
+      return prepareAction(input.event, prepareDeps());
+    case 'barrier':
+      return barrierMet(input.action, stepDeps());
+    case 'heartbeat':
+      return recordHeartbeat(input.action, stepDeps());
+    case 'outcome': {
+      // The run's final record: its meta item holds status and summary.
+      const runId = input.action.runId!;
+      const meta = await wiring.runs().getMeta(runId);
+      return runOutcome(input.action.kind, {
+        runId,
+        status: meta?.status,
+        summary: meta?.summary,
+      });
+    }
+    case 'complete': {
+      const action = input.error
+        ? {
+            ...input.action,
+            outcome: {
+              result: input.action.kind === 'launch' ? ('ABANDON' as const) : ('CONTINUE' as const),
+              reason:
+                `lifecycle step failed: ${input.error.Error ?? 'error'} ${input.error.Cause ?? ''}`.trim(),
+            },
+          }
+        : input.action;
+      const outcome = await completeAction(action, stepDeps());
+      logger.info('lifecycle action completed', { instanceId: action.instanceId, ...outcome });
+      return outcome;
+    }
+  }
+}).use(injectLambdaContext(logger));

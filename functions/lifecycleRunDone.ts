@@ -1,0 +1,25 @@
+/**
+ * Target of the rule on `Run Completed`: if a lifecycle action waits for that run, release it.
+ * Runs nobody waits for (most) are a no-op read.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { defaultClients } from '#shared/aws.ts';
+import { runKey } from './lifecycle/lifecycle-waits.ts';
+import { lifecycleLogger as logger, lifecycleWaits } from './lifecycle/wiring.ts';
+
+const runCompleted = z.object({
+  detail: z.object({ runId: z.string().min(1), status: z.string().optional() }),
+});
+
+export const handler = middy(async (event: unknown) => {
+  const { runId, status } = runCompleted.parse(event).detail;
+  const token = await lifecycleWaits().claim(runKey(runId));
+  if (!token) return;
+  logger.info('lifecycle run ended', { runId, status });
+  await defaultClients.sfn.send(
+    new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ runId, status, done: true }) }),
+  );
+}).use(injectLambdaContext(logger));
