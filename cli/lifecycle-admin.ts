@@ -2,7 +2,11 @@
  * `drover lifecycle`: per-group lifecycle configuration in the control plane's store, and
  * drover's hooks on the Auto Scaling group, kept together.
  */
-import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  type AutoScalingClient,
+} from '@aws-sdk/client-auto-scaling';
 import {
   DynamoLifecycleConfigStore,
   InvalidLifecycleConfig,
@@ -10,7 +14,15 @@ import {
   validateLifecycleConfig,
   type LifecycleConfig,
 } from '#shared/lifecycle-config.ts';
-import { createAutoScalingClient, deleteDroverHooks, putDroverHooks } from '#shared/autoscaling.ts';
+import {
+  HOOK_HEARTBEAT_TIMEOUT_SEC,
+  LAUNCH,
+  TERMINATE,
+  createAutoScalingClient,
+  deleteDroverHooks,
+  hookName,
+  putDroverHooks,
+} from '#shared/autoscaling.ts';
 import { CliError } from './errors.ts';
 import { callerName } from './context.ts';
 import type { ConnectedStack } from './stack.ts';
@@ -87,6 +99,47 @@ export async function setLifecycle(conn: ConnectedStack, config: LifecycleConfig
     }
     await storeOf(conn).put(config);
     await putDroverHooks(client, conn.stage, config.asg);
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Whether both of drover's hooks are on the group as putDroverHooks puts them (same transition,
+ * timeout and default result): `fleet apply` puts them again only when they are not. A group
+ * that does not exist has none.
+ */
+export async function droverHooksInPlace(
+  client: AutoScalingClient,
+  stage: string,
+  asg: string,
+): Promise<boolean> {
+  if (!(await groupExists(client, asg))) return false;
+  const out = await client.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: asg }));
+  const hooks = out.LifecycleHooks ?? [];
+  return (
+    [
+      [hookName(stage, 'launch'), LAUNCH, 'ABANDON'],
+      [hookName(stage, 'terminate'), TERMINATE, 'CONTINUE'],
+    ] as const
+  ).every(([name, transition, result]) =>
+    hooks.some(
+      (h) =>
+        h.LifecycleHookName === name &&
+        h.LifecycleTransition === transition &&
+        h.DefaultResult === result &&
+        h.HeartbeatTimeout === HOOK_HEARTBEAT_TIMEOUT_SEC,
+    ),
+  );
+}
+
+/** The names among `names` that are not Auto Scaling groups of the stage's region. */
+export async function missingGroups(conn: ConnectedStack, names: readonly string[]): Promise<string[]> {
+  const client = autoScalingOf(conn);
+  try {
+    const missing: string[] = [];
+    for (const name of new Set(names)) if (!(await groupExists(client, name))) missing.push(name);
+    return missing;
   } finally {
     client.destroy();
   }
