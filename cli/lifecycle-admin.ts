@@ -23,6 +23,7 @@ import {
   hookName,
   putDroverHooks,
 } from '#shared/autoscaling.ts';
+import { ReactionStore } from '#shared/reactions.ts';
 import { CliError } from './errors.ts';
 import { callerName } from './context.ts';
 import type { ConnectedStack } from './stack.ts';
@@ -41,6 +42,11 @@ export function storeOf(conn: ConnectedStack): DynamoLifecycleConfigStore {
     );
   }
   return new DynamoLifecycleConfigStore(conn.db, conn.lifecycleTable);
+}
+
+/** Where `fleet apply` keeps the fleet file's reactions: the same table, items of their own. */
+export function reactionStoreOf(conn: ConnectedStack): ReactionStore {
+  return new ReactionStore(conn.db, storeOf(conn).table);
 }
 
 export function autoScalingOf(conn: ConnectedStack): AutoScalingClient {

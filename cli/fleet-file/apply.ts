@@ -8,6 +8,7 @@ import { callerName, EXIT, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import type { ConnectedStack } from '../stack.ts';
 import { readFleet, type FleetFileFlags } from './source.ts';
+import { describeReactions, desiredReactions, planReactions, type ReactionsPlan } from './reactions-plan.ts';
 import { desiredConfigs, describePlan, planChanges, planFleet, type FleetPlan } from './lifecycle-plan.ts';
 
 export interface ApplyFlags extends FleetFileFlags {
@@ -28,11 +29,17 @@ export const terminalConfirm: Confirm = async (question) => {
   }
 };
 
+interface WholePlan {
+  file: string;
+  plan: FleetPlan;
+  reactions: ReactionsPlan[];
+}
+
+const reactionChanges = (reactions: readonly ReactionsPlan[]) =>
+  reactions.some((r) => r.action !== 'unchanged');
+
 /** Reads the file and the control plane, and plans. */
-async function planOf(
-  conn: ConnectedStack,
-  flags: FleetFileFlags,
-): Promise<{ file: string; plan: FleetPlan }> {
+async function planOf(conn: ConnectedStack, flags: FleetFileFlags): Promise<WholePlan> {
   const admin = await import('../lifecycle-admin.ts');
   const fleet = await readFleet(flags);
   const desired = desiredConfigs(fleet, Date.now(), callerName());
@@ -46,11 +53,12 @@ async function planOf(
   } finally {
     client.destroy();
   }
-  return { file: fleet.file, plan: planFleet(desired, stored, hooksPresent) };
+  const reactions = planReactions(desiredReactions(fleet), await admin.reactionStoreOf(conn).list());
+  return { file: fleet.file, plan: planFleet(desired, stored, hooksPresent), reactions };
 }
 
 /** Applies what the plan changes; every ASG named (and required) must exist before anything is written. */
-async function applyPlan(conn: ConnectedStack, plan: FleetPlan): Promise<void> {
+async function applyPlan(conn: ConnectedStack, { plan, reactions }: WholePlan): Promise<void> {
   const admin = await import('../lifecycle-admin.ts');
   const todo = plan.groups.filter((g) => g.action !== 'unchanged' || g.hooksMissing);
   const names = todo.flatMap((g) => [g.asg, ...(g.config.requires ? [g.config.requires.group] : [])]);
@@ -62,6 +70,18 @@ async function applyPlan(conn: ConnectedStack, plan: FleetPlan): Promise<void> {
     );
   }
   for (const g of todo) await admin.setLifecycle(conn, g.config);
+  const store = admin.reactionStoreOf(conn);
+  for (const r of reactions) {
+    if (r.action === 'remove') await store.remove(r.group);
+    else if (r.action !== 'unchanged') {
+      await store.put({
+        group: r.group,
+        reactions: r.reactions,
+        updatedAt: Date.now(),
+        updatedBy: callerName(),
+      });
+    }
+  }
 }
 
 export async function applyCommand(
@@ -71,13 +91,18 @@ export async function applyCommand(
 ): Promise<number> {
   const { withStack } = await import('../stack.ts');
   return withStack(ctx.stack, async (conn) => {
-    const { file, plan } = await planOf(conn, flags);
-    const changes = planChanges(plan);
+    const whole = await planOf(conn, flags);
+    const { file, plan, reactions } = whole;
+    const changes = planChanges(plan) || reactionChanges(reactions);
     const report = (applied: boolean) =>
       flags.json &&
-      ctx.io.out(JSON.stringify({ file, stage: conn.stage, changes, applied, plan }, null, 2) + '\n');
-    if (!flags.json)
-      ctx.io.err(`Plan for stage ${conn.stage} from ${file}:\n${describePlan(plan, conn.stage)}\n`);
+      ctx.io.out(
+        JSON.stringify({ file, stage: conn.stage, changes, applied, plan, reactions }, null, 2) + '\n',
+      );
+    if (!flags.json) {
+      const lines = [describePlan(plan, conn.stage), ...describeReactions(reactions)].filter((l) => l !== '');
+      ctx.io.err(`Plan for stage ${conn.stage} from ${file}:\n${lines.join('\n')}\n`);
+    }
     if (!changes) {
       if (!flags.json) ctx.io.err('Nothing to change: the control plane already holds this fleet file.\n');
       report(false);
@@ -97,7 +122,7 @@ export async function applyCommand(
         return EXIT.noMatch;
       }
     }
-    await applyPlan(conn, plan);
+    await applyPlan(conn, whole);
     if (!flags.json) {
       const done = plan.groups.filter((g) => g.action !== 'unchanged' || g.hooksMissing).length;
       ctx.io.err(`Applied: ${done} group${done === 1 ? '' : 's'} stored, hooks in place.\n`);
@@ -116,7 +141,7 @@ export async function diffCommand(
 ): Promise<number> {
   const { withStack } = await import('../stack.ts');
   return withStack(ctx.stack, async (conn) => {
-    const { file, plan } = await planOf(conn, flags);
+    const { file, plan, reactions } = await planOf(conn, flags);
     const groups = plan.groups.map((g) => ({
       group: g.group,
       asg: g.asg,
@@ -125,17 +150,36 @@ export async function diffCommand(
       hooks: g.hooksMissing ? 'missing' : 'in place',
     }));
     const extra = plan.extra.map((c) => c.asg);
-    const differs = planChanges(plan) || extra.length > 0;
+    const reactionStates = reactions.map((r) => ({
+      group: r.group,
+      state: { create: 'missing', update: 'changed', remove: 'extra', unchanged: 'equal' }[r.action],
+      reactions: r.reactions,
+    }));
+    const differs = planChanges(plan) || extra.length > 0 || reactionChanges(reactions);
     if (flags.json) {
       ctx.io.out(
         JSON.stringify(
-          { file, stage: conn.stage, differs, groups, extra, withoutAsg: plan.withoutAsg },
+          {
+            file,
+            stage: conn.stage,
+            differs,
+            groups,
+            extra,
+            withoutAsg: plan.withoutAsg,
+            reactions: reactionStates,
+          },
           null,
           2,
         ) + '\n',
       );
     } else {
-      ctx.io.out(diffText(groups, extra));
+      ctx.io.out(
+        diffText(groups, extra) +
+          reactionStates
+            .filter((r) => r.state !== 'equal')
+            .map((r) => `${r.state.padEnd(8)} reactions of ${r.group}\n`)
+            .join(''),
+      );
       ctx.io.err(
         differs ? `${file} and stage ${conn.stage} differ.\n` : `${file} and stage ${conn.stage} agree.\n`,
       );
