@@ -39,8 +39,14 @@ export type StoredReaction = z.infer<typeof storedReactionSchema>;
 
 export const groupReactionsSchema = z
   .object({
-    /** The reacting group: its hosts (group fact) run the commands. */
+    /** The reacting group: its hosts run the commands. */
     group: z.string().regex(GROUP_NAME),
+    /**
+     * Its Auto Scaling group, if it names one: its hosts are then those reporting `asg` (as every
+     * instance of the group does); otherwise those reporting `group: <group>`. (Not `asg`: that
+     * is the key attribute of the table the item lives in.)
+     */
+    targetAsg: z.string().min(1).max(255).optional(),
     reactions: z.array(storedReactionSchema).min(1).max(100),
     updatedAt: z.number().int(),
     updatedBy: z.string(),
@@ -101,7 +107,7 @@ export interface ChangedHost {
 export function matchingReactions(
   stored: readonly GroupReactions[],
   host: ChangedHost,
-): { reacting: string; reaction: StoredReaction }[] {
+): { reacting: string; asg?: string; reaction: StoredReaction }[] {
   return stored.flatMap((g) =>
     g.reactions
       .filter(
@@ -110,7 +116,7 @@ export function matchingReactions(
           ((host.group !== undefined && r.group === host.group) ||
             (host.asg !== undefined && r.asg !== undefined && r.asg === host.asg)),
       )
-      .map((reaction) => ({ reacting: g.group, reaction })),
+      .map((reaction) => ({ reacting: g.group, ...(g.targetAsg ? { asg: g.targetAsg } : {}), reaction })),
   );
 }
 

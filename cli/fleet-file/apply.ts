@@ -76,6 +76,7 @@ async function applyPlan(conn: ConnectedStack, { plan, reactions }: WholePlan): 
     else if (r.action !== 'unchanged') {
       await store.put({
         group: r.group,
+        ...(r.asg ? { targetAsg: r.asg } : {}),
         reactions: r.reactions,
         updatedAt: Date.now(),
         updatedBy: callerName(),

@@ -7,42 +7,56 @@
 import type { FleetFile } from '#shared/fleet-file/index.ts';
 import type { GroupReactions, StoredReaction } from '#shared/reactions.ts';
 
-export type ReactionsPlan =
-  | { action: 'create' | 'update' | 'unchanged'; group: string; reactions: StoredReaction[] }
-  | { action: 'remove'; group: string; reactions: StoredReaction[] };
+export interface ReactionsPlan {
+  action: 'create' | 'update' | 'unchanged' | 'remove';
+  group: string;
+  /** The reacting group's Auto Scaling group: its hosts run the reactions (else the group fact). */
+  asg?: string;
+  reactions: StoredReaction[];
+}
+
+type Desired = Map<string, { asg?: string; reactions: StoredReaction[] }>;
+
+const asgOf = (fleet: FleetFile, group: string): string | undefined => {
+  const autoscale = fleet.groups.get(group)?.settings.autoscale;
+  return autoscale ? autoscale.asg : undefined;
+};
 
 /** The reactions of every group of the file that has any, keyed by the reacting group. */
-export function desiredReactions(fleet: FleetFile): Map<string, StoredReaction[]> {
-  const out = new Map<string, StoredReaction[]>();
+export function desiredReactions(fleet: FleetFile): Desired {
+  const out: Desired = new Map();
   for (const group of fleet.groups.values()) {
     const reactions = group.settings.reactions ?? [];
     if (reactions.length === 0) continue;
-    out.set(
-      group.name,
-      reactions.map((r) => {
-        const autoscale = fleet.groups.get(r.group)?.settings.autoscale;
-        const asg = autoscale ? autoscale.asg : undefined;
-        return { on: r.on, group: r.group, run: r.run, ...(asg ? { asg } : {}) };
+    const asg = asgOf(fleet, group.name);
+    out.set(group.name, {
+      ...(asg ? { asg } : {}),
+      reactions: reactions.map((r) => {
+        const watched = asgOf(fleet, r.group);
+        return { on: r.on, group: r.group, run: r.run, ...(watched ? { asg: watched } : {}) };
       }),
-    );
+    });
   }
   return out;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export function planReactions(
-  desired: Map<string, StoredReaction[]>,
-  stored: readonly GroupReactions[],
-): ReactionsPlan[] {
+export function planReactions(desired: Desired, stored: readonly GroupReactions[]): ReactionsPlan[] {
   const byGroup = new Map(stored.map((g) => [g.group, g]));
-  const plans: ReactionsPlan[] = [...desired].map(([group, reactions]) => {
+  const plans: ReactionsPlan[] = [...desired].map(([group, want]) => {
     const current = byGroup.get(group);
-    const action = !current ? 'create' : same(current.reactions, reactions) ? 'unchanged' : 'update';
-    return { action, group, reactions };
+    const equal = current && same(current.reactions, want.reactions) && current.targetAsg === want.asg;
+    return { action: !current ? 'create' : equal ? 'unchanged' : 'update', group, ...want };
   });
   for (const g of stored) {
-    if (!desired.has(g.group)) plans.push({ action: 'remove', group: g.group, reactions: g.reactions });
+    if (desired.has(g.group)) continue;
+    plans.push({
+      action: 'remove',
+      group: g.group,
+      reactions: g.reactions,
+      ...(g.targetAsg ? { asg: g.targetAsg } : {}),
+    });
   }
   return plans;
 }

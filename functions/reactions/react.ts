@@ -54,16 +54,19 @@ async function changedHost(event: BusEvent, deps: ReactDeps): Promise<ChangedHos
  */
 export function reactionRunInput(
   runId: string,
-  reacting: string,
+  reacting: Pick<GroupReactions, 'group' | 'targetAsg'>,
   reaction: StoredReaction,
   cause: string,
 ): RunInput {
+  // Quoted, so a name that looks like a number still compares as the text the host reports.
+  const fact =
+    reacting.targetAsg !== undefined ? `asg="${reacting.targetAsg}"` : `${GROUP_FACT}="${reacting.group}"`;
   return runInputSchema.parse({
     runId,
     command: { shell: reaction.run },
-    filter: { with: [], fact: [`${GROUP_FACT}="${reacting}"`], class: [], identity: [] },
+    filter: { with: [], fact: [fact], class: [], identity: [] },
     options: { timeoutSec: 900 },
-    caller: `${reactionCaller(reacting, reaction)}:${cause}`,
+    caller: `${reactionCaller(reacting.group, reaction)}:${cause}`,
   });
 }
 
@@ -73,13 +76,14 @@ export async function react(event: BusEvent, deps: ReactDeps): Promise<ReactOutc
   if (!host) return outcome;
   const at = typeof event.detail.at === 'number' ? event.detail.at : Date.parse(event.time);
   const matches = matchingReactions(await deps.reactions(), host);
-  for (const { reacting, reaction } of matches) {
+  for (const { reacting: group, reaction, asg } of matches) {
+    const reacting = group;
     const runId = reactionRunId(reacting, reaction, windowStart(at, deps.windowSec));
     // The input names the host that changed: in AWS, StartExecution of a running execution's name
     // with the same input returns it (only a redelivery of this very event), with another input
     // it fails with ExecutionAlreadyExists, as the local emulator always does.
     const cause = text(event.detail.identity) ?? text(event.detail.nodeId) ?? 'unknown';
-    const input = reactionRunInput(runId, reacting, reaction, cause);
+    const input = reactionRunInput(runId, { group, ...(asg ? { targetAsg: asg } : {}) }, reaction, cause);
     try {
       const out = await deps.sfn.send(
         new StartExecutionCommand({

@@ -215,7 +215,7 @@ describe(`sls package --stage ${STAGE}`, () => {
         SIGNERS.includes(name) ? { 'Fn::GetAtt': ['SigningKey', 'Arn'] } : undefined,
       );
       expect(variables.DROVER_EVENT_BUS).toEqual(
-        ['finish', 'ingest', 'reaper', 'instanceState', 'lifecycle', 'lifecycleWait'].includes(name)
+        ['finish', 'ingest', 'reaper', 'instanceState', 'lifecycle', 'lifecycleWait', 'react'].includes(name)
           ? { Ref: 'EventBus' }
           : undefined,
       );

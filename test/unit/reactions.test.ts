@@ -142,6 +142,12 @@ describe('react', () => {
     ]);
   });
 
+  it("targets the reacting group's Auto Scaling group when it has one (its instances report asg)", async () => {
+    const f = fakeDeps([{ ...stored[0]!, targetAsg: 'www-asg' }]);
+    await react(event('Node Joined', { at: 1, nodeId: 'i-1', identity: 'api-1', asg: 'api-asg' }), f.deps);
+    expect(runInputSchema.parse(f.inputs[0]).filter.fact).toEqual(['asg="www-asg"']);
+  });
+
   it('a redelivered event starts nothing more', async () => {
     const f = fakeDeps(stored);
     const e = event('Node Joined', { at: 60_000, nodeId: 'i-1', identity: 'api-1', asg: 'api-asg' });
