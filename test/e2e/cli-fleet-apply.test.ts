@@ -12,6 +12,7 @@ import { DeleteLifecycleHookCommand, DescribeLifecycleHooksCommand } from '@aws-
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { droverCli, droverInTerminal, stopCliProcesses } from '../helpers/cli.ts';
+import { ROOT } from '../helpers/processes.ts';
 
 let t: TestStack;
 let dir: string;
@@ -197,5 +198,15 @@ describe('drover fleet apply and diff', () => {
     expect(apply.code, apply.stderr).toBe(0);
     expect(apply.stderr).toContain('extra     db (stored, not in the file; left alone');
     expect((await stored()).map((c: { asg: string }) => c.asg)).toEqual(['db', 'web']);
+  });
+
+  it('applies examples/fleet-local.yaml (the README tour): barrier on db, reactions of body', async () => {
+    const example = join(ROOT, 'examples', 'fleet-local.yaml');
+    const apply = await cli(['fleet', 'apply', '--file', example, '--yes']);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stderr).toContain('reactions of body');
+    const web = JSON.parse((await cli(['lifecycle', 'show', 'web', '--json'])).stdout);
+    expect(web).toMatchObject({ requires: { group: 'db', count: 1 }, timeoutSec: 300 });
+    expect((await cli(['fleet', 'diff', '--file', example])).code).toBe(0);
   });
 });
