@@ -92,7 +92,8 @@ drover-<stage>-launch and drover-<stage>-terminate on its Auto Scaling group. Th
 first (create, update or unchanged per group, and which hooks go on); apply asks before changing
 anything, unless --yes (without a terminal to ask on, --yes is required). Applying the same file
 twice changes nothing the second time. Configurations no group of the file names are left alone
-(drover lifecycle remove). Exit 1 if you answer no.
+(drover lifecycle remove). Each group's reactions are stored too (also without an ASG), and
+removed when the file no longer has them. Exit 1 if you answer no.
 
 Examples:
   $ drover fleet apply
@@ -101,8 +102,8 @@ Examples:
 ${FILE_NOTE}`,
   diff: `
 Per group with autoscale.asg: missing (the stage has no configuration for it), changed (with each
-field, stored and in the file), equal; hooks missing; and extra configurations the stage holds
-that no group names. Exit 0 when the file and the stage agree, 1 when they differ.
+field, stored and in the file), equal; hooks missing; extra configurations the stage holds that
+no group names; and each group's reactions (missing, changed, extra). Exit 0 when the file and the stage agree, 1 when they differ.
 
 Examples:
   $ drover fleet diff
