@@ -54,6 +54,20 @@ export const groupReactionsSchema = z
   .strict();
 export type GroupReactions = z.infer<typeof groupReactionsSchema>;
 
+/**
+ * DynamoDB items are at most 400 KB; a group's reactions are one item. Measured as JSON, which is
+ * close to DynamoDB's own count (attribute names and values in UTF-8), with room for the keys.
+ */
+export const MAX_REACTIONS_ITEM_BYTES = 380 * 1024;
+
+/** Why a group's reactions cannot be stored, or undefined when they can. */
+export function reactionsTooBig(reactions: GroupReactions): string | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(reactions));
+  return bytes > MAX_REACTIONS_ITEM_BYTES
+    ? `the reactions of ${reactions.group} take ${bytes} bytes; one group's reactions are stored as one DynamoDB item, at most ${MAX_REACTIONS_ITEM_BYTES} bytes: shorten the commands (a script on the hosts)`
+    : undefined;
+}
+
 const SK = 'reactions';
 const keyOf = (group: string) => ({ asg: `reactions#${group}`, sk: SK });
 

@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { callerName, EXIT, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
+import { reactionsTooBig } from '#shared/reactions.ts';
 import type { ConnectedStack } from '../stack.ts';
 import { readFleet, type FleetFileFlags } from './source.ts';
 import { describeReactions, desiredReactions, planReactions, type ReactionsPlan } from './reactions-plan.ts';
@@ -53,7 +54,17 @@ async function planOf(conn: ConnectedStack, flags: FleetFileFlags): Promise<Whol
   } finally {
     client.destroy();
   }
-  const reactions = planReactions(desiredReactions(fleet), await admin.reactionStoreOf(conn).list());
+  const wanted = desiredReactions(fleet);
+  for (const [group, want] of wanted) {
+    const tooBig = reactionsTooBig({
+      group,
+      reactions: want.reactions,
+      updatedAt: 0,
+      updatedBy: callerName(),
+    });
+    if (tooBig) throw new CliError(`${fleet.file}: ${tooBig}`, EXIT.invalid);
+  }
+  const reactions = planReactions(wanted, await admin.reactionStoreOf(conn).list());
   return { file: fleet.file, plan: planFleet(desired, stored, hooksPresent), reactions };
 }
 

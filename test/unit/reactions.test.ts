@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import {
+  MAX_REACTIONS_ITEM_BYTES,
   matchingReactions,
+  reactionsTooBig,
   reactionRunId,
   windowStart,
   type GroupReactions,
@@ -52,6 +54,19 @@ describe('matchingReactions', () => {
     // A reaction without an ASG of its watched group never matches on a host's ASG alone.
     expect(matchingReactions(stored, { event: 'lost', asg: 'api-asg' })).toEqual([]);
     expect(matchingReactions(stored, { event: 'joined' })).toEqual([]);
+  });
+});
+
+describe('reactionsTooBig', () => {
+  it('refuses a group whose reactions would not fit one DynamoDB item, and names the group', () => {
+    const run = 'x'.repeat(30 * 1024);
+    const many = Array.from({ length: 14 }, () => ({ on: 'joined' as const, group: 'api', run }));
+    const group = { group: 'www', reactions: many, updatedAt: 1, updatedBy: 't' };
+    expect(reactionsTooBig(group)).toMatch(/^the reactions of www take \d+ bytes/);
+    expect(reactionsTooBig({ ...group, reactions: many.slice(0, 12) })).toBeUndefined();
+    expect(JSON.stringify({ ...group, reactions: many.slice(0, 12) }).length).toBeLessThan(
+      MAX_REACTIONS_ITEM_BYTES,
+    );
   });
 });
 
