@@ -2,7 +2,11 @@
  * `drover lifecycle`: per-group lifecycle configuration in the control plane's store, and
  * drover's hooks on the Auto Scaling group, kept together.
  */
-import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  type AutoScalingClient,
+} from '@aws-sdk/client-auto-scaling';
 import {
   DynamoLifecycleConfigStore,
   InvalidLifecycleConfig,
@@ -10,7 +14,16 @@ import {
   validateLifecycleConfig,
   type LifecycleConfig,
 } from '#shared/lifecycle-config.ts';
-import { createAutoScalingClient, deleteDroverHooks, putDroverHooks } from '#shared/autoscaling.ts';
+import {
+  HOOK_HEARTBEAT_TIMEOUT_SEC,
+  LAUNCH,
+  TERMINATE,
+  createAutoScalingClient,
+  deleteDroverHooks,
+  hookName,
+  putDroverHooks,
+} from '#shared/autoscaling.ts';
+import { ReactionStore } from '#shared/reactions.ts';
 import { CliError } from './errors.ts';
 import { callerName } from './context.ts';
 import type { ConnectedStack } from './stack.ts';
@@ -29,6 +42,11 @@ export function storeOf(conn: ConnectedStack): DynamoLifecycleConfigStore {
     );
   }
   return new DynamoLifecycleConfigStore(conn.db, conn.lifecycleTable);
+}
+
+/** Where `fleet apply` keeps the fleet file's reactions: the same table, items of their own. */
+export function reactionStoreOf(conn: ConnectedStack): ReactionStore {
+  return new ReactionStore(conn.db, storeOf(conn).table);
 }
 
 export function autoScalingOf(conn: ConnectedStack): AutoScalingClient {
@@ -87,6 +105,47 @@ export async function setLifecycle(conn: ConnectedStack, config: LifecycleConfig
     }
     await storeOf(conn).put(config);
     await putDroverHooks(client, conn.stage, config.asg);
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Whether both of drover's hooks are on the group as putDroverHooks puts them (same transition,
+ * timeout and default result): `fleet apply` puts them again only when they are not. A group
+ * that does not exist has none.
+ */
+export async function droverHooksInPlace(
+  client: AutoScalingClient,
+  stage: string,
+  asg: string,
+): Promise<boolean> {
+  if (!(await groupExists(client, asg))) return false;
+  const out = await client.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: asg }));
+  const hooks = out.LifecycleHooks ?? [];
+  return (
+    [
+      [hookName(stage, 'launch'), LAUNCH, 'ABANDON'],
+      [hookName(stage, 'terminate'), TERMINATE, 'CONTINUE'],
+    ] as const
+  ).every(([name, transition, result]) =>
+    hooks.some(
+      (h) =>
+        h.LifecycleHookName === name &&
+        h.LifecycleTransition === transition &&
+        h.DefaultResult === result &&
+        h.HeartbeatTimeout === HOOK_HEARTBEAT_TIMEOUT_SEC,
+    ),
+  );
+}
+
+/** The names among `names` that are not Auto Scaling groups of the stage's region. */
+export async function missingGroups(conn: ConnectedStack, names: readonly string[]): Promise<string[]> {
+  const client = autoScalingOf(conn);
+  try {
+    const missing: string[] = [];
+    for (const name of new Set(names)) if (!(await groupExists(client, name))) missing.push(name);
+    return missing;
   } finally {
     client.destroy();
   }

@@ -57,6 +57,12 @@ export const LOCAL_EVENT_RULES: readonly LocalEventRule[] = [
     pattern: { source: ['drover'], 'detail-type': ['Run Completed'] },
     target: 'lifecycleRunDone',
   },
+  {
+    id: 'ReactionsRule',
+    bus: 'stage',
+    pattern: { source: ['drover'], 'detail-type': ['Node Joined', 'Node Lost', 'Node Terminated'] },
+    target: 'react',
+  },
 ];
 
 /** EventBridge's matching for the subset of patterns drover uses: exact values, nested fields. */

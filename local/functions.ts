@@ -16,6 +16,7 @@ export const CONTROL_PLANE_FUNCTIONS = {
   lifecycle: 'functions/lifecycle.handler',
   lifecycleWait: 'functions/lifecycleWait.handler',
   lifecycleRunDone: 'functions/lifecycleRunDone.handler',
+  react: 'functions/react.handler',
 } as const;
 
 export type FunctionName = keyof typeof CONTROL_PLANE_FUNCTIONS;

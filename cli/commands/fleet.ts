@@ -25,6 +25,8 @@ Examples:
   $ drover fleet packer 12_04-bee > bee.pkr.hcl    a Packer template for the group
   $ drover fleet deploy 12_04-bee --batch 2        its bootstrap again, two hosts at a time
   $ drover fleet hosts nucleus                     its hosts, numbered as --ordinal counts them
+  $ drover fleet apply                             store every group's lifecycle configuration
+  $ drover fleet diff                              the file against what the stage holds
 ${FILE_NOTE}`,
   validate: `
 Every problem is reported with its file, line and column; the exit code is 4 if there is any.
@@ -83,6 +85,31 @@ Examples:
   $ drover fleet hosts nucleus
   $ drover fleet hosts body --json | jq -r '.hosts[0].identity'
   $ drover run 'zk-list-nodes' --group body --ordinal 0`,
+  apply: `
+For every group with autoscale.asg: stores its lifecycle configuration (bootstrap, decommission,
+requires, and autoscale.timeout as the timeout) as drover lifecycle set does, and puts the hooks
+drover-<stage>-launch and drover-<stage>-terminate on its Auto Scaling group. The plan comes
+first (create, update or unchanged per group, and which hooks go on); apply asks before changing
+anything, unless --yes (without a terminal to ask on, --yes is required). Applying the same file
+twice changes nothing the second time. Configurations no group of the file names are left alone
+(drover lifecycle remove). Each group's reactions are stored too (also without an ASG), and
+removed when the file no longer has them. Exit 1 if you answer no.
+
+Examples:
+  $ drover fleet apply
+  $ drover fleet apply --file examples/fleet.yaml --yes
+  $ drover fleet apply --yes --json | jq '.plan.groups[] | {group, action}'
+${FILE_NOTE}`,
+  diff: `
+Per group with autoscale.asg: missing (the stage has no configuration for it), changed (with each
+field, stored and in the file), equal; hooks missing; extra configurations the stage holds that
+no group names; and each group's reactions (missing, changed, extra). Exit 0 when the file and the stage agree, 1 when they differ.
+
+Examples:
+  $ drover fleet diff
+  $ drover fleet diff --json | jq '.groups[] | select(.state != "equal")'
+  $ drover fleet diff --file prod/fleet.yaml || drover fleet apply --file prod/fleet.yaml
+${FILE_NOTE}`,
   schema: `
 Point an editor at it: "# yaml-language-server: $schema=docs/fleet.schema.json" as the first line
 of fleet.yaml, or "$schema" in a JSON one. docs/fleet.schema.json is this output.
@@ -159,6 +186,29 @@ export function register(program: Command, host: CommandHost): void {
     );
 
   registerDeploy(fleet, host);
+
+  fleet
+    .command('apply')
+    .description("store every group's lifecycle configuration and put drover's hooks on its ASG")
+    .addOption(fileOption())
+    .option('-y, --yes', 'apply without asking')
+    .addOption(jsonOption())
+    .addHelpText('after', HELP.apply)
+    .action(async (flags: { file?: string; yes?: boolean; json?: boolean }) => {
+      const { applyCommand } = await import('../fleet-file/apply.ts');
+      host.done(await applyCommand(flags, host.context()));
+    });
+
+  fleet
+    .command('diff')
+    .description('the fleet file against the lifecycle configuration the stage holds')
+    .addOption(fileOption())
+    .addOption(jsonOption())
+    .addHelpText('after', HELP.diff)
+    .action(async (flags: { file?: string; json?: boolean }) => {
+      const { diffCommand } = await import('../fleet-file/apply.ts');
+      host.done(await diffCommand(flags, host.context()));
+    });
 
   fleet
     .command('hosts')

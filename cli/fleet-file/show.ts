@@ -31,6 +31,7 @@ const ORDER = [
   'facts',
   'bootstrap',
   'decommission',
+  'reactions',
 ];
 
 function rows(key: string, value: unknown, origin: ValueOrigin | undefined): string[][] {

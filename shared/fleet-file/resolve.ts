@@ -93,6 +93,11 @@ function groupProblems(parsed: ParsedFleetFile, group: FleetGroup): FleetFilePro
       at(from, ['requires', i], `"${required}" is not a group of this file`);
     }
   });
+  (settings.reactions ?? []).forEach((reaction, index) => {
+    if (parsed.groups.has(reaction.group)) return;
+    const [from, i] = itemSource(origins.reactions, index);
+    at(from, ['reactions', i, 'group'], `"${reaction.group}" is not a group of this file`);
+  });
   const autoscale = settings.autoscale;
   if (autoscale && autoscale.node_min !== undefined && autoscale.node_max !== undefined) {
     if (autoscale.node_min > autoscale.node_max) {

@@ -58,6 +58,30 @@ export const autoscaleSchema = z
   .strict();
 export type Autoscale = z.infer<typeof autoscaleSchema>;
 
+/** What a reaction waits for: a host of the other group joining, lost (silent), or terminated. */
+export const REACTION_EVENTS = ['joined', 'lost', 'terminated'] as const;
+
+/** The most a reaction's command may take: it travels in one signed request, as lifecycle commands. */
+export const MAX_REACTION_COMMAND_BYTES = 32 * 1024;
+
+export const reactionSchema = z
+  .object({
+    on: z.enum(REACTION_EVENTS).describe('joined, lost or terminated: what happened to a host of group'),
+    group: z
+      .string()
+      .regex(GROUP_NAME, 'a group name: letters, digits, "_" and "-", at most 64 characters')
+      .describe('the group whose hosts are watched'),
+    run: z
+      .string()
+      .min(1)
+      .refine((c) => Buffer.byteLength(c) <= MAX_REACTION_COMMAND_BYTES, {
+        message: `is longer than ${MAX_REACTION_COMMAND_BYTES} bytes`,
+      })
+      .describe("the command run on this group's hosts when it happens"),
+  })
+  .strict();
+export type Reaction = z.infer<typeof reactionSchema>;
+
 /** Every key a group may set (all optional: the merged group is checked again after inheritance). */
 const groupShape = {
   description: z.string().describe('what the hosts of this group do; the Chef role description'),
@@ -97,6 +121,9 @@ const groupShape = {
   facts: z
     .record(z.string(), z.unknown())
     .describe('facts every host of the group reports (group: <name> is implied)'),
+  reactions: z
+    .array(reactionSchema)
+    .describe("commands run on this group's hosts when hosts of another group join or leave"),
 };
 
 /**

@@ -114,6 +114,22 @@ describe('drover fleet show', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^bootstrap: echo .* +# body$/));
   });
 
+  it('prints reactions last, each with its origin', async () => {
+    const r = await cli(['fleet', 'show', 'body', '-f', join(ROOT, 'examples', 'fleet-local.yaml')]);
+
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const at = lines.indexOf('reactions:');
+    expect(lines.slice(at, at + 3)).toEqual([
+      'reactions:',
+      expect.stringMatching(
+        /^ {2}- \{ on: joined, group: nucleus, run: .*re-reads the ensemble.* \} +# body$/,
+      ),
+      expect.stringMatching(/^ {2}- \{ on: lost, group: nucleus, run: .* \} +# body$/),
+    ]);
+    expect(lines[at - 1]).toMatch(/^decommission: /);
+  });
+
   it('gives the group as JSON, and names the groups there are for an unknown one', async () => {
     const [json, unknown] = await Promise.all([
       cli(['fleet', 'show', '12_04-bee', '-f', EXAMPLE, '--json']),

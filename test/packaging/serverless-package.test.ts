@@ -132,6 +132,13 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
     ...on('LifecycleTable.Arn', 'dynamodb:DeleteItem'),
     ...on('*', 'states:SendTaskSuccess'),
   ],
+  react: [
+    ...logs('react'),
+    ...on('LifecycleTable.Arn', 'dynamodb:Scan'),
+    ...on('NodesTable.Arn', 'dynamodb:GetItem'),
+    ...on('RunStateMachine', 'states:StartExecution'),
+    ...on('EventBus.Arn', 'events:PutEvents'),
+  ],
 };
 
 const AGENT_INBOX_ACTIONS = [
@@ -208,7 +215,7 @@ describe(`sls package --stage ${STAGE}`, () => {
         SIGNERS.includes(name) ? { 'Fn::GetAtt': ['SigningKey', 'Arn'] } : undefined,
       );
       expect(variables.DROVER_EVENT_BUS).toEqual(
-        ['finish', 'ingest', 'reaper', 'instanceState', 'lifecycle', 'lifecycleWait'].includes(name)
+        ['finish', 'ingest', 'reaper', 'instanceState', 'lifecycle', 'lifecycleWait', 'react'].includes(name)
           ? { Ref: 'EventBus' }
           : undefined,
       );
@@ -248,7 +255,7 @@ describe(`sls package --stage ${STAGE}`, () => {
       expect(new Set(roles).size).toBe(FUNCTION_NAMES.length);
     });
 
-    it("use Resource '*' only for SendTaskSuccess, ListSchedules and DescribeAutoScalingGroups, which have no resource-level permissions", () => {
+    it("use Resource '*' only for SendTaskSuccess, ListSchedules, DescribeAutoScalingGroups and DescribeLifecycleHooks, which have no resource-level permissions", () => {
       const everything = identityStatements(template)
         .filter(({ statement }) => asList(statement.Resource).includes('*'))
         .flatMap(({ statement }) => asList(statement.Action));
@@ -257,6 +264,7 @@ describe(`sls package --stage ${STAGE}`, () => {
           'states:SendTaskSuccess',
           'scheduler:ListSchedules',
           'autoscaling:DescribeAutoScalingGroups',
+          'autoscaling:DescribeLifecycleHooks',
         ]),
       );
     });
@@ -445,7 +453,7 @@ describe(`sls package --stage ${STAGE}`, () => {
             'dynamodb:DeleteItem',
             'dynamodb:Scan',
           ),
-          ...on('*', 'autoscaling:DescribeAutoScalingGroups'),
+          ...on('*', 'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeLifecycleHooks'),
           ...on(
             'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*',
             'autoscaling:PutLifecycleHook',

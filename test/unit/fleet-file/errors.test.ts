@@ -17,6 +17,22 @@ function problems(text: string, file = 'fleet.yaml'): string[] {
 }
 
 describe('bad fleet files', () => {
+  it('checks reactions: the event, the command, unknown keys, and a watched group of the file', () => {
+    expect(
+      problems(
+        '__base__:\n  reactions: [{ on: lost, group: ghost, run: x }]\n' +
+          "www:\n  reactions:\n    - { on: left, group: www, run: '' }\n    - { on: joined, group: www, run: x, every: 5 }\n",
+      ),
+    ).toEqual([
+      'fleet.yaml:5:13: www.reactions[0].on: Invalid option: expected one of "joined"|"lost"|"terminated"',
+      'fleet.yaml:5:36: www.reactions[0].run: Too small: expected string to have >=1 characters',
+      'fleet.yaml:6:41: www.reactions[1].every: unknown key',
+    ]);
+    expect(problems('__base__:\n  reactions: [{ on: lost, group: ghost, run: x }]\nwww:\n')).toEqual([
+      'fleet.yaml:2:34: __base__.reactions[0].group: "ghost" is not a group of this file',
+    ]);
+  });
+
   it('names an unknown key with a suggestion, at the key', () => {
     expect(problems('www:\n  instance_typ: m5.large\n  colour: blue\n')).toEqual([
       'fleet.yaml:2:3: www.instance_typ: unknown key; did you mean "instance_type"?',
