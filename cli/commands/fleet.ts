@@ -6,9 +6,8 @@
 import { Command, Option } from 'commander';
 import type { CommandHost } from '../context.ts';
 import { addFilterOptions } from '../common-options.ts';
+import { addRunOptions, addRunOutputOptions, runOption } from '../run-options.ts';
 import { addProgressOptions, progressFlag } from '../output/options.ts';
-import { hostCount, wholeNumber } from '../option-parsers.ts';
-import { DISPLAY_CHOICES } from '../output/display.ts';
 
 const render = () => import('../fleet-file/render.ts');
 
@@ -237,62 +236,17 @@ function registerDeploy(fleet: Command, host: CommandHost): void {
     .description("run the group's bootstrap again on every in-service host of it, in rolling batches")
     .argument('<group>', 'a group of the fleet file');
   addFilterOptions(deploy);
-  const runGroup = 'Run:';
-  deploy
-    .addOption(fileOption())
-    .addOption(
-      new Option('--batch <n|n%>', 'hosts (or share of them) at a time (default 25%)')
-        .argParser(hostCount('--batch', 1))
-        .helpGroup(runGroup),
-    )
-    .addOption(
-      new Option('--max-errors <n|n%>', 'start no further batch once more hosts than this failed (default 0)')
-        .argParser(hostCount('--max-errors'))
-        .helpGroup(runGroup),
-    )
-    .addOption(
-      new Option('--batch-sleep <seconds>', 'pause between batches')
-        .argParser(wholeNumber('--batch-sleep'))
-        .helpGroup(runGroup),
-    )
-    .addOption(
-      new Option('-t, --timeout <seconds>', 'kill the bootstrap after this long (default 900)')
-        .argParser(wholeNumber('--timeout', 1))
-        .helpGroup(runGroup),
-    )
-    .addOption(
-      new Option(
-        '--dt, --discovery-timeout <seconds>',
-        'wait this long for hosts to acknowledge (default 10)',
-      )
-        .argParser(wholeNumber('--discovery-timeout', 1))
-        .helpGroup(runGroup),
-    )
-    .addOption(
-      new Option(
-        '--ttl <seconds>',
-        'hosts drop the request after this long (default: discovery timeout + 60)',
-      )
-        .argParser(wholeNumber('--ttl', 1))
-        .helpGroup(runGroup),
-    )
-    .addOption(
-      new Option('--async', 'print the run id and exit; drover show <runId> later').helpGroup(runGroup),
-    )
-    .addOption(
-      new Option('-j, --json', 'one JSON document with every host and the summary (only data on stdout)')
-        .conflicts('jsonl')
-        .helpGroup('Output:'),
-    )
-    .addOption(
-      new Option('--jsonl', 'one JSON line per host as it lands, then the summary line').helpGroup('Output:'),
-    )
-    .addOption(
-      new Option('--display <which>', 'which hosts to print; the summary always prints')
-        .choices(DISPLAY_CHOICES)
-        .default('all')
-        .helpGroup('Output:'),
-    );
+  deploy.addOption(fileOption());
+  addRunOptions(deploy, [
+    runOption.batch('25%'),
+    runOption.maxErrors('0'),
+    runOption.batchSleep(),
+    runOption.timeout('the bootstrap', 900),
+    runOption.discoveryTimeout(),
+    runOption.ttl(),
+    runOption.async(),
+  ]);
+  addRunOutputOptions(deploy);
   addProgressOptions(deploy)
     .addHelpText('after', HELP.deploy)
     .action(async (group: string, flags: Record<string, unknown>) => {

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import type { CommandHost } from '../context.ts';
 import { addFilterOptions } from '../common-options.ts';
-import { hostCount, wholeNumber } from '../option-parsers.ts';
+import { addRunOptions, runOption } from '../run-options.ts';
 import type { ScheduleFlags } from '../schedule/definition.ts';
 
 const actions = () => import('../schedule/actions.ts');
@@ -50,47 +50,17 @@ function addWhenOptions(cmd: Command): Command {
     );
 }
 
-function addRunOptions(cmd: Command): Command {
-  const group = 'Run:';
-  return cmd
-    .addOption(
-      new Option('-t, --timeout <seconds>', 'kill the command after this long (default 60)')
-        .argParser(wholeNumber('--timeout', 1))
-        .helpGroup(group),
-    )
-    .addOption(
-      new Option(
-        '--dt, --discovery-timeout <seconds>',
-        'wait this long for hosts to acknowledge (default 10)',
-      )
-        .argParser(wholeNumber('--discovery-timeout', 1))
-        .helpGroup(group),
-    )
-    .addOption(
-      new Option('--batch <n|n%>', 'run on this many hosts (or this share) at a time')
-        .argParser(hostCount('--batch', 1))
-        .helpGroup(group),
-    )
-    .addOption(
-      new Option('--batch-sleep <seconds>', 'pause between batches')
-        .argParser(wholeNumber('--batch-sleep'))
-        .helpGroup(group),
-    )
-    .addOption(
-      new Option('--max-errors <n|n%>', 'start no further batch once more hosts than this failed')
-        .argParser(hostCount('--max-errors'))
-        .helpGroup(group),
-    )
-    .addOption(
-      new Option('--limit <n|n%>', 'run on a random subset of the matching hosts')
-        .argParser(hostCount('--limit', 1))
-        .helpGroup(group),
-    )
-    .addOption(
-      new Option('--allow-overlap', "start even while the schedule's previous run is still going").helpGroup(
-        group,
-      ),
-    );
+/** The run options a schedule holds (as `drover run` takes them), and whether fires may overlap. */
+function addScheduledRunOptions(cmd: Command): Command {
+  return addRunOptions(cmd, [
+    runOption.timeout(),
+    runOption.discoveryTimeout(),
+    runOption.batch(),
+    runOption.batchSleep(),
+    runOption.maxErrors(),
+    runOption.limit(),
+    new Option('--allow-overlap', "start even while the schedule's previous run is still going"),
+  ]);
 }
 
 const scheduleFlags = (flags: Record<string, unknown>): ScheduleFlags => ({
@@ -114,7 +84,7 @@ export function register(program: Command, host: CommandHost): void {
     .description('create a schedule that runs <command> on the matching hosts')
     .argument('<name>', 'schedule name: letters, digits, - _ . (at most 64)')
     .argument('<command>', 'shell command, run with bash -c on each host');
-  addRunOptions(addFilterOptions(addWhenOptions(create)))
+  addScheduledRunOptions(addFilterOptions(addWhenOptions(create)))
     .addHelpText('after', CREATE_HELP)
     .action(async (name: string, command: string, flags: Record<string, unknown>) => {
       host.done(await (await actions()).createSchedule(name, command, scheduleFlags(flags), host.context()));
@@ -127,7 +97,7 @@ export function register(program: Command, host: CommandHost): void {
     )
     .argument('<name>', 'the schedule')
     .argument('[command]', 'new shell command (default: keep it)');
-  addRunOptions(addFilterOptions(addWhenOptions(update)))
+  addScheduledRunOptions(addFilterOptions(addWhenOptions(update)))
     .addHelpText(
       'after',
       `\nExamples:\n  $ drover schedule update nightly-upgrade --cron '30 2 * * *'\n  $ drover schedule update tick --rate '5 minutes' 'uptime'\n`,
