@@ -244,9 +244,18 @@ export async function planRun(input: unknown, deps: PlanDeps): Promise<RunState>
  * schedule's name: nobody is watching a scheduled run but the bus.
  */
 async function recordRefused(request: RunRequest, executionStart: string, deps: PlanDeps): Promise<void> {
-  const now = deps.now();
   // Already recorded (a retried Plan of this execution): Finish finds it all the same.
-  await deps.runs.putMeta({
+  await deps.runs.putMeta(runMeta(request, executionStart, deps.now(), deps.retentionDays));
+}
+
+/** The run's record as Plan first writes it: no targets yet (`expected` and batches are 0). */
+function runMeta(
+  request: RunRequest,
+  executionStart: string,
+  now: number,
+  retentionDays: number,
+): RunMetaItem {
+  return {
     runId: request.runId,
     sk: META_SK,
     status: 'running',
@@ -261,8 +270,8 @@ async function recordRefused(request: RunRequest, executionStart: string, deps: 
     expected: 0,
     batchCount: 0,
     executionStart,
-    expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
-  });
+    expiresAt: Math.floor(now / 1000) + retentionDays * 86_400,
+  };
 }
 
 async function planRequest(request: RunRequest, executionStart: string, deps: PlanDeps): Promise<RunState> {
@@ -286,22 +295,10 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
   const callerArn = await provenCaller(request, deps);
 
   const meta: RunMetaItem = {
-    runId,
-    sk: META_SK,
-    status: 'running',
-    action: request.action,
-    command: request.command,
-    filter: request.filter,
-    options: request.options,
-    caller: request.caller,
-    ...(request.schedule ? { schedule: request.schedule.name } : {}),
+    ...runMeta(request, executionStart, startedAt, deps.retentionDays),
     ...(callerArn !== undefined ? { callerArn } : {}),
-    createdAt: startedAt,
-    startedAt,
     expected: targets.length,
     batchCount: sizes.length,
-    executionStart,
-    expiresAt,
   };
   if (!turn) return planSkipped(meta, deps);
   if (!(await deps.runs.putMeta(meta))) throw runExists(runId);
