@@ -14,6 +14,7 @@ import { createDynamoClient } from '#shared/aws.ts';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
 import { startSqsProxy, type SqsProxy } from './sqs-proxy.ts';
 import { startDynamoProxy, type DynamoProxy } from './dynamo-proxy.ts';
 import { documentProblem, summaryProblem } from './counts.ts';
@@ -153,7 +154,12 @@ export class ChaosStack {
 
   async #spawnAgent(identity: string, args: string[]): Promise<void> {
     const since = Date.now();
-    const child = spawn(process.execPath, args, { env: env(), stdio: 'ignore' });
+    // The agent signs as its node's local session (shared/local-principals.ts), so its replies pass
+    // ingest's sender check; with the stack's own key they would be refused as another's.
+    const child = spawn(process.execPath, args, {
+      env: { ...env(), AWS_ACCESS_KEY_ID: localAgentKey([identity]) },
+      stdio: 'ignore',
+    });
     this.#children.add(child);
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     void exited.then(() => this.#children.delete(child));
