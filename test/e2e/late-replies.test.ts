@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { META_SK, nodeSk } from '#shared/runs-table.ts';
+import { createSqsClient } from '#shared/aws.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { drover, stopAll } from '../helpers/processes.ts';
 import { addSilentHost } from '../helpers/fleet.ts';
@@ -35,9 +37,21 @@ async function replyLate(runId: string, nodeId: string): Promise<void> {
     sentAt: Date.now(),
     stdout: { text: 'late\n', bytes: 5, truncated: false },
   });
-  await t.sqs.send(
-    new SendMessageCommand({ QueueUrl: t.stack.file.repliesQueueUrl, MessageBody: JSON.stringify(reply) }),
-  );
+  // Sent as the host's own local session: ingest drops a reply whose sender may not speak for
+  // the node it names (the stack's own key speaks for none).
+  const { region, endpoints, credentials } = t.stack.file;
+  const host = createSqsClient({
+    region,
+    endpoints,
+    credentials: { ...credentials, accessKeyId: localAgentKey([nodeId]) },
+  });
+  try {
+    await host.send(
+      new SendMessageCommand({ QueueUrl: t.stack.file.repliesQueueUrl, MessageBody: JSON.stringify(reply) }),
+    );
+  } finally {
+    host.destroy();
+  }
 }
 
 describe('replies after the run gave up', () => {
