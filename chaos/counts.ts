@@ -18,17 +18,15 @@ const SUMMARY_STATUSES: Record<string, string> = {
 };
 
 /**
- * Where the run's summary disagrees with its hosts. A host recorded `late` after the run finished
- * was counted as what the run had given up on it as (`lateAs`), so it is compared as that.
+ * Where the run's summary disagrees with its hosts. A host recorded `late` after Finish counted it
+ * (`lateAfterSummary`, set by the ledger on a node Finish sealed) was counted as what the run had
+ * given up on it as (`lateAs`), so it is compared as that.
  */
 export function summaryProblem(meta: RunMetaItem, nodes: readonly NodeRunItem[]): string | undefined {
   const summary = meta.summary as unknown as Record<string, number> | undefined;
   if (!summary) return `no summary (status ${meta.status})`;
-  const finishedAt = meta.finishedAt ?? Number.MAX_SAFE_INTEGER;
   const statusAtFinish = (n: NodeRunItem) =>
-    n.status === 'late' && Math.max(n.resultAt ?? 0, n.ackedAt ?? 0) > finishedAt
-      ? (n.lateAs ?? 'late')
-      : n.status;
+    n.status === 'late' && n.lateAfterSummary === true ? (n.lateAs ?? 'late') : n.status;
   const wrong = Object.entries(SUMMARY_STATUSES)
     .map(
       ([field, status]) =>

@@ -4,7 +4,6 @@
  * child processes, and the ledger of what really ran: every command the suite sends appends
  * `<node> <run>` to one file when it starts, so executions are counted on the hosts' side.
  */
-import { localAgentKey } from '#shared/local-principals.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { createDynamoClient } from '#shared/aws.ts';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
+import { localAgentKey } from '#shared/local-principals.ts';
 import { startSqsProxy, type SqsProxy } from './sqs-proxy.ts';
 import { startDynamoProxy, type DynamoProxy } from './dynamo-proxy.ts';
 import { documentProblem, summaryProblem } from './counts.ts';
@@ -154,8 +154,8 @@ export class ChaosStack {
 
   async #spawnAgent(identity: string, args: string[]): Promise<void> {
     const since = Date.now();
-    // Each agent signs as its own local principal (as an EC2 instance role session would be):
-    // ingest accepts a node's replies only from the principal bound to it.
+    // The agent signs as its node's local session (shared/local-principals.ts), so its replies pass
+    // ingest's sender check; with the stack's own key they would be refused as another's.
     const child = spawn(process.execPath, args, {
       env: { ...env(), AWS_ACCESS_KEY_ID: localAgentKey([identity]) },
       stdio: 'ignore',

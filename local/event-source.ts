@@ -75,6 +75,12 @@ export class SqsEventSource {
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: 20,
             MessageSystemAttributeNames: ['All'],
+            // local-aws-sqs 2.0.2 ignores MessageSystemAttributeNames and returns the system
+            // attributes (SentTimestamp, ApproximateReceiveCount) only for the older, deprecated
+            // AttributeNames: without them every record would say it was sent when it was received,
+            // and the ledger judges a reply by when it reached SQS (AWS's event source always
+            // includes them).
+            AttributeNames: ['All'],
           }),
           { abortSignal: signal },
         );

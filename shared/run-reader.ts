@@ -28,6 +28,7 @@ const NODE_FIELDS_WITHOUT_OUTPUT = [
   'status',
   'closed',
   'lateAs',
+  'lateAfterSummary',
   'exitCode',
   'signal',
   'timedOut',

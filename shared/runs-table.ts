@@ -115,6 +115,11 @@ export interface BatchItem {
   ackToken?: string;
   resultToken?: string;
   dispatchedAt?: number;
+  /**
+   * When the acknowledgement window closed (dispatch + `ackWindowSec`), recorded by CloseBatch
+   * before it gives up on anyone: a reply that reached SQS by then is counted, even if recorded later.
+   */
+  ackWindowEndsAt?: number;
   closedAt?: number;
   expiresAt: number;
 }
@@ -131,6 +136,10 @@ export interface NodeRunItem {
   closed?: boolean;
   /** For a `late` node: what the run had recorded when it gave up on it (`no_response`, `timed_out`). */
   lateAs?: NodeStatus;
+  /** Set by Finish on a closed node it counted: a reply after that no longer changes what it is. */
+  sealed?: boolean;
+  /** For a `late` node: the late reply was recorded after Finish counted the node (as `lateAs`). */
+  lateAfterSummary?: boolean;
   exitCode?: number | null;
   signal?: string | null;
   timedOut?: boolean;

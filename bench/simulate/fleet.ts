@@ -1,10 +1,10 @@
 /**
  * The simulated fleet: N node items with realistic facts (2–20 KB each) written straight into the
- * nodes table, and light in-process fake agents that answer over the real SQS API. To keep 50,000
- * hosts affordable on one machine, hosts share inbox queues (one per SHARD_SIZE hosts) and one
- * poller per queue answers as whichever host a message names (its envelope's nodeId): every
- * request is still one SQS message, received, deleted, acknowledged and answered one by one, as
- * an agent does, so the per-host request counts are those of a real fleet.
+ * nodes table, and light in-process fake agents that answer over the real SQS API. Each host has
+ * the inbox Dispatch derives from the stage and its id (`inboxQueueName`), as a real agent does;
+ * the fake agents are one long poll per inbox in this process (no process, no heartbeat), and
+ * every request is one SQS message, received, deleted, acknowledged and answered one by one, so
+ * the per-host request counts are those of a real fleet.
  */
 import { setMaxListeners } from 'node:events';
 import {
@@ -19,7 +19,8 @@ import { MESSAGE_VERSION, inboxMessageSchema, signedRequestSchema, type Reply } 
 import { inboxQueueName } from '#shared/stage-config.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 
-export const SHARD_SIZE = 100;
+/** Queues created at once while seeding (CreateQueue calls in flight). */
+const CREATE_CONCURRENCY = 8;
 const FACTS_MIN_BYTES = 2 * 1024;
 const FACTS_MAX_BYTES = 20 * 1024;
 
@@ -61,6 +62,7 @@ export function realisticFacts(index: number, bytes: number): Record<string, unk
 export interface SimulatedFleet {
   size: number;
   factsBytes: number;
+  /** Each host's inbox URL (through the simulation's proxy), in host order. */
   inboxes: string[];
 }
 
@@ -76,13 +78,18 @@ export async function seedFleet(
     inboxUrl: (url: string) => string;
   },
 ): Promise<SimulatedFleet> {
-  const inboxes: string[] = [];
-  for (let shard = 0; shard * SHARD_SIZE < size; shard++) {
-    const out = await deps.sqs.send(
-      new CreateQueueCommand({ QueueName: inboxQueueName(deps.stage, `sim-shard-${shard}`) }),
-    );
-    inboxes.push(deps.inboxUrl(out.QueueUrl!));
-  }
+  const inboxes: string[] = new Array<string>(size);
+  let nextQueue = 0;
+  const creator = async () => {
+    while (nextQueue < size) {
+      const i = nextQueue++;
+      const out = await deps.sqs.send(
+        new CreateQueueCommand({ QueueName: inboxQueueName(deps.stage, nodeIdOf(i)) }),
+      );
+      inboxes[i] = deps.inboxUrl(out.QueueUrl!);
+    }
+  };
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, creator));
   const next = random(size);
   const now = Date.now();
   let factsBytes = 0;
@@ -95,7 +102,7 @@ export async function seedFleet(
       identity: identityOf(nodeIdOf(i)),
       facts,
       classes: ['base'],
-      inbox: inboxes[Math.floor(i / SHARD_SIZE)]!,
+      inbox: inboxes[i]!,
       agentVersion: 'simulated',
       heartbeatSec: 3600,
       lastSeen: now,
@@ -134,7 +141,10 @@ export interface AgentTimes {
   answered: number;
 }
 
-/** One poller per shared inbox; stop() ends them. */
+/**
+ * One long poll per host's inbox; stop() ends them. The client given must allow a socket per
+ * inbox (`maxSockets`), or the polls queue behind each other.
+ */
 export function startFakeAgents(
   fleet: SimulatedFleet,
   deps: { sqs: SQSClient; repliesQueueUrl: string },

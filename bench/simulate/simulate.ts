@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { createDynamoClient, createSfnClient, createSqsClient } from '#shared/aws.ts';
 import { newRunId } from '#shared/ids.ts';
+import { LOCAL_FLEET_KEY } from '#shared/local-principals.ts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { getRunMeta } from '#shared/run-reader.ts';
 import { batchSk } from '#shared/runs-table.ts';
@@ -88,7 +89,17 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
       sqs: createSqsClient({ ...clients, endpoints: { ...file.endpoints, sqs: sqsProxy.url } }),
       sfn: createSfnClient({ ...clients, endpoints: file.endpoints }),
     };
-    agents = startFakeAgents(fleet, { sqs: proxied.sqs, repliesQueueUrl: viaProxy(file.repliesQueueUrl) });
+    // Dispatch derives each inbox URL from the replies queue URL: naming the proxy there routes
+    // its sends through it too (read on first use, as a Lambda reads its environment).
+    process.env.DROVER_REPLIES_QUEUE_URL = viaProxy(file.repliesQueueUrl);
+    // The fake agents sign as one process speaking for many simulated hosts (as the demo fleet does).
+    const agentsSqs = createSqsClient({
+      ...clients,
+      credentials: { ...file.credentials, accessKeyId: LOCAL_FLEET_KEY },
+      endpoints: { ...file.endpoints, sqs: sqsProxy.url },
+      maxSockets: options.hosts + 16,
+    });
+    agents = startFakeAgents(fleet, { sqs: agentsSqs, repliesQueueUrl: viaProxy(file.repliesQueueUrl) });
     sqsProxy.reset();
     dbProxy.reset();
     const runId = newRunId();

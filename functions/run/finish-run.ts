@@ -2,7 +2,7 @@
  * Finish a run: hosts of batches never dispatched become `skipped`, the summary is computed and
  * stored with the final status, and `Run Completed` goes to the stage's event bus.
  */
-import type { RunStatus, RunSummary } from '#shared/runs-table.ts';
+import type { NodeRunItem, RunStatus, RunSummary } from '#shared/runs-table.ts';
 import { describeLambdaCause } from '#shared/lambda-errors.ts';
 import { RUN_ERRORS } from '#shared/run-errors.ts';
 import { finishInputSchema } from './state.ts';
@@ -61,6 +61,7 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
         if (await deps.runs.closeNode(runId, node.nodeId, 'pending', status)) node.status = status;
       }),
   );
+  if (meta) await settleForSummary(runId, nodes, meta.status === 'cancelled', deps);
   const errorText = error ? `${error.Error}: ${describeLambdaCause(error.Cause)}` : undefined;
   const summary = summarize(nodes, meta?.status === 'cancelled' ? undefined : meta?.error);
   // A step that failed leaves the run's outcome unknown: exit 4, as for a refused request.
@@ -80,6 +81,44 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
   await deps.events.publish('Run Completed', { runId, status, summary, caller: meta?.caller ?? 'unknown' });
   if (meta?.schedule) await finishScheduled(meta.schedule, runId, status, summary, deps);
   return { runId, status, exitCode: summary.exitCode, summary };
+}
+
+/** How many times Finish reads again a node a reply changed while it was being sealed. */
+const SEAL_ATTEMPTS = 5;
+
+/**
+ * Makes the nodes Finish counts stay what it counts them as. A host acknowledged after its batch
+ * closed (its ack reached SQS in time but was recorded late) and never reported is given up on
+ * (`timed_out`); every node the run gave up on is sealed with the status Finish read, and if a
+ * reply changed it first it is read again. A reply after the seal is recorded `late`, marked as
+ * recorded after the summary (which counted it as its `lateAs`). Nodes with a result, or rejected,
+ * never change again and cost nothing here.
+ */
+async function settleForSummary(
+  runId: string,
+  nodes: NodeRunItem[],
+  cancelled: boolean,
+  deps: FinishDeps,
+): Promise<void> {
+  await Promise.all(
+    nodes.map(async (node, i) => {
+      let current: NodeRunItem | undefined = node;
+      for (let attempt = 0; current && attempt < SEAL_ATTEMPTS; attempt++) {
+        if (current.status === 'acked') {
+          const to = cancelled ? 'cancelled' : 'timed_out';
+          if (!(await deps.runs.closeNode(runId, current.nodeId, 'acked', to))) {
+            current = await deps.runs.getNode(runId, current.nodeId);
+            continue;
+          }
+          current = { ...current, status: to, closed: true };
+        }
+        if (!current.closed || current.sealed) break;
+        if (await deps.runs.sealNode(runId, current.nodeId, current.status)) break;
+        current = await deps.runs.getNode(runId, current.nodeId);
+      }
+      if (current) nodes[i] = current;
+    }),
+  );
 }
 
 /**

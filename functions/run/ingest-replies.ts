@@ -86,7 +86,7 @@ export async function ingestReplies(
   deps: IngestDeps,
 ): Promise<SQSBatchResponse> {
   const failures = new Set<string>();
-  const runReplies: { id: string; reply: RunReply }[] = [];
+  const runReplies: { id: string; reply: RunReply; queuedAt: number | undefined }[] = [];
   const heartbeats: { id: string; reply: HeartbeatReply }[] = [];
 
   for (const record of records) {
@@ -111,7 +111,14 @@ export async function ingestReplies(
         heartbeats.push({ id: record.messageId, reply: { ...parsed.reply, inbox: expected } });
       }
     } else {
-      runReplies.push({ id: record.messageId, reply: parsed.reply });
+      // When it reached SQS: the ledger counts an answer sent within its window, however late
+      // ingest gets to it (the event source mapping always includes SentTimestamp).
+      const sent = Number(record.attributes.SentTimestamp);
+      runReplies.push({
+        id: record.messageId,
+        reply: parsed.reply,
+        queuedAt: Number.isFinite(sent) && sent > 0 ? sent : undefined,
+      });
     }
   }
 
@@ -129,7 +136,10 @@ export async function ingestReplies(
       if (runReplies.length === 0) return;
       let outcomes: RecordOutcome[];
       try {
-        outcomes = await deps.ledger.record(runReplies.map((r) => r.reply));
+        outcomes = await deps.ledger.record(
+          runReplies.map((r) => r.reply),
+          runReplies.map((r) => r.queuedAt),
+        );
       } catch (error: unknown) {
         outcomes = runReplies.map(() => ({ error }));
       }

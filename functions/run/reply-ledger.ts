@@ -57,6 +57,9 @@ export interface LedgerDeps {
 }
 
 type Phase = 'acks' | 'results';
+type Applied = { outcome: ReplyOutcome; markers: Marker[] };
+/** The order one node's replies of a delivery are recorded in. */
+const TYPE_ORDER: Record<RunReply['type'], number> = { ack: 0, rejected: 1, result: 2 };
 const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
 const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
 
@@ -71,7 +74,11 @@ export class ReplyLedger {
    * when its write failed, or when its batch's markers or wait could not be updated: the caller
    * has it delivered again, and the duplicate re-applies its markers and checks the waits again.
    */
-  async record(replies: readonly RunReply[]): Promise<RecordOutcome[]> {
+  async record(
+    replies: readonly RunReply[],
+    /** When each reply reached SQS (its record's SentTimestamp), by index. */
+    queuedAt: readonly (number | undefined)[] = [],
+  ): Promise<RecordOutcome[]> {
     const outcomes: RecordOutcome[] = replies.map(() => 'unknown');
     const groups = new Map<string, BatchGroup>();
     replies.forEach(({ runId, batch }, i) => {
@@ -80,11 +87,18 @@ export class ReplyLedger {
       group.members.push(i);
       groups.set(key, group);
     });
-    await Promise.all([...groups.values()].map((group) => this.#recordBatch(group, replies, outcomes)));
+    await Promise.all(
+      [...groups.values()].map((group) => this.#recordBatch(group, replies, queuedAt, outcomes)),
+    );
     return outcomes;
   }
 
-  async #recordBatch(group: BatchGroup, replies: readonly RunReply[], outcomes: RecordOutcome[]) {
+  async #recordBatch(
+    group: BatchGroup,
+    replies: readonly RunReply[],
+    queuedAt: readonly (number | undefined)[],
+    outcomes: RecordOutcome[],
+  ) {
     const { runId, batch, members } = group;
     const fail = (indexes: number[], error: unknown) => indexes.forEach((i) => (outcomes[i] = { error }));
     let item: BatchItem | undefined;
@@ -94,7 +108,21 @@ export class ReplyLedger {
       return fail(members, error);
     }
     if (item?.dispatchedAt === undefined) return; // `unknown`: nobody was asked yet
-    const applied = await Promise.allSettled(members.map((i) => this.#applyReply(replies[i]!)));
+    // One node's replies in order, its ack first: a result recorded before the ack it follows could
+    // find its node given up on and be `late`, where the ack (sent in time) would reopen it.
+    const byNode = new Map<string, number[]>();
+    for (const i of members) byNode.set(replies[i]!.nodeId, [...(byNode.get(replies[i]!.nodeId) ?? []), i]);
+    const results = new Map<number, Promise<Applied>>();
+    for (const indexes of byNode.values()) {
+      indexes.sort((a, b) => TYPE_ORDER[replies[a]!.type] - TYPE_ORDER[replies[b]!.type]);
+      let previous: Promise<unknown> = Promise.resolve();
+      for (const i of indexes) {
+        const next = previous.then(() => this.#applyReply(replies[i]!, queuedAt[i]));
+        results.set(i, next);
+        previous = next.catch(() => undefined);
+      }
+    }
+    const applied = await Promise.allSettled(members.map((i) => results.get(i)!));
     const markers: Markers = new Map();
     const counting: number[] = [];
     applied.forEach((a, k) => {
@@ -120,7 +148,7 @@ export class ReplyLedger {
    * its ack: `acked` or `pending`), if it belongs to the reply's batch. A node in no such state
    * gets a late reply, or a duplicate, which brings the markers its current status implies.
    */
-  async #applyReply(reply: RunReply): Promise<{ outcome: ReplyOutcome; markers: Marker[] }> {
+  async #applyReply(reply: RunReply, queuedAt: number | undefined): Promise<Applied> {
     const fields = replyFields(reply, this.deps.now());
     const status = statusAfter(reply);
     const from = acceptedFrom(reply).filter((f) => isNodeMove(f, status, false));
@@ -150,6 +178,58 @@ export class ReplyLedger {
     // States only move forward: a node that was in none of them will never be again.
     const item = await this.#getNode(reply.runId, reply.nodeId);
     if (!item || item.batch !== reply.batch) return { outcome: 'unknown', markers: [] };
+    if (item.status === 'no_response' && (await this.#sentInTime(reply, queuedAt))) {
+      const reopened = await this.#reopen(reply, fields, status);
+      if (reopened) return reopened;
+      return this.#applyLate(reply, fields);
+    }
+    const outcome = await this.#recordLate(reply, fields, item);
+    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
+  }
+
+  /** Whether a reply reached SQS by the time its batch's acknowledgement window closed. */
+  async #sentInTime(reply: RunReply, queuedAt: number | undefined): Promise<boolean> {
+    if (queuedAt === undefined || reply.type === 'rejected') return false;
+    // Read now, not with the batch: CloseBatch records the window's end before giving up on anyone.
+    const batch = await this.#get<BatchItem>(reply.runId, batchSk(reply.batch));
+    return batch?.ackWindowEndsAt !== undefined && queuedAt <= batch.ackWindowEndsAt;
+  }
+
+  /**
+   * Moves a node CloseBatch gave up on (`no_response`) to what its in-time reply says, unless
+   * Finish sealed it first (it counted the host already): then the reply is only `late`.
+   */
+  async #reopen(
+    reply: RunReply,
+    fields: Record<string, unknown>,
+    status: NodeStatus,
+  ): Promise<Applied | undefined> {
+    if (!isNodeMove('no_response', status, false)) return undefined;
+    const expr = setExpression({ ...fields, status });
+    try {
+      await this.#update(reply.runId, nodeSk(reply.nodeId), {
+        UpdateExpression: `${expr.UpdateExpression} REMOVE #closed`,
+        ConditionExpression: '#status = :nr AND #batch = :batch AND attribute_not_exists(#sealed)',
+        ExpressionAttributeNames: {
+          ...expr.ExpressionAttributeNames,
+          '#status': 'status',
+          '#batch': 'batch',
+          '#closed': 'closed',
+          '#sealed': 'sealed',
+        },
+        values: { ...expr.values, ':nr': 'no_response', ':batch': reply.batch },
+      });
+      return { outcome: 'recorded', markers: markersFor({ status }) };
+    } catch (error: unknown) {
+      if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      return undefined;
+    }
+  }
+
+  /** The late path once more, from the node as it is now. */
+  async #applyLate(reply: RunReply, fields: Record<string, unknown>): Promise<Applied> {
+    const item = await this.#getNode(reply.runId, reply.nodeId);
+    if (!item || item.batch !== reply.batch) return { outcome: 'unknown', markers: [] };
     const outcome = await this.#recordLate(reply, fields, item);
     return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
   }
@@ -162,6 +242,7 @@ export class ReplyLedger {
     reply: RunReply,
     fields: Record<string, unknown>,
     item: NodeRunItem,
+    attempt = 0,
   ): Promise<ReplyOutcome> {
     if (!item.closed || reply.type === 'rejected') return 'duplicate';
     // Only the moves the table lists; a node it has no late move for keeps its record.
@@ -170,26 +251,39 @@ export class ReplyLedger {
     // A cancel gave up on a host whose ack was still delayed, and the host reports the command it
     // killed: that is its outcome, kept as `cancelled`, not a late reply.
     const confirmsCancel = item.status === 'cancelled' && reply.type === 'result' && reply.cancelled === true;
+    // Sealed: Finish counted the host as what it was; the late record says so. The condition
+    // holds the seal as read, so a seal landing meanwhile makes this read the node again.
+    const sealed = item.sealed === true;
     const expr = setExpression(
       confirmsCancel
         ? fields
-        : { ...fields, status: 'late' satisfies NodeStatus, lateAs: item.lateAs ?? item.status },
+        : {
+            ...fields,
+            status: 'late' satisfies NodeStatus,
+            lateAs: item.lateAs ?? item.status,
+            ...(sealed ? { lateAfterSummary: true } : {}),
+          },
     );
     try {
       await this.#update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
-        ConditionExpression: '#closed = :true AND attribute_not_exists(#resultAt)',
+        ConditionExpression: `#closed = :true AND attribute_not_exists(#resultAt) AND ${
+          sealed ? 'attribute_exists(#sealed)' : 'attribute_not_exists(#sealed)'
+        }`,
         ExpressionAttributeNames: {
           ...expr.ExpressionAttributeNames,
           '#closed': 'closed',
           '#resultAt': 'resultAt',
+          '#sealed': 'sealed',
         },
         values: { ...expr.values, ':true': true },
       });
       return confirmsCancel ? 'recorded' : 'late';
     } catch (error: unknown) {
-      if (awsErrorName(error) === 'ConditionalCheckFailedException') return 'duplicate';
-      throw error;
+      if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      if (sealed || attempt > 0) return 'duplicate';
+      const now = await this.#getNode(reply.runId, reply.nodeId);
+      return now?.sealed ? this.#recordLate(reply, fields, now, 1) : 'duplicate';
     }
   }
 

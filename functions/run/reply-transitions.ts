@@ -34,6 +34,13 @@ export const NODE_MOVES = [
   { by: 'close batch: never reported', from: ['acked'], to: ['timed_out', 'cancelled'], closes: true },
   { by: 'cancel: gives up on the unacknowledged', from: ['pending'], to: ['cancelled'], closes: true },
   { by: 'finish: batch never dispatched', from: ['pending'], to: ['skipped', 'cancelled'], closes: true },
+  // An answer that reached SQS before the acknowledgement window closed, recorded after CloseBatch
+  // gave up on its host (ingest was behind): it counts, unless Finish has counted the host already.
+  {
+    by: 'reply sent within the window, recorded after the close',
+    from: ['no_response'],
+    to: ['acked', 'succeeded', 'failed', 'timed_out', 'cancelled'],
+  },
   {
     by: 'late reply',
     from: ['no_response', 'timed_out', 'cancelled', 'unreachable', 'late'],

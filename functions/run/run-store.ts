@@ -83,6 +83,13 @@ export class RunStore {
     }
   }
 
+  async getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { runId, sk: nodeSk(nodeId) }, ConsistentRead: true }),
+    );
+    return out.Item as NodeRunItem | undefined;
+  }
+
   async getBatch(runId: string, batch: number): Promise<BatchItem | undefined> {
     const out = await this.db.send(
       new GetCommand({ TableName: this.table, Key: { runId, sk: batchSk(batch) }, ConsistentRead: true }),
@@ -119,6 +126,43 @@ export class RunStore {
           ConditionExpression: '#s = :from',
           ExpressionAttributeNames: { '#s': 'status', '#closed': 'closed' },
           ExpressionAttributeValues: { ':to': to, ':from': from, ':true': true },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** Records when the batch's acknowledgement window closed (the first record stands). */
+  async markAckWindowEnd(runId: string, batch: number, at: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { runId, sk: batchSk(batch) },
+        UpdateExpression: 'SET ackWindowEndsAt = if_not_exists(ackWindowEndsAt, :at)',
+        ConditionExpression: 'attribute_exists(runId)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
+  /**
+   * Finish counts a closed node as `status`: seals it, unless a reply changed it first (then
+   * returns false, and Finish reads it again). A reply after the seal is recorded `late` and marked
+   * as recorded after the summary, so the summary and the hosts it lists never disagree.
+   */
+  async sealNode(runId: string, nodeId: string, status: NodeStatus): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { runId, sk: nodeSk(nodeId) },
+          UpdateExpression: 'SET #sealed = :true',
+          ConditionExpression: '#s = :status',
+          ExpressionAttributeNames: { '#s': 'status', '#sealed': 'sealed' },
+          ExpressionAttributeValues: { ':status': status, ':true': true },
         }),
       );
       return true;

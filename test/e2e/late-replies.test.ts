@@ -37,18 +37,20 @@ async function replyLate(runId: string, nodeId: string): Promise<void> {
     sentAt: Date.now(),
     stdout: { text: 'late\n', bytes: 5, truncated: false },
   });
-  // Sent as the node's own agent would (its local principal), so ingest's sender check lets it in.
-  const agent = createSqsClient({
-    region: t.stack.file.region,
-    endpoints: { sqs: t.stack.file.endpoints.sqs },
-    credentials: { accessKeyId: localAgentKey([nodeId]), secretAccessKey: 'local' },
+  // Sent as the host's own local session: ingest drops a reply whose sender may not speak for
+  // the node it names (the stack's own key speaks for none).
+  const { region, endpoints, credentials } = t.stack.file;
+  const host = createSqsClient({
+    region,
+    endpoints,
+    credentials: { ...credentials, accessKeyId: localAgentKey([nodeId]) },
   });
   try {
-    await agent.send(
+    await host.send(
       new SendMessageCommand({ QueueUrl: t.stack.file.repliesQueueUrl, MessageBody: JSON.stringify(reply) }),
     );
   } finally {
-    agent.destroy();
+    host.destroy();
   }
 }
 

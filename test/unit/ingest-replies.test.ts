@@ -9,14 +9,17 @@ import type { HeartbeatReply } from '#shared/messages.ts';
 import { inboxQueueUrl } from '#shared/stage-config.ts';
 import { ackReply, heartbeatReply, resultReply } from '../helpers/factories.ts';
 
-function record(body: unknown, overrides: { id?: string; senderId?: string } = {}): SQSRecord {
+function record(
+  body: unknown,
+  overrides: { id?: string; senderId?: string; sentTimestamp?: string } = {},
+): SQSRecord {
   return {
     messageId: overrides.id ?? `m-${Math.random()}`,
     receiptHandle: 'rh',
     body: typeof body === 'string' ? body : JSON.stringify(body),
     attributes: {
       ApproximateReceiveCount: '1',
-      SentTimestamp: '1',
+      SentTimestamp: overrides.sentTimestamp ?? '1',
       SenderId: overrides.senderId ?? 'AIDAEXAMPLEUSER',
       ApproximateFirstReceiveTimestamp: '1',
     },
@@ -38,14 +41,16 @@ function harness(
   } = {},
 ) {
   const recorded: RunReply[] = [];
+  const queued: (number | undefined)[] = [];
   const heartbeats: HeartbeatReply[] = [];
   const warnings: string[] = [];
   const infos: string[] = [];
   const deps: IngestDeps = {
     ledger: {
-      record: async (replies: readonly RunReply[]) => {
+      record: async (replies: readonly RunReply[], queuedAt: readonly (number | undefined)[] = []) => {
         if (options.ledgerFails) throw new Error('DynamoDB is down');
         recorded.push(...replies);
+        queued.push(...replies.map((_, i) => queuedAt[i]));
         return replies.map((_, i) => options.outcomes?.[i] ?? ('recorded' as const));
       },
     } as unknown as ReplyLedger,
@@ -64,7 +69,7 @@ function harness(
     inboxUrl: (nodeId) =>
       inboxQueueUrl('http://127.0.0.1:1/000000000000/drover-test-replies', 'test', nodeId),
   };
-  return { deps, recorded, heartbeats, warnings, infos };
+  return { deps, recorded, queued, heartbeats, warnings, infos };
 }
 
 describe('senderRefusal: who may speak for which node', () => {
@@ -118,6 +123,17 @@ describe('ingestReplies', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(h.recorded.map((r) => r.type)).toEqual(['ack', 'result']);
     expect(h.heartbeats).toHaveLength(1);
+  });
+
+  it("hands the ledger each reply's SentTimestamp (when it reached SQS), none when a record has none", async () => {
+    const h = harness();
+
+    await ingestReplies(
+      [record(ackReply(), { sentTimestamp: '1796171782056' }), record(resultReply(), { sentTimestamp: '' })],
+      h.deps,
+    );
+
+    expect(h.queued).toEqual([1796171782056, undefined]);
   });
 
   it('logs a duplicate reply quietly and a late or unknown one as a warning, failing none', async () => {
