@@ -6,7 +6,8 @@
  * the ADD is applied, then answered with a server error once (ingest, or the SDK, tries again
  * after its writes took effect).
  */
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { forward as forwardTo, reply, type Answer } from './forward.ts';
 
 export type DynamoFault = 'pass' | 'between' | 'after';
 
@@ -23,12 +24,6 @@ export interface DynamoProxy {
   close(): Promise<void>;
 }
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
 const SERVER_ERROR: Answer = {
   status: 500,
   headers: { 'content-type': 'application/x-amz-json-1.0' },
@@ -42,32 +37,7 @@ export async function startDynamoProxy(targetUrl: string): Promise<DynamoProxy> 
   let failingInARow = 0;
   let retryPasses = false;
 
-  const forward = (req: IncomingMessage, body: Buffer): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const upstream = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, 'content-length': String(body.length) },
-        },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (c: Buffer) => chunks.push(c));
-          answer.on('end', () =>
-            resolve({
-              status: answer.statusCode ?? 502,
-              headers: answer.headers as Record<string, string>,
-              body: Buffer.concat(chunks),
-            }),
-          );
-          answer.on('error', reject);
-        },
-      );
-      upstream.on('error', reject);
-      upstream.end(body);
-    });
+  const forward = (req: IncomingMessage, body: Buffer) => forwardTo(target, req, body);
 
   const isCounterAdd = (req: IncomingMessage, raw: Buffer): boolean => {
     if (!String(req.headers['x-amz-target'] ?? '').endsWith('.UpdateItem')) return false;
@@ -97,10 +67,7 @@ export async function startDynamoProxy(targetUrl: string): Promise<DynamoProxy> 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       handle(req, Buffer.concat(chunks))
-        .then((answer) => {
-          res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
-          res.end(answer.body);
-        })
+        .then((answer) => reply(res, answer))
         .catch(() => res.destroy());
     });
   });

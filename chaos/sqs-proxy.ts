@@ -5,7 +5,8 @@
  * times (each reply sent thrice; each inbox message made to come back until received thrice, its
  * first two deletes swallowed). Speaks the JSON protocol the SDK uses.
  */
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { forward as forwardTo, reply } from './forward.ts';
 
 export type ProxyMode = 'pass' | 'replies-down' | 'down' | 'triple';
 
@@ -28,43 +29,7 @@ export async function startSqsProxy(targetUrl: string): Promise<SqsProxy> {
   const deliveries = new Map<string, number>();
   const messageOf = new Map<string, string>();
 
-  const forward = (
-    req: IncomingMessage,
-    body: Buffer,
-  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> =>
-    new Promise((resolve, reject) => {
-      const upstream = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, 'content-length': String(body.length) },
-        },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (c: Buffer) => chunks.push(c));
-          answer.on('end', () =>
-            resolve({
-              status: answer.statusCode ?? 502,
-              headers: answer.headers as Record<string, string>,
-              body: Buffer.concat(chunks),
-            }),
-          );
-          answer.on('error', reject);
-        },
-      );
-      upstream.on('error', reject);
-      upstream.end(body);
-    });
-
-  const reply = (
-    res: ServerResponse,
-    answer: { status: number; headers: Record<string, string>; body: Buffer },
-  ) => {
-    res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
-    res.end(answer.body);
-  };
+  const forward = (req: IncomingMessage, body: Buffer) => forwardTo(target, req, body);
 
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> => {
     const call = String(req.headers['x-amz-target'] ?? '').replace('AmazonSQS.', '');
