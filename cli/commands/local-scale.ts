@@ -20,12 +20,27 @@ The local groups are web and db (0 to 20 instances each). Instances are agent pr
 running local stack (node id = instance id, facts role and asg = the group); their log is
 .drover/local/instances.log.`;
 
+/**
+ * `drover local`'s own options (--agents, --heartbeat, --persist) start a stack; they mean nothing
+ * to `scale`, which talks to a running one. Its help lists only the program's global options, and
+ * one of them given here is refused rather than silently ignored.
+ */
+function startOptionsGiven(local: Command): string[] {
+  return local.options
+    .filter((option) => local.getOptionValueSource(option.attributeName()) === 'cli')
+    .map((option) => option.long ?? option.flags);
+}
+
 export function register(program: Command, host: CommandHost): void {
   const local = program.commands.find((c) => c.name() === 'local');
   // A program built without the local component (tests of the CLI alone) has no `local` to extend.
   if (!local) return;
   local
     .command('scale')
+    .configureHelp({
+      showGlobalOptions: true,
+      visibleGlobalOptions: () => program.options.filter((option) => !option.hidden),
+    })
     .description("resize a group of the local stack's Auto Scaling (instances are demo agents)")
     .argument('<group>', 'local Auto Scaling group: web or db')
     .requiredOption('--to <n>', 'instances wanted', wholeNumber('--to'))
@@ -36,6 +51,13 @@ export function register(program: Command, host: CommandHost): void {
         await import('@aws-sdk/client-auto-scaling');
       const { autoScalingOf } = await import('../lifecycle-admin.ts');
       const ctx = host.context();
+      const misplaced = startOptionsGiven(local);
+      if (misplaced.length > 0) {
+        throw new CliError(
+          `${misplaced.join(', ')}: an option of \`drover local\` (starting the stack), not of \`drover local scale\``,
+          EXIT.invalid,
+        );
+      }
       await withStack(ctx.stack, async (conn) => {
         if (!conn.local) throw new CliError('drover local scale resizes groups of the local stack only', 4);
         const client = autoScalingOf(conn);

@@ -12,6 +12,10 @@ import { AGENT_SUMMARY } from '#agent/command.ts';
 import { LOCAL_SUMMARY } from '#local/command.ts';
 import { COMPONENTS } from '../../bin/compose.ts';
 import { ROOT } from '../helpers/processes.ts';
+import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll } from 'vitest';
 
 const io = {
   out: () => undefined,
@@ -97,5 +101,28 @@ describe('the composition of drover', () => {
 
       expect(text, relative(ROOT, file)).not.toMatch(/from '\.\/|from '\.\.\/actions\//);
     }
+  });
+
+  describe('drover local scale, under drover local', () => {
+    const home = mkdtempSync(join(tmpdir(), 'drover-scale-help-'));
+    afterAll(async () => {
+      await stopCliProcesses();
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    it("lists the program's global options, not drover local's start options", async () => {
+      const help = await droverCli(home, ['local', 'scale', '--help']);
+
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/Global Options:[\s\S]*--stage <name>/);
+      expect(help.stdout).not.toMatch(/--agents|--heartbeat|--persist/);
+    });
+
+    it('refuses a start option given to scale instead of ignoring it', async () => {
+      const run = await droverCli(home, ['local', 'scale', 'web', '--to', '2', '--agents', '4']);
+
+      expect(run.code).toBe(4);
+      expect(run.stderr).toContain('--agents: an option of `drover local`');
+    });
   });
 });
