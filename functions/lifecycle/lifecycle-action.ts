@@ -25,6 +25,12 @@ export interface Outcome {
   result: 'CONTINUE' | 'ABANDON';
   reason: string;
   runId?: string;
+  /**
+   * What Auto Scaling made of the answer: `completed` (it applied `result`), or `not-active` (no
+   * action was waiting any more: its heartbeat timeout had applied the hook's default result, or
+   * someone else had answered it).
+   */
+  answered?: 'completed' | 'not-active';
 }
 
 export interface LifecycleAction {

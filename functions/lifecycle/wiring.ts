@@ -6,6 +6,7 @@ import { DynamoLifecycleConfigStore } from '#shared/lifecycle-config.ts';
 import { ConfigError } from '#shared/stage-config.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { LifecycleWaits } from './lifecycle-waits.ts';
+import { LifecycleAnswers } from './lifecycle-answers.ts';
 import type { StepDeps } from './lifecycle-steps.ts';
 import type { PrepareDeps } from './lifecycle-action.ts';
 import { NodeMembership } from '../membership/node-membership.ts';
@@ -35,6 +36,7 @@ export function stepDeps(): StepDeps {
     sfn: defaultClients.sfn,
     sqs: defaultClients.sqs,
     waits: lifecycleWaits(),
+    answers: new LifecycleAnswers(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')),
     membership: new NodeMembership(defaultClients.dynamo, stage().nodesTable),
     nodes: () => wiring.nodes().all(),
     node,

@@ -4,6 +4,7 @@
  * an answer Auto Scaling refuses. The e2e suite (test/e2e/lifecycle.test.ts) covers the bootstrap,
  * decommission and never-joined paths with real instances.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DescribeAutoScalingGroupsCommand,
@@ -55,7 +56,8 @@ function lifecycleEvent(
     'detail-type': `EC2 Instance-${kind} Lifecycle Action`,
     time: new Date().toISOString(),
     detail: {
-      LifecycleActionToken: `token-${n}`,
+      // A UUID, as Auto Scaling's tokens are (its API refuses any other length).
+      LifecycleActionToken: randomUUID(),
       AutoScalingGroupName: group,
       LifecycleHookName: hook,
       EC2InstanceId: instanceId,
