@@ -30,6 +30,7 @@ import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-
 import { RESULTS_INDEX } from '#shared/runs-table.ts';
 import { iamAllows } from '../helpers/iam-eval.ts';
 import { REFUSED_SENDER_LOG } from '#functions/run/ingest-replies.ts';
+import { STACK_ALARMS } from '#cli/cost/model.ts';
 
 const STAGE = 'ci';
 const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
@@ -193,6 +194,10 @@ describe(`sls package --stage ${STAGE}`, () => {
     walk(template.Resources);
     walk(template.Outputs);
     expect([...unresolved].sort()).toEqual([]);
+  });
+
+  it("has the alarms drover cost prices (its model counts the stack's alarms)", () => {
+    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).toHaveLength(STACK_ALARMS);
   });
 
   it('leaves nothing in the temp dir', () => {
