@@ -65,9 +65,18 @@ export interface PrepareDeps {
   now: () => number;
   /** Seconds a wait lasts before a lifecycle heartbeat (default {@link WAIT_SLICE_SEC}). */
   sliceSec?: number;
+  /**
+   * Claims the action for `execution` (the lifecycle execution's id); false when another
+   * execution of the same action (a duplicate delivery of its event) claimed it first.
+   */
+  claim: (asg: string, token: string, execution: string) => Promise<boolean>;
 }
 
-export async function prepareAction(event: unknown, deps: PrepareDeps): Promise<LifecycleAction> {
+export async function prepareAction(
+  event: unknown,
+  deps: PrepareDeps,
+  execution = 'unknown',
+): Promise<LifecycleAction> {
   const parsed = lifecycleEventSchema.safeParse(event);
   if (!parsed.success)
     throw new InvalidLifecycleEvent(`not a lifecycle action event: ${parsed.error.message}`);
@@ -88,6 +97,15 @@ export async function prepareAction(event: unknown, deps: PrepareDeps): Promise<
       kind: 'ignore',
       deadline: now,
       outcome: { result: 'CONTINUE', reason: `hook ${d.LifecycleHookName} is not this stage's` },
+    };
+  }
+  if (!(await deps.claim(d.AutoScalingGroupName, d.LifecycleActionToken, execution))) {
+    // EventBridge delivered the event twice: the execution that claimed the action answers it.
+    return {
+      ...base,
+      kind: 'ignore',
+      deadline: now,
+      outcome: { result: 'CONTINUE', reason: 'another execution answers this lifecycle action' },
     };
   }
   const config = await deps.configs.get(d.AutoScalingGroupName);

@@ -14,6 +14,8 @@ const KEEP_SEC = 7 * 24 * 3600;
 
 /** Key of the answer to the action with `token` on group `asg`. */
 export const answerKey = (asg: string, token: string) => ({ asg, sk: `answer#${token}` });
+/** Key of the claim of the action with `token` on group `asg` by one execution. */
+export const claimKey = (asg: string, token: string) => ({ asg, sk: `action#${token}` });
 
 export interface RecordedAnswer {
   outcome: Outcome;
@@ -64,6 +66,28 @@ export class LifecycleAnswers {
     const item = out.Item as (RecordedAnswer & { outcome: Outcome }) | undefined;
     if (!item) throw new Error(`the answer to lifecycle action ${token} vanished while it was read`);
     return { first: false, earlier: { outcome: item.outcome, at: item.at, announced: item.announced } };
+  }
+
+  /**
+   * Claims the action for one lifecycle execution. EventBridge delivers an event at least once,
+   * so one action may start two executions: the first to claim it handles it, the other stands
+   * aside. The same execution claiming again (its Prepare step retried) keeps it.
+   */
+  async claim(asg: string, token: string, execution: string, at: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...claimKey(asg, token), execution, at, expiresAt: Math.ceil(at / 1000) + KEEP_SEC },
+          ConditionExpression: 'attribute_not_exists(sk) OR execution = :mine',
+          ExpressionAttributeValues: { ':mine': execution },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** Marks the answer given to Auto Scaling and its event published. */

@@ -56,6 +56,13 @@ export function prepareDeps(): PrepareDeps {
     events: wiring.events(),
     now: wiring.now,
     sliceSec: sliceSecFrom(process.env.DROVER_LIFECYCLE_SLICE_SEC),
+    claim: (asg, token, execution) =>
+      new LifecycleAnswers(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')).claim(
+        asg,
+        token,
+        execution,
+        wiring.now(),
+      ),
   };
 }
 

@@ -110,6 +110,24 @@ describe('lifecycle state machine', () => {
     });
   });
 
+  it('answers an action whose event EventBridge delivered twice once: the second execution stands aside', async () => {
+    const event = lifecycleEvent('launch', 'web', 'i-0twice');
+    const [a, b] = await Promise.all([execute(event), execute(event)]);
+    const outputs = [a, b].map(
+      (x) => x.output as { result?: unknown; action: { kind: string; outcome?: { reason: string } } },
+    );
+
+    expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(outputs.map((o) => o.action.kind).sort()).toEqual(['ignore', 'launch']);
+    expect(outputs.find((o) => o.action.kind === 'ignore')).toMatchObject({
+      action: { outcome: { reason: 'another execution answers this lifecycle action' } },
+    });
+    expect(outputs.find((o) => o.action.kind === 'launch')?.result).toEqual({
+      result: 'CONTINUE',
+      reason: 'no bootstrap command for group web',
+    });
+  });
+
   it('continues a termination without decommission when the host is not alive', async () => {
     await configure({ asg: 'db', decommission: 'echo bye' });
     const out = await execute(lifecycleEvent('terminate', 'db', 'i-0gone'));

@@ -25,8 +25,15 @@ function deps(config?: Partial<LifecycleConfig>, alive = true): PrepareDeps & { 
     node: async (nodeId) => (alive ? nodeItem({ nodeId, lastSeen: NOW, heartbeatSec: 60 }) : undefined),
     events: { publish: async (type) => void published.push(type) },
     now: () => NOW,
+    // As LifecycleAnswers.claim: the first execution keeps the action, the same one again too.
+    claim: async (asg, token, execution) => {
+      const holder = claims.get(`${asg}/${token}`) ?? execution;
+      claims.set(`${asg}/${token}`, holder);
+      return holder === execution;
+    },
   };
 }
+const claims = new Map<string, string>();
 
 const event = (kind: 'launch' | 'terminate', hook = `drover-prod-${kind}`) => ({
   'detail-type': `EC2 Instance-${kind} Lifecycle Action`,
@@ -76,6 +83,21 @@ describe('prepareAction', () => {
         reason: 'host not alive: decommission skipped',
       },
     );
+  });
+
+  it('lets one execution handle an action EventBridge delivered twice; the other stands aside', async () => {
+    claims.clear();
+    const d = deps({ bootstrap: 'provision' });
+    const first = await prepareAction(event('launch'), d, 'exec-1');
+    // Its own Prepare retried keeps the action; a second execution of the same event does not.
+    expect((await prepareAction(event('launch'), d, 'exec-1')).kind).toBe('launch');
+    const second = await prepareAction(event('launch'), d, 'exec-2');
+
+    expect(first.kind).toBe('launch');
+    expect(second).toMatchObject({
+      kind: 'ignore',
+      outcome: { result: 'CONTINUE', reason: 'another execution answers this lifecycle action' },
+    });
   });
 
   it('refuses an event that is not a lifecycle action', async () => {
