@@ -9,6 +9,7 @@ import { isFresh } from '#shared/freshness.ts';
 import type { EventPublisher } from '#shared/drover-events.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
+import type { ActionClaim } from './lifecycle-answers.ts';
 
 export const lifecycleEventSchema = z.object({
   'detail-type': z.enum(['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action']),
@@ -66,10 +67,13 @@ export interface PrepareDeps {
   /** Seconds a wait lasts before a lifecycle heartbeat (default {@link WAIT_SLICE_SEC}). */
   sliceSec?: number;
   /**
-   * Claims the action for `execution` (the lifecycle execution's id); false when another
-   * execution of the same action (a duplicate delivery of its event) claimed it first.
+   * Claims the action for `execution` (the lifecycle execution's id) with the run id its command
+   * would get; `mine: false` when another execution of the same action (a duplicate delivery of
+   * its event) claimed it first, the earlier claim when this execution claimed it before.
    */
-  claim: (asg: string, token: string, execution: string) => Promise<boolean>;
+  claim: (asg: string, token: string, execution: string, runId: string) => Promise<ActionClaim>;
+  /** Records that the claimed action's start was announced. */
+  claimAnnounced: (asg: string, token: string) => Promise<void>;
 }
 
 export async function prepareAction(
@@ -99,7 +103,8 @@ export async function prepareAction(
       outcome: { result: 'CONTINUE', reason: `hook ${d.LifecycleHookName} is not this stage's` },
     };
   }
-  if (!(await deps.claim(d.AutoScalingGroupName, d.LifecycleActionToken, execution))) {
+  const claim = await deps.claim(d.AutoScalingGroupName, d.LifecycleActionToken, execution, newRunId(now));
+  if (!claim.mine) {
     // EventBridge delivered the event twice: the execution that claimed the action answers it.
     return {
       ...base,
@@ -110,7 +115,8 @@ export async function prepareAction(
   }
   const config = await deps.configs.get(d.AutoScalingGroupName);
   const timeoutSec = config?.timeoutSec ?? 900;
-  const deadline = now + timeoutSec * 1000;
+  // From the first claim: a retried Prepare does not move the deadline.
+  const deadline = claim.at + timeoutSec * 1000;
   // A wait never outlasts the action: a 30 s action waits 30 s, not a whole slice.
   base.sliceSec = Math.min(deps.sliceSec ?? WAIT_SLICE_SEC, timeoutSec);
   const kind = launch ? 'launch' : 'terminate';
@@ -137,13 +143,17 @@ export async function prepareAction(
       };
     }
   }
-  const runId = newRunId(now);
-  await deps.events.publish(launch ? 'Bootstrap Started' : 'Decommission Started', {
-    at: now,
-    nodeId: d.EC2InstanceId,
-    asg: d.AutoScalingGroupName,
-    runId,
-  });
+  // The run id fixed at the first claim: a retried Prepare announces and starts the same run.
+  const runId = claim.runId;
+  if (!claim.announced) {
+    await deps.events.publish(launch ? 'Bootstrap Started' : 'Decommission Started', {
+      at: claim.at,
+      nodeId: d.EC2InstanceId,
+      asg: d.AutoScalingGroupName,
+      runId,
+    });
+    await deps.claimAnnounced(d.AutoScalingGroupName, d.LifecycleActionToken);
+  }
   return {
     ...base,
     kind,

@@ -17,6 +17,9 @@ export const answerKey = (asg: string, token: string) => ({ asg, sk: `answer#${t
 /** Key of the claim of the action with `token` on group `asg` by one execution. */
 export const claimKey = (asg: string, token: string) => ({ asg, sk: `action#${token}` });
 
+/** An execution's hold on an action: its run id and when it claimed it, or someone else's. */
+export type ActionClaim = { mine: false } | { mine: true; runId: string; at: number; announced: boolean };
+
 export interface RecordedAnswer {
   outcome: Outcome;
   /** When drover answered (ms). */
@@ -69,25 +72,56 @@ export class LifecycleAnswers {
   }
 
   /**
-   * Claims the action for one lifecycle execution. EventBridge delivers an event at least once,
-   * so one action may start two executions: the first to claim it handles it, the other stands
-   * aside. The same execution claiming again (its Prepare step retried) keeps it.
+   * Claims the action for one lifecycle execution, with the id its command's run will have.
+   * EventBridge delivers an event at least once, so one action may start two executions: the
+   * first to claim it handles it, the other stands aside. The same execution claiming again (its
+   * Prepare step retried) gets its claim back: the same run id, and whether its start was announced.
    */
-  async claim(asg: string, token: string, execution: string, at: number): Promise<boolean> {
+  async claim(
+    asg: string,
+    token: string,
+    execution: string,
+    runId: string,
+    at: number,
+  ): Promise<ActionClaim> {
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...claimKey(asg, token), execution, at, expiresAt: Math.ceil(at / 1000) + KEEP_SEC },
-          ConditionExpression: 'attribute_not_exists(sk) OR execution = :mine',
-          ExpressionAttributeValues: { ':mine': execution },
+          Item: {
+            ...claimKey(asg, token),
+            execution,
+            runId,
+            at,
+            announced: false,
+            expiresAt: Math.ceil(at / 1000) + KEEP_SEC,
+          },
+          ConditionExpression: 'attribute_not_exists(sk)',
         }),
       );
-      return true;
+      return { mine: true, runId, at, announced: false };
     } catch (error: unknown) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: claimKey(asg, token), ConsistentRead: true }),
+    );
+    const item = out.Item as { execution: string; runId: string; at: number; announced: boolean } | undefined;
+    if (!item || item.execution !== execution) return { mine: false };
+    return { mine: true, runId: item.runId, at: item.at, announced: item.announced };
+  }
+
+  /** Marks the start of the claimed action announced (Bootstrap/Decommission Started). */
+  async claimAnnounced(asg: string, token: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: claimKey(asg, token),
+        UpdateExpression: 'SET #announced = :yes',
+        ExpressionAttributeNames: { '#announced': 'announced' },
+        ExpressionAttributeValues: { ':yes': true },
+      }),
+    );
   }
 
   /** Marks the answer given to Auto Scaling and its event published. */

@@ -30,13 +30,17 @@ let waits: LifecycleWaits | undefined;
 export const lifecycleWaits = (): LifecycleWaits =>
   (waits ??= new LifecycleWaits(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')));
 
+let lifecycleAnswers: LifecycleAnswers | undefined;
+const answers = (): LifecycleAnswers =>
+  (lifecycleAnswers ??= new LifecycleAnswers(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')));
+
 export function stepDeps(): StepDeps {
   return (steps ??= {
     autoscaling: createAutoScalingClient({}),
     sfn: defaultClients.sfn,
     sqs: defaultClients.sqs,
     waits: lifecycleWaits(),
-    answers: new LifecycleAnswers(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')),
+    answers: answers(),
     membership: new NodeMembership(defaultClients.dynamo, stage().nodesTable),
     nodes: () => wiring.nodes().all(),
     node,
@@ -56,13 +60,8 @@ export function prepareDeps(): PrepareDeps {
     events: wiring.events(),
     now: wiring.now,
     sliceSec: sliceSecFrom(process.env.DROVER_LIFECYCLE_SLICE_SEC),
-    claim: (asg, token, execution) =>
-      new LifecycleAnswers(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')).claim(
-        asg,
-        token,
-        execution,
-        wiring.now(),
-      ),
+    claim: (asg, token, execution, runId) => answers().claim(asg, token, execution, runId, wiring.now()),
+    claimAnnounced: (asg, token) => answers().claimAnnounced(asg, token),
   };
 }
 

@@ -225,6 +225,30 @@ describe('completing a lifecycle action', () => {
   });
 });
 
+describe('claiming a lifecycle action', () => {
+  it('holds it for the first execution, gives it back to that one, refuses another', async () => {
+    const answers = new LifecycleAnswers(db, lifecycleTable);
+    const token = randomUUID();
+    expect(await answers.claim('web', token, 'exec-1', 'RUN1', 1_000)).toEqual({
+      mine: true,
+      runId: 'RUN1',
+      at: 1_000,
+      announced: false,
+    });
+    await answers.claimAnnounced('web', token);
+    // Its Prepare again, with a new run id and clock: the first claim stands.
+    expect(await answers.claim('web', token, 'exec-1', 'RUN2', 9_000)).toEqual({
+      mine: true,
+      runId: 'RUN1',
+      at: 1_000,
+      announced: true,
+    });
+    expect(await answers.claim('web', token, 'exec-2', 'RUN3', 9_000)).toEqual({ mine: false });
+    // Another action (token) of the same group is free.
+    expect(await answers.claim('web', randomUUID(), 'exec-2', 'RUN4', 9_000)).toMatchObject({ mine: true });
+  });
+});
+
 describe('lifecycle heartbeats', () => {
   it('keeps a held action waiting, and stops waiting once the action has ended', async () => {
     const action = await launched();
