@@ -76,6 +76,16 @@ export interface PrepareDeps {
   claimAnnounced: (asg: string, token: string) => Promise<void>;
 }
 
+/** An action answered at once, CONTINUE, for `reason`. */
+function answeredNow(
+  base: Omit<LifecycleAction, 'kind' | 'deadline'>,
+  kind: LifecycleAction['kind'],
+  deadline: number,
+  reason: string,
+): LifecycleAction {
+  return { ...base, kind, deadline, outcome: { result: 'CONTINUE', reason } };
+}
+
 export async function prepareAction(
   event: unknown,
   deps: PrepareDeps,
@@ -96,22 +106,12 @@ export async function prepareAction(
   };
   if (d.LifecycleHookName !== `drover-${deps.stage}-${launch ? 'launch' : 'terminate'}`) {
     // Another stage's hook (the rule matches drover-*): that stage answers it, not this one.
-    return {
-      ...base,
-      kind: 'ignore',
-      deadline: now,
-      outcome: { result: 'CONTINUE', reason: `hook ${d.LifecycleHookName} is not this stage's` },
-    };
+    return answeredNow(base, 'ignore', now, `hook ${d.LifecycleHookName} is not this stage's`);
   }
   const claim = await deps.claim(d.AutoScalingGroupName, d.LifecycleActionToken, execution, newRunId(now));
   if (!claim.mine) {
     // EventBridge delivered the event twice: the execution that claimed the action answers it.
-    return {
-      ...base,
-      kind: 'ignore',
-      deadline: now,
-      outcome: { result: 'CONTINUE', reason: 'another execution answers this lifecycle action' },
-    };
+    return answeredNow(base, 'ignore', now, 'another execution answers this lifecycle action');
   }
   const config = await deps.configs.get(d.AutoScalingGroupName);
   const timeoutSec = config?.timeoutSec ?? 900;
@@ -122,26 +122,13 @@ export async function prepareAction(
   const kind = launch ? 'launch' : 'terminate';
   const command = launch ? config?.bootstrap : config?.decommission;
   if (!command) {
-    return {
-      ...base,
-      kind,
-      deadline,
-      outcome: {
-        result: 'CONTINUE',
-        reason: `no ${launch ? 'bootstrap' : 'decommission'} command for group ${d.AutoScalingGroupName}`,
-      },
-    };
+    const what = launch ? 'bootstrap' : 'decommission';
+    return answeredNow(base, kind, deadline, `no ${what} command for group ${d.AutoScalingGroupName}`);
   }
   if (!launch) {
     const node = await deps.node(d.EC2InstanceId);
-    if (!node || !isFresh(node, now)) {
-      return {
-        ...base,
-        kind,
-        deadline,
-        outcome: { result: 'CONTINUE', reason: 'host not alive: decommission skipped' },
-      };
-    }
+    if (!node || !isFresh(node, now))
+      return answeredNow(base, kind, deadline, 'host not alive: decommission skipped');
   }
   // The run id fixed at the first claim: a retried Prepare announces and starts the same run.
   const runId = claim.runId;
