@@ -1,10 +1,10 @@
 /** EventBridge target: EC2 instances stopped or terminated (functions/membership/instance-state.ts). */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { defaultClients } from '#shared/aws.ts';
 import { NodeMembership } from './membership/node-membership.ts';
 import { applyInstanceState } from './membership/instance-state.ts';
+import { deleteInbox } from './lifecycle/already-done.ts';
 import { handlerLogger, stage, wiring } from './run/wiring.ts';
 
 const logger = handlerLogger();
@@ -14,7 +14,9 @@ export const handler = middy(async (event: unknown) =>
   applyInstanceState(event, {
     membership: (membership ??= new NodeMembership(defaultClients.dynamo, stage().nodesTable)),
     deleteInbox: async (nodeId) => {
-      await defaultClients.sqs.send(new DeleteQueueCommand({ QueueUrl: wiring.inboxUrl(nodeId) }));
+      // Gone already (the lifecycle flow deleted it first): done, not a failure.
+      if ((await deleteInbox(defaultClients.sqs, wiring.inboxUrl(nodeId))) === 'gone')
+        logger.info('inbox already deleted', { nodeId });
     },
     events: wiring.events(),
     now: wiring.now,

@@ -12,6 +12,8 @@ import { wiring } from './run/wiring.ts';
 interface StepEvent {
   step: 'prepare' | 'barrier' | 'heartbeat' | 'outcome' | 'complete';
   event?: unknown;
+  /** `prepare`: the lifecycle execution's id (`$$.Execution.Id`), which claims the action. */
+  execution?: string;
   action: LifecycleAction;
   /** `complete` after a step failed: why, for the recorded reason. */
   error?: { Error?: string; Cause?: string };
@@ -20,7 +22,7 @@ interface StepEvent {
 export const handler = middy(async (input: StepEvent) => {
   switch (input.step) {
     case 'prepare':
-      return prepareAction(input.event, prepareDeps());
+      return prepareAction(input.event, prepareDeps(), input.execution);
     case 'barrier':
       return barrierMet(input.action, stepDeps());
     case 'heartbeat':

@@ -8,6 +8,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AutoScalingApiError as ApiError, list, type XmlValue } from './autoscaling-xml.ts';
+import { checkActionParameters } from './autoscaling-validation.ts';
 
 export { AutoScalingApiError } from './autoscaling-xml.ts';
 
@@ -207,6 +208,7 @@ export class LocalAutoScaling {
     if (!token && !instance) {
       throw new ApiError('ValidationError', 'Either LifecycleActionToken or InstanceId must be specified');
     }
+    checkActionParameters(hookName, token, instance);
     const action = [...this.#actions.values()].find(
       (a) =>
         a.group === group.name &&
@@ -214,6 +216,7 @@ export class LocalAutoScaling {
         (token ? a.token === token : a.instance.id === instance),
     );
     if (!action) {
+      // AWS's answer for an action completed already, ended at its timeout, or never held.
       throw new ApiError(
         'ValidationError',
         `No active Lifecycle Action found with ${token ? `token ${token}` : `instance ID ${instance}`}`,

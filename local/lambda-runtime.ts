@@ -10,6 +10,16 @@ import type { LambdaBundles } from './lambda-bundles.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
+/**
+ * Wraps every invocation (tests inject Lambda's own faults with it, e.g. a response lost after the
+ * function ran, which Step Functions sees as `Lambda.ServiceException` and retries).
+ */
+export type InvokeFault = (
+  name: FunctionName,
+  event: unknown,
+  invoke: () => Promise<unknown>,
+) => Promise<unknown>;
+
 /** Lambda's quota for a synchronous invocation's request payload (6 MB). */
 export const MAX_SYNC_REQUEST_BYTES = 6_291_456;
 /** The response limit Lambda reports when a function answers with more (6 MB and 100 bytes). */
@@ -34,6 +44,7 @@ export class LambdaRuntime {
     private readonly timeoutMs = 300_000,
     /** When given, functions run from the packaged bundles instead of the TypeScript sources. */
     private readonly bundles?: LambdaBundles,
+    private readonly fault?: InvokeFault,
   ) {}
 
   arnOf(name: FunctionName): string {
@@ -56,6 +67,10 @@ export class LambdaRuntime {
   async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const name = this.resolveName(nameOrArn);
     if (!name) throw new LambdaFunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
+    return this.fault ? this.fault(name, event, () => this.#invoke(name, event)) : this.#invoke(name, event);
+  }
+
+  async #invoke(name: FunctionName, event: unknown): Promise<unknown> {
     const requestBytes = jsonBytes(event);
     if (requestBytes > MAX_SYNC_REQUEST_BYTES) {
       throw new LambdaFunctionError(

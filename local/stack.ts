@@ -13,7 +13,7 @@ import { agentParameterName } from '#shared/agent-parameter.ts';
 import { assertNoLocalStack, localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { createApiServer, listen } from './api-server.ts';
 import { createStageResources, startDynalite, startSqs, type Closable } from './emulators.ts';
-import { LambdaRuntime } from './lambda-runtime.ts';
+import { LambdaRuntime, type InvokeFault } from './lambda-runtime.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LambdaBundles } from './lambda-bundles.ts';
 import { LocalEventBus } from './event-bus.ts';
@@ -44,6 +44,8 @@ export interface LocalStackOptions {
   lambdaBundles?: string;
   /** How often the reaper runs (serverless.yml: every minute); tests run it more often. */
   reaperIntervalMs?: number;
+  /** Wraps every function invocation: tests inject Lambda's faults (lambda-runtime.ts). */
+  lambdaFault?: InvokeFault;
 }
 
 export interface LocalStack {
@@ -114,6 +116,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       `arn:aws:lambda:${region}:${ACCOUNT}:function:drover-${stage}-`,
       undefined,
       bundles,
+      options.lambdaFault,
     );
     const sfn = new LocalStepFunctions(lambdas, `arn:aws:states:${region}:${ACCOUNT}:`);
     const bus = new LocalEventBus(join(stateDir, 'events.jsonl'));

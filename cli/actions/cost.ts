@@ -81,7 +81,7 @@ export function costText(assumptions: Assumptions, prices: Prices, estimate: Cos
     columns(Object.entries(estimate.byService).map(([service, total]) => [`  ${service}`, usd(total)])),
     '',
     `Total: ${usd(estimate.totalMonthlyUsd)} USD per month`,
-    'Not included: free tiers, data transfer, CloudWatch logs and alarms, the hosts themselves.',
+    'Not included: free tiers, data transfer, the hosts themselves.',
   ];
   return lines.join('\n') + '\n';
 }

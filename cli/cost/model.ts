@@ -1,22 +1,13 @@
 /**
  * The monthly AWS bill of a drover stage, from a fleet size and how it is used. Pure arithmetic:
- * every assumption and every price is a named input with a flag, printed next to the estimate.
- * The message and request counts follow the code paths of a run (docs/architecture.md): they
- * lean to the worst case where AWS batching could lower them (stated per assumption).
+ * every assumption and every price is a named input with a flag (parameters.ts), printed next to
+ * the estimate. The message and request counts follow the code paths of a run and of the stack's
+ * standing work (docs/architecture.md): they lean to the worst case where AWS batching could
+ * lower them (stated per assumption).
  */
+import type { Assumptions, Prices } from './parameters.ts';
 
-export interface Parameter {
-  key: string;
-  /** The `drover cost` flag that overrides it. */
-  flag: string;
-  value: number;
-  unit: string;
-  meaning: string;
-}
-
-/** List prices in us-east-1, read from the AWS pricing pages on this date. */
-export const PRICES_AS_OF = '2026-06-13';
-export const PRICES_REGION = 'us-east-1';
+export * from './parameters.ts';
 
 export const DAYS_PER_MONTH = 30;
 const SECONDS_PER_MONTH = DAYS_PER_MONTH * 24 * 3600;
@@ -31,185 +22,16 @@ const SIGNING_GROUP = 500;
 const SCHEDULER_FREE_INVOCATIONS = 14_000_000;
 /** Lambda's SQS event source long-polls (20 s) with this many pollers when idle. */
 const EVENT_SOURCE_POLL_SECONDS = 20;
-
-export const ASSUMPTIONS = [
-  { key: 'hosts', flag: '--hosts', value: 100, unit: 'hosts', meaning: 'hosts running the agent' },
-  {
-    key: 'pollSeconds',
-    flag: '--poll-seconds',
-    value: 20,
-    unit: 's',
-    meaning: 'agent long-poll wait; every idle poll is one billed empty receive (worst case: always idle)',
-  },
-  {
-    key: 'heartbeatSeconds',
-    flag: '--heartbeat-seconds',
-    value: 300,
-    unit: 's',
-    meaning: 'agent heartbeat interval (one reply and one nodes-table write each; the agent default)',
-  },
-  {
-    key: 'factsChangesPerDay',
-    flag: '--facts-changes-per-day',
-    value: 1,
-    unit: 'changes/day',
-    meaning:
-      "times a host's facts or classes change a day (an agent restart counts): each costs one more write; facts that change every heartbeat (uptime, load) cost it every heartbeat",
-  },
-  {
-    key: 'runsPerDay',
-    flag: '--runs-per-day',
-    value: 50,
-    unit: 'runs/day',
-    meaning: 'runs started per day (ping included)',
-  },
-  {
-    key: 'scheduledRunsPerDay',
-    flag: '--scheduled-runs-per-day',
-    value: 0,
-    unit: 'runs/day',
-    meaning:
-      'runs started by schedules per day, besides --runs-per-day (24 for an hourly schedule); each is a run like the others, plus a Scheduler invocation',
-  },
-  {
-    key: 'hostsPerRun',
-    flag: '--hosts-per-run',
-    value: 100,
-    unit: 'hosts/run',
-    meaning: 'hosts targeted by an average run (default: the whole fleet)',
-  },
-  {
-    key: 'batchesPerRun',
-    flag: '--batches-per-run',
-    value: 1,
-    unit: 'batches/run',
-    meaning: 'batches per run (--batch)',
-  },
-  {
-    key: 'outputKb',
-    flag: '--output-kb',
-    value: 1,
-    unit: 'KB',
-    meaning: 'stdout + stderr kept per host per run (capped at 128 KB)',
-  },
-  { key: 'factsKb', flag: '--facts-kb', value: 2, unit: 'KB', meaning: "size of a host's facts item" },
-  {
-    key: 'lambdaMemoryMb',
-    flag: '--lambda-memory-mb',
-    value: 256,
-    unit: 'MB',
-    meaning: 'memory of the control-plane functions (serverless.yml; plan and dispatch have 512)',
-  },
-  {
-    key: 'lambdaMs',
-    flag: '--lambda-ms',
-    value: 100,
-    unit: 'ms',
-    meaning: 'average billed duration of one function invocation',
-  },
-  {
-    key: 'repliesPerIngest',
-    flag: '--replies-per-ingest',
-    value: 1,
-    unit: 'replies/call',
-    meaning: 'replies handled per ingest invocation and per replies-queue receive (1 = worst case; up to 10)',
-  },
-  {
-    key: 'ingestPollers',
-    flag: '--ingest-pollers',
-    value: 5,
-    unit: 'pollers',
-    meaning: "long polls Lambda's event source keeps on the replies queue when it is idle",
-  },
-  {
-    key: 'watchSeconds',
-    flag: '--watch-seconds',
-    value: 10,
-    unit: 's',
-    meaning: 'how long drover run follows a run, re-reading its node items every 0.1 s (0 for --async)',
-  },
-] as const satisfies readonly Parameter[];
-
-export const PRICES = [
-  {
-    key: 'sqsPerMillion',
-    flag: '--price-sqs-per-million',
-    value: 0.4,
-    unit: 'USD',
-    meaning: 'SQS standard requests, per million',
-  },
-  {
-    key: 'ddbWritePerMillion',
-    flag: '--price-ddb-write-per-million',
-    value: 0.625,
-    unit: 'USD',
-    meaning: 'DynamoDB on-demand write request units, per million',
-  },
-  {
-    key: 'ddbReadPerMillion',
-    flag: '--price-ddb-read-per-million',
-    value: 0.125,
-    unit: 'USD',
-    meaning: 'DynamoDB on-demand read request units, per million',
-  },
-  {
-    key: 'ddbStoragePerGb',
-    flag: '--price-ddb-storage-per-gb',
-    value: 0.25,
-    unit: 'USD',
-    meaning: 'DynamoDB standard storage, per GB-month',
-  },
-  {
-    key: 'sfnPerThousand',
-    flag: '--price-sfn-per-thousand',
-    value: 0.025,
-    unit: 'USD',
-    meaning: 'Step Functions standard state transitions, per thousand',
-  },
-  {
-    key: 'lambdaPerMillion',
-    flag: '--price-lambda-per-million',
-    value: 0.2,
-    unit: 'USD',
-    meaning: 'Lambda requests, per million',
-  },
-  {
-    key: 'lambdaPerGbSecond',
-    flag: '--price-lambda-per-gb-second',
-    value: 0.0000133334,
-    unit: 'USD',
-    meaning: 'Lambda duration on arm64, per GB-second',
-  },
-  {
-    key: 'kmsPer10k',
-    flag: '--price-kms-per-10k',
-    value: 0.15,
-    unit: 'USD',
-    meaning: 'KMS requests on an asymmetric (ECC) key, per 10,000',
-  },
-  { key: 'kmsKeyPerMonth', flag: '--price-kms-key', value: 1, unit: 'USD', meaning: 'KMS key, per month' },
-  {
-    key: 'eventsPerMillion',
-    flag: '--price-events-per-million',
-    value: 1,
-    unit: 'USD',
-    meaning: 'EventBridge custom events, per million',
-  },
-  {
-    key: 'schedulerPerMillion',
-    flag: '--price-scheduler-per-million',
-    value: 1,
-    unit: 'USD',
-    meaning: 'EventBridge Scheduler invocations, per million beyond the 14 million free each month',
-  },
-] as const satisfies readonly Parameter[];
-
-export type Assumptions = Record<(typeof ASSUMPTIONS)[number]['key'], number>;
-export type Prices = Record<(typeof PRICES)[number]['key'], number>;
-
-export const defaultAssumptions = (): Assumptions =>
-  Object.fromEntries(ASSUMPTIONS.map((a) => [a.key, a.value])) as Assumptions;
-export const defaultPrices = (): Prices => Object.fromEntries(PRICES.map((p) => [p.key, p.value])) as Prices;
+/** The reaper runs every minute (serverless.yml `rate(1 minute)`). */
+const REAPER_RUNS_PER_MONTH = DAYS_PER_MONTH * 24 * 60;
+/**
+ * The stack's CloudWatch alarms (serverless.yml: replies DLQ not empty, replies refused, run
+ * executions failed); the packaging test checks the template has exactly this many.
+ */
+export const STACK_ALARMS = 3;
+/** Functions a `Run Completed` event invokes: recordEvent (the event log) and lifecycleRunDone. */
+const RUN_EVENT_TARGETS = 2;
+const KB_PER_GB = 1024 * 1024;
 
 export interface CostLine {
   service: string;
@@ -237,6 +59,13 @@ export function monthlyUsage(a: Assumptions) {
   const resultChunks = Math.ceil((MESSAGE_KB + a.outputKb) / SQS_CHUNK_KB);
   const replyReceives = 2 / a.repliesPerIngest; // receive + delete, shared by the replies of one batch
   const watchPolls = a.watchSeconds * 10;
+  const lambda = {
+    runInvocations: runs * 2 + batches * 4,
+    ingestInvocations: (heartbeats + hostRuns * 2) / a.repliesPerIngest,
+    eventInvocations: runs * RUN_EVENT_TARGETS,
+    reaperInvocations: REAPER_RUNS_PER_MONTH,
+  };
+  const logGb = (invocations: number) => (invocations * a.logKbPerInvocation) / KB_PER_GB;
   return {
     runs,
     hostRuns,
@@ -249,34 +78,15 @@ export function monthlyUsage(a: Assumptions) {
       // request sent, received and deleted by the agent; ack and result sent; both consumed by ingest.
       perHostRun: hostRuns * (3 + 1 + resultChunks + 2 * replyReceives),
     },
-    dynamo: {
-      // DynamoDB bills an UpdateItem by the larger of the item's sizes before and after, however
-      // few attributes it sets (Developer Guide, "Capacity unit consumption for write
-      // operations"): the liveness-only write of an unchanged heartbeat costs the whole item.
-      // A change adds the refused liveness attempt (a failed conditional write is billed too).
-      heartbeatWrites: heartbeats * Math.ceil(a.factsKb + NODE_ITEM_KB),
-      factsChangeWrites:
-        Math.min(heartbeats, a.hosts * a.factsChangesPerDay * DAYS_PER_MONTH) *
-        Math.ceil(a.factsKb + NODE_ITEM_KB),
-      // plan: meta, batch and node items, plannedAt; dispatch: dispatchedAt (+ firstDispatchAt once);
-      // two waits store and release their token; close; finish writes the summary.
-      runWrites: runs * 5 + batches * 7 + hostRuns * 1,
-      // ack moves the node item, the result stores output, each adds to the batch counters.
-      replyWrites: hostRuns * (1 + Math.ceil(nodeItemKb) + 2 / a.repliesPerIngest),
-      // plan scans the facts table (eventually consistent: half a unit per 4 KB).
-      planReads: runs * Math.ceil((a.hosts * a.factsKb) / 4) * 0.5,
-      // dispatch, close and finish query the run's node items (strongly consistent).
-      runReads: runs * 4 + batches * 4 + Math.ceil((hostRuns * (NODE_ITEM_KB * 2 + nodeItemKb)) / 4),
-      // drover run re-reads the node items every 0.1 s, and each landed host once in full.
-      // Scheduled runs have nobody following them.
-      watchReads: followedRuns * (watchPolls * Math.ceil((a.hostsPerRun * nodeItemKb) / 4) + a.hostsPerRun),
-      storageGb: (hostRuns * nodeItemKb + a.hosts * a.factsKb) / (1024 * 1024),
-    },
+    dynamo: dynamoUsage(a, { runs, followedRuns, hostRuns, batches, heartbeats, nodeItemKb, watchPolls }),
     // Plan, HasTargets, Finish; per batch Dispatch, AwaitAcks, AwaitResults, CloseBatch, MoreBatches.
     transitions: runs * 3 + batches * 5,
-    lambda: {
-      runInvocations: runs * 2 + batches * 4,
-      ingestInvocations: (heartbeats + hostRuns * 2) / a.repliesPerIngest,
+    lambda,
+    // Ingested in the month; kept 30 days (serverless.yml logRetentionInDays), so about as much
+    // is stored at any time.
+    logs: {
+      runGb: logGb(lambda.runInvocations + lambda.ingestInvocations + lambda.eventInvocations),
+      reaperGb: logGb(lambda.reaperInvocations),
     },
     kms: {
       signs: batches * Math.ceil(a.hostsPerRun / a.batchesPerRun / SIGNING_GROUP),
@@ -288,77 +98,126 @@ export function monthlyUsage(a: Assumptions) {
   };
 }
 
-/** The monthly estimate, line by line. */
-export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
-  const u = monthlyUsage(a);
+/** The DynamoDB requests of a month (write and read units), and what is stored. */
+function dynamoUsage(
+  a: Assumptions,
+  n: {
+    runs: number;
+    followedRuns: number;
+    hostRuns: number;
+    batches: number;
+    heartbeats: number;
+    nodeItemKb: number;
+    watchPolls: number;
+  },
+) {
+  const { runs, followedRuns, hostRuns, batches, heartbeats, nodeItemKb, watchPolls } = n;
+  // The whole nodes table, facts included (a scan bills every item it reads, whatever it projects).
+  const fleetScanReads = Math.ceil((a.hosts * (a.factsKb + NODE_ITEM_KB)) / 4) * 0.5;
+  return {
+    // DynamoDB bills an UpdateItem by the larger of the item's sizes before and after, however
+    // few attributes it sets (Developer Guide, "Capacity unit consumption for write
+    // operations"): the liveness-only write of an unchanged heartbeat costs the whole item.
+    // A change adds the refused liveness attempt (a failed conditional write is billed too).
+    heartbeatWrites: heartbeats * Math.ceil(a.factsKb + NODE_ITEM_KB),
+    factsChangeWrites:
+      Math.min(heartbeats, a.hosts * a.factsChangesPerDay * DAYS_PER_MONTH) *
+      Math.ceil(a.factsKb + NODE_ITEM_KB),
+    // plan: meta, batch and node items, plannedAt; dispatch: dispatchedAt (+ firstDispatchAt once);
+    // two waits store and release their token; close; finish writes the summary; the event log
+    // keeps the Run Completed event (one item under 1 KB).
+    runWrites: runs * 6 + batches * 7 + hostRuns * 1,
+    // ack moves the node item, the result stores output, each adds to the batch counters.
+    replyWrites: hostRuns * (1 + Math.ceil(nodeItemKb) + 2 / a.repliesPerIngest),
+    // plan scans the facts table (eventually consistent: half a unit per 4 KB).
+    planReads: runs * fleetScanReads,
+    // dispatch, close and finish query the run's node items (strongly consistent).
+    runReads: runs * 4 + batches * 4 + Math.ceil((hostRuns * (NODE_ITEM_KB * 2 + nodeItemKb)) / 4),
+    // drover run, every 0.1 s at most: the run record (1 RRU, strongly) and the results index
+    // (keys only, ½ RRU); each landed host once (BatchGet, strongly); the whole run once at the
+    // end. Scheduled runs have nobody following them.
+    watchReads:
+      followedRuns *
+      (watchPolls * 1.5 +
+        a.hostsPerRun * Math.ceil(nodeItemKb / 4) +
+        Math.ceil((a.hostsPerRun * nodeItemKb) / 4) +
+        1),
+    // the reaper scans the nodes table every minute for silent hosts.
+    reaperReads: REAPER_RUNS_PER_MONTH * fleetScanReads,
+    storageGb: (hostRuns * nodeItemKb + a.hosts * a.factsKb) / KB_PER_GB,
+  };
+}
+
+type Usage = ReturnType<typeof monthlyUsage>;
+
+/** Prices a quantity: the helpers each group of lines uses. */
+function pricing(a: Assumptions, p: Prices) {
   const gbSeconds = (invocations: number) => invocations * (a.lambdaMemoryMb / 1024) * (a.lambdaMs / 1000);
-  const sqs = (quantity: number) => (quantity / 1e6) * p.sqsPerMillion;
-  const writes = (quantity: number) => (quantity / 1e6) * p.ddbWritePerMillion;
-  const reads = (quantity: number) => (quantity / 1e6) * p.ddbReadPerMillion;
-  const lambda = (invocations: number) =>
-    (invocations / 1e6) * p.lambdaPerMillion + gbSeconds(invocations) * p.lambdaPerGbSecond;
-  const line = (
-    service: string,
-    item: string,
-    quantity: number,
-    unit: string,
-    monthlyUsd: number,
-  ): CostLine => ({
-    service,
-    item,
-    quantity: Math.round(quantity * 1000) / 1000,
-    unit,
-    monthlyUsd,
-  });
-  const lines = [
+  return {
+    sqs: (quantity: number) => (quantity / 1e6) * p.sqsPerMillion,
+    writes: (quantity: number) => (quantity / 1e6) * p.ddbWritePerMillion,
+    reads: (quantity: number) => (quantity / 1e6) * p.ddbReadPerMillion,
+    lambda: (invocations: number) =>
+      (invocations / 1e6) * p.lambdaPerMillion + gbSeconds(invocations) * p.lambdaPerGbSecond,
+    logs: (gb: number) => gb * (p.logsPerGb + p.logsStoragePerGb),
+  };
+}
+
+function line(service: string, item: string, quantity: number, unit: string, monthlyUsd: number): CostLine {
+  return { service, item, quantity: Math.round(quantity * 1000) / 1000, unit, monthlyUsd };
+}
+
+function sqsLines(u: Usage, c: ReturnType<typeof pricing>): CostLine[] {
+  return [
     line(
       'SQS',
       'agent long polls (empty receives, worst case)',
       u.sqs.idlePolls,
       'requests',
-      sqs(u.sqs.idlePolls),
+      c.sqs(u.sqs.idlePolls),
     ),
     line(
       'SQS',
       'replies-queue event source polls',
       u.sqs.eventSourcePolls,
       'requests',
-      sqs(u.sqs.eventSourcePolls),
+      c.sqs(u.sqs.eventSourcePolls),
     ),
-    line('SQS', 'heartbeats (send, receive, delete)', u.sqs.heartbeat, 'requests', sqs(u.sqs.heartbeat)),
-    line('SQS', 'runs: request, ack, result per host', u.sqs.perHostRun, 'requests', sqs(u.sqs.perHostRun)),
+    line('SQS', 'heartbeats (send, receive, delete)', u.sqs.heartbeat, 'requests', c.sqs(u.sqs.heartbeat)),
+    line('SQS', 'runs: request, ack, result per host', u.sqs.perHostRun, 'requests', c.sqs(u.sqs.perHostRun)),
+  ];
+}
+
+function dynamoLines(u: Usage, c: ReturnType<typeof pricing>, p: Prices): CostLine[] {
+  const d = u.dynamo;
+  return [
     line(
       'DynamoDB',
       'heartbeat writes (liveness; the whole item is billed)',
-      u.dynamo.heartbeatWrites,
+      d.heartbeatWrites,
       'WRU',
-      writes(u.dynamo.heartbeatWrites),
+      c.writes(d.heartbeatWrites),
     ),
     line(
       'DynamoDB',
       'facts changes (one more write each)',
-      u.dynamo.factsChangeWrites,
+      d.factsChangeWrites,
       'WRU',
-      writes(u.dynamo.factsChangeWrites),
+      c.writes(d.factsChangeWrites),
     ),
-    line(
-      'DynamoDB',
-      'run records (plan, waits, close, finish)',
-      u.dynamo.runWrites,
-      'WRU',
-      writes(u.dynamo.runWrites),
-    ),
-    line('DynamoDB', 'acks and results', u.dynamo.replyWrites, 'WRU', writes(u.dynamo.replyWrites)),
-    line('DynamoDB', 'discovery scans', u.dynamo.planReads, 'RRU', reads(u.dynamo.planReads)),
-    line('DynamoDB', 'run steps reading node items', u.dynamo.runReads, 'RRU', reads(u.dynamo.runReads)),
-    line('DynamoDB', 'drover run following results', u.dynamo.watchReads, 'RRU', reads(u.dynamo.watchReads)),
-    line(
-      'DynamoDB',
-      'storage (30-day retention)',
-      u.dynamo.storageGb,
-      'GB-month',
-      u.dynamo.storageGb * p.ddbStoragePerGb,
-    ),
+    line('DynamoDB', 'run records (plan, waits, close, finish)', d.runWrites, 'WRU', c.writes(d.runWrites)),
+    line('DynamoDB', 'acks and results', d.replyWrites, 'WRU', c.writes(d.replyWrites)),
+    line('DynamoDB', 'discovery scans', d.planReads, 'RRU', c.reads(d.planReads)),
+    line('DynamoDB', 'run steps reading node items', d.runReads, 'RRU', c.reads(d.runReads)),
+    line('DynamoDB', 'drover run following results', d.watchReads, 'RRU', c.reads(d.watchReads)),
+    line('DynamoDB', 'reaper scans (every minute)', d.reaperReads, 'RRU', c.reads(d.reaperReads)),
+    line('DynamoDB', 'storage (30-day retention)', d.storageGb, 'GB-month', d.storageGb * p.ddbStoragePerGb),
+  ];
+}
+
+function computeLines(u: Usage, c: ReturnType<typeof pricing>, p: Prices): CostLine[] {
+  const l = u.lambda;
+  return [
     line(
       'Step Functions',
       'state transitions',
@@ -366,8 +225,30 @@ export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
       'transitions',
       (u.transitions / 1000) * p.sfnPerThousand,
     ),
-    line('Lambda', 'run steps', u.lambda.runInvocations, 'invocations', lambda(u.lambda.runInvocations)),
-    line('Lambda', 'ingest', u.lambda.ingestInvocations, 'invocations', lambda(u.lambda.ingestInvocations)),
+    line('Lambda', 'run steps', l.runInvocations, 'invocations', c.lambda(l.runInvocations)),
+    line('Lambda', 'ingest', l.ingestInvocations, 'invocations', c.lambda(l.ingestInvocations)),
+    line(
+      'Lambda',
+      'Run Completed targets (event log, lifecycle)',
+      l.eventInvocations,
+      'invocations',
+      c.lambda(l.eventInvocations),
+    ),
+    line(
+      'Lambda',
+      'reaper (every minute)',
+      l.reaperInvocations,
+      'invocations',
+      c.lambda(l.reaperInvocations),
+    ),
+    line('CloudWatch', 'function logs of runs and replies', u.logs.runGb, 'GB', c.logs(u.logs.runGb)),
+    line('CloudWatch', 'function logs of the reaper', u.logs.reaperGb, 'GB', c.logs(u.logs.reaperGb)),
+    line('CloudWatch', 'alarms', STACK_ALARMS, 'alarms', STACK_ALARMS * p.alarmPerMonth),
+  ];
+}
+
+function keyAndEventLines(u: Usage, p: Prices): CostLine[] {
+  return [
     line(
       'KMS',
       'Sign (once per batch and 500 hosts)',
@@ -391,6 +272,18 @@ export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
       'invocations',
       (Math.max(0, u.scheduleInvocations - SCHEDULER_FREE_INVOCATIONS) / 1e6) * p.schedulerPerMillion,
     ),
+  ];
+}
+
+/** The monthly estimate, line by line. */
+export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
+  const u = monthlyUsage(a);
+  const c = pricing(a, p);
+  const lines = [
+    ...sqsLines(u, c),
+    ...dynamoLines(u, c, p),
+    ...computeLines(u, c, p),
+    ...keyAndEventLines(u, p),
   ];
   const byService: Record<string, number> = {};
   for (const l of lines) byService[l.service] = (byService[l.service] ?? 0) + l.monthlyUsd;

@@ -30,7 +30,10 @@ export interface RunCounts {
   watchSeconds?: number;
 }
 
-/** The model lines a run causes; the rest (idle polls, heartbeats, storage, the key) are the fleet's. */
+/**
+ * The model lines a run causes; the rest (idle polls, heartbeats, storage, the key, the reaper,
+ * the alarms) are the fleet's.
+ */
 const RUN_ITEMS: ReadonlySet<string> = new Set([
   'runs: request, ack, result per host',
   'run records (plan, waits, close, finish)',
@@ -41,6 +44,8 @@ const RUN_ITEMS: ReadonlySet<string> = new Set([
   'state transitions',
   'run steps',
   'ingest',
+  'Run Completed targets (event log, lifecycle)',
+  'function logs of runs and replies',
   'Sign (once per batch and 500 hosts)',
   'Run Completed events',
 ]);

@@ -9,6 +9,7 @@ import { isFresh } from '#shared/freshness.ts';
 import type { EventPublisher } from '#shared/drover-events.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
+import type { ActionClaim } from './lifecycle-answers.ts';
 
 export const lifecycleEventSchema = z.object({
   'detail-type': z.enum(['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action']),
@@ -25,6 +26,12 @@ export interface Outcome {
   result: 'CONTINUE' | 'ABANDON';
   reason: string;
   runId?: string;
+  /**
+   * What Auto Scaling made of the answer: `completed` (it applied `result`), or `not-active` (no
+   * action was waiting any more: its heartbeat timeout had applied the hook's default result, or
+   * someone else had answered it).
+   */
+  answered?: 'completed' | 'not-active';
 }
 
 export interface LifecycleAction {
@@ -59,9 +66,31 @@ export interface PrepareDeps {
   now: () => number;
   /** Seconds a wait lasts before a lifecycle heartbeat (default {@link WAIT_SLICE_SEC}). */
   sliceSec?: number;
+  /**
+   * Claims the action for `execution` (the lifecycle execution's id) with the run id its command
+   * would get; `mine: false` when another execution of the same action (a duplicate delivery of
+   * its event) claimed it first, the earlier claim when this execution claimed it before.
+   */
+  claim: (asg: string, token: string, execution: string, runId: string) => Promise<ActionClaim>;
+  /** Records that the claimed action's start was announced. */
+  claimAnnounced: (asg: string, token: string) => Promise<void>;
 }
 
-export async function prepareAction(event: unknown, deps: PrepareDeps): Promise<LifecycleAction> {
+/** An action answered at once, CONTINUE, for `reason`. */
+function answeredNow(
+  base: Omit<LifecycleAction, 'kind' | 'deadline'>,
+  kind: LifecycleAction['kind'],
+  deadline: number,
+  reason: string,
+): LifecycleAction {
+  return { ...base, kind, deadline, outcome: { result: 'CONTINUE', reason } };
+}
+
+export async function prepareAction(
+  event: unknown,
+  deps: PrepareDeps,
+  execution = 'unknown',
+): Promise<LifecycleAction> {
   const parsed = lifecycleEventSchema.safeParse(event);
   if (!parsed.success)
     throw new InvalidLifecycleEvent(`not a lifecycle action event: ${parsed.error.message}`);
@@ -77,49 +106,41 @@ export async function prepareAction(event: unknown, deps: PrepareDeps): Promise<
   };
   if (d.LifecycleHookName !== `drover-${deps.stage}-${launch ? 'launch' : 'terminate'}`) {
     // Another stage's hook (the rule matches drover-*): that stage answers it, not this one.
-    return {
-      ...base,
-      kind: 'ignore',
-      deadline: now,
-      outcome: { result: 'CONTINUE', reason: `hook ${d.LifecycleHookName} is not this stage's` },
-    };
+    return answeredNow(base, 'ignore', now, `hook ${d.LifecycleHookName} is not this stage's`);
+  }
+  const claim = await deps.claim(d.AutoScalingGroupName, d.LifecycleActionToken, execution, newRunId(now));
+  if (!claim.mine) {
+    // EventBridge delivered the event twice: the execution that claimed the action answers it.
+    return answeredNow(base, 'ignore', now, 'another execution answers this lifecycle action');
   }
   const config = await deps.configs.get(d.AutoScalingGroupName);
   const timeoutSec = config?.timeoutSec ?? 900;
-  const deadline = now + timeoutSec * 1000;
+  // From the first claim: a retried Prepare does not move the deadline.
+  const deadline = claim.at + timeoutSec * 1000;
   // A wait never outlasts the action: a 30 s action waits 30 s, not a whole slice.
   base.sliceSec = Math.min(deps.sliceSec ?? WAIT_SLICE_SEC, timeoutSec);
   const kind = launch ? 'launch' : 'terminate';
   const command = launch ? config?.bootstrap : config?.decommission;
   if (!command) {
-    return {
-      ...base,
-      kind,
-      deadline,
-      outcome: {
-        result: 'CONTINUE',
-        reason: `no ${launch ? 'bootstrap' : 'decommission'} command for group ${d.AutoScalingGroupName}`,
-      },
-    };
+    const what = launch ? 'bootstrap' : 'decommission';
+    return answeredNow(base, kind, deadline, `no ${what} command for group ${d.AutoScalingGroupName}`);
   }
   if (!launch) {
     const node = await deps.node(d.EC2InstanceId);
-    if (!node || !isFresh(node, now)) {
-      return {
-        ...base,
-        kind,
-        deadline,
-        outcome: { result: 'CONTINUE', reason: 'host not alive: decommission skipped' },
-      };
-    }
+    if (!node || !isFresh(node, now))
+      return answeredNow(base, kind, deadline, 'host not alive: decommission skipped');
   }
-  const runId = newRunId(now);
-  await deps.events.publish(launch ? 'Bootstrap Started' : 'Decommission Started', {
-    at: now,
-    nodeId: d.EC2InstanceId,
-    asg: d.AutoScalingGroupName,
-    runId,
-  });
+  // The run id fixed at the first claim: a retried Prepare announces and starts the same run.
+  const runId = claim.runId;
+  if (!claim.announced) {
+    await deps.events.publish(launch ? 'Bootstrap Started' : 'Decommission Started', {
+      at: claim.at,
+      nodeId: d.EC2InstanceId,
+      asg: d.AutoScalingGroupName,
+      runId,
+    });
+    await deps.claimAnnounced(d.AutoScalingGroupName, d.LifecycleActionToken);
+  }
   return {
     ...base,
     kind,

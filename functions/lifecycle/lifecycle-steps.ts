@@ -13,12 +13,14 @@ import {
   StartExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { isFresh } from '#shared/freshness.ts';
 import type { EventPublisher } from '#shared/drover-events.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import type { LifecycleAction, Outcome } from './lifecycle-action.ts';
 import { joinKey, runKey, type LifecycleWaits } from './lifecycle-waits.ts';
+import type { LifecycleAnswers } from './lifecycle-answers.ts';
+import { deleteInbox, isNoActiveAction } from './already-done.ts';
 import type { NodeMembership } from '../membership/node-membership.ts';
 
 export interface StepDeps {
@@ -26,6 +28,8 @@ export interface StepDeps {
   sfn: SFNClient;
   sqs: SQSClient;
   waits: LifecycleWaits;
+  /** What drover answered each action (a repeated `complete` answers and announces once). */
+  answers: LifecycleAnswers;
   membership: NodeMembership;
   nodes: () => Promise<NodeItem[]>;
   node: (nodeId: string) => Promise<NodeItem | undefined>;
@@ -53,19 +57,32 @@ export async function barrierMet(
   return { met: inService >= action.requires.count, inService };
 }
 
-/** Keeps Auto Scaling waiting (the hook's heartbeat timeout restarts); says whether time is left. */
+/**
+ * Keeps Auto Scaling waiting (the hook's heartbeat timeout restarts); says whether time is left.
+ * An action Auto Scaling no longer holds (its timeout passed, someone answered it) has no time
+ * left either: waiting on would only end in a completion it refuses.
+ */
 export async function recordHeartbeat(
   action: LifecycleAction,
   deps: StepDeps,
 ): Promise<{ expired: boolean }> {
   if (deps.now() >= action.deadline) return { expired: true };
-  await deps.autoscaling.send(
-    new RecordLifecycleActionHeartbeatCommand({
-      AutoScalingGroupName: action.asg,
-      LifecycleHookName: action.hookName,
-      LifecycleActionToken: action.token,
-    }),
-  );
+  try {
+    await deps.autoscaling.send(
+      new RecordLifecycleActionHeartbeatCommand({
+        AutoScalingGroupName: action.asg,
+        LifecycleHookName: action.hookName,
+        LifecycleActionToken: action.token,
+      }),
+    );
+  } catch (error: unknown) {
+    if (!isNoActiveAction(error)) throw error;
+    deps.log.warn('lifecycle action no longer active: waiting stops', {
+      instanceId: action.instanceId,
+      error: error.message,
+    });
+    return { expired: true };
+  }
   return { expired: false };
 }
 
@@ -153,13 +170,42 @@ export function runOutcome(
       };
 }
 
-/** Answers Auto Scaling, announces the outcome, and for a terminating host tidies its traces. */
+/**
+ * Answers Auto Scaling, announces the outcome, and for a terminating host tidies its traces.
+ * Idempotent: the answer is recorded under the action's token first, so a repeated step (a
+ * retry after an answer that applied, a redelivery) neither answers nor announces twice, and
+ * returns the outcome recorded the first time.
+ */
 export async function completeAction(action: LifecycleAction, deps: StepDeps): Promise<Outcome> {
-  const outcome = action.outcome ?? {
+  const decided = action.outcome ?? {
     result: action.kind === 'launch' ? 'ABANDON' : 'CONTINUE',
     reason: 'no outcome recorded',
   };
-  if (action.kind === 'ignore') return outcome;
+  if (action.kind === 'ignore') return decided;
+  const at = deps.now();
+  const recorded = await deps.answers.record(action.asg, action.token, decided, at);
+  let outcome = recorded.first ? decided : recorded.earlier.outcome;
+  if (!recorded.first) {
+    deps.log.info('lifecycle action answered before: step repeated', {
+      instanceId: action.instanceId,
+      ...outcome,
+    });
+  }
+  if (!outcome.answered) outcome = { ...outcome, answered: await answer(action, outcome, deps) };
+  if (recorded.first || !recorded.earlier.announced) {
+    await announce(action, outcome, recorded.first ? at : recorded.earlier.at, deps);
+    await deps.answers.settle(action.asg, action.token, outcome.answered!);
+  }
+  if (action.kind === 'terminate') await retire(action, deps);
+  return outcome;
+}
+
+/** CompleteLifecycleAction; `not-active` when Auto Scaling holds the action no more. */
+async function answer(
+  action: LifecycleAction,
+  outcome: Outcome,
+  deps: StepDeps,
+): Promise<NonNullable<Outcome['answered']>> {
   try {
     await deps.autoscaling.send(
       new CompleteLifecycleActionCommand({
@@ -169,41 +215,53 @@ export async function completeAction(action: LifecycleAction, deps: StepDeps): P
         LifecycleActionResult: outcome.result,
       }),
     );
+    return 'completed';
   } catch (error: unknown) {
-    // The action ended already (its timeout passed, or an operator completed it): record and go on.
-    if (!(error instanceof Error && /No active Lifecycle Action/i.test(error.message))) throw error;
+    // Its timeout passed, an operator answered it, or drover did and lost the record of it.
+    if (!isNoActiveAction(error)) throw error;
     deps.log.warn('lifecycle action already ended', { instanceId: action.instanceId, error: error.message });
+    return 'not-active';
   }
-  const about = {
-    at: deps.now(),
+}
+
+/** The outcome's event: Bootstrap Succeeded/Failed, Decommission Finished (when a command ran). */
+async function announce(
+  action: LifecycleAction,
+  outcome: Outcome,
+  at: number,
+  deps: StepDeps,
+): Promise<void> {
+  if (!action.command) return;
+  if (action.kind === 'terminate' && !outcome.runId) return;
+  const type =
+    action.kind === 'terminate'
+      ? 'Decommission Finished'
+      : outcome.result === 'CONTINUE'
+        ? 'Bootstrap Succeeded'
+        : 'Bootstrap Failed';
+  await deps.events.publish(type, {
+    at,
     nodeId: action.instanceId,
     asg: action.asg,
     result: outcome.result,
     reason: outcome.reason,
+    ...(outcome.answered ? { answered: outcome.answered } : {}),
     ...(outcome.runId ? { runId: outcome.runId } : {}),
-  };
-  if (action.kind === 'launch') {
-    if (action.command)
-      await deps.events.publish(
-        outcome.result === 'CONTINUE' ? 'Bootstrap Succeeded' : 'Bootstrap Failed',
-        about,
-      );
-    return outcome;
-  }
-  if (action.command && outcome.runId) await deps.events.publish('Decommission Finished', about);
-  await retire(action, deps);
-  return outcome;
+  });
 }
 
 /** A terminating host: its inbox deleted (inboxes no longer pile up) and its node marked terminated. */
 async function retire(action: LifecycleAction, deps: StepDeps): Promise<void> {
   // Deleted whether or not the node ever heartbeat: an agent that created its inbox and died
-  // before its first heartbeat would otherwise leave the queue behind.
-  await deps.sqs
-    .send(new DeleteQueueCommand({ QueueUrl: deps.inboxUrl(action.instanceId) }))
-    .catch((error: unknown) => {
-      deps.log.warn('inbox not deleted', { instanceId: action.instanceId, error });
-    });
+  // before its first heartbeat would otherwise leave the queue behind. Best effort: a failure
+  // leaves one queue behind, never the action unanswered or the node unmarked.
+  try {
+    const done = await deleteInbox(deps.sqs, deps.inboxUrl(action.instanceId));
+    if (done === 'gone') deps.log.info('inbox already deleted', { instanceId: action.instanceId });
+  } catch (error: unknown) {
+    deps.log.warn('inbox not deleted', { instanceId: action.instanceId, error });
+  }
+  // Conditional: a repeated step (or the instance's state-change event first) marks nothing twice.
   const before = await deps.membership.markInstanceState(action.instanceId, 'terminated', deps.now());
   if (before) {
     await deps.events.publish('Node Terminated', {

@@ -6,6 +6,7 @@ import { DynamoLifecycleConfigStore } from '#shared/lifecycle-config.ts';
 import { ConfigError } from '#shared/stage-config.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { LifecycleWaits } from './lifecycle-waits.ts';
+import { LifecycleAnswers } from './lifecycle-answers.ts';
 import type { StepDeps } from './lifecycle-steps.ts';
 import type { PrepareDeps } from './lifecycle-action.ts';
 import { NodeMembership } from '../membership/node-membership.ts';
@@ -29,12 +30,17 @@ let waits: LifecycleWaits | undefined;
 export const lifecycleWaits = (): LifecycleWaits =>
   (waits ??= new LifecycleWaits(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')));
 
+let lifecycleAnswers: LifecycleAnswers | undefined;
+const answers = (): LifecycleAnswers =>
+  (lifecycleAnswers ??= new LifecycleAnswers(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE')));
+
 export function stepDeps(): StepDeps {
   return (steps ??= {
     autoscaling: createAutoScalingClient({}),
     sfn: defaultClients.sfn,
     sqs: defaultClients.sqs,
     waits: lifecycleWaits(),
+    answers: answers(),
     membership: new NodeMembership(defaultClients.dynamo, stage().nodesTable),
     nodes: () => wiring.nodes().all(),
     node,
@@ -54,6 +60,8 @@ export function prepareDeps(): PrepareDeps {
     events: wiring.events(),
     now: wiring.now,
     sliceSec: sliceSecFrom(process.env.DROVER_LIFECYCLE_SLICE_SEC),
+    claim: (asg, token, execution, runId) => answers().claim(asg, token, execution, runId, wiring.now()),
+    claimAnnounced: (asg, token) => answers().claimAnnounced(asg, token),
   };
 }
 

@@ -3,6 +3,7 @@
  * `drover local scale` launches and terminates instances that are real agents, and the lifecycle
  * state machine bootstraps and decommissions them with normal runs.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
@@ -47,7 +48,8 @@ function launchWithoutAgent(group: string, instanceId: string, hook = 'drover-lo
     Source: 'aws.autoscaling',
     DetailType: 'EC2 Instance-launch Lifecycle Action',
     Detail: JSON.stringify({
-      LifecycleActionToken: `token-${instanceId}`,
+      // A UUID, as Auto Scaling's tokens are (its API refuses any other length).
+      LifecycleActionToken: randomUUID(),
       AutoScalingGroupName: group,
       LifecycleHookName: hook,
       EC2InstanceId: instanceId,

@@ -4,6 +4,7 @@
  * an answer Auto Scaling refuses. The e2e suite (test/e2e/lifecycle.test.ts) covers the bootstrap,
  * decommission and never-joined paths with real instances.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DescribeAutoScalingGroupsCommand,
@@ -55,7 +56,8 @@ function lifecycleEvent(
     'detail-type': `EC2 Instance-${kind} Lifecycle Action`,
     time: new Date().toISOString(),
     detail: {
-      LifecycleActionToken: `token-${n}`,
+      // A UUID, as Auto Scaling's tokens are (its API refuses any other length).
+      LifecycleActionToken: randomUUID(),
       AutoScalingGroupName: group,
       LifecycleHookName: hook,
       EC2InstanceId: instanceId,
@@ -105,6 +107,24 @@ describe('lifecycle state machine', () => {
     expect(out).toMatchObject({
       status: 'SUCCEEDED',
       output: { result: { result: 'CONTINUE', reason: 'no bootstrap command for group web' } },
+    });
+  });
+
+  it('answers an action whose event EventBridge delivered twice once: the second execution stands aside', async () => {
+    const event = lifecycleEvent('launch', 'web', 'i-0twice');
+    const [a, b] = await Promise.all([execute(event), execute(event)]);
+    const outputs = [a, b].map(
+      (x) => x.output as { result?: unknown; action: { kind: string; outcome?: { reason: string } } },
+    );
+
+    expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(outputs.map((o) => o.action.kind).sort()).toEqual(['ignore', 'launch']);
+    expect(outputs.find((o) => o.action.kind === 'ignore')).toMatchObject({
+      action: { outcome: { reason: 'another execution answers this lifecycle action' } },
+    });
+    expect(outputs.find((o) => o.action.kind === 'launch')?.result).toEqual({
+      result: 'CONTINUE',
+      reason: 'no bootstrap command for group web',
     });
   });
 

@@ -30,6 +30,7 @@ import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-
 import { RESULTS_INDEX } from '#shared/runs-table.ts';
 import { iamAllows } from '../helpers/iam-eval.ts';
 import { REFUSED_SENDER_LOG } from '#functions/run/ingest-replies.ts';
+import { STACK_ALARMS } from '#cli/cost/model.ts';
 
 const STAGE = 'ci';
 const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
@@ -112,7 +113,7 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   recordEvent: [...logs('recordEvent'), ...on('EventsTable.Arn', 'dynamodb:PutItem')],
   lifecycle: [
     ...logs('lifecycle'),
-    ...on('LifecycleTable.Arn', 'dynamodb:GetItem'),
+    ...on('LifecycleTable.Arn', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'),
     ...on('NodesTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
     ...on('RunsTable.Arn', 'dynamodb:GetItem'),
     ...on(GROUPS, 'autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'),
@@ -167,6 +168,36 @@ describe(`sls package --stage ${STAGE}`, () => {
 
   it('needs no network', () => {
     expect(packaged?.networkAttempts).toEqual([]);
+  });
+
+  it('names only resources it declares in every Ref and Fn::GetAtt (CloudFormation refuses the template otherwise)', () => {
+    const declared = new Set([
+      ...Object.keys(template.Resources),
+      ...Object.keys((template as { Parameters?: Record<string, unknown> }).Parameters ?? {}),
+    ]);
+    const unresolved = new Set<string>();
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) return value.forEach(walk);
+      if (value === null || typeof value !== 'object') return;
+      const node = value as Record<string, unknown>;
+      if (typeof node.Ref === 'string' && !node.Ref.startsWith('AWS::') && !declared.has(node.Ref))
+        unresolved.add(node.Ref);
+      const getAtt = node['Fn::GetAtt'];
+      const target = Array.isArray(getAtt)
+        ? getAtt[0]
+        : typeof getAtt === 'string'
+          ? getAtt.split('.')[0]
+          : undefined;
+      if (typeof target === 'string' && !declared.has(target)) unresolved.add(target);
+      Object.values(node).forEach(walk);
+    };
+    walk(template.Resources);
+    walk(template.Outputs);
+    expect([...unresolved].sort()).toEqual([]);
+  });
+
+  it("has the alarms drover cost prices (its model counts the stack's alarms)", () => {
+    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).toHaveLength(STACK_ALARMS);
   });
 
   it('leaves nothing in the temp dir', () => {
@@ -644,6 +675,14 @@ describe(`sls package --stage ${STAGE}`, () => {
         'runs',
         [
           { AttributeName: 'runId', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'LifecycleTable',
+        'lifecycle',
+        [
+          { AttributeName: 'asg', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
       ],

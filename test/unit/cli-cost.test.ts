@@ -6,6 +6,7 @@ import {
   defaultPrices,
   estimateMonthlyCost,
   monthlyUsage,
+  STACK_ALARMS,
   type Assumptions,
 } from '#cli/cost/model.ts';
 import { costDocument, costInputs, costText } from '#cli/actions/cost.ts';
@@ -67,14 +68,57 @@ describe('monthlyUsage', () => {
       defaultPrices(),
     );
 
-    // Long polls (20 s is SQS's longest wait), the event source's polls and the key stay.
-    const standing =
-      lineOf(noHeartbeats, 'agent long polls').monthlyUsd +
-      lineOf(noHeartbeats, 'replies-queue event source polls').monthlyUsd +
-      lineOf(noHeartbeats, 'signing key').monthlyUsd;
-    expect(standing).toBeCloseTo(3.85, 2);
-    expect(noHeartbeats.totalMonthlyUsd).toBeGreaterThan(5);
-    expect(withDefault.totalMonthlyUsd).toBeCloseTo(6.81, 2);
+    // What stays with no heartbeat and no run: long polls (20 s is SQS's longest wait), the event
+    // source's polls, the signing key, the alarms and the reaper's minute (scan, invocation, log).
+    const standing = [
+      'agent long polls',
+      'replies-queue event source polls',
+      'signing key',
+      'alarms',
+      'reaper scans',
+      'reaper (every minute)',
+      'function logs of the reaper',
+    ].reduce((sum, item) => sum + lineOf(noHeartbeats, item).monthlyUsd, 0);
+    expect(standing).toBeCloseTo(4.27, 2);
+    expect(noHeartbeats.totalMonthlyUsd).toBeCloseTo(5.39, 2);
+    expect(withDefault.totalMonthlyUsd).toBeCloseTo(7.06, 2);
+  });
+
+  it('counts the reaper: a scan of the whole nodes table, an invocation and its log lines every minute', () => {
+    const usage = monthlyUsage(assumptions({ hosts: 50, factsKb: 2 }));
+
+    // 43,200 minutes; 50 items of 2.5 KB = 32 units of 4 KB, halved (eventually consistent).
+    expect(usage.lambda.reaperInvocations).toBe(43_200);
+    expect(usage.dynamo.reaperReads).toBe(43_200 * 16);
+    expect(usage.logs.reaperGb).toBeCloseTo((43_200 * 0.5) / (1024 * 1024), 9);
+  });
+
+  it('counts what drover run reads while it follows a run: record and index per poll, each host once', () => {
+    const usage = monthlyUsage(
+      assumptions({ runsPerDay: 1, scheduledRunsPerDay: 0, hostsPerRun: 50, watchSeconds: 10, outputKb: 1 }),
+    );
+
+    // 100 polls × 1.5 RRU, 50 hosts × 1 RRU, the whole run once (50 × 1.5 KB = 19 units), the record.
+    expect(usage.dynamo.watchReads).toBe(30 * (150 + 50 + 19 + 1));
+  });
+
+  it("bills the stack's alarms and every invocation's log lines, ingested and kept 30 days", () => {
+    const estimate = estimateMonthlyCost(assumptions({ logKbPerInvocation: 1 }), defaultPrices());
+    const usage = monthlyUsage(assumptions({ logKbPerInvocation: 1 }));
+    const invocations =
+      usage.lambda.runInvocations + usage.lambda.ingestInvocations + usage.lambda.eventInvocations;
+
+    expect(lineOf(estimate, 'alarms')).toMatchObject({
+      quantity: STACK_ALARMS,
+      monthlyUsd: STACK_ALARMS * 0.1,
+    });
+    expect(usage.logs.runGb).toBeCloseTo(invocations / (1024 * 1024), 9);
+    expect(lineOf(estimate, 'function logs of runs').monthlyUsd).toBeCloseTo(usage.logs.runGb * 0.53, 9);
+  });
+
+  it('names the AWS pricing page of every price', () => {
+    for (const price of PRICES)
+      expect(price.source, price.flag).toMatch(/^https:\/\/aws\.amazon\.com\/[a-z-]+\/pricing\//);
   });
 
   it('counts 9 SQS requests per host and run: request sent, received, deleted; ack and result sent and consumed', () => {
@@ -144,6 +188,7 @@ describe('estimateMonthlyCost', () => {
       'DynamoDB',
       'Step Functions',
       'Lambda',
+      'CloudWatch',
       'KMS',
       'EventBridge',
       'EventBridge Scheduler',
@@ -201,7 +246,7 @@ describe('costInputs', () => {
     const { assumptions: a, prices } = costInputs({ ...flags, hosts: 1_000 });
 
     expect(a.pollSeconds).toBe(2);
-    expect(prices.schedulerPerMillion).toBe(ASSUMPTIONS.length + PRICES.length);
+    expect(prices[PRICES.at(-1)!.key]).toBe(ASSUMPTIONS.length + PRICES.length);
   });
 
   it('refuses more hosts per run than hosts, and zero intervals', () => {

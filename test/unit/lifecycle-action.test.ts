@@ -25,8 +25,16 @@ function deps(config?: Partial<LifecycleConfig>, alive = true): PrepareDeps & { 
     node: async (nodeId) => (alive ? nodeItem({ nodeId, lastSeen: NOW, heartbeatSec: 60 }) : undefined),
     events: { publish: async (type) => void published.push(type) },
     now: () => NOW,
+    // As LifecycleAnswers.claim (tested against DynamoDB in test/integration/lifecycle-answers.test.ts).
+    claim: async (asg, token, execution, runId) => {
+      const held = claims.get(`${asg}/${token}`) ?? { execution, runId, at: NOW, announced: false };
+      claims.set(`${asg}/${token}`, held);
+      return held.execution === execution ? { mine: true, ...held } : { mine: false };
+    },
+    claimAnnounced: async (asg, token) => void (claims.get(`${asg}/${token}`)!.announced = true),
   };
 }
+const claims = new Map<string, { execution: string; runId: string; at: number; announced: boolean }>();
 
 const event = (kind: 'launch' | 'terminate', hook = `drover-prod-${kind}`) => ({
   'detail-type': `EC2 Instance-${kind} Lifecycle Action`,
@@ -76,6 +84,30 @@ describe('prepareAction', () => {
         reason: 'host not alive: decommission skipped',
       },
     );
+  });
+
+  it('lets one execution handle an action EventBridge delivered twice; the other stands aside', async () => {
+    claims.clear();
+    const d = deps({ bootstrap: 'provision' });
+    const first = await prepareAction(event('launch'), d, 'exec-1');
+    const second = await prepareAction(event('launch'), d, 'exec-2');
+
+    expect(first.kind).toBe('launch');
+    expect(second).toMatchObject({
+      kind: 'ignore',
+      outcome: { result: 'CONTINUE', reason: 'another execution answers this lifecycle action' },
+    });
+    expect(d.published).toEqual(['Bootstrap Started']);
+  });
+
+  it('gives a retried Prepare the same run and deadline, and announces the start once', async () => {
+    claims.clear();
+    const d = deps({ bootstrap: 'provision', timeoutSec: 600 });
+    const first = await prepareAction(event('launch'), d, 'exec-1');
+    const retried = await prepareAction(event('launch'), { ...d, now: () => NOW + 5_000 }, 'exec-1');
+
+    expect(retried).toMatchObject({ kind: 'launch', runId: first.runId, deadline: NOW + 600_000 });
+    expect(d.published).toEqual(['Bootstrap Started']);
   });
 
   it('refuses an event that is not a lifecycle action', async () => {

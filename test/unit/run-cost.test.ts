@@ -47,6 +47,8 @@ describe('estimateRunCost', () => {
       'storage',
       'GetPublicKey',
       'key',
+      'reaper',
+      'alarms',
     ];
     const runLines = monthly.lines.filter((l) => !standing.some((s) => l.item.includes(s)));
     const perRun = runLines.reduce((sum, l) => sum + l.monthlyUsd, 0) / 30;
