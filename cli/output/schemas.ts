@@ -46,6 +46,11 @@ export const hostSchema = z
     durationMs: nullableMs,
     reason: z.string().optional(),
     error: z.string().optional(),
+    /**
+     * The host's reply was recorded after the run's summary was made: `status` is what the summary
+     * counted it as (e.g. `no_response`), and the output is the late reply's.
+     */
+    lateReply: z.literal(true).optional(),
   })
   .strict();
 export type HostJson = z.infer<typeof hostSchema>;
