@@ -3,7 +3,7 @@
  * records): text blocks in the lineage's shape, one `--json` document, or `--jsonl` lines.
  */
 import { describeLambdaCause } from '#shared/lambda-errors.ts';
-import { RUN_ERRORS } from '#shared/run-errors.ts';
+import { RUN_ERRORS, isCompletedRun } from '#shared/run-errors.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { CliError } from './errors.ts';
 import { EXIT, type CliIO } from './context.ts';
@@ -66,9 +66,12 @@ export function costOfRun(
   });
 }
 
-/** Why the execution failed, in the operator's words; undefined when it succeeded. */
+/**
+ * Why the execution failed, in the operator's words; undefined when the run completed: SUCCEEDED,
+ * or FAILED with `HostsFailed` (hosts failed: the run's record and exit code say which).
+ */
 export function executionFailure(execution: ExecutionOutcome | undefined): string | undefined {
-  if (!execution || execution.status === 'SUCCEEDED') return undefined;
+  if (!execution || isCompletedRun(execution)) return undefined;
   if (execution.error === RUN_ERRORS.invalidRequest) return describeLambdaCause(execution.cause);
   return `${execution.error ?? execution.status}: ${describeLambdaCause(execution.cause)}`;
 }
