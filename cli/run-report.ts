@@ -66,6 +66,14 @@ export function costOfRun(
   });
 }
 
+/** Said when a batch's acknowledgement window closed while ingest still had replies queued. */
+export function queuedAtCloseNote(queued: number): string {
+  return (
+    `Note: ${queued} ${queued === 1 ? 'reply was' : 'replies were'} still queued when the run stopped waiting for ` +
+    'acknowledgements (the control plane was behind): hosts listed as not responding may have answered in time.'
+  );
+}
+
 /**
  * Why the execution failed, in the operator's words; undefined when the run completed: SUCCEEDED,
  * or FAILED with `HostsFailed` (hosts failed: the run's record and exit code say which).
@@ -147,6 +155,9 @@ export class RunReport extends ProgressPrinter {
         // A run that matched nothing prints nothing on stdout; its (tiny) cost is in --json.
         if (cost) io.out(`${runCostText(cost)}\n`);
       }
+    }
+    if (meta?.repliesQueuedAtClose && this.options.format === 'text') {
+      io.err(`${queuedAtCloseNote(meta.repliesQueuedAtClose)}\n`);
     }
     if (meta?.status === 'cancelled' && this.options.format === 'text') {
       io.err(`Run ${runId} was cancelled${meta.error ? ` (${meta.error})` : ''}.\n`);

@@ -84,6 +84,7 @@ function runFields(
     estimatedCost: costJson(extras.cost),
     ...(extras.notFound && extras.notFound.length > 0 ? { notFound: [...extras.notFound] } : {}),
     ...(extras.error ? { error: extras.error } : {}),
+    ...(meta?.repliesQueuedAtClose ? { repliesQueuedAtClose: meta.repliesQueuedAtClose } : {}),
   };
 }
 

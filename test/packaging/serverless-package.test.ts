@@ -79,6 +79,8 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   closeBatch: [
     ...logs('closeBatch'),
     ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    // The replies backlog (functions/run/replies-backlog.ts), read before giving up on hosts.
+    ...on('RepliesQueue.Arn', 'sqs:GetQueueAttributes'),
   ],
   finish: [
     ...logs('finish'),
