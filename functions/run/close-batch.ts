@@ -39,6 +39,20 @@ export const INGEST_GRACE = { stepMs: 1_000, quietReads: 2, maxReads: 20 };
 const unanswered = (nodes: readonly NodeRunItem[]) =>
   nodes.filter((n) => n.status === 'pending' || n.status === 'acked').length;
 
+/**
+ * The backlog, or undefined without a probe or when asking fails (throttled, denied): the backlog
+ * only lengthens a wait, so a failure to read it must not fail the run; the hosts' statuses alone
+ * decide then, as before the probe existed.
+ */
+async function backlogOf(deps: CloseDeps, runId: string): Promise<RepliesBacklog | undefined> {
+  try {
+    return await deps.repliesBacklog?.();
+  } catch (error: unknown) {
+    deps.log?.warn('replies backlog unknown', { runId, error: String(error) });
+    return undefined;
+  }
+}
+
 /** The batch's nodes once replies have stopped landing, and what the queue still held then. */
 async function nodesOnceQuiet(
   runId: string,
@@ -49,7 +63,7 @@ async function nodesOnceQuiet(
   let nodes = await deps.runs.queryNodes(runId, { batch });
   let waiting = unanswered(nodes);
   if (waiting === 0) return { nodes, queued: 0 };
-  let backlog = await deps.repliesBacklog?.();
+  let backlog = await backlogOf(deps, runId);
   let quiet = 0;
   let reads = 0;
   for (; waiting > 0 && quiet < INGEST_GRACE.quietReads && reads < INGEST_GRACE.maxReads; reads++) {
@@ -57,7 +71,7 @@ async function nodesOnceQuiet(
     nodes = await deps.runs.queryNodes(runId, { batch });
     const now = unanswered(nodes);
     const before = backlog;
-    backlog = now > 0 ? await deps.repliesBacklog?.() : undefined;
+    backlog = now > 0 ? await backlogOf(deps, runId) : undefined;
     const queueBusy =
       backlog !== undefined && (backlog.visible > 0 || backlog.inFlight !== (before?.inFlight ?? 0));
     quiet = now < waiting || queueBusy ? 0 : quiet + 1;

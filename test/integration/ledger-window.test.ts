@@ -376,6 +376,33 @@ describe('CloseBatch and a replies queue ingest has not drained yet', () => {
     expect((await runs.getMeta(runId))?.repliesQueuedAtClose).toBeUndefined();
   });
 
+  it('closes as before when the backlog cannot be read: a failed probe fails no run', async () => {
+    await seedRun(['web-1']);
+    const warnings: string[] = [];
+    let steps = 0;
+    await closeBatch(
+      {
+        runId,
+        batch: 0,
+        batchCount: 1,
+        batchSleepSec: 0,
+        timeouts: { ackSec: 7, resultSec: 10 },
+        more: false,
+      },
+      {
+        runs,
+        now: () => clock,
+        sleep: async () => void steps++,
+        repliesBacklog: () => Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDenied' })),
+        log: { warn: (message) => void warnings.push(message) },
+      },
+    );
+
+    expect(steps).toBe(2);
+    expect(await node('web-1')).toMatchObject({ status: 'no_response', closed: true });
+    expect(warnings).toContain('replies backlog unknown');
+  });
+
   it('asks nothing of the queue when every host has answered', async () => {
     await seedRun(['web-1']);
     await ledger.record([ack('web-1'), result('web-1')]);
