@@ -17,6 +17,7 @@ import { createDynamoClient, createSfnClient } from '#shared/aws.ts';
 import { newRunId } from '#shared/ids.ts';
 import { assertNoLocalStack } from '#shared/local-stack-file.ts';
 import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { isCompletedRun } from '#shared/run-errors.ts';
 import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { childPids, startDemoFleet, type DemoFleet } from '#local/demo-fleet.ts';
@@ -188,8 +189,9 @@ interface Seen {
   failure?: string;
 }
 
+/** A run that completed, even with failed hosts (`HostsFailed`), is no failure of the stack's. */
 const failureOf = (e: { status?: string; error?: string; cause?: string }): string | undefined =>
-  e.status === 'SUCCEEDED' ? undefined : `${e.error ?? ''}: ${e.cause ?? ''}`;
+  isCompletedRun(e) ? undefined : `${e.error ?? ''}: ${e.cause ?? ''}`;
 
 /** Polls DescribeExecution until the execution has ended, then reads the run record once. */
 async function watchThin(conn: StackConnection, runId: string, arn: string, pollMs: number): Promise<Seen> {

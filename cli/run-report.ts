@@ -3,7 +3,7 @@
  * records): text blocks in the lineage's shape, one `--json` document, or `--jsonl` lines.
  */
 import { describeLambdaCause } from '#shared/lambda-errors.ts';
-import { RUN_ERRORS } from '#shared/run-errors.ts';
+import { RUN_ERRORS, isCompletedRun } from '#shared/run-errors.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { CliError } from './errors.ts';
 import { EXIT, type CliIO } from './context.ts';
@@ -66,9 +66,20 @@ export function costOfRun(
   });
 }
 
-/** Why the execution failed, in the operator's words; undefined when it succeeded. */
+/** Said when a batch's acknowledgement window closed while ingest still had replies queued. */
+export function queuedAtCloseNote(queued: number): string {
+  return (
+    `Note: ${queued} ${queued === 1 ? 'reply was' : 'replies were'} still queued when the run stopped waiting for ` +
+    'acknowledgements (the control plane was behind): hosts listed as not responding may have answered in time.'
+  );
+}
+
+/**
+ * Why the execution failed, in the operator's words; undefined when the run completed: SUCCEEDED,
+ * or FAILED with `HostsFailed` (hosts failed: the run's record and exit code say which).
+ */
 export function executionFailure(execution: ExecutionOutcome | undefined): string | undefined {
-  if (!execution || execution.status === 'SUCCEEDED') return undefined;
+  if (!execution || isCompletedRun(execution)) return undefined;
   if (execution.error === RUN_ERRORS.invalidRequest) return describeLambdaCause(execution.cause);
   return `${execution.error ?? execution.status}: ${describeLambdaCause(execution.cause)}`;
 }
@@ -144,6 +155,9 @@ export class RunReport extends ProgressPrinter {
         // A run that matched nothing prints nothing on stdout; its (tiny) cost is in --json.
         if (cost) io.out(`${runCostText(cost)}\n`);
       }
+    }
+    if (meta?.repliesQueuedAtClose && this.options.format === 'text') {
+      io.err(`${queuedAtCloseNote(meta.repliesQueuedAtClose)}\n`);
     }
     if (meta?.status === 'cancelled' && this.options.format === 'text') {
       io.err(`Run ${runId} was cancelled${meta.error ? ` (${meta.error})` : ''}.\n`);

@@ -2,13 +2,14 @@
  * The emulators named in the design, on loopback: dynalite for DynamoDB and local-aws-sqs for SQS,
  * with the stage's tables and queues created the way serverless.yml declares them.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, type DynamoDBClient, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createSqsServer } from 'local-aws-sqs';
+import { createRequestHandler } from 'local-aws-sqs';
 import { RESULTS_INDEX } from '#shared/runs-table.ts';
 import type { SenderRegistry } from './sqs-senders.ts';
+import { correctBacklogCounts } from './sqs-backlog-counts.ts';
 import { listen } from './api-server.ts';
 
 /**
@@ -46,17 +47,22 @@ export async function startSqs(options: {
   /** Records who sent each message (the emulator itself gives all one SenderId). */
   senders?: SenderRegistry;
 }): Promise<Closable> {
-  const server = (await createSqsServer({
+  // createSqsServer, but with the service at hand: its queues' backlog counts are corrected.
+  const { service, requestHandler } = createRequestHandler({
     port: options.port ?? 0,
     hostname: '127.0.0.1',
     region: options.region,
     accountId: '000000000000',
     emulateQueueCreationLifecycle: false,
-  })) as unknown as Server;
-  if (!server.listening) await new Promise((r) => server.once('listening', r));
+  });
+  const server = createServer((req, res) => {
+    correctBacklogCounts(service);
+    void requestHandler(req, res);
+  });
   options.senders?.attach(server);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listen(server, options.port ?? 0);
+  // Queue URLs carry the port the emulator listens on (createSqsServer sets it the same way).
+  service.PORT = port;
   return { port, close: () => closeServer(server) };
 }
 

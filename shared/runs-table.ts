@@ -94,6 +94,12 @@ export interface RunMetaItem extends PhaseTimes {
   error?: string;
   /** `$$.Execution.StartTime` of the execution that planned the run (its id is that execution's name). */
   executionStart?: string;
+  /**
+   * Set when CloseBatch gave up on hosts while the replies queue still held messages after its
+   * bounded wait for ingest (the largest count over the run's batches): hosts reported
+   * `no_response` or `timed_out` may have answered in time.
+   */
+  repliesQueuedAtClose?: number;
   expiresAt: number;
 }
 

@@ -9,13 +9,24 @@ import type { HostJson, JsonlHostLine, JsonlSummaryLine, RunJson } from './schem
 
 export type { HostJson, RunJson } from './schemas.ts';
 
+/**
+ * The status the run's summary counted a host as: a reply recorded after Finish summarized the run
+ * (`lateAfterSummary`) leaves the host `late` in the table, but the summary, and so the exit code,
+ * counted it as what the run had given up on it as (`lateAs`), so the host list says the same.
+ */
+export function countedStatus(node: NodeRunItem): NodeRunItem['status'] {
+  return node.status === 'late' && node.lateAfterSummary === true && node.lateAs !== undefined
+    ? node.lateAs
+    : node.status;
+}
+
 export function hostJson(node: NodeRunItem): HostJson {
   const duration =
     node.startedAt !== undefined && node.endedAt !== undefined ? node.endedAt - node.startedAt : null;
   return {
     identity: node.identity,
     nodeId: node.nodeId,
-    status: node.status,
+    status: countedStatus(node),
     exitCode: node.exitCode ?? null,
     signal: node.signal ?? null,
     timedOut: node.timedOut ?? false,
@@ -30,6 +41,7 @@ export function hostJson(node: NodeRunItem): HostJson {
     durationMs: duration,
     ...(node.reason !== undefined ? { reason: node.reason } : {}),
     ...(node.error !== undefined ? { error: node.error } : {}),
+    ...(countedStatus(node) !== node.status ? { lateReply: true as const } : {}),
   };
 }
 
@@ -72,6 +84,7 @@ function runFields(
     estimatedCost: costJson(extras.cost),
     ...(extras.notFound && extras.notFound.length > 0 ? { notFound: [...extras.notFound] } : {}),
     ...(extras.error ? { error: extras.error } : {}),
+    ...(meta?.repliesQueuedAtClose ? { repliesQueuedAtClose: meta.repliesQueuedAtClose } : {}),
   };
 }
 

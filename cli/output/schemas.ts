@@ -46,6 +46,11 @@ export const hostSchema = z
     durationMs: nullableMs,
     reason: z.string().optional(),
     error: z.string().optional(),
+    /**
+     * The host's reply was recorded after the run's summary was made: `status` is what the summary
+     * counted it as (e.g. `no_response`), and the output is the late reply's.
+     */
+    lateReply: z.literal(true).optional(),
   })
   .strict();
 export type HostJson = z.infer<typeof hostSchema>;
@@ -97,6 +102,11 @@ const runFields = {
   exitCode: z.number().int(),
   notFound: z.array(z.string()).optional(),
   error: z.string().optional(),
+  /**
+   * Replies still in the replies queue when an acknowledgement window closed after its bounded
+   * wait for ingest: hosts reported `no_response` or `timed_out` may have answered in time.
+   */
+  repliesQueuedAtClose: z.number().int().min(1).optional(),
   /** The run's estimated AWS cost, from the model of `drover cost`; null without a run record. */
   estimatedCost: estimatedCostSchema,
 };

@@ -8,43 +8,79 @@ import { ackWindowSec } from '#shared/request-expiry.ts';
 import { runStateSchema, type RunState } from './state.ts';
 import type { RunStore } from './run-store.ts';
 
+/** What the replies queue holds (GetQueueAttributes): not yet received, and received by ingest. */
+export interface RepliesBacklog {
+  visible: number;
+  inFlight: number;
+}
+
 export interface CloseDeps {
   runs: RunStore;
   now: () => number;
   /** Waits between reads while replies are still landing (tests pass a no-op). */
   sleep?: (ms: number) => Promise<void>;
+  /** The replies queue's backlog; without it only the hosts' statuses tell whether ingest is behind. */
+  repliesBacklog?: () => Promise<RepliesBacklog>;
+  log?: { warn(message: string, details: Record<string, unknown>): void };
 }
 
 /**
- * While hosts are unanswered (no ack, or no result) and answers are still being recorded (ingest
- * is behind: fewer hosts were unanswered at the last read than at the one before), CloseBatch
- * waits before giving up on anyone: a second between reads, until two reads in a row change
- * nothing, 15 reads at most. What lands after that is judged by its SentTimestamp against the
- * window (the ledger), so an ack that reached SQS in time still counts.
+ * While hosts are unanswered (no ack, or no result), CloseBatch waits before giving up on anyone,
+ * as long as ingest may still be holding an answer of theirs: answers are being recorded (fewer
+ * hosts unanswered than at the read before), or the replies queue has messages not yet received,
+ * or the number ingest holds in flight moves. A read (and one GetQueueAttributes) each second,
+ * until two in a row find none of that, 20 at most (`INGEST_GRACE`, docs/architecture.md). So a
+ * host whose ack reached SQS in time is not made `no_response` because ingest was 15 s behind; and
+ * a poison message stuck in flight (same count, nothing visible) holds no close for long. What
+ * lands after that is still judged by its SentTimestamp (the ledger) until Finish seals it.
  */
-const INGEST_GRACE = { stepMs: 1_000, stallReads: 2, maxReads: 15 };
+export const INGEST_GRACE = { stepMs: 1_000, quietReads: 2, maxReads: 20 };
 
 const unanswered = (nodes: readonly NodeRunItem[]) =>
   nodes.filter((n) => n.status === 'pending' || n.status === 'acked').length;
 
-/** The batch's nodes once replies have stopped landing (at once if every host has answered). */
-async function nodesOnceQuiet(runId: string, batch: number, deps: CloseDeps): Promise<NodeRunItem[]> {
+/**
+ * The backlog, or undefined without a probe or when asking fails (throttled, denied): the backlog
+ * only lengthens a wait, so a failure to read it must not fail the run; the hosts' statuses alone
+ * decide then, as before the probe existed.
+ */
+async function backlogOf(deps: CloseDeps, runId: string): Promise<RepliesBacklog | undefined> {
+  try {
+    return await deps.repliesBacklog?.();
+  } catch (error: unknown) {
+    deps.log?.warn('replies backlog unknown', { runId, error: String(error) });
+    return undefined;
+  }
+}
+
+/** The batch's nodes once replies have stopped landing, and what the queue still held then. */
+async function nodesOnceQuiet(
+  runId: string,
+  batch: number,
+  deps: CloseDeps,
+): Promise<{ nodes: NodeRunItem[]; queued: number }> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let nodes = await deps.runs.queryNodes(runId, { batch });
   let waiting = unanswered(nodes);
-  let still = 0;
-  for (
-    let reads = 0;
-    waiting > 0 && still < INGEST_GRACE.stallReads && reads < INGEST_GRACE.maxReads;
-    reads++
-  ) {
+  if (waiting === 0) return { nodes, queued: 0 };
+  let backlog = await backlogOf(deps, runId);
+  let quiet = 0;
+  let reads = 0;
+  for (; waiting > 0 && quiet < INGEST_GRACE.quietReads && reads < INGEST_GRACE.maxReads; reads++) {
     await sleep(INGEST_GRACE.stepMs);
     nodes = await deps.runs.queryNodes(runId, { batch });
     const now = unanswered(nodes);
-    still = now < waiting ? 0 : still + 1;
+    const before = backlog;
+    backlog = now > 0 ? await backlogOf(deps, runId) : undefined;
+    const queueBusy =
+      backlog !== undefined && (backlog.visible > 0 || backlog.inFlight !== (before?.inFlight ?? 0));
+    quiet = now < waiting || queueBusy ? 0 : quiet + 1;
     waiting = now;
   }
-  return nodes;
+  // The bound passed with hosts unanswered and ingest still busy: say how much it still held.
+  const ranOut = reads === INGEST_GRACE.maxReads && waiting > 0 && quiet < INGEST_GRACE.quietReads;
+  const queued = ranOut && backlog ? backlog.visible + backlog.inFlight : 0;
+  return { nodes, queued };
 }
 
 const ERROR_STATUSES = new Set<NodeRunItem['status']>([
@@ -72,9 +108,17 @@ export async function closeBatch(input: unknown, deps: CloseDeps): Promise<RunSt
     const windowEnd = dispatchedAt + ackWindowSec(meta.options) * 1000;
     await deps.runs.markAckWindowEnd(runId, batch, Math.min(windowEnd, deps.now()));
   }
-  const nodes = cancelled
-    ? await deps.runs.queryNodes(runId, { batch })
+  const { nodes, queued } = cancelled
+    ? { nodes: await deps.runs.queryNodes(runId, { batch }), queued: 0 }
     : await nodesOnceQuiet(runId, batch, deps);
+  if (queued > 0) {
+    // The wait ran out with replies still queued: some hosts given up on below may have answered
+    // in time. Said on the run (drover show, --json), the largest of its batches.
+    deps.log?.warn('window closed with replies still queued', { runId, batch, queued });
+    await deps.runs.updateMeta(runId, {
+      repliesQueuedAtClose: Math.max(queued, meta?.repliesQueuedAtClose ?? 0),
+    });
+  }
   await Promise.all(
     nodes.map(async (node) => {
       const silent: NodeRunItem['status'] = cancelled ? 'cancelled' : 'no_response';

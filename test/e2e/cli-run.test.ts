@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { RUN_ERRORS } from '#shared/run-errors.ts';
 import { nodeSk } from '#shared/runs-table.ts';
 import {
   cancelDocumentSchema,
@@ -112,6 +114,35 @@ describe('drover run output formats', () => {
       exitCode: 2,
       summary: { failed: 1, succeeded: 2 },
     });
+  });
+
+  it('ends the execution HostsFailed when a host failed, while drover run and show exit 2 as before', async () => {
+    const r = await run([
+      'run',
+      '[ "$DROVER_IDENTITY" = web-2 ] && exit 3; echo ok',
+      '-F',
+      'role=web',
+      '--json',
+    ]);
+    const doc = runDocument(r.stdout);
+    const executionArn = `${t.stack.file.stateMachines.run!.replace(':stateMachine:', ':execution:')}:${doc.runId}`;
+    const execution = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
+
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('');
+    expect(doc).toMatchObject({ status: 'failed', exitCode: 2, summary: { succeeded: 1, failed: 1 } });
+    // What `sls invoke stepf` sees: FAILED (it exits 1), the outcome in the cause.
+    expect(execution).toMatchObject({ status: 'FAILED', error: RUN_ERRORS.hostsFailed });
+    expect(JSON.parse(execution.cause!)).toEqual({
+      runId: doc.runId,
+      status: 'failed',
+      exitCode: 2,
+      summary: doc.summary,
+    });
+    const shown = await run(['show', doc.runId]);
+    expect(shown.code).toBe(2);
+    expect(shown.stdout).toContain('>>>>>> web-2 exit code: (3):');
+    expect(shown.stdout + shown.stderr).not.toContain('HostsFailed');
   });
 
   it('--display failed prints only the failed hosts, none prints no host; the summary always prints', async () => {

@@ -7,6 +7,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { repliesBacklogOf } from '#functions/run/replies-backlog.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
@@ -257,5 +264,152 @@ describe('ReplyLedger: answers judged by when they reached SQS', () => {
     expect(finished.summary.late).toBe(nodes.filter((n) => countedAs(n) === 'late').length);
     expect(finished.summary.noResponse).toBe(nodes.filter((n) => countedAs(n) === 'no_response').length);
     expect(finished.summary.late + finished.summary.noResponse).toBe(20);
+  });
+});
+
+/**
+ * Ingest held back: the replies sit in a queue of the local SQS emulator while CloseBatch closes
+ * the window; CloseBatch asks that queue for its backlog (the real GetQueueAttributes).
+ */
+describe('CloseBatch and a replies queue ingest has not drained yet', () => {
+  let queueUrl: string;
+
+  beforeEach(async () => {
+    const out = await test.sqs.send(new CreateQueueCommand({ QueueName: `held-${runId}` }));
+    queueUrl = out.QueueUrl!;
+  });
+
+  /** Web-1's ack (sent within the window) and its result wait in the queue. */
+  async function queueAnswersOfWeb1(): Promise<void> {
+    for (const reply of [ack('web-1'), result('web-1')])
+      await test.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(reply) }));
+  }
+
+  /**
+   * Ingest catching up: records what the queue holds, then deletes it. The ack is recorded as sent
+   * at the window's end (it reached SQS in time; the emulator's SentTimestamp is wall-clock time,
+   * while this run's clock is fixed), the result after it.
+   */
+  async function ingestCatchesUp(): Promise<void> {
+    const out = await test.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    const messages = out.Messages ?? [];
+    const replies = messages.map((m) => JSON.parse(m.Body!) as ReturnType<typeof ack>);
+    await ledger.record(
+      replies,
+      replies.map((r) => (r.type === 'ack' ? WINDOW_END - 1 : WINDOW_END + 1_000)),
+    );
+    for (const m of messages)
+      await test.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+  }
+
+  /** CloseBatch with a backlog probe on the held queue; `onStep(n)` runs in its n-th wait. */
+  async function closeWithBacklog(onStep: (step: number) => Promise<void> = async () => {}) {
+    const probe = repliesBacklogOf(test.sqs, queueUrl);
+    let steps = 0;
+    let probes = 0;
+    await closeBatch(
+      {
+        runId,
+        batch: 0,
+        batchCount: 1,
+        batchSleepSec: 0,
+        timeouts: { ackSec: 7, resultSec: 10 },
+        more: false,
+      },
+      {
+        runs,
+        now: () => clock,
+        sleep: async () => onStep(++steps),
+        repliesBacklog: async () => {
+          probes++;
+          return probe();
+        },
+      },
+    );
+    return { steps, probes };
+  }
+
+  it('does not give up on a host whose ack sits in the queue while ingest is 17 s behind', async () => {
+    await seedRun(['web-1', 'web-2']);
+    await queueAnswersOfWeb1();
+
+    // Ingest gets to the queue in CloseBatch's 17th wait: past the ~15 s it used to allow.
+    const { steps } = await closeWithBacklog(async (step) => {
+      if (step === 17) await ingestCatchesUp();
+    });
+    const { summary } = await finish();
+    await ingestCatchesUp(); // what was still queued, had CloseBatch not waited
+
+    expect(await node('web-1')).toMatchObject({ status: 'succeeded' });
+    expect(await node('web-2')).toMatchObject({ status: 'no_response', closed: true });
+    expect(summary).toMatchObject({ succeeded: 1, noResponse: 1, late: 0, discovered: 1 });
+    expect(steps).toBeGreaterThanOrEqual(17);
+    expect((await runs.getMeta(runId))?.repliesQueuedAtClose).toBeUndefined();
+  });
+
+  it('waits 20 s at most, asking once a second, then says on the run how many replies were still queued', async () => {
+    await seedRun(['web-1', 'web-2']);
+    await queueAnswersOfWeb1();
+
+    const { steps, probes } = await closeWithBacklog();
+
+    expect(steps).toBe(20);
+    // One GetQueueAttributes before the first wait and one after each: never more than one a second.
+    expect(probes).toBe(21);
+    expect(await node('web-1')).toMatchObject({ status: 'no_response', closed: true });
+    expect((await runs.getMeta(runId))?.repliesQueuedAtClose).toBe(2);
+  });
+
+  it('does not wait on a message stuck in flight (a poison reply awaiting its retry)', async () => {
+    await seedRun(['web-1']);
+    await test.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"not":"a reply"}' }));
+    await test.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 600, WaitTimeSeconds: 0 }),
+    );
+
+    const { steps } = await closeWithBacklog();
+
+    expect(steps).toBe(2);
+    expect(await node('web-1')).toMatchObject({ status: 'no_response' });
+    expect((await runs.getMeta(runId))?.repliesQueuedAtClose).toBeUndefined();
+  });
+
+  it('closes as before when the backlog cannot be read: a failed probe fails no run', async () => {
+    await seedRun(['web-1']);
+    const warnings: string[] = [];
+    let steps = 0;
+    await closeBatch(
+      {
+        runId,
+        batch: 0,
+        batchCount: 1,
+        batchSleepSec: 0,
+        timeouts: { ackSec: 7, resultSec: 10 },
+        more: false,
+      },
+      {
+        runs,
+        now: () => clock,
+        sleep: async () => void steps++,
+        repliesBacklog: () => Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDenied' })),
+        log: { warn: (message) => void warnings.push(message) },
+      },
+    );
+
+    expect(steps).toBe(2);
+    expect(await node('web-1')).toMatchObject({ status: 'no_response', closed: true });
+    expect(warnings).toContain('replies backlog unknown');
+  });
+
+  it('asks nothing of the queue when every host has answered', async () => {
+    await seedRun(['web-1']);
+    await ledger.record([ack('web-1'), result('web-1')]);
+    await queueAnswersOfWeb1();
+
+    const { steps, probes } = await closeWithBacklog();
+
+    expect({ steps, probes }).toEqual({ steps: 0, probes: 0 });
   });
 });

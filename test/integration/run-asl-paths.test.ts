@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
+import { isCompletedRun, runOutcomeOf, RUN_ERRORS } from '#shared/run-errors.ts';
 import { ROOT } from '../helpers/processes.ts';
 
 const definition = JSON.parse(
@@ -110,6 +111,50 @@ describe('run.asl.json paths', () => {
       execution: { name: RUN_ID, startTime: expect.any(String) },
     });
     expect(payloadOf('Finish')).toEqual({ runId: RUN_ID });
+  });
+
+  it('fails a run drover run would exit non-zero from as HostsFailed, its outcome as the cause', async () => {
+    const outcome = {
+      runId: RUN_ID,
+      status: 'failed',
+      exitCode: 2,
+      summary: { expected: 2, succeeded: 1, failed: 1, exitCodes: { '0': 1, '1': 1 } },
+    };
+    const { states, output, error } = await execute({ Finish: () => outcome });
+
+    expect(states.at(-1)).toBe('Finish');
+    expect(output).toBeUndefined();
+    expect(error?.name).toBe(RUN_ERRORS.hostsFailed);
+    expect(JSON.parse(error!.message)).toEqual(outcome);
+    // What a reader of DescribeExecution makes of it: a completed run, with the same outcome.
+    const described = { status: 'FAILED', error: error!.name, cause: error!.message };
+    expect(isCompletedRun(described)).toBe(true);
+    expect(runOutcomeOf(described)).toEqual(outcome);
+  });
+
+  it('succeeds a run that matched no host (exit 1, no failure), its outcome as the output', async () => {
+    const outcome = { runId: RUN_ID, status: 'no_match', exitCode: 1 };
+    const { output, error } = await execute({ Finish: () => outcome });
+
+    expect(error).toBeUndefined();
+    expect(output).toEqual(outcome);
+  });
+
+  for (const exitCode of [3, 4]) {
+    it(`fails the execution as HostsFailed for exit code ${exitCode} too`, async () => {
+      const { error } = await execute({ Finish: () => ({ runId: RUN_ID, status: 'failed', exitCode }) });
+
+      expect(error?.name).toBe(RUN_ERRORS.hostsFailed);
+      expect(JSON.parse(error!.message)).toMatchObject({ exitCode });
+    });
+  }
+
+  it('keeps a step failure a step failure: not HostsFailed, not a completed run', async () => {
+    const { error } = await execute({ Dispatch: failing('Boom') });
+
+    expect(error?.name).toBe('Boom');
+    expect(isCompletedRun({ status: 'FAILED', error: error!.name, cause: error!.message })).toBe(false);
+    expect(runOutcomeOf({ status: 'FAILED', error: error!.name, cause: error!.message })).toBeUndefined();
   });
 
   it('moves on to the results wait when the acknowledgement wait times out (not an error)', async () => {

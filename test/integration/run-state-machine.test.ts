@@ -12,6 +12,8 @@ import { eventually, startTestStack, type TestStack } from '../helpers/local-sta
 import { FakeAgent, type Behaviour } from '../helpers/fake-agent.ts';
 import { nodeItem } from '../helpers/factories.ts';
 import { MAX_BATCHES } from '#functions/run/plan-run.ts';
+import type { FinishOutput as RunOutcome } from '#functions/run/finish-run.ts';
+import { RUN_ERRORS, runOutcomeOf } from '#shared/run-errors.ts';
 
 let t: TestStack;
 const agents: FakeAgent[] = [];
@@ -42,7 +44,8 @@ async function run(input: Omit<RunRequestInput, 'runId'>) {
   }, 40_000);
   const get = async <T>(sk: string) =>
     (await t.db.send(new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk } }))).Item as T;
-  return { runId, execution, output: JSON.parse(execution.output ?? 'null'), get };
+  // The outcome: the output of a run whose hosts all succeeded, the cause of one ended HostsFailed.
+  return { runId, execution, output: runOutcomeOf(execution) as unknown as RunOutcome, get };
 }
 
 beforeAll(async () => {
@@ -87,7 +90,7 @@ describe('run state machine', () => {
       options: { discoveryTimeoutSec: 1, timeoutSec: 5 },
     });
 
-    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution).toMatchObject({ status: 'FAILED', error: RUN_ERRORS.hostsFailed });
     expect(output.summary).toMatchObject({ expected: 1, discovered: 0, noResponse: 1, exitCode: 3 });
     const node = await get<NodeRunItem>(nodeSk('sm-silent-1'));
     expect(node.status).toBe('no_response');
@@ -104,7 +107,7 @@ describe('run state machine', () => {
       options: { discoveryTimeoutSec: 10, timeoutSec: 1 },
     });
 
-    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution).toMatchObject({ status: 'FAILED', error: RUN_ERRORS.hostsFailed });
     expect(output.summary).toMatchObject({ expected: 1, discovered: 1, timedOut: 1, exitCode: 3 });
     const node = await get<NodeRunItem>(nodeSk('sm-stuck-1'));
     expect(node).toMatchObject({ status: 'timed_out', closed: true });
@@ -152,12 +155,13 @@ describe('run state machine', () => {
   it('runs batches one after another and stops after --max-errors', async () => {
     for (const id of ['sm-batch-1', 'sm-batch-2', 'sm-batch-3']) await agent(id, 'sm-batch', 'silent');
 
-    const { output, get } = await run({
+    const { execution, output, get } = await run({
       command: { shell: 'true' },
       filter: { fact: ['role=sm-batch'] },
       options: { discoveryTimeoutSec: 1, timeoutSec: 5, batchSize: 1, maxErrors: 0 },
     });
 
+    expect(execution.error).toBe(RUN_ERRORS.hostsFailed);
     expect(output.summary).toMatchObject({ expected: 3, noResponse: 1, skipped: 2, exitCode: 3 });
     expect(output.summary.stoppedEarly).toContain('--max-errors 0');
     expect((await get<BatchItem>(batchSk(1))).dispatchedAt).toBeUndefined();
@@ -204,7 +208,9 @@ describe('run state machine', () => {
     }, 20_000);
 
     expect(JSON.parse(cancelled.output!)).toEqual({ runId, status: 'cancelled', stopping: 1, abandoned: 1 });
-    const output = JSON.parse(finished.output!);
+    // A cancelled run completed with hosts given up on: the execution ends HostsFailed.
+    expect(finished).toMatchObject({ status: 'FAILED', error: RUN_ERRORS.hostsFailed });
+    const output = runOutcomeOf(finished) as unknown as RunOutcome;
     expect(output.status).toBe('cancelled');
     expect(output.summary).toMatchObject({ expected: 2, cancelled: 2 });
   });

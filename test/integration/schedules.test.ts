@@ -17,6 +17,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createSchedulerClient } from '#shared/aws.ts';
 import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
+import { RUN_ERRORS } from '#shared/run-errors.ts';
 import type { RunRequestInput } from '#shared/messages.ts';
 import type { FireRecord } from '#local/scheduler.ts';
 import { ScheduleLock } from '#functions/run/schedule-lock.ts';
@@ -244,7 +245,8 @@ describe('local scheduler', () => {
     );
 
     const done = await finished(first!);
-    expect(done.execution.status).toBe('SUCCEEDED');
+    // It completed; its host timed out, so the execution ends HostsFailed.
+    expect(done.execution).toMatchObject({ status: 'FAILED', error: RUN_ERRORS.hostsFailed });
     expect(done.meta.summary).toMatchObject({ expected: 1, timedOut: 1 });
     expect(advance(60 * MINUTE)).toEqual([]);
     expect(t.stack.scheduler.fires.filter((f) => f.schedule === 'doomed')).toHaveLength(1);

@@ -31,6 +31,7 @@ import { RESULTS_INDEX } from '#shared/runs-table.ts';
 import { iamAllows } from '../helpers/iam-eval.ts';
 import { REFUSED_SENDER_LOG } from '#functions/run/ingest-replies.ts';
 import { STACK_ALARMS } from '#cli/cost/model.ts';
+import { RUN_ERROR_LOG } from '#shared/run-errors.ts';
 
 const STAGE = 'ci';
 const FUNCTION_NAMES = Object.keys(CONTROL_PLANE_FUNCTIONS) as FunctionName[];
@@ -79,6 +80,8 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   closeBatch: [
     ...logs('closeBatch'),
     ...on('RunsTable.Arn', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    // The replies backlog (functions/run/replies-backlog.ts), read before giving up on hosts.
+    ...on('RepliesQueue.Arn', 'sqs:GetQueueAttributes'),
   ],
   finish: [
     ...logs('finish'),
@@ -841,14 +844,31 @@ describe(`sls package --stage ${STAGE}`, () => {
       });
     });
 
-    it('fire when a run execution fails', () => {
-      expect(resource(template, 'RunExecutionsFailedAlarm').Properties).toMatchObject({
-        Namespace: 'AWS/States',
-        MetricName: 'ExecutionsFailed',
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'RunStateMachine' } }],
+    it('fire when a step of a run fails, never for a run whose hosts failed (HostsFailed)', () => {
+      const filter = resource(template, 'RunErrorsMetricFilter').Properties;
+      expect(filter).toMatchObject({
+        LogGroupName: { Ref: 'FinishLogGroup' },
+        MetricTransformations: [
+          { MetricNamespace: `drover/${STAGE}`, MetricName: 'RunErrors', MetricValue: '1' },
+        ],
+      });
+      // The pattern matches the line the finish step logs on the FinishFailed path only.
+      expect(RUN_ERROR_LOG.startsWith('run error: ')).toBe(true);
+      expect(filter.FilterPattern).toBe('{ $.message = "run error: *" }');
+      const alarm = resource(template, 'RunExecutionsFailedAlarm').Properties;
+      expect(alarm).toMatchObject({
+        Namespace: `drover/${STAGE}`,
+        MetricName: 'RunErrors',
         ComparisonOperator: 'GreaterThanThreshold',
         Threshold: 0,
+        TreatMissingData: 'notBreaching',
       });
+      // Not AWS/States ExecutionsFailed: that counts every run with a failed host.
+      expect(alarm.Dimensions).toBeUndefined();
+      const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+      expect(alarms.map((a) => (a.Properties as { MetricName?: string }).MetricName)).not.toContain(
+        'ExecutionsFailed',
+      );
     });
   });
 

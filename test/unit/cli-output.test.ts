@@ -66,6 +66,41 @@ describe('RunReport', () => {
     expect(captured.stdout).not.toContain('web-1 exit code');
   });
 
+  it('says when replies were still queued as the acknowledgement window closed, in text and JSON', () => {
+    const meta = runMetaItem({
+      repliesQueuedAtClose: 3,
+      summary: runSummary({ expected: 2, discovered: 1, succeeded: 1, noResponse: 1, exitCode: 3 }),
+    });
+    const silent = nodeRunItem({ nodeId: 'web-2', identity: 'web-2', status: 'no_response' });
+    const outputs = (['text', 'json', 'jsonl'] as const).map((format) => {
+      const { io, captured } = fakeIO();
+      const report = new RunReport('RUN', io, {
+        format,
+        display: 'all',
+        progress: new HostProgress(undefined),
+      });
+      report.host(ok);
+      report.host(silent);
+      // The run completed with a host silent: its execution ended HostsFailed, which is no error.
+      expect(report.finish(meta, { status: 'FAILED', error: 'HostsFailed', cause: '{}' }, 0)).toBe(3);
+      return captured;
+    });
+
+    expect(outputs[0]!.stderr).toBe(
+      'Note: 3 replies were still queued when the run stopped waiting for acknowledgements (the control plane ' +
+        'was behind): hosts listed as not responding may have answered in time.\n',
+    );
+    expect(runDocumentSchema.parse(JSON.parse(outputs[1]!.stdout))).toMatchObject({
+      repliesQueuedAtClose: 3,
+    });
+    expect(outputs[1]!.stderr).toBe('');
+    const lines = outputs[2]!.stdout
+      .trim()
+      .split('\n')
+      .map((l) => jsonlLineSchema.parse(JSON.parse(l)));
+    expect(lines.at(-1)).toMatchObject({ type: 'summary', repliesQueuedAtClose: 3 });
+  });
+
   it('prints a JSON line per host as it lands and a summary line, all valid against the schema', () => {
     const { io, captured } = fakeIO();
     const report = new RunReport('RUN', io, {

@@ -386,6 +386,46 @@ describe('hostJson', () => {
     });
   });
 
+  it('gives a host whose reply was recorded after the summary the status the summary counted', () => {
+    // What Finish saw and counted: web-1 silent, web-2 still running (given up on as timed_out).
+    const counted = [
+      silentHost('web-1'),
+      nodeRunItem({ nodeId: 'web-2', identity: 'web-2', status: 'timed_out', resultAt: undefined }),
+      nodeRunItem({ nodeId: 'web-3', identity: 'web-3', status: 'succeeded' }),
+    ];
+    const summary = summarize(counted);
+    // Then both replies landed: the ledger recorded them late, after the summary.
+    const after = (n: NodeRunItem): NodeRunItem => ({
+      ...n,
+      status: 'late',
+      lateAs: n.status,
+      lateAfterSummary: true,
+      exitCode: 0,
+      stdout: { text: 'late\n', bytes: 5, truncated: false },
+    });
+    const nodes = [after(counted[0]!), after(counted[1]!), counted[2]!];
+
+    const json = runJson('RUN3', runMetaItem({ status: 'failed', summary }), nodes, 10);
+
+    const statuses = json.hosts.map((h) => h.status);
+    expect(statuses).toEqual(['no_response', 'timed_out', 'succeeded']);
+    expect(json.hosts.map((h) => h.lateReply)).toEqual([true, true, undefined]);
+    expect(json.hosts[0]!.stdout).toBe('late\n');
+    // Every count of the summary equals the hosts listed with that status.
+    expect(summary).toMatchObject({ noResponse: 1, timedOut: 1, succeeded: 1, late: 0 });
+    expect(statuses.filter((s) => s === 'no_response')).toHaveLength(summary.noResponse);
+    expect(statuses.filter((s) => s === 'timed_out')).toHaveLength(summary.timedOut);
+    expect(statuses.filter((s) => s === 'late')).toHaveLength(summary.late);
+  });
+
+  it('keeps a host recorded late before the summary as late, which the summary counts', () => {
+    const node = nodeRunItem({ status: 'late', lateAs: 'no_response' });
+
+    expect(hostJson(node).status).toBe('late');
+    expect(hostJson(node).lateReply).toBeUndefined();
+    expect(summarize([node]).late).toBe(1);
+  });
+
   it('gives the reason of a rejection', () => {
     const node = nodeRunItem({ status: 'rejected', exitCode: undefined, reason: 'expired' });
 
