@@ -44,6 +44,8 @@ const SIGNERS: FunctionName[] = ['dispatch'];
 const INBOXES = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:drover-${STAGE}-node-*`;
 const executionsOf = (machine: string) =>
   `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:drover-${STAGE}-${machine}:*`;
+/** The reaction state machine, by name: it invokes react, whose role and environment name it. */
+const REACTION_MACHINE = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:drover-${STAGE}-reaction`;
 const STAGE_SCHEDULES = `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/drover-${STAGE}/*`;
 const GROUPS =
   'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*';
@@ -134,9 +136,10 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   ],
   react: [
     ...logs('react'),
-    ...on('LifecycleTable.Arn', 'dynamodb:Scan'),
+    ...on('LifecycleTable.Arn', 'dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
     ...on('NodesTable.Arn', 'dynamodb:GetItem'),
     ...on('RunStateMachine', 'states:StartExecution'),
+    ...on(REACTION_MACHINE, 'states:StartExecution'),
     ...on('EventBus.Arn', 'events:PutEvents'),
   ],
 };
