@@ -190,7 +190,13 @@ export async function completeAction(action: LifecycleAction, deps: StepDeps): P
       );
     return outcome;
   }
-  if (action.command && outcome.runId) await deps.events.publish('Decommission Finished', about);
+  if (action.command && outcome.runId) {
+    // The reactions that ran before it, each with its status (`running` if it outlasted the wait).
+    const reactions = action.reactions?.runs.length
+      ? { reactions: action.reactions.runs, reactionsState: action.reactions.state }
+      : {};
+    await deps.events.publish('Decommission Finished', { ...about, ...reactions });
+  }
   await retire(action, deps);
   return outcome;
 }

@@ -114,9 +114,11 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   recordEvent: [...logs('recordEvent'), ...on('EventsTable.Arn', 'dynamodb:PutItem')],
   lifecycle: [
     ...logs('lifecycle'),
-    ...on('LifecycleTable.Arn', 'dynamodb:GetItem'),
+    ...on('LifecycleTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:PutItem'),
     ...on('NodesTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
     ...on('RunsTable.Arn', 'dynamodb:GetItem'),
+    ...on('RunStateMachine', 'states:StartExecution'),
+    ...on(executionsOf('run'), 'states:DescribeExecution'),
     ...on(GROUPS, 'autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'),
     ...on(INBOXES, 'sqs:DeleteQueue'),
     ...on('EventBus.Arn', 'events:PutEvents'),
@@ -222,6 +224,19 @@ describe(`sls package --stage ${STAGE}`, () => {
           ? { Ref: 'EventBus' }
           : undefined,
       );
+    });
+
+    it('react names the reaction state machine by its deployed name (a Ref would be a cycle: it invokes react)', () => {
+      const variables = (
+        resource(template, lambdaLogicalId('react')).Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(variables.DROVER_REACTION_STATE_MACHINE).toEqual({ 'Fn::Sub': REACTION_MACHINE });
+      expect(resource(template, 'ReactionStateMachine').Properties.StateMachineName).toBe(
+        `drover-${STAGE}-reaction`,
+      );
+      expect(REACTION_MACHINE.endsWith(`:stateMachine:drover-${STAGE}-reaction`)).toBe(true);
     });
 
     it('log to groups with a retention period', () => {
