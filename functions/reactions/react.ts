@@ -113,9 +113,10 @@ async function startTimer(window: ReactionWindow, deps: ReactDeps): Promise<void
     );
   } catch (error: unknown) {
     if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    // The timer ended, yet the window took the change: its fire step failed for good (the
-    // execution's history says why). Logged: the change is in the window's item.
-    deps.log.warn('reaction window closed without firing', { runId: window.runId });
+    // The window's timer exists with another input (the reaction's watched ASG changed within
+    // the window: it fires with the first one, and this host is in its item), or it ended without
+    // firing (its Fire step failed for good; the execution's history says why).
+    deps.log.warn('reaction window timer not started: it exists already', { runId: window.runId });
   }
 }
 
