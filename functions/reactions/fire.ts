@@ -15,7 +15,8 @@ export interface FireDeps extends ReactionRunDeps {
 
 export interface FireOutcome {
   runId: string;
-  hosts: string[];
+  /** How many hosts the run names (not the hosts: the state's output is at most 256 KiB). */
+  hostCount: number;
   /** False when the run had started and ended before (a retried step). */
   started: boolean;
 }
@@ -25,10 +26,10 @@ export async function fireWindow(window: ReactionWindow, deps: FireDeps): Promis
   if (hosts.length === 0) {
     // A timer without a pending item: the item expired (TTL) or was never written. Nothing to say.
     deps.log.info('reaction window empty', { runId: window.runId });
-    return { runId: window.runId, hosts, started: false };
+    return { runId: window.runId, hostCount: 0, started: false };
   }
   const started = await startReactionRun(window.runId, window, hosts, deps, {
     windowStart: window.windowStart,
   });
-  return { runId: window.runId, hosts, started };
+  return { runId: window.runId, hostCount: hosts.length, started };
 }

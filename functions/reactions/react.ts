@@ -124,7 +124,9 @@ export async function react(event: BusEvent, deps: ReactDeps): Promise<ReactOutc
   const outcome: ReactOutcome = { pending: [], duplicate: [], ranBefore: [] };
   const host = await changedHost(event, deps);
   if (!host) return outcome;
-  const at = typeof event.detail.at === 'number' ? event.detail.at : Date.parse(event.time);
+  const stamped = typeof event.detail.at === 'number' ? event.detail.at : Date.parse(event.time);
+  // A change is never in a window that has not begun: a stamp from the future would hold the run back.
+  const at = Math.min(Number.isFinite(stamped) ? stamped : deps.now(), deps.now());
   const nodeId = text(event.detail.nodeId);
   const who = text(event.detail.identity) ?? nodeId ?? 'unknown';
   const matches = matchingReactions(await deps.reactions(), host);

@@ -9,8 +9,10 @@ import { GROUP_FACT } from '#shared/fleet-file/group-name.ts';
 import { runInputSchema, type RunInput } from '#shared/messages.ts';
 import { reactionCaller, type GroupReactions, type StoredReaction } from '#shared/reactions.ts';
 
-/** Hosts named in a run's caller; more are counted (`+3 more`), the full list is in the event. */
+/** Hosts named in a run's caller; more are counted (`+3 more`). */
 const CALLER_HOSTS = 20;
+/** Hosts listed in the Run Started event (an EventBridge entry is at most 256 KiB); all are counted. */
+const EVENT_HOSTS = 100;
 
 export interface ReactionRunDeps {
   sfn: Pick<SFNClient, 'send'>;
@@ -92,8 +94,11 @@ export async function startReactionRun(
     at: Date.now(),
     runId,
     caller: input.caller,
-    cause: causeText(ref.reaction, hosts),
-    hosts: [...hosts],
+    cause:
+      causeText(ref.reaction, hosts.slice(0, CALLER_HOSTS)) +
+      (hosts.length > CALLER_HOSTS ? ` (${hosts.length} hosts)` : ''),
+    hosts: hosts.slice(0, EVENT_HOSTS),
+    hostCount: hosts.length,
     startedAt,
     ...extra,
   });

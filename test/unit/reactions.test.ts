@@ -211,9 +211,7 @@ describe('react and fire (trailing debounce)', () => {
     // Nothing runs while the window is open: the later changes would not be heard of.
     expect(await f.closeWindows(89_999)).toEqual([]);
     expect(f.runs()).toEqual([]);
-    expect(await f.closeWindows(90_000)).toEqual([
-      { runId: first.pending[0], hosts: ['api-1', 'api-2'], started: true },
-    ]);
+    expect(await f.closeWindows(90_000)).toEqual([{ runId: first.pending[0], hostCount: 2, started: true }]);
     const [run] = f.runs();
     expect(run!.name).toBe(first.pending[0]);
     expect(run!.input.filter.fact).toEqual(['group="www"']);
@@ -288,12 +286,33 @@ describe('react and fire (trailing debounce)', () => {
     const { pending } = await react(joined(60_000, 1), f.deps);
     const window = f.sfn.started(TIMER)[0]!.input as ReactionWindow;
     // A change added after firing is refused: a retry sees the same hosts, asks the same input.
-    expect(await fireWindow(window, f.deps)).toMatchObject({ started: true, hosts: ['api-1'] });
+    expect(await fireWindow(window, f.deps)).toMatchObject({ started: true, hostCount: 1 });
     await react(joined(61_000, 2), f.deps);
-    expect(await fireWindow(window, f.deps)).toMatchObject({ started: true, hosts: ['api-1'] });
+    expect(await fireWindow(window, f.deps)).toMatchObject({ started: true, hostCount: 1 });
     f.sfn.executions.get(`${RUN}/${pending[0]}`)!.open = false;
     expect(await fireWindow(window, f.deps)).toMatchObject({ started: false });
     expect(f.runs()).toHaveLength(1);
+  });
+
+  it('names 20 hosts in the caller and 100 in the event for a window of many, counting them all', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    for (let n = 1; n <= 150; n++) await react(joined(60_000, n), f.deps);
+    await f.closeWindows(90_000);
+    const [run] = f.runs();
+    expect(run!.input.caller).toMatch(/^reaction:www:api-joined:api-1,api-10,api-100,.*,\+130 more$/);
+    expect(run!.input.caller.split(',')).toHaveLength(21);
+    const [, detail] = f.published[0]!;
+    expect(detail.hosts).toHaveLength(100);
+    expect(detail.hostCount).toBe(150);
+    expect(detail.cause).toMatch(/ joined \(150 hosts\)$/);
+  });
+
+  it('puts a change stamped in the future in the window it arrived in', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    const { pending } = await react(joined(10_000_000, 1), f.deps);
+    expect(pending[0]).toMatch(/^reaction-joined-60-/);
   });
 
   it("targets the reacting group's Auto Scaling group when it has one (its instances report asg)", async () => {
