@@ -1,16 +1,24 @@
 /**
  * Steps of the lifecycle state machine that answer at once (functions/lifecycle/): `prepare`,
- * `barrier`, `heartbeat`, `outcome` (of a finished run) and `complete`.
+ * `barrier`, `heartbeat`, `outcome` (of a finished run) and `complete`; and a decommission's
+ * reactions (functions/reactions/decommission.ts): `reactions` starts them, `reactionsPending`
+ * says whether to wait for one more.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { prepareAction, type LifecycleAction } from './lifecycle/lifecycle-action.ts';
 import { barrierMet, completeAction, recordHeartbeat, runOutcome } from './lifecycle/lifecycle-steps.ts';
-import { lifecycleLogger as logger, prepareDeps, stepDeps } from './lifecycle/wiring.ts';
+import {
+  decommissionReactionDeps,
+  lifecycleLogger as logger,
+  prepareDeps,
+  stepDeps,
+} from './lifecycle/wiring.ts';
+import { pendingDecommissionReactions, startDecommissionReactions } from './reactions/decommission.ts';
 import { wiring } from './run/wiring.ts';
 
 interface StepEvent {
-  step: 'prepare' | 'barrier' | 'heartbeat' | 'outcome' | 'complete';
+  step: 'prepare' | 'barrier' | 'heartbeat' | 'outcome' | 'complete' | 'reactions' | 'reactionsPending';
   event?: unknown;
   /** `prepare`: the lifecycle execution's id (`$$.Execution.Id`), which claims the action. */
   execution?: string;
@@ -27,6 +35,10 @@ export const handler = middy(async (input: StepEvent) => {
       return barrierMet(input.action, stepDeps());
     case 'heartbeat':
       return recordHeartbeat(input.action, stepDeps());
+    case 'reactions':
+      return startDecommissionReactions(input.action, decommissionReactionDeps());
+    case 'reactionsPending':
+      return pendingDecommissionReactions(input.action, decommissionReactionDeps());
     case 'outcome': {
       // The run's final record: its meta item holds status and summary.
       const runId = input.action.runId!;

@@ -4,7 +4,7 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { defaultClients } from '#shared/aws.ts';
 import { runKey } from './lifecycle/lifecycle-waits.ts';
@@ -19,7 +19,13 @@ export const handler = middy(async (event: unknown) => {
   const token = await lifecycleWaits().claim(runKey(runId));
   if (!token) return;
   logger.info('lifecycle run ended', { runId, status });
-  await defaultClients.sfn.send(
-    new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ runId, status, done: true }) }),
-  );
+  try {
+    await defaultClients.sfn.send(
+      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ runId, status, done: true }) }),
+    );
+  } catch (error: unknown) {
+    // The wait gave up first (a decommission's reaction that outlasted its bound): nobody to tell.
+    if (!(error instanceof TaskTimedOut)) throw error;
+    logger.info('lifecycle wait ended before the run', { runId });
+  }
 }).use(injectLambdaContext(logger));

@@ -178,6 +178,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stopFns.push(() => sfn.stopAll());
     // The lifecycle steps start bootstrap and decommission runs (serverless.yml: Ref RunStateMachine).
     process.env.DROVER_RUN_STATE_MACHINE = stateMachines.run;
+    // react starts a reaction's debounce window (serverless.yml: the reaction machine's ARN).
+    process.env.DROVER_REACTION_STATE_MACHINE = stateMachines.reaction;
 
     const scheduling = await startLocalScheduler({
       stage,

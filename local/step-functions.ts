@@ -107,10 +107,15 @@ export class LocalStepFunctions {
     if (!/^[0-9A-Za-z_-]{1,80}$/.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
     const machineName = stateMachineArn.slice(stateMachineArn.lastIndexOf(':') + 1);
     const executionArn = `${this.arnPrefix}execution:${machineName}:${name}`;
-    if (this.#executions.has(executionArn)) {
+    checkPayloadParameter('input', input);
+    const existing = this.#executions.get(executionArn)?.record;
+    if (existing) {
+      // AWS: a name is used once (for 90 days). Asking again for an open execution with the very
+      // same input is idempotent (its ARN and start date come back); a different input, or a
+      // closed execution whatever the input, is ExecutionAlreadyExists.
+      if (existing.status === 'RUNNING' && existing.input === input) return existing;
       throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    checkPayloadParameter('input', input);
     let parsedInput: unknown;
     try {
       parsedInput = JSON.parse(input);

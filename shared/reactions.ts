@@ -5,10 +5,12 @@
  * `reactions#<group>`, sort key `reactions`; the lifecycle configurations are the `config` items);
  * read by the `react` function on the stage bus's Node Joined/Lost/Terminated events.
  *
- * Debounce: a reaction's run is the run state machine's execution named after the reaction and the
- * fixed window its event falls in. Every event of that window asks for the same name; Step
- * Functions starts it once (ExecutionAlreadyExists, or the running execution returned, for the
- * rest), so several changes within a window make one run, whichever Lambda delivers them.
+ * Debounce (trailing): the changes of one reaction within one fixed window make one run, started
+ * when the window closes and listing them all. Each change is added to the window's pending item
+ * (shared/reaction-windows.ts), then the window's timer is started: an execution of the reaction
+ * state machine (a Wait until the window's end, then `fire`) named like the run, with an input made
+ * of the reaction and the window only, so every change of the window, from whichever Lambda, and
+ * every redelivery asks Step Functions for the same execution, which starts once.
  */
 import { createHash } from 'node:crypto';
 import { DeleteCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -19,7 +21,10 @@ import { GROUP_NAME } from './fleet-file/group-name.ts';
 export { REACTION_EVENTS } from './fleet-file/schema.ts';
 export type ReactionEvent = (typeof REACTION_EVENTS)[number];
 
-/** Seconds of one debounce window: the changes within it make one run. */
+/**
+ * Seconds of one debounce window: the changes within it make one run, started when it closes.
+ * `DROVER_REACTION_WINDOW_SEC` on the react function sets another (1 to 3600; tests use 1-2).
+ */
 export const REACTION_WINDOW_SEC = 30;
 
 /** The bus events reactions follow, and the reaction event each one is. */
@@ -144,11 +149,18 @@ export const windowStart = (at: number, windowSec = REACTION_WINDOW_SEC): number
  * command). Up to 80 of `[0-9A-Za-z_-]`, as Step Functions allows; readable where it fits.
  */
 export function reactionRunId(reacting: string, reaction: StoredReaction, windowStartSec: number): string {
-  const hash = createHash('sha256')
+  return `reaction-${reaction.on}-${windowStartSec}-${reactionKey(reacting, reaction)}-${reacting}`.slice(
+    0,
+    80,
+  );
+}
+
+/** A reaction's identity: a hash of the reacting group, event, watched group and command. */
+export function reactionKey(reacting: string, reaction: StoredReaction): string {
+  return createHash('sha256')
     .update(JSON.stringify([reacting, reaction.on, reaction.group, reaction.run]))
     .digest('hex')
     .slice(0, 10);
-  return `reaction-${reaction.on}-${windowStartSec}-${hash}-${reacting}`.slice(0, 80);
 }
 
 /** Who started a reaction's run, recorded as its caller. */

@@ -10,6 +10,7 @@ import type { EventPublisher } from '#shared/drover-events.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import type { ActionClaim } from './lifecycle-answers.ts';
+import type { DecommissionReactions } from '../reactions/decommission.ts';
 
 export const lifecycleEventSchema = z.object({
   'detail-type': z.enum(['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action']),
@@ -50,6 +51,8 @@ export interface LifecycleAction {
   sliceSec: number;
   /** Set once the answer is known: what CompleteLifecycleAction says, and why. */
   outcome?: Outcome;
+  /** A decommission's reactions, run before it (set by the state machine's StartReactions). */
+  reactions?: DecommissionReactions;
 }
 
 export class InvalidLifecycleEvent extends Error {

@@ -247,6 +247,10 @@ async function announce(
     reason: outcome.reason,
     ...(outcome.answered ? { answered: outcome.answered } : {}),
     ...(outcome.runId ? { runId: outcome.runId } : {}),
+    // The reactions that ran before a decommission, each with its status (`running` if it outlasted the wait).
+    ...(action.kind === 'terminate' && action.reactions?.runs.length
+      ? { reactions: action.reactions.runs, reactionsState: action.reactions.state }
+      : {}),
   });
 }
 

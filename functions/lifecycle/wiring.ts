@@ -1,5 +1,9 @@
 /** The lifecycle steps' dependencies, built once per container from the stage's environment. */
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ReactionWindows } from '#shared/reaction-windows.ts';
+import { ReactionStore } from '#shared/reactions.ts';
+import { DECOMMISSION_REACTIONS_SEC, type DecommissionReactionDeps } from '../reactions/decommission.ts';
 import { defaultClients } from '#shared/aws.ts';
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { DynamoLifecycleConfigStore } from '#shared/lifecycle-config.ts';
@@ -7,8 +11,8 @@ import { ConfigError } from '#shared/stage-config.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { LifecycleWaits } from './lifecycle-waits.ts';
 import { LifecycleAnswers } from './lifecycle-answers.ts';
-import type { StepDeps } from './lifecycle-steps.ts';
-import type { PrepareDeps } from './lifecycle-action.ts';
+import { recordHeartbeat, type StepDeps } from './lifecycle-steps.ts';
+import type { LifecycleAction, PrepareDeps } from './lifecycle-action.ts';
 import { NodeMembership } from '../membership/node-membership.ts';
 import { handlerLogger, stage, wiring } from '../run/wiring.ts';
 
@@ -76,4 +80,43 @@ function sliceSecFrom(value: string | undefined): number | undefined {
     throw new ConfigError(`DROVER_LIFECYCLE_SLICE_SEC must be a whole number from 1 to 240, got "${value}"`);
   }
   return n;
+}
+
+/** `DROVER_DECOMMISSION_REACTIONS_SEC`: the bound of a decommission's wait for its reactions, 1 to 240 s. */
+function reactionsSecFrom(value: string | undefined): number {
+  if (value === undefined || value === '') return DECOMMISSION_REACTIONS_SEC;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 240) {
+    throw new ConfigError(
+      `DROVER_DECOMMISSION_REACTIONS_SEC must be a whole number from 1 to 240, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+let reactionDeps: DecommissionReactionDeps | undefined;
+
+/** The decommission's reactions (functions/reactions/decommission.ts). */
+export function decommissionReactionDeps(): DecommissionReactionDeps {
+  const table = env('DROVER_LIFECYCLE_TABLE');
+  const store = new ReactionStore(defaultClients.dynamo, table);
+  const steps = stepDeps();
+  return (reactionDeps ??= {
+    reactions: () => store.list(),
+    node,
+    windows: new ReactionWindows(defaultClients.dynamo, table),
+    runStatus: async (runId) => {
+      const arn = steps.runStateMachineArn.replace(':stateMachine:', ':execution:') + `:${runId}`;
+      const execution = await defaultClients.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      if (execution.status === 'RUNNING') return 'running';
+      return (await wiring.runs().getMeta(runId))?.status ?? execution.status?.toLowerCase() ?? 'unknown';
+    },
+    heartbeat: (host) => recordHeartbeat(host as LifecycleAction, steps),
+    sfn: defaultClients.sfn,
+    runStateMachineArn: steps.runStateMachineArn,
+    events: wiring.events(),
+    waitSec: reactionsSecFrom(process.env.DROVER_DECOMMISSION_REACTIONS_SEC),
+    now: wiring.now,
+    log: lifecycleLogger,
+  });
 }

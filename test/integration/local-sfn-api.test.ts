@@ -205,3 +205,49 @@ describe('local Step Functions quotas inside an execution', () => {
     expect(events.at(-1)).toMatchObject({ type: 'ExecutionFailed' });
   });
 });
+
+describe('local StartExecution of a name already used', () => {
+  let server: Server;
+  let sfn: SFNClient;
+  let local: LocalStepFunctions;
+  let dir = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-sfn-names-'));
+    const lambdas = { resolveName: () => undefined, invoke: async () => ({}) } as unknown as LambdaRuntime;
+    local = new LocalStepFunctions(lambdas, 'arn:aws:states:us-east-1:000000000000:');
+    server = createApiServer(local, new LocalEventBus(join(dir, 'events.jsonl')));
+    sfn = createSfnClient({
+      region: 'us-east-1',
+      endpoints: { sfn: `http://127.0.0.1:${await listen(server)}` },
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+  });
+
+  afterAll(async () => {
+    local?.stopAll();
+    sfn?.destroy();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is idempotent for an open execution with the same input, ExecutionAlreadyExists otherwise (as AWS)', async () => {
+    // Waits for $.seconds: open long enough to ask again, then closed.
+    const arn = local.createStateMachine('wait', {
+      StartAt: 'Hold',
+      States: { Hold: { Type: 'Wait', SecondsPath: '$.seconds', End: true } },
+    });
+    const start = (input: string) =>
+      sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'once', input }));
+
+    const first = await start('{"seconds":1}');
+    const again = await start('{"seconds":1}');
+    expect(again.executionArn).toBe(first.executionArn);
+    expect(again.startDate?.getTime()).toBe(first.startDate?.getTime());
+    await expect(start('{"seconds":2}')).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+
+    expect((await finished(sfn, first.executionArn!)).status).toBe('SUCCEEDED');
+    // Closed: the name is used, whatever the input.
+    await expect(start('{"seconds":1}')).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+  });
+});

@@ -46,6 +46,8 @@ const SIGNERS: FunctionName[] = ['dispatch'];
 const INBOXES = `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:drover-${STAGE}-node-*`;
 const executionsOf = (machine: string) =>
   `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:drover-${STAGE}-${machine}:*`;
+/** The reaction state machine, by name: it invokes react, whose role and environment name it. */
+const REACTION_MACHINE = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:drover-${STAGE}-reaction`;
 const STAGE_SCHEDULES = `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/drover-${STAGE}/*`;
 const GROUPS =
   'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*';
@@ -116,9 +118,17 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   recordEvent: [...logs('recordEvent'), ...on('EventsTable.Arn', 'dynamodb:PutItem')],
   lifecycle: [
     ...logs('lifecycle'),
-    ...on('LifecycleTable.Arn', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'),
+    ...on(
+      'LifecycleTable.Arn',
+      'dynamodb:GetItem',
+      'dynamodb:Scan',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ),
     ...on('NodesTable.Arn', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'),
     ...on('RunsTable.Arn', 'dynamodb:GetItem'),
+    ...on('RunStateMachine', 'states:StartExecution'),
+    ...on(executionsOf('run'), 'states:DescribeExecution'),
     ...on(GROUPS, 'autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'),
     ...on(INBOXES, 'sqs:DeleteQueue'),
     ...on('EventBus.Arn', 'events:PutEvents'),
@@ -138,9 +148,10 @@ const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   ],
   react: [
     ...logs('react'),
-    ...on('LifecycleTable.Arn', 'dynamodb:Scan'),
+    ...on('LifecycleTable.Arn', 'dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
     ...on('NodesTable.Arn', 'dynamodb:GetItem'),
     ...on('RunStateMachine', 'states:StartExecution'),
+    ...on(REACTION_MACHINE, 'states:StartExecution'),
     ...on('EventBus.Arn', 'events:PutEvents'),
   ],
 };
@@ -253,6 +264,19 @@ describe(`sls package --stage ${STAGE}`, () => {
           ? { Ref: 'EventBus' }
           : undefined,
       );
+    });
+
+    it('react names the reaction state machine by its deployed name (a Ref would be a cycle: it invokes react)', () => {
+      const variables = (
+        resource(template, lambdaLogicalId('react')).Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(variables.DROVER_REACTION_STATE_MACHINE).toEqual({ 'Fn::Sub': REACTION_MACHINE });
+      expect(resource(template, 'ReactionStateMachine').Properties.StateMachineName).toBe(
+        `drover-${STAGE}-reaction`,
+      );
+      expect(REACTION_MACHINE.endsWith(`:stateMachine:drover-${STAGE}-reaction`)).toBe(true);
     });
 
     it('log to groups with a retention period', () => {

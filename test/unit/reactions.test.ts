@@ -1,7 +1,9 @@
 /**
  * Reactions: which stored reactions an event sets off, the debounce window and the run id (the
- * execution name every event of a window shares), and the react step with a fake Step Functions
- * that refuses a name it has seen, as Step Functions does.
+ * execution name every event of a window shares), and the react and fire steps with in-memory
+ * fakes that keep AWS's rules: a window item refuses hosts once fired (DynamoDB's condition), and
+ * Step Functions starts a name once (the same input again while open is that execution; anything
+ * else ExecutionAlreadyExists). test/integration/reaction-windows.test.ts runs them on the stack.
  */
 import { describe, expect, it } from 'vitest';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -9,6 +11,7 @@ import {
   MAX_REACTIONS_ITEM_BYTES,
   matchingReactions,
   reactionsTooBig,
+  reactionKey,
   reactionRunId,
   windowStart,
   type GroupReactions,
@@ -16,7 +19,9 @@ import {
 } from '#shared/reactions.ts';
 import { RUN_ID_PATTERN } from '#shared/run-errors.ts';
 import { runInputSchema } from '#shared/messages.ts';
-import { react, type ReactDeps } from '../../functions/reactions/react.ts';
+import { react, type ReactDeps, type ReactionWindow } from '../../functions/reactions/react.ts';
+import { fireWindow, type FireDeps } from '../../functions/reactions/fire.ts';
+import type { AddOutcome } from '#shared/reaction-windows.ts';
 
 const reload: StoredReaction = { on: 'joined', group: 'api', run: 'reload-upstreams', asg: 'api-asg' };
 const stored: GroupReactions[] = [
@@ -95,29 +100,92 @@ describe('debounce window and run id', () => {
   });
 });
 
-/** A fake Step Functions: a name starts once, then ExecutionAlreadyExists (the local emulator too). */
+/** The window items, as DynamoDB keeps them under the conditional writes of ReactionWindows. */
+class FakeWindows {
+  readonly items = new Map<string, { hosts: Set<string>; moved: Set<string>; fired: boolean }>();
+  readonly reactedBy = new Map<string, string[]>();
+  #item(runId: string) {
+    let item = this.items.get(runId);
+    if (!item) this.items.set(runId, (item = { hosts: new Set(), moved: new Set(), fired: false }));
+    return item;
+  }
+  add = async (runId: string, host: string): Promise<AddOutcome> => {
+    const item = this.#item(runId);
+    if (!item.fired) {
+      item.hosts.add(host);
+      return { state: 'pending' };
+    }
+    return item.hosts.has(host) || item.moved.has(host) ? { state: 'duplicate' } : { state: 'late' };
+  };
+  markMoved = async (runId: string, host: string) => void this.#item(runId).moved.add(host);
+  reacted = async (nodeId: string) => this.reactedBy.get(nodeId) ?? [];
+  fire = async (runId: string) => {
+    const item = this.#item(runId);
+    item.fired = true;
+    return [...item.hosts].sort();
+  };
+}
+
+/** Step Functions' StartExecution rules for names, per state machine. */
+class FakeSfn {
+  readonly executions = new Map<string, { input: string; open: boolean }>();
+  failNext = 0;
+  send = (async (command: StartExecutionCommand) => {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('ThrottlingException');
+    }
+    const key = `${command.input.stateMachineArn}/${command.input.name}`;
+    const input = command.input.input!;
+    const found = this.executions.get(key);
+    if (found && !(found.open && found.input === input))
+      throw new ExecutionAlreadyExists({ message: 'exists', $metadata: {} });
+    if (!found) this.executions.set(key, { input, open: true });
+    return { executionArn: `arn:${key}`, startDate: new Date() };
+  }) as ReactDeps['sfn']['send'];
+  started(machine: string): { name: string; input: unknown }[] {
+    return [...this.executions]
+      .filter(([key]) => key.startsWith(`${machine}/`))
+      .map(([key, e]) => ({ name: key.slice(machine.length + 1), input: JSON.parse(e.input) as unknown }));
+  }
+}
+
+const RUN = 'arn:aws:states:us-east-1:000000000000:stateMachine:drover-t-run';
+const TIMER = 'arn:aws:states:us-east-1:000000000000:stateMachine:drover-t-reaction';
+
 function fakeDeps(reactions: GroupReactions[], groups: Record<string, string> = {}) {
-  const names: string[] = [];
-  const inputs: unknown[] = [];
+  const windows = new FakeWindows();
+  const sfn = new FakeSfn();
   const published: [string, Record<string, unknown>][] = [];
-  const deps: ReactDeps = {
+  let now = 0;
+  const log = { info: () => {}, warn: () => {} };
+  const deps: ReactDeps & FireDeps = {
     reactions: async () => reactions,
     groupOf: async (nodeId) => groups[nodeId],
-    sfn: {
-      send: (async (command: StartExecutionCommand) => {
-        const name = command.input.name!;
-        if (names.includes(name)) throw new ExecutionAlreadyExists({ message: 'exists', $metadata: {} });
-        names.push(name);
-        inputs.push(JSON.parse(command.input.input!));
-        return { executionArn: `arn:${name}`, startDate: new Date() };
-      }) as ReactDeps['sfn']['send'],
-    },
-    runStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:drover-t-run',
+    windows,
+    sfn,
+    runStateMachineArn: RUN,
+    reactionStateMachineArn: TIMER,
     events: { publish: async (type, detail) => void published.push([type, detail]) },
     windowSec: 30,
-    log: { info: () => {} },
+    now: () => now,
+    log,
   };
-  return { deps, names, inputs, published };
+  /** Closes every open timer whose window ended by `at` (ms), as the Wait state's end does. */
+  const closeWindows = async (at: number) => {
+    now = at;
+    const fired = [];
+    for (const { name, input } of sfn.started(TIMER)) {
+      const window = input as ReactionWindow;
+      const timer = sfn.executions.get(`${TIMER}/${name}`)!;
+      if (!timer.open || Date.parse(window.fireAt) > at) continue;
+      fired.push(await fireWindow(window, deps));
+      timer.open = false;
+    }
+    return fired;
+  };
+  const runs = () => sfn.started(RUN).map((r) => ({ name: r.name, input: runInputSchema.parse(r.input) }));
+  return { deps, windows, sfn, published, closeWindows, runs, setNow: (at: number) => (now = at) };
 }
 
 const event = (type: string, detail: Record<string, unknown>, id = 'e1') => ({
@@ -127,48 +195,131 @@ const event = (type: string, detail: Record<string, unknown>, id = 'e1') => ({
   'detail-type': type,
   detail,
 });
+const joined = (at: number, n: number) =>
+  event('Node Joined', { at, nodeId: `i-${n}`, identity: `api-${n}`, asg: 'api-asg' }, `e${n}`);
 
-describe('react', () => {
-  it('starts one run on the reacting group for several joins within a window; the next window starts another', async () => {
+describe('react and fire (trailing debounce)', () => {
+  it('makes one run after the window for several changes in it, listing them all; the next window another', async () => {
     const f = fakeDeps(stored);
-    const first = await react(
-      event('Node Joined', { at: 60_000, nodeId: 'i-1', identity: 'api-1', asg: 'api-asg' }),
-      f.deps,
-    );
-    const second = await react(
+    f.setNow(60_000);
+    const first = await react(joined(60_000, 1), f.deps);
+    await react(
       event('Node Joined', { at: 75_000, nodeId: 'i-2', identity: 'api-2', facts: { group: 'api' } }, 'e2'),
       f.deps,
     );
-    expect(first.started).toHaveLength(1);
-    expect(second).toEqual({ started: [], debounced: first.started });
-    const third = await react(
-      event('Node Joined', { at: 95_000, nodeId: 'i-3', identity: 'api-3', asg: 'api-asg' }, 'e3'),
-      f.deps,
-    );
-    expect(third.started).toHaveLength(1);
-    expect(f.names).toHaveLength(2);
-    const input = runInputSchema.parse(f.inputs[0]);
-    expect(input.filter.fact).toEqual(['group="www"']);
-    expect(input.command).toEqual({ shell: 'reload-upstreams' });
-    expect(input.caller).toBe('reaction:www:api-joined:api-1');
-    expect(f.published.map(([type, d]) => [type, d.runId, d.caller])).toEqual([
-      ['Run Started', first.started[0], 'reaction:www:api-joined:api-1'],
-      ['Run Started', third.started[0], 'reaction:www:api-joined:api-3'],
+    expect(first.pending).toHaveLength(1);
+    // Nothing runs while the window is open: the later changes would not be heard of.
+    expect(await f.closeWindows(89_999)).toEqual([]);
+    expect(f.runs()).toEqual([]);
+    expect(await f.closeWindows(90_000)).toEqual([{ runId: first.pending[0], hostCount: 2, started: true }]);
+    const [run] = f.runs();
+    expect(run!.name).toBe(first.pending[0]);
+    expect(run!.input.filter.fact).toEqual(['group="www"']);
+    expect(run!.input.command).toEqual({ shell: 'reload-upstreams' });
+    expect(run!.input.caller).toBe('reaction:www:api-joined:api-1,api-2');
+    expect(f.published).toEqual([
+      [
+        'Run Started',
+        expect.objectContaining({
+          runId: first.pending[0],
+          cause: 'api hosts api-1, api-2 joined',
+          hosts: ['api-1', 'api-2'],
+        }),
+      ],
     ]);
+
+    const next = await react(joined(95_000, 3), f.deps);
+    await f.closeWindows(120_000);
+    expect(f.runs().map((r) => r.name)).toEqual([first.pending[0], next.pending[0]]);
+    expect(f.runs()[1]!.input.caller).toBe('reaction:www:api-joined:api-3');
+  });
+
+  it('starts no extra run for a redelivered event, before or after its window fired', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    await react(joined(60_000, 1), f.deps);
+    await react(joined(60_000, 1), f.deps);
+    await f.closeWindows(90_000);
+    expect(await react(joined(60_000, 1), f.deps)).toMatchObject({
+      pending: [],
+      duplicate: [expect.any(String)],
+    });
+    await f.closeWindows(200_000);
+    expect(f.runs()).toHaveLength(1);
+    expect(f.runs()[0]!.input.caller).toBe('reaction:www:api-joined:api-1');
+  });
+
+  it('puts a change that arrives after its window fired in the window of its arrival, once', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    await react(joined(60_000, 1), f.deps);
+    await f.closeWindows(90_000);
+    f.setNow(100_000);
+    const late = await react(joined(70_000, 2), f.deps);
+    expect(late.pending[0]).toMatch(/^reaction-joined-90-/);
+    // Its redelivery, even after the later window fired, is known as one.
+    await f.closeWindows(120_000);
+    f.setNow(130_000);
+    expect((await react(joined(70_000, 2), f.deps)).duplicate).toHaveLength(1);
+    await f.closeWindows(200_000);
+    expect(f.runs().map((r) => r.input.caller)).toEqual([
+      'reaction:www:api-joined:api-1',
+      'reaction:www:api-joined:api-2',
+    ]);
+  });
+
+  it('still makes exactly one run when it crashed between the pending write and the timer', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    f.sfn.failNext = 1;
+    await expect(react(joined(60_000, 1), f.deps)).rejects.toThrow('Throttling');
+    expect(f.sfn.started(TIMER)).toEqual([]);
+    // EventBridge retries the event.
+    await react(joined(60_000, 1), f.deps);
+    await f.closeWindows(90_000);
+    expect(f.runs()).toHaveLength(1);
+  });
+
+  it('starts the same run when the fire step is retried, open or closed', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    const { pending } = await react(joined(60_000, 1), f.deps);
+    const window = f.sfn.started(TIMER)[0]!.input as ReactionWindow;
+    // A change added after firing is refused: a retry sees the same hosts, asks the same input.
+    expect(await fireWindow(window, f.deps)).toMatchObject({ started: true, hostCount: 1 });
+    await react(joined(61_000, 2), f.deps);
+    expect(await fireWindow(window, f.deps)).toMatchObject({ started: true, hostCount: 1 });
+    f.sfn.executions.get(`${RUN}/${pending[0]}`)!.open = false;
+    expect(await fireWindow(window, f.deps)).toMatchObject({ started: false });
+    expect(f.runs()).toHaveLength(1);
+  });
+
+  it('names 20 hosts in the caller and 100 in the event for a window of many, counting them all', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    for (let n = 1; n <= 150; n++) await react(joined(60_000, n), f.deps);
+    await f.closeWindows(90_000);
+    const [run] = f.runs();
+    expect(run!.input.caller).toMatch(/^reaction:www:api-joined:api-1,api-10,api-100,.*,\+130 more$/);
+    expect(run!.input.caller.split(',')).toHaveLength(21);
+    const [, detail] = f.published[0]!;
+    expect(detail.hosts).toHaveLength(100);
+    expect(detail.hostCount).toBe(150);
+    expect(detail.cause).toMatch(/ joined \(150 hosts\)$/);
+  });
+
+  it('puts a change stamped in the future in the window it arrived in', async () => {
+    const f = fakeDeps(stored);
+    f.setNow(60_000);
+    const { pending } = await react(joined(10_000_000, 1), f.deps);
+    expect(pending[0]).toMatch(/^reaction-joined-60-/);
   });
 
   it("targets the reacting group's Auto Scaling group when it has one (its instances report asg)", async () => {
     const f = fakeDeps([{ ...stored[0]!, targetAsg: 'www-asg' }]);
-    await react(event('Node Joined', { at: 1, nodeId: 'i-1', identity: 'api-1', asg: 'api-asg' }), f.deps);
-    expect(runInputSchema.parse(f.inputs[0]).filter.fact).toEqual(['asg="www-asg"']);
-  });
-
-  it('a redelivered event starts nothing more', async () => {
-    const f = fakeDeps(stored);
-    const e = event('Node Joined', { at: 60_000, nodeId: 'i-1', identity: 'api-1', asg: 'api-asg' });
-    await react(e, f.deps);
-    expect((await react(e, f.deps)).started).toEqual([]);
-    expect(f.names).toHaveLength(1);
+    await react(joined(1, 1), f.deps);
+    await f.closeWindows(60_000);
+    expect(f.runs()[0]!.input.filter.fact).toEqual(['asg="www-asg"']);
   });
 
   it('reads the group fact of a lost or terminated host from the facts table', async () => {
@@ -177,32 +328,35 @@ describe('react', () => {
       event('Node Terminated', { at: 1_000, nodeId: 'i-9', identity: 'www-9' }),
       f.deps,
     );
-    expect(out.started).toHaveLength(1);
-    expect(runInputSchema.parse(f.inputs[0]).filter.fact).toEqual(['group="db"']);
+    expect(out.pending).toHaveLength(1);
+    await f.closeWindows(60_000);
+    expect(f.runs()[0]!.input.filter.fact).toEqual(['group="db"']);
+  });
+
+  it('skips the terminated reactions a decommission ran already for that host', async () => {
+    const f = fakeDeps(stored, { 'i-9': 'www', 'i-8': 'www' });
+    f.windows.reactedBy.set('i-9', [reactionKey('db', stored[1]!.reactions[0]!)]);
+    const out = await react(
+      event('Node Terminated', { at: 1_000, nodeId: 'i-9', identity: 'www-9' }),
+      f.deps,
+    );
+    expect(out).toMatchObject({ pending: [], ranBefore: [expect.any(String)] });
+    // Another host's termination still reacts.
+    f.windows.reactedBy.clear();
+    expect(
+      (await react(event('Node Terminated', { at: 1_000, nodeId: 'i-8', identity: 'www-8' }, 'e8'), f.deps))
+        .pending,
+    ).toHaveLength(1);
   });
 
   it('ignores other events, and hosts of no watched group', async () => {
     const f = fakeDeps(stored);
-    expect(await react(event('Node Returned', { at: 1, nodeId: 'i-1', asg: 'api-asg' }), f.deps)).toEqual({
-      started: [],
-      debounced: [],
-    });
-    expect(await react(event('Node Joined', { at: 1, nodeId: 'i-1', asg: 'web' }), f.deps)).toEqual({
-      started: [],
-      debounced: [],
-    });
-    expect(f.names).toEqual([]);
-  });
-
-  it('lets other Step Functions errors through, so EventBridge retries the event', async () => {
-    const f = fakeDeps(stored);
-    f.deps.sfn = {
-      send: (async () => {
-        throw new Error('ThrottlingException');
-      }) as ReactDeps['sfn']['send'],
-    };
-    await expect(
-      react(event('Node Joined', { at: 1, nodeId: 'i-1', asg: 'api-asg' }), f.deps),
-    ).rejects.toThrow('Throttling');
+    expect(
+      (await react(event('Node Returned', { at: 1, nodeId: 'i-1', asg: 'api-asg' }), f.deps)).pending,
+    ).toEqual([]);
+    expect((await react(event('Node Joined', { at: 1, nodeId: 'i-1', asg: 'web' }), f.deps)).pending).toEqual(
+      [],
+    );
+    expect(f.sfn.executions.size).toBe(0);
   });
 });
