@@ -9,7 +9,8 @@ import { withStack } from '../stack.ts';
 import { visible } from '../output/visible.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { isMember, nodeStatus } from '#shared/node-status.ts';
-import { scanFleet, selectHosts } from '../fleet.ts';
+import { selectHosts } from '../fleet.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { ago, columns, plural } from '../output/format.ts';
 import type { FindJson } from '../output/schemas.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
@@ -26,7 +27,7 @@ export async function findCommand(flags: FindFlags, ctx: CommandContext): Promis
   const spec = filterSpecFrom(flags);
   return withStack(ctx.stack, async (conn) => {
     const now = Date.now();
-    const hosts = selectHosts(await scanFleet(conn.db, conn.nodesTable), spec, now, {
+    const hosts = selectHosts(await new NodesStore(conn.db, conn.nodesTable).all(), spec, now, {
       includeStale: flags.includeStale,
       all: flags.all,
     });

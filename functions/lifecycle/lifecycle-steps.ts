@@ -19,14 +19,14 @@ import type { EventPublisher } from '#shared/drover-events.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import type { LifecycleAction, Outcome } from './lifecycle-action.ts';
 import { joinKey, runKey, type LifecycleWaits } from './lifecycle-waits.ts';
-import type { NodeMembership } from '../membership/node-membership.ts';
+import type { NodesStore } from '#shared/stores/nodes-store.ts';
 
 export interface StepDeps {
   autoscaling: AutoScalingClient;
   sfn: SFNClient;
   sqs: SQSClient;
   waits: LifecycleWaits;
-  membership: NodeMembership;
+  membership: NodesStore;
   nodes: () => Promise<NodeItem[]>;
   node: (nodeId: string) => Promise<NodeItem | undefined>;
   /** A node's inbox URL, derived from its id (`inboxQueueUrl`), never a URL a host reported. */

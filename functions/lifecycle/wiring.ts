@@ -8,7 +8,7 @@ import type { NodeItem } from '#shared/runs-table.ts';
 import { LifecycleWaits } from './lifecycle-waits.ts';
 import type { StepDeps } from './lifecycle-steps.ts';
 import type { PrepareDeps } from './lifecycle-action.ts';
-import { NodeMembership } from '../membership/node-membership.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { handlerLogger, stage, wiring } from '../run/wiring.ts';
 
 export const lifecycleLogger = handlerLogger();
@@ -35,7 +35,7 @@ export function stepDeps(): StepDeps {
     sfn: defaultClients.sfn,
     sqs: defaultClients.sqs,
     waits: lifecycleWaits(),
-    membership: new NodeMembership(defaultClients.dynamo, stage().nodesTable),
+    membership: new NodesStore(defaultClients.dynamo, stage().nodesTable),
     nodes: () => wiring.nodes().all(),
     node,
     inboxUrl: wiring.inboxUrl,

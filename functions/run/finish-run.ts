@@ -7,7 +7,7 @@ import { describeLambdaCause } from '#shared/lambda-errors.ts';
 import { RUN_ERRORS } from '#shared/run-errors.ts';
 import { finishInputSchema } from './state.ts';
 import { summarize } from './summary.ts';
-import type { RunStore } from './run-store.ts';
+import type { RunStore } from '#shared/stores/runs-store.ts';
 import type { ScheduleLock } from './schedule-lock.ts';
 
 export interface RunEventPublisher {

@@ -17,13 +17,13 @@ import { groupInJoinOrder, nthOfGroup } from '#shared/fleet-file/join-order.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
-import type { RunStore } from './run-store.ts';
-import type { NodeDirectory } from './node-directory.ts';
+import type { RunStore } from '#shared/stores/runs-store.ts';
+import type { NodesStore } from '#shared/stores/nodes-store.ts';
 import type { ScheduleLock } from './schedule-lock.ts';
 
 export interface PlanDeps {
   runs: RunStore;
-  nodes: NodeDirectory;
+  nodes: NodesStore;
   now: () => number;
   retentionDays: number;
   /** Random source in [0, 1) for `limit`; seeded in tests. */
@@ -131,7 +131,7 @@ export function slimTarget(node: NodeItem): NodeItem {
  */
 export async function discoverTargets(
   request: RunRequest,
-  nodes: NodeDirectory,
+  nodes: NodesStore,
   now: number,
 ): Promise<NodeItem[]> {
   const filter = requestFilter(request);

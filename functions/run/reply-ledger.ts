@@ -5,22 +5,16 @@
  * or replayed counting write counts nothing twice, and a redelivery repairs a count that was lost.
  * A wait is released the moment the counts reach their target.
  */
-import {
-  GetItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-  type UpdateItemCommandInput,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
+import { IllegalNodeMove, isNodeMove } from '#shared/stores/node-moves.ts';
+import { RunItems } from '#shared/stores/runs-items.ts';
 import {
   acceptedFrom,
   acksComplete,
   batchCounts,
-  IllegalNodeMove,
-  isNodeMove,
   markersFor,
   resultsComplete,
   statusAfter,
@@ -64,7 +58,11 @@ const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken'
 const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
 
 export class ReplyLedger {
-  constructor(private readonly deps: LedgerDeps) {}
+  readonly #items: RunItems;
+
+  constructor(private readonly deps: LedgerDeps) {
+    this.#items = new RunItems(deps.db, deps.table);
+  }
 
   /**
    * Records replies (any runs, any batches). Per batch: one consistent read (is it dispatched?),
@@ -103,7 +101,7 @@ export class ReplyLedger {
     const fail = (indexes: number[], error: unknown) => indexes.forEach((i) => (outcomes[i] = { error }));
     let item: BatchItem | undefined;
     try {
-      item = await this.#get<BatchItem>(runId, batchSk(batch));
+      item = await this.#items.get<BatchItem>(runId, batchSk(batch));
     } catch (error: unknown) {
       return fail(members, error);
     }
@@ -155,7 +153,7 @@ export class ReplyLedger {
     if (from.length === 0) throw new IllegalNodeMove(`no state may move to ${status} on a ${reply.type}`);
     const expr = setExpression({ ...fields, status });
     try {
-      await this.#update(reply.runId, nodeSk(reply.nodeId), {
+      await this.#items.update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
         // The reply's batch must be the node's: a host cannot move its node with a reply that
         // names another batch (nor add to that batch's counters).
@@ -191,7 +189,7 @@ export class ReplyLedger {
   async #sentInTime(reply: RunReply, queuedAt: number | undefined): Promise<boolean> {
     if (queuedAt === undefined || reply.type === 'rejected') return false;
     // Read now, not with the batch: CloseBatch records the window's end before giving up on anyone.
-    const batch = await this.#get<BatchItem>(reply.runId, batchSk(reply.batch));
+    const batch = await this.#items.get<BatchItem>(reply.runId, batchSk(reply.batch));
     return batch?.ackWindowEndsAt !== undefined && queuedAt <= batch.ackWindowEndsAt;
   }
 
@@ -207,7 +205,7 @@ export class ReplyLedger {
     if (!isNodeMove('no_response', status, false)) return undefined;
     const expr = setExpression({ ...fields, status });
     try {
-      await this.#update(reply.runId, nodeSk(reply.nodeId), {
+      await this.#items.update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: `${expr.UpdateExpression} REMOVE #closed`,
         ConditionExpression: '#status = :nr AND #batch = :batch AND attribute_not_exists(#sealed)',
         ExpressionAttributeNames: {
@@ -265,7 +263,7 @@ export class ReplyLedger {
           },
     );
     try {
-      await this.#update(reply.runId, nodeSk(reply.nodeId), {
+      await this.#items.update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
         ConditionExpression: `#closed = :true AND attribute_not_exists(#resultAt) AND ${
           sealed ? 'attribute_exists(#sealed)' : 'attribute_not_exists(#sealed)'
@@ -294,7 +292,7 @@ export class ReplyLedger {
     previous: NodeStatus,
   ): Promise<void> {
     const expr = setExpression(values);
-    await this.#update(runId, nodeSk(nodeId), {
+    await this.#items.update(runId, nodeSk(nodeId), {
       UpdateExpression: expr.UpdateExpression,
       ConditionExpression: '#status = :previous',
       ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
@@ -303,7 +301,7 @@ export class ReplyLedger {
   }
 
   async #getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
-    return this.#get<NodeRunItem>(runId, nodeSk(nodeId));
+    return this.#items.get<NodeRunItem>(runId, nodeSk(nodeId));
   }
 
   /**
@@ -312,34 +310,13 @@ export class ReplyLedger {
    */
   async #addMarkers(runId: string, batch: number, markers: Markers): Promise<BatchItem> {
     const entries = [...markers.entries()];
-    return (await this.#update<BatchItem>(runId, batchSk(batch), {
+    return (await this.#items.update<BatchItem>(runId, batchSk(batch), {
       UpdateExpression: 'ADD ' + entries.map((_, i) => `#m${i} :m${i}`).join(', '),
       ConditionExpression: 'attribute_exists(runId)',
       ExpressionAttributeNames: Object.fromEntries(entries.map(([marker], i) => [`#m${i}`, marker])),
       values: Object.fromEntries(entries.map(([, ids], i) => [`:m${i}`, ids])),
       ReturnValues: 'ALL_NEW',
     }))!;
-  }
-
-  /** One UpdateItem on the runs table; returns the item's attributes if asked for. */
-  async #update<T>(runId: string, sk: string, update: Update): Promise<T | undefined> {
-    const { values, ...rest } = update;
-    const out = await this.deps.db.send(
-      new UpdateItemCommand({
-        TableName: this.deps.table,
-        Key: marshall({ runId, sk }),
-        ...rest,
-        ...(values ? { ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }) } : {}),
-      }),
-    );
-    return out.Attributes ? (unmarshall(out.Attributes) as T) : undefined;
-  }
-
-  async #get<T>(runId: string, sk: string): Promise<T | undefined> {
-    const out = await this.deps.db.send(
-      new GetItemCommand({ TableName: this.deps.table, Key: marshall({ runId, sk }), ConsistentRead: true }),
-    );
-    return out.Item ? (unmarshall(out.Item) as T) : undefined;
   }
 
   /**
@@ -364,7 +341,7 @@ export class ReplyLedger {
    * already, and ingest only releases waits whose token it can see.
    */
   async registerWait(runId: string, batch: number, phase: Phase, token: string): Promise<void> {
-    const item = await this.#update<BatchItem>(runId, batchSk(batch), {
+    const item = await this.#items.update<BatchItem>(runId, batchSk(batch), {
       UpdateExpression: 'SET #t = :t',
       ConditionExpression: 'attribute_exists(runId)',
       ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase] },
@@ -376,7 +353,7 @@ export class ReplyLedger {
 
   /** Resumes a wait now, whatever the counters say (the run was cancelled). */
   async releaseWait(runId: string, batch: number, phase: Phase): Promise<void> {
-    const batchItem = await this.#get<BatchItem>(runId, batchSk(batch));
+    const batchItem = await this.#items.get<BatchItem>(runId, batchSk(batch));
     const token = batchItem?.[TOKEN_ATTR[phase]];
     if (batchItem && token) await this.#release(batchItem, phase, token);
   }
@@ -391,7 +368,7 @@ export class ReplyLedger {
   /** Claims the token (only one caller wins) and resumes the state machine. */
   async #release(batch: BatchItem, phase: Phase, token: string): Promise<void> {
     try {
-      await this.#update(batch.runId, batch.sk, {
+      await this.#items.update(batch.runId, batch.sk, {
         UpdateExpression: 'REMOVE #t SET #at = :now',
         ConditionExpression: '#t = :t',
         ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
@@ -410,18 +387,15 @@ export class ReplyLedger {
       if (awsErrorName(error) === 'TaskTimedOut' || awsErrorName(error) === 'TaskDoesNotExist') return;
       // Put the token back, so the next reply or redelivery of this batch releases the wait; if
       // even that fails, the wait runs to its timeout, which the state machine treats as normal.
-      await this.#update(batch.runId, batch.sk, {
-        UpdateExpression: 'SET #t = :t REMOVE #at',
-        ConditionExpression: 'attribute_not_exists(#t)',
-        ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
-        values: { ':t': token },
-      }).catch(() => undefined);
+      await this.#items
+        .update(batch.runId, batch.sk, {
+          UpdateExpression: 'SET #t = :t REMOVE #at',
+          ConditionExpression: 'attribute_not_exists(#t)',
+          ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
+          values: { ':t': token },
+        })
+        .catch(() => undefined);
       throw error;
     }
   }
 }
-
-/** An update whose `values` are plain JavaScript, marshalled here. */
-type Update = Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ExpressionAttributeValues'> & {
-  values?: Record<string, unknown>;
-};

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { NODE_MOVES } from '#functions/run/reply-transitions.ts';
-import { RunStore } from '#functions/run/run-store.ts';
+import { NODE_MOVES } from '#shared/stores/node-moves.ts';
+import { RunStore } from '#shared/stores/runs-store.ts';
 import { newRunId } from '#shared/ids.ts';
 import { nodeSk, type NodeStatus } from '#shared/runs-table.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';

@@ -7,9 +7,8 @@ import {
   resultStatus,
   resultsComplete,
   statusAfter,
-  NODE_MOVES,
-  isNodeMove,
 } from '#functions/run/reply-transitions.ts';
+import { NODE_MOVES, isNodeMove } from '#shared/stores/node-moves.ts';
 import { NODE_STATUSES, TERMINAL_NODE_STATUSES, type NodeStatus } from '#shared/runs-table.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
