@@ -17,7 +17,8 @@ export async function hostsCommand(group: string, flags: { json?: boolean }, ctx
   if (!GROUP_NAME.test(group)) throw new CliError(`${JSON.stringify(group)}: ${GROUP_NAME_RULE}`);
   return withStack(ctx.stack, async (conn) => {
     const now = Date.now();
-    const fresh = (await new NodesStore(conn.db, conn.nodesTable).all()).filter((node) => isFresh(node, now));
+    const nodes = new NodesStore(conn.db, conn.nodesTable);
+    const fresh = await nodes.select((node) => (isFresh(node, now) ? node : undefined));
     const doc: FleetHostsJson = {
       group,
       hosts: groupInJoinOrder(fresh, group).map((node, ordinal) => ({

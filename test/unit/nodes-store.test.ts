@@ -4,51 +4,14 @@
  * fleet, holding only the (slimmed) targets so 50,000 hosts with 2–20 KB of facts fit Plan's memory.
  */
 import { describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { discoverTargets, parseRunRequest, selectTargets, slimTarget } from '#functions/run/plan-run.ts';
 import { InvalidRunRequest } from '#functions/run/state.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { nodeItem } from '../helpers/factories.ts';
+import { fakeNodesTable as fakeTable } from '../helpers/fake-nodes-table.ts';
 
 const NOW = 10_000_000;
-
-interface ScanInput {
-  TableName: string;
-  Segment: number;
-  TotalSegments: number;
-  ExclusiveStartKey?: { nodeId: string };
-}
-
-/**
- * A table that answers Scan as DynamoDB does: items split among segments by key hash, `pageSize`
- * items a page with LastEvaluatedKey until the segment is read. Refuses a Segment out of range.
- */
-function fakeTable(items: readonly NodeItem[], pageSize: number) {
-  const scans: ScanInput[] = [];
-  const hash = (key: string) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-  // A real client (the SDK's paginators require one) whose send answers from `items`.
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  Object.assign(db, {
-    send: async (command: { input: ScanInput }) => {
-      const input = command.input;
-      scans.push(input);
-      if (input.Segment < 0 || input.Segment >= input.TotalSegments) {
-        throw Object.assign(new Error('Segment out of range'), { name: 'ValidationException' });
-      }
-      const mine = items.filter((n) => hash(n.nodeId) % input.TotalSegments === input.Segment);
-      const start = input.ExclusiveStartKey
-        ? mine.findIndex((n) => n.nodeId === input.ExclusiveStartKey!.nodeId) + 1
-        : 0;
-      const page = mine.slice(start, start + pageSize);
-      const more = start + pageSize < mine.length;
-      await Promise.resolve();
-      return { Items: page, ...(more ? { LastEvaluatedKey: { nodeId: page.at(-1)!.nodeId } } : {}) };
-    },
-  });
-  return { db, scans };
-}
 
 const fleet: NodeItem[] = Array.from({ length: 60 }, (_, i) =>
   nodeItem({
