@@ -9,7 +9,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
-import { IllegalNodeMove, isNodeMove } from '#shared/stores/node-moves.ts';
+import { isNodeMove, moveCondition, UNCHANGED, type NodeMoveName } from '#shared/stores/node-moves.ts';
 import { RunItems } from '#shared/stores/runs-items.ts';
 import {
   acceptedFrom,
@@ -56,6 +56,12 @@ type Applied = { outcome: ReplyOutcome; markers: Marker[] };
 const TYPE_ORDER: Record<RunReply['type'], number> = { ack: 0, rejected: 1, result: 2 };
 const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
 const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
+/** The row of the table of node moves (shared/stores/node-moves.ts) each kind of reply makes. */
+const REPLY_MOVE: Record<RunReply['type'], NodeMoveName> = {
+  ack: 'ack',
+  rejected: 'reject',
+  result: 'result',
+};
 
 export class ReplyLedger {
   readonly #items: RunItems;
@@ -149,25 +155,18 @@ export class ReplyLedger {
   async #applyReply(reply: RunReply, queuedAt: number | undefined): Promise<Applied> {
     const fields = replyFields(reply, this.deps.now());
     const status = statusAfter(reply);
-    const from = acceptedFrom(reply).filter((f) => isNodeMove(f, status, false));
-    if (from.length === 0) throw new IllegalNodeMove(`no state may move to ${status} on a ${reply.type}`);
+    // The reply's batch must be the node's: a host cannot move its node with a reply that names
+    // another batch (nor add to that batch's counters).
+    const condition = moveCondition(REPLY_MOVE[reply.type], acceptedFrom(reply), status, {
+      batch: reply.batch,
+    });
     const expr = setExpression({ ...fields, status });
     try {
       await this.#items.update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
-        // The reply's batch must be the node's: a host cannot move its node with a reply that
-        // names another batch (nor add to that batch's counters).
-        ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')}) AND #batch = :batch`,
-        ExpressionAttributeNames: {
-          ...expr.ExpressionAttributeNames,
-          '#status': 'status',
-          '#batch': 'batch',
-        },
-        values: {
-          ...expr.values,
-          ...Object.fromEntries(from.map((s, i) => [`:from${i}`, s])),
-          ':batch': reply.batch,
-        },
+        ConditionExpression: condition.ConditionExpression,
+        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
+        values: { ...expr.values, ...condition.values },
       });
       return { outcome: 'recorded', markers: markersFor({ status }) };
     } catch (error: unknown) {
@@ -203,19 +202,18 @@ export class ReplyLedger {
     status: NodeStatus,
   ): Promise<Applied | undefined> {
     if (!isNodeMove('no_response', status, false)) return undefined;
+    const condition = moveCondition('reopen', ['no_response'], status, { batch: reply.batch });
     const expr = setExpression({ ...fields, status });
     try {
       await this.#items.update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: `${expr.UpdateExpression} REMOVE #closed`,
-        ConditionExpression: '#status = :nr AND #batch = :batch AND attribute_not_exists(#sealed)',
+        ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: {
           ...expr.ExpressionAttributeNames,
-          '#status': 'status',
-          '#batch': 'batch',
+          ...condition.ExpressionAttributeNames,
           '#closed': 'closed',
-          '#sealed': 'sealed',
         },
-        values: { ...expr.values, ':nr': 'no_response', ':batch': reply.batch },
+        values: { ...expr.values, ...condition.values },
       });
       return { outcome: 'recorded', markers: markersFor({ status }) };
     } catch (error: unknown) {
@@ -252,6 +250,9 @@ export class ReplyLedger {
     // Sealed: Finish counted the host as what it was; the late record says so. The condition
     // holds the seal as read, so a seal landing meanwhile makes this read the node again.
     const sealed = item.sealed === true;
+    const condition = confirmsCancel
+      ? moveCondition('confirm cancel', [item.status], UNCHANGED, { sealed })
+      : moveCondition('late', [item.status], 'late', { sealed });
     const expr = setExpression(
       confirmsCancel
         ? fields
@@ -265,16 +266,9 @@ export class ReplyLedger {
     try {
       await this.#items.update(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
-        ConditionExpression: `#closed = :true AND attribute_not_exists(#resultAt) AND ${
-          sealed ? 'attribute_exists(#sealed)' : 'attribute_not_exists(#sealed)'
-        }`,
-        ExpressionAttributeNames: {
-          ...expr.ExpressionAttributeNames,
-          '#closed': 'closed',
-          '#resultAt': 'resultAt',
-          '#sealed': 'sealed',
-        },
-        values: { ...expr.values, ':true': true },
+        ConditionExpression: condition.ConditionExpression,
+        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
+        values: { ...expr.values, ...condition.values },
       });
       return confirmsCancel ? 'recorded' : 'late';
     } catch (error: unknown) {
@@ -283,21 +277,6 @@ export class ReplyLedger {
       const now = await this.#getNode(reply.runId, reply.nodeId);
       return now?.sealed ? this.#recordLate(reply, fields, now, 1) : 'duplicate';
     }
-  }
-
-  async #updateNode(
-    runId: string,
-    nodeId: string,
-    values: Record<string, unknown>,
-    previous: NodeStatus,
-  ): Promise<void> {
-    const expr = setExpression(values);
-    await this.#items.update(runId, nodeSk(nodeId), {
-      UpdateExpression: expr.UpdateExpression,
-      ConditionExpression: '#status = :previous',
-      ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, '#status': 'status' },
-      values: { ...expr.values, ':previous': previous },
-    });
   }
 
   async #getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
@@ -325,9 +304,15 @@ export class ReplyLedger {
    * repair of a count the first attempt lost).
    */
   async markUnreachable(runId: string, batch: number, nodeId: string, error: string): Promise<void> {
-    if (!isNodeMove('pending', 'unreachable', true)) throw new IllegalNodeMove('pending → unreachable');
+    const condition = moveCondition('unreachable', ['pending'], 'unreachable');
+    const expr = setExpression({ status: 'unreachable', error, closed: true });
     try {
-      await this.#updateNode(runId, nodeId, { status: 'unreachable', error, closed: true }, 'pending');
+      await this.#items.update(runId, nodeSk(nodeId), {
+        UpdateExpression: expr.UpdateExpression,
+        ConditionExpression: condition.ConditionExpression,
+        ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
+        values: { ...expr.values, ...condition.values },
+      });
     } catch (e: unknown) {
       if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw e;
       if ((await this.#getNode(runId, nodeId))?.status !== 'unreachable') return;

@@ -7,7 +7,7 @@ import { BatchWriteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynam
 import pLimit from 'p-limit';
 import { awsErrorName } from '../aws.ts';
 import { META_SK, nodeSk, type NodeStatus, batchSk, type RunMetaItem } from '../runs-table.ts';
-import { IllegalNodeMove, isNodeMove } from './node-moves.ts';
+import { closingMove, moveCondition, UNCHANGED } from './node-moves.ts';
 import { RunReader } from './runs-reads.ts';
 import { untilProcessed } from './retry.ts';
 
@@ -108,18 +108,16 @@ export class RunStore extends RunReader {
    * Used when a batch gives up on hosts.
    */
   async closeNode(runId: string, nodeId: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
-    if (!isNodeMove(from, to, true)) {
-      throw new IllegalNodeMove(`a step may not give up on a node by moving it from ${from} to ${to}`);
-    }
+    const condition = moveCondition(closingMove(from, to), [from], to);
     return this.#conditional(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { runId, sk: nodeSk(nodeId) },
-          UpdateExpression: 'SET #s = :to, #closed = :true',
-          ConditionExpression: '#s = :from',
-          ExpressionAttributeNames: { '#s': 'status', '#closed': 'closed' },
-          ExpressionAttributeValues: { ':to': to, ':from': from, ':true': true },
+          UpdateExpression: 'SET #status = :to, #closed = :closed',
+          ConditionExpression: condition.ConditionExpression,
+          ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#closed': 'closed' },
+          ExpressionAttributeValues: { ...condition.values, ':to': to, ':closed': true },
         }),
       ),
     );
@@ -131,15 +129,16 @@ export class RunStore extends RunReader {
    * as recorded after the summary, so the summary and the hosts it lists never disagree.
    */
   async sealNode(runId: string, nodeId: string, status: NodeStatus): Promise<boolean> {
+    const condition = moveCondition('seal', [status], UNCHANGED);
     return this.#conditional(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { runId, sk: nodeSk(nodeId) },
-          UpdateExpression: 'SET #sealed = :true',
-          ConditionExpression: '#s = :status',
-          ExpressionAttributeNames: { '#s': 'status', '#sealed': 'sealed' },
-          ExpressionAttributeValues: { ':status': status, ':true': true },
+          UpdateExpression: 'SET #sealed = :sealed',
+          ConditionExpression: condition.ConditionExpression,
+          ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#sealed': 'sealed' },
+          ExpressionAttributeValues: { ...condition.values, ':sealed': true },
         }),
       ),
     );
