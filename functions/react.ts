@@ -5,7 +5,7 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { defaultClients } from '#shared/aws.ts';
 import { busEventSchema } from '#shared/drover-events.ts';
 import { GROUP_FACT } from '#shared/fleet-file/group-name.ts';
@@ -25,13 +25,11 @@ function env(name: string): string {
 
 function reactDeps(): ReactDeps {
   const store = new ReactionStore(defaultClients.dynamo, env('DROVER_LIFECYCLE_TABLE'));
+  const nodes = new NodesStore(defaultClients.dynamo, stage().nodesTable);
   return (deps ??= {
     reactions: () => store.list(),
     groupOf: async (nodeId) => {
-      const out = await defaultClients.dynamo.send(
-        new GetCommand({ TableName: stage().nodesTable, Key: { nodeId }, ProjectionExpression: 'facts' }),
-      );
-      const group = (out.Item?.facts as Record<string, unknown> | undefined)?.[GROUP_FACT];
+      const group = (await nodes.factsOf(nodeId))?.[GROUP_FACT];
       return typeof group === 'string' ? group : undefined;
     },
     sfn: defaultClients.sfn,

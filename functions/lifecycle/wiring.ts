@@ -1,5 +1,4 @@
 /** The lifecycle steps' dependencies, built once per container from the stage's environment. */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { defaultClients } from '#shared/aws.ts';
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { DynamoLifecycleConfigStore } from '#shared/lifecycle-config.ts';
@@ -19,9 +18,8 @@ function env(name: string): string {
   return value;
 }
 
-const node = async (nodeId: string): Promise<NodeItem | undefined> =>
-  (await defaultClients.dynamo.send(new GetCommand({ TableName: stage().nodesTable, Key: { nodeId } })))
-    .Item as NodeItem | undefined;
+const node = (nodeId: string): Promise<NodeItem | undefined> =>
+  new NodesStore(defaultClients.dynamo, stage().nodesTable).get(nodeId);
 
 let steps: StepDeps | undefined;
 let waits: LifecycleWaits | undefined;

@@ -18,7 +18,7 @@ import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shar
 import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
 import type { RunStore } from '#shared/stores/runs-store.ts';
 import type { NodesStore } from '#shared/stores/nodes-store.ts';
-import type { ScheduleLock } from './schedule-lock.ts';
+import type { ScheduleLock } from '#shared/stores/schedule-lock.ts';
 
 export interface PlanDeps {
   runs: RunStore;

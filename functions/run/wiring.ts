@@ -11,7 +11,7 @@ import { RunStore } from '#shared/stores/runs-store.ts';
 import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { ReplyLedger } from './reply-ledger.ts';
 import type { RunEventPublisher } from './finish-run.ts';
-import { ScheduleLock } from './schedule-lock.ts';
+import { ScheduleLock } from '#shared/stores/schedule-lock.ts';
 
 const rootLogger = new Logger({ serviceName: 'drover' });
 

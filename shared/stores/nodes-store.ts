@@ -69,6 +69,23 @@ export class NodesStore {
     return out.Item as NodeItem | undefined;
   }
 
+  /** One node's facts alone (a reaction needs only its group), undefined for an unknown node. */
+  async factsOf(nodeId: string): Promise<Record<string, unknown> | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { nodeId }, ProjectionExpression: 'facts' }),
+    );
+    return out.Item?.facts as Record<string, unknown> | undefined;
+  }
+
+  /** How many nodes the table holds, whatever their status (every page counted). */
+  async count(): Promise<number> {
+    let count = 0;
+    for await (const page of paginateScan({ client: this.db }, { TableName: this.table, Select: 'COUNT' })) {
+      count += page.Count ?? 0;
+    }
+    return count;
+  }
+
   /** A host by node id, else by identity. */
   async find(name: string): Promise<NodeItem | undefined> {
     return (await this.get(name)) ?? (await this.select((n) => (n.identity === name ? n : undefined)))[0];

@@ -11,6 +11,7 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -157,5 +158,25 @@ describe('NodesStore', () => {
       expect(scan.names).toContain('lastSeen');
       expect(scan.names).not.toContain('facts');
     }
+  });
+
+  it('counts every node, page after page', async () => {
+    ddb
+      .on(ScanCommand)
+      .callsFake((input: { Segment: number; Select?: string; ExclusiveStartKey?: unknown }) => {
+        expect(input.Select).toBe('COUNT');
+        return input.ExclusiveStartKey ? { Count: 2 } : { Count: 3, LastEvaluatedKey: { nodeId: 'x' } };
+      });
+    expect(await new NodesStore(db, 'nodes', 2).count()).toBe(5);
+  });
+
+  it('reads a node’s facts with a projection, and nothing for an unknown node', async () => {
+    ddb.on(GetCommand).callsFake((input: { Key: { nodeId: string }; ProjectionExpression?: string }) => {
+      expect(input.ProjectionExpression).toBe('facts');
+      return input.Key.nodeId === 'web-1' ? { Item: { facts: { group: 'web' } } } : {};
+    });
+    const nodes = new NodesStore(db, 'nodes');
+    expect(await nodes.factsOf('web-1')).toEqual({ group: 'web' });
+    expect(await nodes.factsOf('nope')).toBeUndefined();
   });
 });
