@@ -6,9 +6,16 @@
  */
 import { awsErrorName } from '#shared/aws.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
-import { isNodeMove, moveCondition, UNCHANGED, type NodeMoveName } from '#shared/stores/node-moves.ts';
+import { isNodeMove, moveCondition, UNCHANGED } from '#shared/stores/node-moves.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
-import { acceptedFrom, markersFor, statusAfter, type Marker, type RunReply } from './reply-transitions.ts';
+import {
+  acceptedFrom,
+  markersFor,
+  REPLY_MOVE,
+  statusAfter,
+  type Marker,
+  type RunReply,
+} from './reply-transitions.ts';
 import { replyFields, setExpression } from './reply-fields.ts';
 
 /**
@@ -19,13 +26,6 @@ export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
 
 /** What one reply did, and the markers its node's status now implies for the batch's counts. */
 export type Applied = { outcome: ReplyOutcome; markers: Marker[] };
-
-/** The row of the table of node moves each kind of reply makes. */
-const REPLY_MOVE: Record<RunReply['type'], NodeMoveName> = {
-  ack: 'ack',
-  rejected: 'reject',
-  result: 'result',
-};
 
 export class NodeReplyWriter {
   constructor(

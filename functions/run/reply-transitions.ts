@@ -1,6 +1,7 @@
 /**
  * How a reply moves a node through its states, and which of the batch's counting markers each
- * node status implies. Pure: the ledger applies the result with conditional writes.
+ * node status implies (the moves themselves: shared/stores/node-moves.ts). Pure: the ledger
+ * applies the result with conditional writes.
  *
  * A batch counts with marker sets, not numbers: `ackedBy`, `rejectedBy`, `doneBy` and
  * `unreachableBy` hold node ids, and a count is a set's size. Adding a node to a set twice leaves
@@ -10,6 +11,7 @@
  */
 import type { AckReply, RejectedReply, ResultReply } from '#shared/messages.ts';
 import type { BatchItem, NodeRunItem, NodeStatus } from '#shared/runs-table.ts';
+import { movesFrom, type NodeMoveName } from '#shared/stores/node-moves.ts';
 
 export type RunReply = AckReply | RejectedReply | ResultReply;
 
@@ -17,16 +19,19 @@ export type RunReply = AckReply | RejectedReply | ResultReply;
 export const MARKERS = ['ackedBy', 'rejectedBy', 'doneBy', 'unreachableBy'] as const;
 export type Marker = (typeof MARKERS)[number];
 
-/** The states a reply may move a node out of, in the normal flow. */
+/** The row of the table of node moves each kind of reply makes. */
+export const REPLY_MOVE: Record<RunReply['type'], NodeMoveName> = {
+  ack: 'ack',
+  rejected: 'reject',
+  result: 'result',
+};
+
+/**
+ * The states a reply may move a node out of, in the normal flow: its row's, as the table lists
+ * them (a result: `acked` first, since most results follow their ack).
+ */
 export function acceptedFrom(reply: RunReply): NodeStatus[] {
-  switch (reply.type) {
-    case 'ack':
-    case 'rejected':
-      return ['pending'];
-    case 'result':
-      // Most results follow their ack: try that first.
-      return ['acked', 'pending'];
-  }
+  return [...movesFrom(REPLY_MOVE[reply.type])];
 }
 
 /** The status a result reply gives its node. */

@@ -129,6 +129,11 @@ function row(name: NodeMoveName): NodeMoveRow {
   return NODE_MOVES.find((move) => move.name === name)!;
 }
 
+/** The statuses the row named `name` moves a node out of, in the table's order. */
+export function movesFrom(name: NodeMoveName): readonly NodeStatus[] {
+  return row(name).from;
+}
+
 /** Whether the table allows a node to move from `from` to `to` (`closing`: a step gives up on it). */
 export function isNodeMove(from: NodeStatus, to: NodeStatus, closing: boolean): boolean {
   return NODE_MOVES.some((move: NodeMoveRow) => allows(move, from, to) && (move.closes === true) === closing);
