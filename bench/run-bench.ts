@@ -16,8 +16,8 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClient, createSfnClient } from '#shared/aws.ts';
 import { newRunId } from '#shared/ids.ts';
 import { assertNoLocalStack } from '#shared/local-stack-file.ts';
-import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
 import { isCompletedRun } from '#shared/run-errors.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { childPids, startDemoFleet, type DemoFleet } from '#local/demo-fleet.ts';
@@ -198,7 +198,7 @@ async function watchThin(conn: StackConnection, runId: string, arn: string, poll
   for (;;) {
     const execution = await conn.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
     if (execution.status !== 'RUNNING') {
-      const meta = await getRunMeta(conn.db, conn.runsTable, runId);
+      const meta = await new RunReader(conn.db, conn.runsTable).getMeta(runId);
       return { meta, status: execution.status ?? 'UNKNOWN', failure: failureOf(execution) };
     }
     await sleep(pollMs);
@@ -271,7 +271,7 @@ async function measureRun({ conn }: Bench, options: BenchOptions): Promise<RunSa
       new GetCommand({ TableName: conn.runsTable, Key: { runId, sk: batchSk(0) }, ConsistentRead: true }),
     )
   ).Item as BatchTimes | undefined;
-  const nodes = await queryRunNodes(conn.db, conn.runsTable, runId);
+  const nodes = await new RunReader(conn.db, conn.runsTable).queryNodes(runId);
   const { meta } = seen;
   const problem = problemOf(seen, nodes, options.agents);
   return {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { stringify } from 'yaml';
 import { createDynamoClient } from '#shared/aws.ts';
-import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
@@ -208,7 +208,7 @@ export class ChaosStack {
   async waitFinished(runId: string, timeoutMs = 180_000): Promise<RunMetaItem> {
     return this.until(
       async () => {
-        const meta = await getRunMeta(this.db, this.stack.file.runsTable, runId);
+        const meta = await new RunReader(this.db, this.stack.file.runsTable).getMeta(runId);
         return meta && meta.status !== 'running' ? meta : undefined;
       },
       timeoutMs,
@@ -240,7 +240,7 @@ export class ChaosStack {
         const executions = this.executions();
         for (const runId of runIds) {
           const ran = executions.get(runId) ?? new Map<string, number>();
-          const nodes = await queryRunNodes(this.db, this.stack.file.runsTable, runId);
+          const nodes = await new RunReader(this.db, this.stack.file.runsTable).queryNodes(runId);
           if (nodes.some((n) => ran.has(n.nodeId) && n.resultAt === undefined)) return undefined;
         }
         return true;
@@ -272,8 +272,8 @@ export class ChaosStack {
     await this.settle(runIds);
     const executions = this.executions();
     for (const runId of runIds) {
-      const meta = await getRunMeta(this.db, this.stack.file.runsTable, runId);
-      const nodes = await queryRunNodes(this.db, this.stack.file.runsTable, runId);
+      const meta = await new RunReader(this.db, this.stack.file.runsTable).getMeta(runId);
+      const nodes = await new RunReader(this.db, this.stack.file.runsTable).queryNodes(runId);
       const ran = executions.get(runId) ?? new Map<string, number>();
       row.hosts += nodes.length;
       for (const node of nodes) {

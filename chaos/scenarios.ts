@@ -5,7 +5,7 @@
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createSqsClient } from '#shared/aws.ts';
-import { queryRunNodes } from '#shared/run-reader.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import { startDemoFleet } from '#local/demo-fleet.ts';
 import { PROJECT_ROOT } from '#local/stack.ts';
 import { DELIVERIES } from './sqs-proxy.ts';
@@ -122,7 +122,7 @@ export const repliesQueueDown: Scenario = async (c, o) => {
   ]);
   await c.until(
     async () => {
-      const nodes = await queryRunNodes(c.db, c.stack.file.runsTable, runId);
+      const nodes = await new RunReader(c.db, c.stack.file.runsTable).queryNodes(runId);
       return nodes.length > 0 && nodes.every((n) => n.status === 'acked') ? true : undefined;
     },
     30_000,

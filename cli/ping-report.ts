@@ -7,8 +7,8 @@
  * just before the requests were sent): request delivery, the agent's long poll waking up, its
  * checks, and the reply's way back through the replies queue and ingest.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { batchSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
+import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { percentile } from './output/stats.ts';
 import { durationSparkline } from './output/text.ts';
 import type { PingJson } from './output/schemas.ts';
@@ -150,11 +150,9 @@ export class PingReport extends ProgressPrinter {
   #dispatchedAt(batch: number): Promise<number | undefined> {
     let found = this.#dispatched.get(batch);
     if (!found) {
-      found = this.conn.db
-        .send(
-          new GetCommand({ TableName: this.conn.runsTable, Key: { runId: this.runId, sk: batchSk(batch) } }),
-        )
-        .then((out) => (out.Item as BatchItem | undefined)?.dispatchedAt);
+      found = new RunReader(this.conn.db, this.conn.runsTable)
+        .getBatch(this.runId, batch, false)
+        .then((item) => item?.dispatchedAt);
       this.#dispatched.set(batch, found);
     }
     return found;

@@ -8,7 +8,7 @@
  * control plane free to record the replies they are waiting for.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { getRunMeta, getRunNodes, queryLandedSince, queryRunNodes } from '#shared/run-reader.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import { TERMINAL_NODE_STATUSES, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { awsErrorName } from '#shared/aws.ts';
 import type { StackConnection } from './stack.ts';
@@ -74,10 +74,11 @@ export async function* watchRun(
 ): AsyncGenerator<WatchEvent> {
   const pollMs = options.pollMs ?? 100;
   const landings = new LandingReader(conn, runId, options.sweepEveryMs ?? SWEEP_EVERY_MS);
+  const runs = new RunReader(conn.db, conn.runsTable);
   let describedAt = 0;
   let pauseMs = pollMs;
   for (;;) {
-    const meta = await getRunMeta(conn.db, conn.runsTable, runId);
+    const meta = await runs.getMeta(runId);
     let execution: ExecutionOutcome | undefined;
     const recordDone = meta !== undefined && meta.status !== 'running';
     if (recordDone || Date.now() - describedAt >= DESCRIBE_EVERY_MS) {
@@ -94,10 +95,10 @@ export async function* watchRun(
     if (execution && execution.status !== 'RUNNING') {
       // The whole run once, consistently: hosts given up on (they land in no index), any the
       // index had not shown yet, and every host's final status.
-      const nodes = await queryRunNodes(conn.db, conn.runsTable, runId);
+      const nodes = await runs.queryNodes(runId);
       for (const node of await landings.fetch(nodes.filter((n) => !landings.seen.has(n.nodeId))))
         yield { type: 'host', node };
-      yield { type: 'done', meta: await getRunMeta(conn.db, conn.runsTable, runId), execution, nodes };
+      yield { type: 'done', meta: await runs.getMeta(runId), execution, nodes };
       return;
     }
     await new Promise((r) => setTimeout(r, pauseMs));
@@ -112,28 +113,26 @@ class LandingReader {
   #sweptAt = 0;
   /** False once the index turned out to be missing (a table created before it): read whole. */
   #indexed = true;
+  readonly #runs: RunReader;
 
   constructor(
-    private readonly conn: StackConnection,
+    conn: StackConnection,
     private readonly runId: string,
     private readonly sweepEveryMs: number,
-  ) {}
+  ) {
+    this.#runs = new RunReader(conn.db, conn.runsTable);
+  }
 
   /** Hosts with an outcome not yielded yet, in landing order, with their output. */
   async next(): Promise<NodeRunItem[]> {
-    const { db, runsTable } = this.conn;
     if (!this.#indexed) {
-      return this.fetch(
-        (await queryRunNodes(db, runsTable, this.runId)).filter((n) => !this.seen.has(n.nodeId)),
-      );
+      return this.fetch((await this.#runs.queryNodes(this.runId)).filter((n) => !this.seen.has(n.nodeId)));
     }
     let landed;
     const sweep = Date.now() - this.#sweptAt >= this.sweepEveryMs;
     if (sweep) this.#sweptAt = Date.now();
     try {
-      landed = await queryLandedSince(
-        db,
-        runsTable,
+      landed = await this.#runs.landedSince(
         this.runId,
         sweep ? Math.max(0, this.#latest - INDEX_LAG_MS) : this.#latest,
       );
@@ -153,9 +152,8 @@ class LandingReader {
   /** The full items (with output) of the hosts given, those with an outcome, marked seen. */
   async fetch(hosts: readonly { nodeId: string }[]): Promise<NodeRunItem[]> {
     if (hosts.length === 0) return [];
-    const { db, runsTable } = this.conn;
     const ids = [...new Set(hosts.map((h) => h.nodeId))];
-    const full = (await getRunNodes(db, runsTable, this.runId, ids)).filter(
+    const full = (await this.#runs.getNodes(this.runId, ids)).filter(
       (n) => TERMINAL_NODE_STATUSES.has(n.status) && !this.seen.has(n.nodeId),
     );
     for (const node of full) this.seen.add(node.nodeId);

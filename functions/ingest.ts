@@ -4,18 +4,18 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SQSEvent } from 'aws-lambda';
 import { defaultClients } from '#shared/aws.ts';
 import { ingestReplies } from './run/ingest-replies.ts';
-import { NodeRegistry } from './run/node-registry.ts';
+import { NodeHeartbeats } from '#shared/stores/nodes-heartbeats.ts';
 import { handlerLogger, stage, wiring } from './run/wiring.ts';
 import { releaseJoinWait } from './lifecycle/join-release.ts';
 
 const logger = handlerLogger();
 
-let registry: NodeRegistry | undefined;
+let registry: NodeHeartbeats | undefined;
 
 export const handler = middy(async (event: SQSEvent) =>
   ingestReplies(event.Records, {
     ledger: wiring.ledger(),
-    registry: (registry ??= new NodeRegistry(defaultClients.dynamo, stage().nodesTable)),
+    registry: (registry ??= new NodeHeartbeats(defaultClients.dynamo, stage().nodesTable)),
     now: wiring.now,
     log: logger,
     verifySender: stage().verifySender,

@@ -9,7 +9,7 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { defaultClients } from '#shared/aws.ts';
 import { busEventSchema } from '#shared/drover-events.ts';
 import { GROUP_FACT } from '#shared/fleet-file/group-name.ts';
@@ -42,13 +42,11 @@ export function windowSecFrom(value: string | undefined): number {
 function reactDeps(): ReactDeps & FireDeps {
   const table = env('DROVER_LIFECYCLE_TABLE');
   const store = new ReactionStore(defaultClients.dynamo, table);
+  const nodes = new NodesStore(defaultClients.dynamo, stage().nodesTable);
   return (deps ??= {
     reactions: () => store.list(),
     groupOf: async (nodeId) => {
-      const out = await defaultClients.dynamo.send(
-        new GetCommand({ TableName: stage().nodesTable, Key: { nodeId }, ProjectionExpression: 'facts' }),
-      );
-      const group = (out.Item?.facts as Record<string, unknown> | undefined)?.[GROUP_FACT];
+      const group = (await nodes.factsOf(nodeId))?.[GROUP_FACT];
       return typeof group === 'string' ? group : undefined;
     },
     windows: new ReactionWindows(defaultClients.dynamo, table),

@@ -2,7 +2,7 @@
  * `drover local` (`npm start`): the embedded stack with demo agents, in the foreground until
  * Ctrl-C or SIGTERM, which stop everything it started.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { createDynamoClient } from '#shared/aws.ts';
 import { startLocalStack, PROJECT_ROOT } from './stack.ts';
 import { startDemoFleet, type DemoFleet } from './demo-fleet.ts';
@@ -31,8 +31,7 @@ async function waitForNodes(
   let seen = 0;
   try {
     while (Date.now() < deadline) {
-      const out = await db.send(new ScanCommand({ TableName: stack.file.nodesTable, Select: 'COUNT' }));
-      seen = out.Count ?? 0;
+      seen = await new NodesStore(db, stack.file.nodesTable).count();
       if (seen >= count) break;
       await new Promise((r) => setTimeout(r, 100));
     }

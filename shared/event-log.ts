@@ -3,7 +3,7 @@
  * its bus, partitioned by UTC day and sorted by when the event happened, so a timeline since a
  * time is a few Queries. Written by the recordEvent function, read by `drover events`.
  */
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent } from './drover-events.ts';
 
 /** How long events are kept (the table's TTL). */
@@ -73,20 +73,18 @@ export class EventLog {
     const events: LoggedEvent[] = [];
     for (let day = Math.floor(since / DAY_MS) * DAY_MS; day <= until; day += DAY_MS) {
       const from = after && after > sortKey(since, '') ? after : sortKey(since, '');
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: '#day = :day AND #sk BETWEEN :from AND :to',
-            ExpressionAttributeNames: { '#day': 'day', '#sk': 'sk' },
-            ExpressionAttributeValues: { ':day': dayOf(day), ':from': from, ':to': sortKey(until, '~') },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of (out.Items ?? []) as LoggedEvent[]) if (item.sk !== after) events.push(item);
-        start = out.LastEvaluatedKey;
-      } while (start);
+      const pages = paginateQuery(
+        { client: this.db },
+        {
+          TableName: this.table,
+          KeyConditionExpression: '#day = :day AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#day': 'day', '#sk': 'sk' },
+          ExpressionAttributeValues: { ':day': dayOf(day), ':from': from, ':to': sortKey(until, '~') },
+        },
+      );
+      for await (const page of pages) {
+        for (const item of (page.Items ?? []) as LoggedEvent[]) if (item.sk !== after) events.push(item);
+      }
     }
     return events;
   }

@@ -1,6 +1,6 @@
 /**
  * The fingerprint of a host's facts and classes, stored beside them in the nodes table so a
- * heartbeat whose facts did not change leaves them alone (functions/run/node-registry.ts).
+ * heartbeat whose facts did not change leaves them alone (shared/stores/nodes-heartbeats.ts).
  * Computed by ingest from the facts the heartbeat carries, never taken from the message: a hash a
  * host claimed could keep stale facts in place. Key order does not matter (agents build facts
  * from files and commands whose key order may vary); class order does (it is the agent's list).

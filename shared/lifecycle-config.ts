@@ -10,7 +10,7 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  ScanCommand,
+  paginateScan,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
@@ -119,19 +119,17 @@ export class DynamoLifecycleConfigStore implements LifecycleConfigStore {
 
   async list(): Promise<LifecycleConfig[]> {
     const items: LifecycleConfig[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression: 'sk = :config',
-          ExpressionAttributeValues: { ':config': CONFIG_SK },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(out.Items ?? []).map((item) => validateLifecycleConfig(withoutKeys(item))));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const pages = paginateScan(
+      { client: this.db },
+      {
+        TableName: this.table,
+        FilterExpression: 'sk = :config',
+        ExpressionAttributeValues: { ':config': CONFIG_SK },
+      },
+    );
+    for await (const page of pages) {
+      items.push(...(page.Items ?? []).map((item) => validateLifecycleConfig(withoutKeys(item))));
+    }
     return items.sort((a, b) => a.asg.localeCompare(b.asg));
   }
 

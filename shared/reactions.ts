@@ -13,7 +13,7 @@
  * every redelivery asks Step Functions for the same execution, which starts once.
  */
 import { createHash } from 'node:crypto';
-import { DeleteCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { reactionSchema, REACTION_EVENTS } from './fleet-file/schema.ts';
 import { GROUP_NAME } from './fleet-file/group-name.ts';
@@ -84,22 +84,16 @@ export class ReactionStore {
 
   async list(): Promise<GroupReactions[]> {
     const items: GroupReactions[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression: 'sk = :sk',
-          ExpressionAttributeValues: { ':sk': SK },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) {
+    const pages = paginateScan(
+      { client: this.db },
+      { TableName: this.table, FilterExpression: 'sk = :sk', ExpressionAttributeValues: { ':sk': SK } },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
         const { asg: _asg, sk: _sk, ...rest } = item;
         items.push(groupReactionsSchema.parse(rest));
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
     return items.sort((a, b) => a.group.localeCompare(b.group));
   }
 

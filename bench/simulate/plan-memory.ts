@@ -7,7 +7,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeDirectory } from '#functions/run/node-directory.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { discoverTargets, parseRunRequest } from '#functions/run/plan-run.ts';
 import { newRunId } from '#shared/ids.ts';
 
@@ -58,7 +58,7 @@ export async function measurePlanMemory(
   table: string,
   tryWhole: boolean,
 ): Promise<PlanMemory> {
-  const directory = new NodeDirectory(db, table, SEGMENTS);
+  const directory = new NodesStore(db, table, SEGMENTS);
   const request = parseRunRequest({ runId: newRunId(), command: { shell: 'true' } });
   const paged = await peakDuring(() => discoverTargets(request, directory, Date.now()));
   const whole = tryWhole ? await peakDuring(() => directory.all()) : undefined;

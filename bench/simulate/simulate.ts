@@ -12,7 +12,7 @@ import { createDynamoClient, createSfnClient, createSqsClient } from '#shared/aw
 import { newRunId } from '#shared/ids.ts';
 import { LOCAL_FLEET_KEY } from '#shared/local-principals.ts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { getRunMeta } from '#shared/run-reader.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import { batchSk } from '#shared/runs-table.ts';
 import { startLocalStack, PROJECT_ROOT } from '#local/stack.ts';
 import { buildRunRequest } from '../../cli/run-request.ts';
@@ -122,7 +122,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
       if (Date.now() - wallStart > TIMEOUT_MS) throw new Error(`run ${runId} did not finish in 30 minutes`);
     } while (execution.status === 'RUNNING');
     const wallMs = Date.now() - wallStart;
-    const meta = await getRunMeta(direct.db, file.runsTable, runId);
+    const meta = await new RunReader(direct.db, file.runsTable).getMeta(runId);
     const batch = await direct.db.send(
       new GetCommand({ TableName: file.runsTable, Key: { runId, sk: batchSk(0) } }),
     );

@@ -4,7 +4,7 @@
  * finishes with status `cancelled`; this command waits for that (bounded) and says what happened.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { getRunMeta } from '#shared/run-reader.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { CliError } from '../errors.ts';
 import { EXIT, callerName, type CommandContext } from '../context.ts';
@@ -36,7 +36,7 @@ async function awaitRunEnd(
     if (execution.status !== 'RUNNING') break;
     await sleep(200);
   }
-  return getRunMeta(conn.db, conn.runsTable, runId);
+  return new RunReader(conn.db, conn.runsTable).getMeta(runId);
 }
 
 /** `2 cancelled, 1 succeeded`. */
@@ -65,7 +65,7 @@ export async function cancelCommand(runId: string, flags: CancelFlags, ctx: Comm
   const id = normalizeRunId(runId);
   const { io } = ctx;
   return withStack(ctx.stack, async (conn) => {
-    const before = await getRunMeta(conn.db, conn.runsTable, id);
+    const before = await new RunReader(conn.db, conn.runsTable).getMeta(id);
     if (!before) throw new CliError(`no run ${id} on stage ${conn.stage} (drover runs lists recent runs)`);
     const outcome =
       before.status === 'running'

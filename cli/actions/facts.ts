@@ -8,7 +8,8 @@ import { EXIT, type CommandContext } from '../context.ts';
 import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
 import { withStack } from '../stack.ts';
 import { visible } from '../output/visible.ts';
-import { scanFleet, selectHosts } from '../fleet.ts';
+import { discoverHosts } from '#shared/discovery.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { columns, plural } from '../output/format.ts';
 import type { FactsJson } from '../output/schemas.ts';
 
@@ -69,7 +70,8 @@ export async function factsCommand(fact: string, flags: FactsFlags, ctx: Command
   const { io } = ctx;
   const spec = filterSpecFrom(flags);
   return withStack(ctx.stack, async (conn) => {
-    const hosts = selectHosts(await scanFleet(conn.db, conn.nodesTable), spec, Date.now());
+    const nodes = new NodesStore(conn.db, conn.nodesTable);
+    const hosts = await discoverHosts(nodes, { filter: spec }, Date.now());
     const doc: FactsJson = { fact, filter: spec, hosts: hosts.length, ...factDistribution(fact, hosts) };
     if (flags.json) io.out(JSON.stringify(doc, null, 2) + '\n');
     else if (hosts.length === 0) io.err('No hosts matched the filter.\n');

@@ -9,7 +9,8 @@ import { withStack } from '../stack.ts';
 import { visible } from '../output/visible.ts';
 import { isFresh } from '#shared/freshness.ts';
 import { isMember, nodeStatus } from '#shared/node-status.ts';
-import { scanFleet, selectHosts } from '../fleet.ts';
+import { discoverHosts } from '#shared/discovery.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { ago, columns, plural } from '../output/format.ts';
 import type { FindJson } from '../output/schemas.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
@@ -26,10 +27,12 @@ export async function findCommand(flags: FindFlags, ctx: CommandContext): Promis
   const spec = filterSpecFrom(flags);
   return withStack(ctx.stack, async (conn) => {
     const now = Date.now();
-    const hosts = selectHosts(await scanFleet(conn.db, conn.nodesTable), spec, now, {
-      includeStale: flags.includeStale,
-      all: flags.all,
-    });
+    const include = flags.all ? 'all' : flags.includeStale ? 'members' : 'fresh';
+    const hosts = await discoverHosts(
+      new NodesStore(conn.db, conn.nodesTable),
+      { filter: spec, include },
+      now,
+    );
     const members = hosts.filter(isMember);
     const gone = hosts.filter((h) => !isMember(h));
     if (flags.json) {

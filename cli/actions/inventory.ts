@@ -9,7 +9,7 @@ import { CliError } from '../errors.ts';
 import { withStack } from '../stack.ts';
 import { visible } from '../output/visible.ts';
 import { DEFAULT_STALE_AFTER_HEARTBEATS, isFresh } from '#shared/freshness.ts';
-import { findHost } from '../fleet.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { ago } from '../output/format.ts';
 import type { InventoryJson } from '../output/schemas.ts';
 
@@ -78,7 +78,7 @@ export async function inventoryCommand(
 ): Promise<number> {
   const { io } = ctx;
   return withStack(ctx.stack, async (conn) => {
-    const node = await findHost(conn.db, conn.nodesTable, host);
+    const node = await new NodesStore(conn.db, conn.nodesTable).find(host);
     if (!node) {
       throw new CliError(
         `no host "${host}" in the facts table of stage ${conn.stage} (drover find lists them)`,

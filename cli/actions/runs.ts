@@ -4,9 +4,9 @@
  * made) and each run's record is read with BatchGetItem; runs whose record has expired are left out.
  */
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import { describeFilter } from '#shared/filter/index.ts';
-import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
+import type { RunMetaItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { withStack, type ConnectedStack } from '../stack.ts';
 import { ago, clip, columns } from '../output/format.ts';
@@ -29,22 +29,6 @@ export interface RunsFlags {
 /** Executions looked at before giving up on finding `limit` runs that pass the filters. */
 const MAX_SCANNED = 2_000;
 
-async function metaItems(conn: ConnectedStack, runIds: readonly string[]): Promise<Map<string, RunMetaItem>> {
-  const found = new Map<string, RunMetaItem>();
-  for (let i = 0; i < runIds.length; i += 100) {
-    let keys: Record<string, unknown>[] = runIds.slice(i, i + 100).map((runId) => ({ runId, sk: META_SK }));
-    while (keys.length > 0) {
-      const out = await conn.db.send(
-        new BatchGetCommand({ RequestItems: { [conn.runsTable]: { Keys: keys } } }),
-      );
-      for (const item of (out.Responses?.[conn.runsTable] ?? []) as RunMetaItem[])
-        found.set(item.runId, item);
-      keys = (out.UnprocessedKeys?.[conn.runsTable]?.Keys ?? []) as Record<string, unknown>[];
-    }
-  }
-  return found;
-}
-
 /** Recent runs passing the filters, newest first. */
 export async function recentRuns(conn: ConnectedStack, flags: RunsFlags): Promise<RunMetaItem[]> {
   const runs: RunMetaItem[] = [];
@@ -60,7 +44,7 @@ export async function recentRuns(conn: ConnectedStack, flags: RunsFlags): Promis
     );
     const names = (page.executions ?? []).map((e) => e.name ?? '').filter((name) => name !== '');
     scanned += names.length;
-    const metas = await metaItems(conn, names);
+    const metas = await new RunReader(conn.db, conn.runsTable).getMetas(names);
     for (const name of names) {
       const meta = metas.get(name);
       if (!meta) continue;

@@ -3,7 +3,7 @@
  * --jsonl), or follows it to its end when it is still running. Exits with the run's exit code.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
 import { normalizeRunId } from '#shared/ids.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { CliError } from '../errors.ts';
@@ -39,7 +39,7 @@ export async function showCommand(runId: string, flags: OutputFlags, ctx: Comman
   const id = normalizeRunId(runId);
   const { io } = ctx;
   return withStack(ctx.stack, async (conn) => {
-    const meta = await getRunMeta(conn.db, conn.runsTable, id);
+    const meta = await new RunReader(conn.db, conn.runsTable).getMeta(id);
     if (!meta) {
       const execution = await describeExecution(conn, id);
       const failure = executionFailure(execution);
@@ -59,7 +59,7 @@ export async function showCommand(runId: string, flags: OutputFlags, ctx: Comman
       }
       return printer.finish(outcome.meta, outcome.execution, 0);
     }
-    const nodes = await queryRunNodes(conn.db, conn.runsTable, id, { withOutput: true });
+    const nodes = await new RunReader(conn.db, conn.runsTable).queryNodes(id, { withOutput: true });
     for (const node of nodes.sort(byLanding)) await printer.host(node);
     return printer.finish(meta, await describeExecution(conn, id), 0);
   });

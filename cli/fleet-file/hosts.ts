@@ -8,7 +8,7 @@ import { GROUP_NAME, GROUP_NAME_RULE } from '#shared/fleet-file/group-name.ts';
 import { groupInJoinOrder } from '#shared/fleet-file/join-order.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { scanFleet } from '../fleet.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { withStack } from '../stack.ts';
 import { ago, columns, plural } from '../output/format.ts';
 import type { FleetHostsJson } from './output-schemas.ts';
@@ -17,7 +17,8 @@ export async function hostsCommand(group: string, flags: { json?: boolean }, ctx
   if (!GROUP_NAME.test(group)) throw new CliError(`${JSON.stringify(group)}: ${GROUP_NAME_RULE}`);
   return withStack(ctx.stack, async (conn) => {
     const now = Date.now();
-    const fresh = (await scanFleet(conn.db, conn.nodesTable)).filter((node) => isFresh(node, now));
+    const nodes = new NodesStore(conn.db, conn.nodesTable);
+    const fresh = await nodes.select((node) => (isFresh(node, now) ? node : undefined));
     const doc: FleetHostsJson = {
       group,
       hosts: groupInJoinOrder(fresh, group).map((node, ordinal) => ({

@@ -21,7 +21,7 @@ import type { LifecycleAction, Outcome } from './lifecycle-action.ts';
 import { joinKey, runKey, type LifecycleWaits } from './lifecycle-waits.ts';
 import type { LifecycleAnswers } from './lifecycle-answers.ts';
 import { deleteInbox, isNoActiveAction } from './already-done.ts';
-import type { NodeMembership } from '../membership/node-membership.ts';
+import type { NodesStore } from '#shared/stores/nodes-store.ts';
 
 export interface StepDeps {
   autoscaling: AutoScalingClient;
@@ -30,7 +30,7 @@ export interface StepDeps {
   waits: LifecycleWaits;
   /** What drover answered each action (a repeated `complete` answers and announces once). */
   answers: LifecycleAnswers;
-  membership: NodeMembership;
+  membership: NodesStore;
   nodes: () => Promise<NodeItem[]>;
   node: (nodeId: string) => Promise<NodeItem | undefined>;
   /** A node's inbox URL, derived from its id (`inboxQueueUrl`), never a URL a host reported. */

@@ -1,6 +1,5 @@
 /** The lifecycle steps' dependencies, built once per container from the stage's environment. */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ReactionWindows } from '#shared/reaction-windows.ts';
 import { ReactionStore } from '#shared/reactions.ts';
 import { DECOMMISSION_REACTIONS_SEC, type DecommissionReactionDeps } from '../reactions/decommission.ts';
@@ -13,7 +12,7 @@ import { LifecycleWaits } from './lifecycle-waits.ts';
 import { LifecycleAnswers } from './lifecycle-answers.ts';
 import { recordHeartbeat, type StepDeps } from './lifecycle-steps.ts';
 import type { LifecycleAction, PrepareDeps } from './lifecycle-action.ts';
-import { NodeMembership } from '../membership/node-membership.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { handlerLogger, stage, wiring } from '../run/wiring.ts';
 
 export const lifecycleLogger = handlerLogger();
@@ -24,9 +23,8 @@ function env(name: string): string {
   return value;
 }
 
-const node = async (nodeId: string): Promise<NodeItem | undefined> =>
-  (await defaultClients.dynamo.send(new GetCommand({ TableName: stage().nodesTable, Key: { nodeId } })))
-    .Item as NodeItem | undefined;
+const node = (nodeId: string): Promise<NodeItem | undefined> =>
+  new NodesStore(defaultClients.dynamo, stage().nodesTable).get(nodeId);
 
 let steps: StepDeps | undefined;
 let waits: LifecycleWaits | undefined;
@@ -45,7 +43,7 @@ export function stepDeps(): StepDeps {
     sqs: defaultClients.sqs,
     waits: lifecycleWaits(),
     answers: answers(),
-    membership: new NodeMembership(defaultClients.dynamo, stage().nodesTable),
+    membership: new NodesStore(defaultClients.dynamo, stage().nodesTable),
     nodes: () => wiring.nodes().all(),
     node,
     inboxUrl: wiring.inboxUrl,

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { EventPublisher, NodeEventDetail } from '#shared/drover-events.ts';
-import type { NodeMembership } from './node-membership.ts';
+import type { NodesStore } from '#shared/stores/nodes-store.ts';
 
 export const instanceStateEventSchema = z.object({
   source: z.literal('aws.ec2'),
@@ -20,7 +20,7 @@ export class InvalidInstanceStateEvent extends Error {
 }
 
 export interface InstanceStateDeps {
-  membership: NodeMembership;
+  membership: NodesStore;
   /**
    * Deletes a terminated node's inbox (a terminated instance never reads it again), by its node
    * id: the URL is derived from the id (`inboxQueueUrl`), never taken from what a host reported.

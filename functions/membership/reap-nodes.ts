@@ -6,10 +6,10 @@
  */
 import { isOverdue } from '#shared/node-status.ts';
 import type { EventPublisher, NodeEventDetail } from '#shared/drover-events.ts';
-import type { NodeMembership } from './node-membership.ts';
+import type { NodesStore } from '#shared/stores/nodes-store.ts';
 
 export interface ReapDeps {
-  membership: NodeMembership;
+  membership: NodesStore;
   events: EventPublisher;
   now: () => number;
   lostAfterHeartbeats: number;

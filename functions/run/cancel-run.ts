@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { RunStatus } from '#shared/runs-table.ts';
 import { CANCEL_OUTCOMES, RunNotFound } from '#shared/run-errors.ts';
-import type { RunStore } from './run-store.ts';
+import type { RunStore } from '#shared/stores/runs-store.ts';
 import type { ReplyLedger } from './reply-ledger.ts';
 
 export const cancelInputSchema = z.discriminatedUnion('phase', [

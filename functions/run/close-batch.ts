@@ -6,7 +6,7 @@ import type { NodeRunItem } from '#shared/runs-table.ts';
 import { resolveHostCount } from '#shared/messages.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { runStateSchema, type RunState } from './state.ts';
-import type { RunStore } from './run-store.ts';
+import type { RunStore } from '#shared/stores/runs-store.ts';
 
 /** What the replies queue holds (GetQueueAttributes): not yet received, and received by ingest. */
 export interface RepliesBacklog {

@@ -10,7 +10,7 @@ import type { RequestSigner } from '#shared/signing.ts';
 import { requestLifetimeSec } from '#shared/request-expiry.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { SIGNING_GROUP_SIZE, type BatchRef } from './state.ts';
-import type { RunStore } from './run-store.ts';
+import type { RunStore } from '#shared/stores/runs-store.ts';
 import type { ReplyLedger } from './reply-ledger.ts';
 
 export interface DispatchDeps {

@@ -7,8 +7,8 @@ import { describeLambdaCause } from '#shared/lambda-errors.ts';
 import { RUN_ERRORS } from '#shared/run-errors.ts';
 import { finishInputSchema } from './state.ts';
 import { summarize } from './summary.ts';
-import type { RunStore } from './run-store.ts';
-import type { ScheduleLock } from './schedule-lock.ts';
+import type { RunStore } from '#shared/stores/runs-store.ts';
+import type { ScheduleLock } from '#shared/stores/schedule-lock.ts';
 
 export interface RunEventPublisher {
   publish(detailType: string, detail: Record<string, unknown>): Promise<void>;

@@ -7,12 +7,12 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describeZodError, replySchema, type HeartbeatReply, type Reply } from '#shared/messages.ts';
 import { NO_SENDER_BINDINGS, senderRefusal, type SenderBindings } from '#shared/sender-binding.ts';
 import type { RecordOutcome, ReplyLedger } from './reply-ledger.ts';
-import type { HeartbeatOutcome, NodeRegistry } from './node-registry.ts';
+import type { HeartbeatOutcome, NodeHeartbeats } from '#shared/stores/nodes-heartbeats.ts';
 import type { RunReply } from './reply-transitions.ts';
 
 export interface IngestDeps {
   ledger: ReplyLedger;
-  registry: NodeRegistry;
+  registry: NodeHeartbeats;
   now: () => number;
   log: {
     info(message: string, extra: Record<string, unknown>): void;

@@ -11,19 +11,18 @@ import {
   type RunRequest,
 } from '#shared/messages.ts';
 import { RunExists } from '#shared/run-errors.ts';
-import { parseFilter, matchFilter, FilterSyntaxError } from '#shared/filter/index.ts';
-import { isFresh } from '#shared/freshness.ts';
-import { groupInJoinOrder, nthOfGroup } from '#shared/fleet-file/join-order.ts';
+import { FilterSyntaxError } from '#shared/filter/index.ts';
+import { discoverHosts, selectHosts, type HostQuery } from '#shared/discovery.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
-import type { RunStore } from './run-store.ts';
-import type { NodeDirectory } from './node-directory.ts';
-import type { ScheduleLock } from './schedule-lock.ts';
+import type { RunStore } from '#shared/stores/runs-store.ts';
+import type { NodesStore } from '#shared/stores/nodes-store.ts';
+import type { ScheduleLock } from '#shared/stores/schedule-lock.ts';
 
 export interface PlanDeps {
   runs: RunStore;
-  nodes: NodeDirectory;
+  nodes: NodesStore;
   now: () => number;
   retentionDays: number;
   /** Random source in [0, 1) for `limit`; seeded in tests. */
@@ -83,26 +82,24 @@ export function parsePlanInput(input: unknown): { request: RunRequest; execution
   return { request: { ...parsed.data, runId: name }, executionStart: startTime };
 }
 
-function requestFilter(request: RunRequest): ReturnType<typeof parseFilter> {
-  try {
-    return parseFilter(request.filter);
-  } catch (error: unknown) {
-    if (error instanceof FilterSyntaxError) throw new InvalidRunRequest(error.message, { cause: error });
-    throw error;
-  }
+/** The discovery question a run request asks. */
+function hostQuery(request: RunRequest): HostQuery {
+  const { nodes, ordinal, staleAfterHeartbeats } = request.options;
+  return { filter: request.filter, nodes, ordinal, staleAfterHeartbeats };
+}
+
+/** A discovery whose filter does not parse is an invalid request (naming the problem). */
+function asRequestError(error: unknown): unknown {
+  return error instanceof FilterSyntaxError ? new InvalidRunRequest(error.message, { cause: error }) : error;
 }
 
 /** Nodes that match the request's filter (or explicit list) and heartbeated recently enough. */
 export function selectTargets(request: RunRequest, nodes: readonly NodeItem[], now: number): NodeItem[] {
-  const filter = requestFilter(request);
-  const wanted = request.options.nodes ? new Set(request.options.nodes) : undefined;
-  const fresh = nodes.filter((node) => isFresh(node, now, request.options.staleAfterHeartbeats));
-  return nthOfGroup(fresh, request.options.ordinal)
-    .filter((node) => !wanted || wanted.has(node.identity) || wanted.has(node.nodeId))
-    .filter((node) =>
-      matchFilter(filter, { identity: node.identity, facts: node.facts, classes: node.classes }),
-    )
-    .sort((a, b) => a.identity.localeCompare(b.identity));
+  try {
+    return selectHosts(nodes, hostQuery(request), now);
+  } catch (error: unknown) {
+    throw asRequestError(error);
+  }
 }
 
 /** What the later steps need of a target: facts and classes are dropped once the filter matched. */
@@ -126,30 +123,16 @@ export function slimTarget(node: NodeItem): NodeItem {
 
 /**
  * The run's targets, read page by page from the nodes table: the same choice as `selectTargets`
- * over every node, holding only the targets (slimmed) instead of the whole fleet's facts. With
- * `--ordinal` the group's fresh hosts are kept whole: the filter applies after the ordinal picks.
+ * over every node, holding only the targets (slimmed) instead of the whole fleet's facts.
  */
 export async function discoverTargets(
   request: RunRequest,
-  nodes: NodeDirectory,
+  nodes: NodesStore,
   now: number,
 ): Promise<NodeItem[]> {
-  const filter = requestFilter(request);
-  const { ordinal, staleAfterHeartbeats } = request.options;
-  const wanted = request.options.nodes ? new Set(request.options.nodes) : undefined;
-  const kept = await nodes.select((node) => {
-    if (!isFresh(node, now, staleAfterHeartbeats)) return undefined;
-    if (wanted && !wanted.has(node.identity) && !wanted.has(node.nodeId)) return undefined;
-    if (ordinal) return groupInJoinOrder([node], ordinal.group).length > 0 ? node : undefined;
-    const matched = matchFilter(filter, {
-      identity: node.identity,
-      facts: node.facts,
-      classes: node.classes,
-    });
-    return matched ? slimTarget(node) : undefined;
+  return discoverHosts(nodes, hostQuery(request), now, slimTarget).catch((error: unknown) => {
+    throw asRequestError(error);
   });
-  if (ordinal) return selectTargets(request, kept, now);
-  return kept.sort((a, b) => a.identity.localeCompare(b.identity));
 }
 
 /** A uniformly random subset of `limit` items, kept in their original order. */

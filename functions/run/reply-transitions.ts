@@ -1,6 +1,7 @@
 /**
  * How a reply moves a node through its states, and which of the batch's counting markers each
- * node status implies. Pure: the ledger applies the result with conditional writes.
+ * node status implies (the moves themselves: shared/stores/node-moves.ts). Pure: the ledger
+ * applies the result with conditional writes.
  *
  * A batch counts with marker sets, not numbers: `ackedBy`, `rejectedBy`, `doneBy` and
  * `unreachableBy` hold node ids, and a count is a set's size. Adding a node to a set twice leaves
@@ -10,78 +11,27 @@
  */
 import type { AckReply, RejectedReply, ResultReply } from '#shared/messages.ts';
 import type { BatchItem, NodeRunItem, NodeStatus } from '#shared/runs-table.ts';
+import { movesFrom, type NodeMoveName } from '#shared/stores/node-moves.ts';
 
 export type RunReply = AckReply | RejectedReply | ResultReply;
-
-/**
- * Every move a node's status may make, by who makes it: the one table the writers consult (the
- * ledger for replies, `RunStore.closeNode` for the steps that give up on hosts). A move that is
- * not here is refused before any write. `closes`: the run gave up on the host (`closed` is set),
- * so a reply after that is `late`.
- */
-export const NODE_MOVES = [
-  { by: 'ack', from: ['pending'], to: ['acked'] },
-  { by: 'rejection', from: ['pending'], to: ['rejected'] },
-  // A result may overtake its ack (it then implies it).
-  { by: 'result', from: ['acked', 'pending'], to: ['succeeded', 'failed', 'timed_out', 'cancelled'] },
-  { by: 'dispatch: inbox unreachable', from: ['pending'], to: ['unreachable'], closes: true },
-  {
-    by: 'close batch: never acknowledged',
-    from: ['pending'],
-    to: ['no_response', 'cancelled'],
-    closes: true,
-  },
-  { by: 'close batch: never reported', from: ['acked'], to: ['timed_out', 'cancelled'], closes: true },
-  { by: 'cancel: gives up on the unacknowledged', from: ['pending'], to: ['cancelled'], closes: true },
-  { by: 'finish: batch never dispatched', from: ['pending'], to: ['skipped', 'cancelled'], closes: true },
-  // An answer that reached SQS before the acknowledgement window closed, recorded after CloseBatch
-  // gave up on its host (ingest was behind): it counts, unless Finish has counted the host already.
-  {
-    by: 'reply sent within the window, recorded after the close',
-    from: ['no_response'],
-    to: ['acked', 'succeeded', 'failed', 'timed_out', 'cancelled'],
-  },
-  {
-    by: 'late reply',
-    from: ['no_response', 'timed_out', 'cancelled', 'unreachable', 'late'],
-    to: ['late'],
-  },
-] as const satisfies readonly {
-  by: string;
-  from: readonly NodeStatus[];
-  to: readonly NodeStatus[];
-  closes?: true;
-}[];
-
-/** Whether the table allows a node to move from `from` to `to` (`closing`: a step gives up on it). */
-export function isNodeMove(from: NodeStatus, to: NodeStatus, closing: boolean): boolean {
-  return NODE_MOVES.some(
-    (move) =>
-      'closes' in move === closing &&
-      (move.from as readonly NodeStatus[]).includes(from) &&
-      (move.to as readonly NodeStatus[]).includes(to),
-  );
-}
-
-/** A write the transition table does not allow: a bug in the writer, never retried. */
-export class IllegalNodeMove extends Error {
-  override name = 'IllegalNodeMove';
-}
 
 /** The marker sets of a batch item. */
 export const MARKERS = ['ackedBy', 'rejectedBy', 'doneBy', 'unreachableBy'] as const;
 export type Marker = (typeof MARKERS)[number];
 
-/** The states a reply may move a node out of, in the normal flow. */
+/** The row of the table of node moves each kind of reply makes. */
+export const REPLY_MOVE: Record<RunReply['type'], NodeMoveName> = {
+  ack: 'ack',
+  rejected: 'reject',
+  result: 'result',
+};
+
+/**
+ * The states a reply may move a node out of, in the normal flow: its row's, as the table lists
+ * them (a result: `acked` first, since most results follow their ack).
+ */
 export function acceptedFrom(reply: RunReply): NodeStatus[] {
-  switch (reply.type) {
-    case 'ack':
-    case 'rejected':
-      return ['pending'];
-    case 'result':
-      // Most results follow their ack: try that first.
-      return ['acked', 'pending'];
-  }
+  return [...movesFrom(REPLY_MOVE[reply.type])];
 }
 
 /** The status a result reply gives its node. */

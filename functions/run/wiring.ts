@@ -7,11 +7,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { defaultClients } from '#shared/aws.ts';
 import { inboxQueueUrl, loadStageConfig, type StageConfig } from '#shared/stage-config.ts';
 import { signerFor, type RequestSigner } from '#shared/signing.ts';
-import { RunStore } from './run-store.ts';
-import { NodeDirectory } from './node-directory.ts';
+import { RunStore } from '#shared/stores/runs-store.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { ReplyLedger } from './reply-ledger.ts';
 import type { RunEventPublisher } from './finish-run.ts';
-import { ScheduleLock } from './schedule-lock.ts';
+import { ScheduleLock } from '#shared/stores/schedule-lock.ts';
 
 const rootLogger = new Logger({ serviceName: 'drover' });
 
@@ -28,7 +28,7 @@ export const stage = (): StageConfig => (config ??= loadStageConfig());
 const now = (): number => Date.now();
 
 let runs: RunStore | undefined;
-let nodes: NodeDirectory | undefined;
+let nodes: NodesStore | undefined;
 let ledger: ReplyLedger | undefined;
 let signer: RequestSigner | undefined;
 let scheduleLock: ScheduleLock | undefined;
@@ -36,7 +36,7 @@ let scheduleLock: ScheduleLock | undefined;
 export const wiring = {
   now,
   runs: (): RunStore => (runs ??= new RunStore(defaultClients.dynamo, stage().runsTable)),
-  nodes: (): NodeDirectory => (nodes ??= new NodeDirectory(defaultClients.dynamo, stage().nodesTable)),
+  nodes: (): NodesStore => (nodes ??= new NodesStore(defaultClients.dynamo, stage().nodesTable)),
   ledger: (): ReplyLedger =>
     (ledger ??= new ReplyLedger({
       db: defaultClients.plainDynamo,

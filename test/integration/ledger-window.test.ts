@@ -18,7 +18,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { batchCounts } from '#functions/run/reply-transitions.ts';
-import { RunStore } from '#functions/run/run-store.ts';
+import { RunStore } from '#shared/stores/runs-store.ts';
 import { closeBatch } from '#functions/run/close-batch.ts';
 import { finishRun } from '#functions/run/finish-run.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';

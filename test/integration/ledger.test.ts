@@ -5,7 +5,7 @@ import type { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { batchCounts } from '#functions/run/reply-transitions.ts';
-import { RunStore } from '#functions/run/run-store.ts';
+import { RunStore } from '#shared/stores/runs-store.ts';
 import { batchSk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';

@@ -29,7 +29,7 @@ import { LifecycleAnswers } from '#functions/lifecycle/lifecycle-answers.ts';
 import { deleteInbox } from '#functions/lifecycle/already-done.ts';
 import type { LifecycleAction } from '#functions/lifecycle/lifecycle-action.ts';
 import { LifecycleWaits } from '#functions/lifecycle/lifecycle-waits.ts';
-import { NodeMembership } from '#functions/membership/node-membership.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 
 const REGION = 'us-east-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -97,7 +97,7 @@ function deps(): StepDeps {
     sqs,
     waits: new LifecycleWaits(db, lifecycleTable),
     answers: new LifecycleAnswers(db, lifecycleTable),
-    membership: new NodeMembership(db, nodesTable),
+    membership: new NodesStore(db, nodesTable),
     nodes: async () => [],
     node: async () => undefined,
     inboxUrl: (nodeId) => `${sqsEndpoint}/000000000000/drover-t-node-${nodeId}`,

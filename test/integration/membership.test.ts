@@ -176,8 +176,8 @@ describe('node membership', () => {
   it('does not mark lost a node whose heartbeat landed after the reaper read it', async () => {
     await heartbeat({ nodeId: 'm-race', identity: 'm-race', heartbeatSec: 60 });
     await eventually(async () => ((await node('m-race'))?.status === 'active' ? true : undefined));
-    const { NodeMembership } = await import('#functions/membership/node-membership.ts');
-    const membership = new NodeMembership(t.db, t.stack.file.nodesTable);
+    const { NodesStore } = await import('#shared/stores/nodes-store.ts');
+    const membership = new NodesStore(t.db, t.stack.file.nodesTable);
     const stale = (await membership.members()).find((m) => m.nodeId === 'm-race')!;
     await t.db.send(
       new UpdateCommand({

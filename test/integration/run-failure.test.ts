@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { finishRun } from '#functions/run/finish-run.ts';
-import { RunStore } from '#functions/run/run-store.ts';
+import { RunStore } from '#shared/stores/runs-store.ts';
 import { META_SK, nodeSk, type RunMetaItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { runDocumentSchema } from '#cli/output/schemas.ts';

@@ -15,8 +15,8 @@ import { eventually, startTestStack, type TestStack } from '../helpers/local-sta
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { FakeAgent } from '../helpers/fake-agent.ts';
 import { planRun } from '#functions/run/plan-run.ts';
-import { RunStore } from '#functions/run/run-store.ts';
-import { NodeDirectory } from '#functions/run/node-directory.ts';
+import { RunStore } from '#shared/stores/runs-store.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 
 let t: TestStack;
 let agent: FakeAgent | undefined;
@@ -160,7 +160,7 @@ describe('run ids', () => {
     // Prepare: Plan ran once for this execution (Step Functions may retry it after a Lambda error).
     const deps = {
       runs: new RunStore(t.db, t.stack.file.runsTable),
-      nodes: new NodeDirectory(t.db, t.stack.file.nodesTable),
+      nodes: new NodesStore(t.db, t.stack.file.nodesTable),
       now: () => Date.now(),
       retentionDays: 1,
     };

@@ -20,7 +20,7 @@ import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
 import { RUN_ERRORS } from '#shared/run-errors.ts';
 import type { RunRequestInput } from '#shared/messages.ts';
 import type { FireRecord } from '#local/scheduler.ts';
-import { ScheduleLock } from '#functions/run/schedule-lock.ts';
+import { ScheduleLock } from '#shared/stores/schedule-lock.ts';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { FakeAgent, type Behaviour } from '../helpers/fake-agent.ts';
 

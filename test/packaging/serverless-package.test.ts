@@ -60,7 +60,7 @@ const on = (resourceRef: string, ...actions: string[]) =>
 const logs = (name: FunctionName) =>
   on(`${capitalised(name)}LogGroup.Arn`, 'logs:CreateLogStream', 'logs:PutLogEvents');
 
-/** What each function's code calls (functions/run/*, shared/run-reader.ts), and nothing more. */
+/** What each function's code calls (functions/run/*, shared/stores/), and nothing more. */
 const FUNCTION_GRANTS: Record<FunctionName, string[]> = {
   plan: [
     ...logs('plan'),

@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { factsHash } from '#shared/facts-hash.ts';
-import { NodeRegistry } from '#functions/run/node-registry.ts';
+import { NodeHeartbeats } from '#shared/stores/nodes-heartbeats.ts';
 import { heartbeatReply } from '../helpers/factories.ts';
 
 const NOW = 1_800_000_000_000;
@@ -34,11 +34,11 @@ describe('factsHash', () => {
   });
 });
 
-describe('NodeRegistry.recordHeartbeat', () => {
+describe('NodeHeartbeats.recordHeartbeat', () => {
   const setup = () => {
     const ddb = mockClient(DynamoDBDocumentClient);
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-    return { ddb, registry: new NodeRegistry(db, 'nodes') };
+    return { ddb, registry: new NodeHeartbeats(db, 'nodes') };
   };
   const conditionFailed = () =>
     new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });

@@ -12,7 +12,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { inboxQueueName, inboxQueueUrl } from '#shared/stage-config.ts';
 import { sendSigned } from '#functions/run/dispatch-batch.ts';
 import { ingestReplies } from '#functions/run/ingest-replies.ts';
-import type { NodeRegistry } from '#functions/run/node-registry.ts';
+import type { NodeHeartbeats } from '#shared/stores/nodes-heartbeats.ts';
 import type { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
 import type { RequestSigner } from '#shared/signing.ts';
@@ -126,7 +126,7 @@ describe('ingest and the inbox a heartbeat names', () => {
       ledger: {} as ReplyLedger,
       registry: {
         recordHeartbeat: async (h: HeartbeatReply) => (recorded.push(h), false),
-      } as unknown as NodeRegistry,
+      } as unknown as NodeHeartbeats,
       now: () => 1,
       log: { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
       verifySender: true,

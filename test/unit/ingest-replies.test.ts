@@ -3,7 +3,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { ingestReplies, REFUSED_SENDER_LOG, type IngestDeps } from '#functions/run/ingest-replies.ts';
 import { senderRefusal } from '#shared/sender-binding.ts';
 import type { RecordOutcome, ReplyLedger } from '#functions/run/reply-ledger.ts';
-import type { NodeRegistry } from '#functions/run/node-registry.ts';
+import type { NodeHeartbeats } from '#shared/stores/nodes-heartbeats.ts';
 import type { RunReply } from '#functions/run/reply-transitions.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
 import { inboxQueueUrl } from '#shared/stage-config.ts';
@@ -60,7 +60,7 @@ function harness(
         heartbeats.push(hb);
         return 'seen';
       },
-    } as unknown as NodeRegistry,
+    } as unknown as NodeHeartbeats,
     now: () => 1_000,
     log: { info: (m) => infos.push(m), warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
     verifySender: options.verifySender ?? true,

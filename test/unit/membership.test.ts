@@ -4,7 +4,7 @@ import { isOverdue, nodeStatus } from '#shared/node-status.ts';
 import { loggedEventOf } from '#shared/event-log.ts';
 import { lostAfterHeartbeatsFrom, ReaperConfigError } from '#functions/membership/reap-nodes.ts';
 import { applyInstanceState, InvalidInstanceStateEvent } from '#functions/membership/instance-state.ts';
-import type { NodeMembership } from '#functions/membership/node-membership.ts';
+import type { NodesStore } from '#shared/stores/nodes-store.ts';
 import { LOCAL_EVENT_RULES, matchesPattern } from '#local/event-rules.ts';
 import { nodeItem } from '../helpers/factories.ts';
 
@@ -40,7 +40,7 @@ describe('discovery and membership', () => {
 
 describe('EC2 state changes', () => {
   const deps = {
-    membership: { markInstanceState: async () => undefined } as unknown as NodeMembership,
+    membership: { markInstanceState: async () => undefined } as unknown as NodesStore,
     deleteInbox: async () => {},
     events: { publish: async () => {} },
     now: () => NOW,

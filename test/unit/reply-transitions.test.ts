@@ -7,10 +7,7 @@ import {
   resultStatus,
   resultsComplete,
   statusAfter,
-  NODE_MOVES,
-  isNodeMove,
 } from '#functions/run/reply-transitions.ts';
-import { NODE_STATUSES, TERMINAL_NODE_STATUSES, type NodeStatus } from '#shared/runs-table.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
 function batchCounters(
@@ -143,58 +140,5 @@ describe('resultsComplete', () => {
 
   it('is true when no host acknowledged (every one rejected or silent)', () => {
     expect(resultsComplete({ acked: 0, done: 0 })).toBe(true);
-  });
-});
-
-describe('NODE_MOVES, the one table of node moves', () => {
-  const moves = NODE_MOVES.flatMap((m) =>
-    (m.from as readonly NodeStatus[]).flatMap((from) =>
-      (m.to as readonly NodeStatus[]).map((to) => ({ from, to, closing: 'closes' in m })),
-    ),
-  );
-
-  it('reaches every status from pending, and moves a node only forward (never back to pending or acked from an end)', () => {
-    const reached = new Set<NodeStatus>(['pending']);
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const { from, to } of moves) {
-        if (reached.has(from) && !reached.has(to)) {
-          reached.add(to);
-          changed = true;
-        }
-      }
-    }
-    expect([...reached].sort()).toEqual([...NODE_STATUSES].sort());
-    expect(moves.filter((m) => m.to === 'pending')).toEqual([]);
-    // The one way out of an end other than `late`: `no_response` whose answer reached SQS within
-    // the window but was recorded after CloseBatch (the ledger checks its SentTimestamp; Finish's
-    // seal ends it), and only to what a reply says, never back to pending.
-    expect(
-      moves.filter((m) => TERMINAL_NODE_STATUSES.has(m.from) && m.to !== 'late' && m.from !== 'no_response'),
-    ).toEqual([]);
-    expect(
-      moves
-        .filter((m) => m.from === 'no_response' && m.to !== 'late')
-        .map((m) => `${m.to}${m.closing ? '!' : ''}`)
-        .sort(),
-    ).toEqual(['acked', 'cancelled', 'failed', 'succeeded', 'timed_out']);
-  });
-
-  it('answers for every pair of statuses exactly as the table lists it', () => {
-    for (const from of NODE_STATUSES) {
-      for (const to of NODE_STATUSES) {
-        for (const closing of [false, true]) {
-          const listed = moves.some((m) => m.from === from && m.to === to && m.closing === closing);
-          expect(isNodeMove(from, to, closing), `${from} → ${to}${closing ? ' (closing)' : ''}`).toBe(listed);
-        }
-      }
-    }
-  });
-
-  it('lets each reply make the moves the ledger makes for it, and counts what it lands on', () => {
-    for (const reply of [ackReply(), rejectedReply(), resultReply(), resultReply({ exitCode: 2 })]) {
-      for (const from of acceptedFrom(reply)) expect(isNodeMove(from, statusAfter(reply), false)).toBe(true);
-      expect(markersFor({ status: statusAfter(reply) }).length).toBeGreaterThan(0);
-    }
   });
 });

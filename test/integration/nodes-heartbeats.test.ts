@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { NodeRegistry } from '#functions/run/node-registry.ts';
+import { NodeHeartbeats } from '#shared/stores/nodes-heartbeats.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { heartbeatReply } from '../helpers/factories.ts';
 
 let t: TestStack;
-let registry: NodeRegistry;
+let registry: NodeHeartbeats;
 const get = async (nodeId: string) =>
   (await t.db.send(new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId } }))).Item;
 
 beforeAll(async () => {
   t = await startTestStack();
-  registry = new NodeRegistry(t.db, t.stack.file.nodesTable);
+  registry = new NodeHeartbeats(t.db, t.stack.file.nodesTable);
 });
 
 afterAll(async () => t?.stop());

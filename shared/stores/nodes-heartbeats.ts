@@ -4,9 +4,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { HeartbeatReply } from '#shared/messages.ts';
-import { nodeStatus } from '#shared/node-status.ts';
-import { factsHash } from '#shared/facts-hash.ts';
+import type { HeartbeatReply } from '../messages.ts';
+import { nodeStatus } from '../node-status.ts';
+import { factsHash } from '../facts-hash.ts';
 
 /**
  * What a heartbeat did to the node's membership: `joined` (first heartbeat), `returned` (it was
@@ -32,7 +32,7 @@ const FACTS_CONDITION: Record<WriteMode, string> = {
 /** How long a silent node's record is kept before the table's TTL removes it. */
 export const NODE_RECORD_TTL_SEC = 7 * 86_400;
 
-export class NodeRegistry {
+export class NodeHeartbeats {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly table: string,

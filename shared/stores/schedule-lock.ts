@@ -12,7 +12,7 @@
  * This works the same in AWS and locally: it is what Plan and Finish do, not what the scheduler does.
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsErrorName } from '#shared/aws.ts';
+import { awsErrorName } from '../aws.ts';
 
 export const scheduleLockKey = (schedule: string) => ({ runId: `schedule#${schedule}`, sk: 'lock' });
 

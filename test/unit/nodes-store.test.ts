@@ -4,48 +4,14 @@
  * fleet, holding only the (slimmed) targets so 50,000 hosts with 2–20 KB of facts fit Plan's memory.
  */
 import { describe, expect, it } from 'vitest';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeDirectory } from '#functions/run/node-directory.ts';
+import { NodesStore } from '#shared/stores/nodes-store.ts';
 import { discoverTargets, parseRunRequest, selectTargets, slimTarget } from '#functions/run/plan-run.ts';
 import { InvalidRunRequest } from '#functions/run/state.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { nodeItem } from '../helpers/factories.ts';
+import { fakeNodesTable as fakeTable } from '../helpers/fake-nodes-table.ts';
 
 const NOW = 10_000_000;
-
-interface ScanInput {
-  TableName: string;
-  Segment: number;
-  TotalSegments: number;
-  ExclusiveStartKey?: { nodeId: string };
-}
-
-/**
- * A table that answers Scan as DynamoDB does: items split among segments by key hash, `pageSize`
- * items a page with LastEvaluatedKey until the segment is read. Refuses a Segment out of range.
- */
-function fakeTable(items: readonly NodeItem[], pageSize: number) {
-  const scans: ScanInput[] = [];
-  const hash = (key: string) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-  const db = {
-    send: async (command: { input: ScanInput }) => {
-      const input = command.input;
-      scans.push(input);
-      if (input.Segment < 0 || input.Segment >= input.TotalSegments) {
-        throw Object.assign(new Error('Segment out of range'), { name: 'ValidationException' });
-      }
-      const mine = items.filter((n) => hash(n.nodeId) % input.TotalSegments === input.Segment);
-      const start = input.ExclusiveStartKey
-        ? mine.findIndex((n) => n.nodeId === input.ExclusiveStartKey!.nodeId) + 1
-        : 0;
-      const page = mine.slice(start, start + pageSize);
-      const more = start + pageSize < mine.length;
-      await Promise.resolve();
-      return { Items: page, ...(more ? { LastEvaluatedKey: { nodeId: page.at(-1)!.nodeId } } : {}) };
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { db, scans };
-}
 
 const fleet: NodeItem[] = Array.from({ length: 60 }, (_, i) =>
   nodeItem({
@@ -60,10 +26,10 @@ const fleet: NodeItem[] = Array.from({ length: 60 }, (_, i) =>
 const request = (overrides: { filter?: object; options?: object } = {}) =>
   parseRunRequest({ runId: '01HZY8J9K2M3N4P5Q6R7S8T9VW', command: { shell: 'true' }, ...overrides });
 
-describe('NodeDirectory', () => {
+describe('NodesStore', () => {
   it('scans in parallel segments, following every page of each, and reads every node once', async () => {
     const { db, scans } = fakeTable(fleet, 4);
-    const nodes = await new NodeDirectory(db, 'nodes', 4).all();
+    const nodes = await new NodesStore(db, 'nodes', 4).all();
 
     expect(nodes.map((n) => n.nodeId).sort()).toEqual(fleet.map((n) => n.nodeId).sort());
     expect(new Set(scans.map((s) => s.Segment))).toEqual(new Set([0, 1, 2, 3]));
@@ -74,7 +40,7 @@ describe('NodeDirectory', () => {
 
   it('keeps only what select picks', async () => {
     const { db } = fakeTable(fleet, 7);
-    const picked = await new NodeDirectory(db, 'nodes', 3).select((n) =>
+    const picked = await new NodesStore(db, 'nodes', 3).select((n) =>
       n.facts.role === 'db' ? n.identity : undefined,
     );
 
@@ -95,7 +61,7 @@ describe('discoverTargets', () => {
 
   it.each(cases)('chooses the same hosts as selectTargets over the whole fleet: %s', async (_name, req) => {
     const { db } = fakeTable(fleet, 5);
-    const paged = await discoverTargets(req, new NodeDirectory(db, 'nodes', 4), NOW);
+    const paged = await discoverTargets(req, new NodesStore(db, 'nodes', 4), NOW);
     const whole = selectTargets(req, fleet, NOW);
 
     expect(paged.map((n) => n.identity)).toEqual(whole.map((n) => n.identity));
@@ -104,7 +70,7 @@ describe('discoverTargets', () => {
 
   it('holds targets without their facts (what Plan keeps in memory)', async () => {
     const { db } = fakeTable(fleet, 5);
-    const paged = await discoverTargets(request(), new NodeDirectory(db, 'nodes', 4), NOW);
+    const paged = await discoverTargets(request(), new NodesStore(db, 'nodes', 4), NOW);
 
     expect(paged.length).toBeGreaterThan(0);
     expect(paged.every((n) => Object.keys(n.facts).length === 0 && n.classes.length === 0)).toBe(true);
@@ -115,7 +81,7 @@ describe('discoverTargets', () => {
     const { db, scans } = fakeTable(fleet, 5);
 
     await expect(
-      discoverTargets(request({ filter: { select: 'role = (' } }), new NodeDirectory(db, 'nodes', 4), NOW),
+      discoverTargets(request({ filter: { select: 'role = (' } }), new NodesStore(db, 'nodes', 4), NOW),
     ).rejects.toBeInstanceOf(InvalidRunRequest);
     expect(scans).toEqual([]);
   });

@@ -1,0 +1,178 @@
+/**
+ * Reads of the runs table, shared by the control plane and the CLI: a run's meta item, its
+ * batches and its node items (with or without their output), by the SDK's paginators.
+ * `RunStore` (runs-store.ts) adds the writes.
+ */
+import {
+  BatchGetCommand,
+  GetCommand,
+  paginateQuery,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  META_SK,
+  NODE_SK_PREFIX,
+  RESULTS_INDEX,
+  batchSk,
+  nodeSk,
+  type BatchItem,
+  type NodeRunItem,
+  type RunMetaItem,
+} from '../runs-table.ts';
+import { untilProcessed } from './retry.ts';
+
+/** Node item attributes except the (large) output streams. */
+const NODE_FIELDS_WITHOUT_OUTPUT = [
+  'runId',
+  'sk',
+  'nodeId',
+  'identity',
+  'batch',
+  'inbox',
+  'status',
+  'closed',
+  'lateAs',
+  'lateAfterSummary',
+  'exitCode',
+  'signal',
+  'timedOut',
+  'reason',
+  'error',
+  'ackedAt',
+  'startedAt',
+  'endedAt',
+  'resultAt',
+  'expiresAt',
+] as const;
+
+/** BatchGetItem's limit: at most 100 keys a request. */
+export const BATCH_GET_MAX_KEYS = 100;
+
+/** A node item's key in the results index, and when its result landed. */
+export interface LandedKey {
+  nodeId: string;
+  resultAt: number;
+}
+
+export interface NodeQuery {
+  /** Only the nodes of this batch. */
+  batch?: number;
+  /** With their stdout/stderr (off by default: they can be large). */
+  withOutput?: boolean;
+}
+
+type Key = Record<string, unknown>;
+
+export class RunReader {
+  constructor(
+    protected readonly db: DynamoDBDocumentClient,
+    readonly table: string,
+  ) {}
+
+  async getMeta(runId: string): Promise<RunMetaItem | undefined> {
+    return this.#get<RunMetaItem>({ runId, sk: META_SK }, true);
+  }
+
+  /** Meta items of many runs by id (eventually consistent, as a listing may be). */
+  async getMetas(runIds: readonly string[]): Promise<Map<string, RunMetaItem>> {
+    const items = await this.#batchGet<RunMetaItem>(
+      runIds.map((runId) => ({ runId, sk: META_SK })),
+      false,
+    );
+    return new Map(items.map((item) => [item.runId, item]));
+  }
+
+  async getBatch(runId: string, batch: number, consistent = true): Promise<BatchItem | undefined> {
+    return this.#get<BatchItem>({ runId, sk: batchSk(batch) }, consistent);
+  }
+
+  async getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
+    return this.#get<NodeRunItem>({ runId, sk: nodeSk(nodeId) }, true);
+  }
+
+  /** All node items of a run (optionally one batch), without their output unless asked. */
+  async queryNodes(runId: string, options: NodeQuery = {}): Promise<NodeRunItem[]> {
+    const names: Record<string, string> = { '#r': 'runId', '#sk': 'sk' };
+    const values: Record<string, unknown> = { ':r': runId, ':p': NODE_SK_PREFIX };
+    let filter: string | undefined;
+    if (options.batch !== undefined) {
+      names['#b'] = 'batch';
+      values[':b'] = options.batch;
+      filter = '#b = :b';
+    }
+    let projection: string | undefined;
+    if (!options.withOutput) {
+      NODE_FIELDS_WITHOUT_OUTPUT.forEach((field, i) => (names[`#p${i}`] = field));
+      projection = NODE_FIELDS_WITHOUT_OUTPUT.map((_, i) => `#p${i}`).join(', ');
+    }
+    return (await this.#query({
+      KeyConditionExpression: '#r = :r AND begins_with(#sk, :p)',
+      FilterExpression: filter,
+      ProjectionExpression: projection,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ConsistentRead: true,
+    })) as unknown as NodeRunItem[];
+  }
+
+  /** The full node items (with output) of some nodes of a run, 100 keys a request. */
+  async getNodes(runId: string, nodeIds: readonly string[]): Promise<NodeRunItem[]> {
+    return this.#batchGet<NodeRunItem>(
+      nodeIds.map((id) => ({ runId, sk: nodeSk(id) })),
+      true,
+    );
+  }
+
+  /**
+   * Node items of a run whose result (or rejection) landed at `sinceMs` or later, keys only, from
+   * the sparse results index: a watcher's read costs what landed since, not the size of the run.
+   * The index is eventually consistent: re-read a little before the last landing seen, and read
+   * the run whole once at its end.
+   */
+  async landedSince(runId: string, sinceMs: number): Promise<LandedKey[]> {
+    const items = await this.#query({
+      IndexName: RESULTS_INDEX,
+      KeyConditionExpression: '#r = :r AND #at >= :since',
+      ExpressionAttributeNames: { '#r': 'runId', '#at': 'resultAt' },
+      ExpressionAttributeValues: { ':r': runId, ':since': sinceMs },
+    });
+    return items
+      .map((item) => String(item.sk))
+      .flatMap((sk, i) =>
+        sk.startsWith(NODE_SK_PREFIX)
+          ? [{ nodeId: sk.slice(NODE_SK_PREFIX.length), resultAt: Number(items[i]!.resultAt) }]
+          : [],
+      );
+  }
+
+  async #get<T>(Key: Key, consistent: boolean): Promise<T | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key, ConsistentRead: consistent }),
+    );
+    return out.Item as T | undefined;
+  }
+
+  async #query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Key[]> {
+    const items: Key[] = [];
+    for await (const page of paginateQuery({ client: this.db }, { TableName: this.table, ...input })) {
+      items.push(...(page.Items ?? []));
+    }
+    return items;
+  }
+
+  /** BatchGetItem, 100 keys a request, unprocessed keys retried by the stores' one policy. */
+  async #batchGet<T>(keys: readonly Key[], consistent: boolean): Promise<T[]> {
+    const found: T[] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
+      await untilProcessed(`reading ${this.table}`, keys.slice(i, i + BATCH_GET_MAX_KEYS), async (Keys) => {
+        const out = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys, ConsistentRead: consistent } } }),
+        );
+        found.push(...((out.Responses?.[this.table] ?? []) as T[]));
+        return (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as Key[];
+      });
+    }
+    return found;
+  }
+}
