@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { HeartbeatReply, Reply } from '#shared/messages.ts';
-import { LAUNCHER_ENV, type FromLauncher, type ToLauncher } from '#agent/command-launcher.ts';
+import { LAUNCHER_ENV, type FromLauncher, type ToLauncher } from '#agent/many/command-launcher.ts';
 import { newRunId } from '#shared/ids.ts';
 import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';

@@ -6,8 +6,8 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
-import { DedupeStore } from '#agent/dedupe-store.ts';
-import type { GateContext } from '#agent/request-gate.ts';
+import { DedupeStore } from '#agent/receive/dedupe-store.ts';
+import type { GateContext } from '#agent/receive/request-gate.ts';
 import type { HostFacts } from '#shared/filter/index.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
 import { tempDirPerTest } from './temp-dir.ts';

@@ -10,7 +10,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
-import { Inbox, MAX_HANDLING_ATTEMPTS } from '#agent/inbox.ts';
+import { Inbox, MAX_HANDLING_ATTEMPTS } from '#agent/receive/inbox.ts';
 import { jsonLog } from '#agent/json-log.ts';
 import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';

@@ -123,7 +123,7 @@ describe('agent resilience', () => {
       {
         execute: async (command, options) => {
           executed.push(command);
-          const { executeCommand } = await import('#agent/executor.ts');
+          const { executeCommand } = await import('#agent/execute/executor.ts');
           return executeCommand(command, options);
         },
       },

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandLauncher, LAUNCHER_V8_FLAG } from '#agent/command-launcher.ts';
+import { CommandLauncher, LAUNCHER_V8_FLAG } from '#agent/many/command-launcher.ts';
 import { childPids } from '#local/demo-fleet.ts';
 import { ROOT, isAlive } from '../helpers/processes.ts';
 
@@ -175,7 +175,7 @@ describe('CommandLauncher', () => {
         'tsx',
         '--input-type=module',
         '-e',
-        `const { CommandLauncher } = await import('#agent/command-launcher.ts');
+        `const { CommandLauncher } = await import('#agent/many/command-launcher.ts');
          const l = new CommandLauncher();
          void l.execute({ shell: 'sleep 30' }, { timeoutSec: 60, env: { PATH: '/usr/bin:/bin' },
            onStart: (pid) => console.log(JSON.stringify({ launcher: l.pid, command: pid })) });`,

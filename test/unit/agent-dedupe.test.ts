@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DedupeStore, DedupeStoreError } from '#agent/dedupe-store.ts';
+import { DedupeStore, DedupeStoreError } from '#agent/receive/dedupe-store.ts';
 
 let dir: string;
 let file: string;

@@ -1,6 +1,6 @@
 /** Fact sources beyond plain YAML/JSON: facter and puppet output, and the agent's own facts. */
 import { describe, expect, it } from 'vitest';
-import { loadFacts, type LoadFactsOptions } from '#agent/facts.ts';
+import { loadFacts, type LoadFactsOptions } from '#agent/setup/facts.ts';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
 
 const { file } = tempDirPerTest('drover-facts-');

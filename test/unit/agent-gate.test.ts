@@ -1,10 +1,10 @@
 /** The request gate's handling of `cancel` requests, the command policy and a full queue. */
 import { describe, expect, it } from 'vitest';
-import { cancelKey, checkRequest, requestKey } from '#agent/request-gate.ts';
-import { CommandPolicy } from '#agent/policy.ts';
+import { cancelKey, checkRequest, requestKey } from '#agent/receive/request-gate.ts';
+import { CommandPolicy } from '#agent/receive/policy.ts';
 import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { join } from 'node:path';
-import { DedupeStore } from '#agent/dedupe-store.ts';
+import { DedupeStore } from '#agent/receive/dedupe-store.ts';
 import { signedRequest } from '../helpers/factories.ts';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
 import { gateBench, NODE_ID, NOW } from '../helpers/gate-bench.ts';

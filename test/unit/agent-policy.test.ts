@@ -5,7 +5,7 @@ import {
   commandText,
   compilePattern,
   type PolicySettings,
-} from '#agent/policy.ts';
+} from '#agent/receive/policy.ts';
 
 function policy(overrides: Partial<PolicySettings> = {}): CommandPolicy {
   return new CommandPolicy({ default: 'allow', allow: [], deny: [], shell: true, ...overrides });

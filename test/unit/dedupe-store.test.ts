@@ -7,7 +7,7 @@ import {
   DedupeStoreError,
   MIN_HORIZON_MS,
   type DedupeStoreOptions,
-} from '#agent/dedupe-store.ts';
+} from '#agent/receive/dedupe-store.ts';
 import { MIN_DEDUPE_HORIZON_SEC } from '#shared/request-expiry.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

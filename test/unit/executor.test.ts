@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executeCommand, HeadTailBuffer, type ExecuteOptions } from '#agent/executor.ts';
+import { executeCommand, HeadTailBuffer, type ExecuteOptions } from '#agent/execute/executor.ts';
 import { renderStream } from '#shared/output-fit.ts';
 
 const baseEnv = {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFacts, type LoadFactsOptions } from '#agent/facts.ts';
+import { loadFacts, type LoadFactsOptions } from '#agent/setup/facts.ts';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
 
 const tmp = tempDirPerTest('drover-facts-');

@@ -5,8 +5,8 @@
  * the same lines are refused there because the whole line must match an allow pattern.
  */
 import { describe, expect, it } from 'vitest';
-import { CommandPolicy, compilePattern } from '#agent/policy.ts';
-import { simpleCommands } from '#agent/shell-line.ts';
+import { CommandPolicy, compilePattern } from '#agent/receive/policy.ts';
+import { simpleCommands } from '#agent/receive/shell-line.ts';
 
 const denyRm = new CommandPolicy({ default: 'allow', allow: [], deny: ['rm -rf *'], shell: true });
 const allowList = new CommandPolicy({

@@ -5,9 +5,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ReplySender } from '#agent/reply-sender.ts';
-import { ReplySpool } from '#agent/reply-spool.ts';
-import type { ReplyBatcher } from '#agent/reply-batcher.ts';
+import { ReplySender } from '#agent/reply/reply-sender.ts';
+import { ReplySpool } from '#agent/reply/reply-spool.ts';
+import type { ReplyBatcher } from '#agent/reply/reply-batcher.ts';
 import { jsonLog } from '#agent/json-log.ts';
 import { heartbeatReply, resultReply } from '../helpers/factories.ts';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';

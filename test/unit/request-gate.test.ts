@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { checkRequest, requestKey } from '#agent/request-gate.ts';
+import { checkRequest, requestKey } from '#agent/receive/request-gate.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
 import { MAX_REQUEST_LIFETIME_SEC } from '#shared/request-expiry.ts';
 import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/messages.ts';

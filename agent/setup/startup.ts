@@ -18,7 +18,7 @@ import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { publicKeyFrom } from '#shared/signing.ts';
 import { readLocalStackFile, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { describeZodError } from '#shared/messages.ts';
-import { defaultIdentity, type AgentSettings } from './agent.ts';
+import { defaultIdentity, type AgentSettings } from '../agent.ts';
 import {
   AgentConfigError,
   loadAgentConfig,
@@ -29,10 +29,10 @@ import {
 import type { AgentConfig } from './config-schema.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
 import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, instanceArn, readEc2Identity } from './ec2.ts';
-import { jsonLog, type AgentLog } from './json-log.ts';
-import { CommandPolicy } from './policy.ts';
+import { jsonLog, type AgentLog } from '../json-log.ts';
+import { CommandPolicy } from '../receive/policy.ts';
 import { PublicKeyError, publicKeyFromConfig, trustedKmsKeys, type TrustedKey } from './public-key.ts';
-import { resolveRunAs, RunAsError, type RunAsUser } from './run-as.ts';
+import { resolveRunAs, RunAsError, type RunAsUser } from '../execute/run-as.ts';
 
 export const AGENT_VERSION = '0.1.0';
 
