@@ -18,7 +18,7 @@ import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { publicKeyFrom } from '#shared/signing.ts';
 import { readLocalStackFile, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { describeZodError } from '#shared/messages.ts';
-import { defaultIdentity, type AgentSettings } from '../agent.ts';
+import { defaultIdentity, type AgentSettings } from './settings.ts';
 import {
   AgentConfigError,
   loadAgentConfig,

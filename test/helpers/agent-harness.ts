@@ -18,7 +18,8 @@ import { startSqs, type Closable } from '#local/emulators.ts';
 import { createSqsClient } from '#shared/aws.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
 import { MESSAGE_VERSION, replySchema, type Reply, type SignedRequest } from '#shared/messages.ts';
-import { Agent, type AgentDeps, type AgentSettings } from '#agent/agent.ts';
+import { Agent, type AgentDeps } from '#agent/agent.ts';
+import type { AgentSettings } from '#agent/setup/settings.ts';
 import { jsonLog, type AgentLog } from '#agent/json-log.ts';
 import { startFlakyProxy, type FlakyProxy } from './flaky-proxy.ts';
 
