@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
 import { ROOT } from '../helpers/processes.ts';
+import { testEnv } from '../helpers/env.ts';
 
 let h: AgentHarness;
 
@@ -52,12 +53,7 @@ describe('an agent with a damaged dedupe store', () => {
       ['--import', 'tsx', join(ROOT, 'agent', 'standalone.ts'), '--config', config],
       {
         cwd: ROOT,
-        env: {
-          ...process.env,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-        },
+        env: testEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

@@ -12,7 +12,8 @@ import type { HeartbeatReply, Reply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
 import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
-import { ROOT } from '../helpers/processes.ts';
+import { ROOT, stopChildren } from '../helpers/processes.ts';
+import { testEnv } from '../helpers/env.ts';
 
 let h: AgentHarness;
 const children = new Set<ChildProcess>();
@@ -22,16 +23,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
+  await stopChildren(children, (child) => child.kill('SIGKILL'));
   children.clear();
   await h.stop();
 });
@@ -81,12 +73,7 @@ function spawnAgent(
       : ['--import', 'tsx', join(ROOT, 'agent', 'standalone.ts'), '--config', configPath];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    },
+    env: testEnv(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);

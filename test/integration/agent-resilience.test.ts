@@ -12,6 +12,7 @@ import { newRunId } from '#shared/ids.ts';
 import type { Agent } from '#agent/agent.ts';
 import { startAgentHarness, type AgentHarness } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 let h: AgentHarness | undefined;
 
@@ -41,7 +42,7 @@ describe('agent resilience', () => {
     h = await startAgentHarness({ proxy: true });
     const agent = await h.startAgent({ nodeId: 'throttled-1' });
     h.proxy!.fail('throttle', 'ReceiveMessage');
-    await waitFor(() => h!.proxy!.faults.length >= 4, 'several throttled receives');
+    await waitUntil(() => h!.proxy!.faults.length >= 4, 'several throttled receives');
 
     // Act
     h.proxy!.fail('none');
@@ -65,7 +66,10 @@ describe('agent resilience', () => {
 
     // Act: the result is due while every connection is being reset.
     h.proxy!.fail('reset');
-    await waitFor(() => h!.proxy!.faults.some((f) => f.endsWith('SendMessageBatch')), 'a reset result send');
+    await waitUntil(
+      () => h!.proxy!.faults.some((f) => f.endsWith('SendMessageBatch')),
+      'a reset result send',
+    );
     h.proxy!.fail('none');
 
     // Assess
@@ -81,7 +85,10 @@ describe('agent resilience', () => {
 
     // Act
     await h.stopSqs();
-    await waitFor(() => h!.logs.some((l) => l.message === 'receive failed; backing off'), 'a failed receive');
+    await waitUntil(
+      () => h!.logs.some((l) => l.message === 'receive failed; backing off'),
+      'a failed receive',
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     await h.restartSqs();
 
@@ -160,7 +167,7 @@ describe('agent resilience', () => {
 
     // Act
     for (const body of bodies) await h.send(agent.inboxUrl, body);
-    await waitFor(() => auditLines(agent).length >= bodies.length + 1, 'every message audited', 30_000);
+    await waitUntil(() => auditLines(agent).length >= bodies.length + 1, 'every message audited', 30_000);
 
     // Assess
     expect(executed).toHaveLength(1);
@@ -199,12 +206,4 @@ function mutate(text: string, seed: number): string {
     chars[at] = String.fromCharCode(32 + Math.floor(next() * 95));
   }
   return chars.join('');
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

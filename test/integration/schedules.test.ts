@@ -20,7 +20,8 @@ import { META_SK, type RunMetaItem } from '#shared/runs-table.ts';
 import type { RunRequestInput } from '#shared/messages.ts';
 import type { FireRecord } from '#local/scheduler.ts';
 import { ScheduleLock } from '#functions/run/schedule-lock.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { FakeAgent, type Behaviour } from '../helpers/fake-agent.ts';
 
 let t: TestStack;
