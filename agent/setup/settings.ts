@@ -1,10 +1,14 @@
 /**
  * What one agent runs with: the settings start-up (startup.ts) derives from the configuration for
- * each logical agent of the process, and hands to `Agent` (agent.ts) on start and on every reload.
+ * each logical agent of the process (`agentSettings`), and hands to `Agent` (agent.ts) on start and
+ * on every reload.
  */
 import { hostname } from 'node:os';
 import type { KeyObject } from 'node:crypto';
-import type { CommandPolicy } from '../receive/policy.ts';
+import { resolve } from 'node:path';
+import { CommandPolicy } from '../receive/policy.ts';
+import type { AgentConfig } from './config-schema.ts';
+import type { TrustedKey } from './public-key.ts';
 import type { RunAsUser } from '../execute/run-as.ts';
 
 export interface AgentSettings {
@@ -53,3 +57,59 @@ export interface AgentSettings {
 
 /** The identity of an agent whose configuration names none: the host's name. */
 export const defaultIdentity = (): string => hostname();
+
+/** What an agent's settings take besides the configuration: where it stands and what it trusts. */
+export interface AgentPlace {
+  stage: string;
+  repliesQueueUrl: string;
+  instanceArn?: string;
+  /** The key requests are verified with, then any next keys (rotation); at least one. */
+  keys: TrustedKey[];
+  stateDir: string;
+  baseFacts?: Record<string, unknown>;
+  runAs?: RunAsUser | undefined;
+  agentVersion: string;
+}
+
+/** One logical agent of the process: who it is and its own fact sources (`hosts_file`). */
+export interface AgentSpec {
+  nodeId: string;
+  identity: string;
+  facts: string[];
+  classes: string[];
+}
+
+/** One logical agent's settings: the configuration's seconds as milliseconds, its paths resolved. */
+export function agentSettings(c: AgentConfig, spec: AgentSpec, place: AgentPlace): AgentSettings {
+  const [first, ...next] = place.keys as [TrustedKey, ...TrustedKey[]];
+  return {
+    stage: place.stage,
+    nodeId: spec.nodeId,
+    identity: spec.identity,
+    repliesQueueUrl: place.repliesQueueUrl,
+    ...(place.instanceArn !== undefined ? { instanceArn: place.instanceArn } : {}),
+    publicKey: first.publicKey,
+    ...(first.keyId !== undefined ? { publicKeyId: first.keyId } : {}),
+    ...(next.length > 0 ? { nextKeys: next.map((k) => ({ keyId: k.keyId!, publicKey: k.publicKey })) } : {}),
+    stateDir: place.stateDir,
+    ...(c.audit_log !== undefined ? { auditPath: resolve(c.audit_log) } : {}),
+    heartbeatSec: c.heartbeat_sec,
+    factsRefreshSec: c.facts.refresh_sec,
+    factFiles: [...c.facts.files, ...spec.facts].map((f) => resolve(f)),
+    classFiles: [...c.facts.class_files, ...spec.classes].map((f) => resolve(f)),
+    ...(c.facts.command !== undefined ? { factsCommand: c.facts.command } : {}),
+    baseFacts: place.baseFacts,
+    concurrency: c.concurrency,
+    queueLimit: c.queue_limit,
+    outputCapBytes: c.output_cap_bytes,
+    killGraceMs: c.kill_grace_sec * 1000,
+    ackDelayMs: c.ack_delay_sec * 1000,
+    shutdownGraceMs: c.shutdown_grace_sec * 1000,
+    pollWaitSec: c.poll_wait_sec,
+    agentVersion: place.agentVersion,
+    commandPath: c.command_path,
+    policy: new CommandPolicy(c.policy),
+    ...(place.runAs ? { runAs: place.runAs } : {}),
+    dedupe: { maxEntries: c.dedupe.max_entries, maxAgeMs: c.dedupe.max_age_sec * 1000 },
+  };
+}
