@@ -1,5 +1,5 @@
 /**
- * The request gate's test bench, shared by its test files: the dispatch key pair and an
+ * The request gate's test bench (test/unit/request-gate.test.ts): the dispatch key pair and an
  * impostor's, a fresh dedupe store for every test (in its own temporary directory), and the
  * gate's context around them.
  */
