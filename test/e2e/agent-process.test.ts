@@ -1,10 +1,10 @@
 /**
  * The agent as an operator runs it: the standalone command with a config file, against a real
  * SQS emulator. Config errors, SIGTERM with and without commands outliving the grace, SIGHUP
- * reloading config and facts, and commands run as another user.
+ * reloading config and facts, commands run as another user, and a damaged dedupe store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -187,5 +187,23 @@ describe('the agent process', () => {
 
     const result = await h.waitForReply(isResult(runId));
     expect(result.stdout.text.split('\n')[0]).toBe('nobody');
+  });
+
+  it('stops at start with an error naming a damaged dedupe store, and never polls', async () => {
+    // Prepare: a store with a line that is not a record, between good ones.
+    const stateDir = join(h.dir, 'state');
+    mkdirSync(stateDir, { recursive: true });
+    const good = (k: string) => JSON.stringify({ k, s: 'done', t: Date.now() }) + '\n';
+    writeFileSync(join(stateDir, 'dedupe.jsonl'), good('RUN1#0') + 'garbage\n' + good('RUN2#0'));
+
+    // Act
+    const agent = spawnAgent(writeConfig({ identity: 'damaged-1', state_dir: stateDir }));
+    const code = await agent.exited;
+    await h.collectReplies();
+
+    // Assess: it does not start with an empty memory and run again requests it already ran.
+    expect(code).toBe(1);
+    expect(agent.stderr()).toMatch(/dedupe\.jsonl is damaged \(line 2 is not a record\)/);
+    expect(h.replies).toEqual([]);
   });
 });
