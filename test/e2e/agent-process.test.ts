@@ -8,9 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { HeartbeatReply, Reply, ResultReply } from '#shared/messages.ts';
+import type { HeartbeatReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
-import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, STAGE, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
 import { ROOT, stopChildren } from '../helpers/processes.ts';
 import { testEnv } from '../helpers/env.ts';
@@ -91,11 +91,6 @@ async function startAgentProcess(
   const heartbeat = (await h.waitForReply((r) => r.type === 'heartbeat', 30_000)) as HeartbeatReply;
   return { ...started, heartbeat };
 }
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
 
 async function deliver(inbox: string, runId: string, shell: string): Promise<void> {
   await h.deliver(inbox, signedRequest({ runId, targets: ['proc-1'], timeoutSec: 60, command: { shell } }));

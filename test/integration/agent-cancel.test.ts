@@ -6,10 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Reply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
 import type { Agent } from '#agent/agent.ts';
-import { startAgentHarness, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { isAlive } from '../helpers/processes.ts';
@@ -23,11 +22,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.stop();
 });
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
 
 const audit = (agent: Agent): Record<string, unknown>[] =>
   readFileSync(join(agent.settings.stateDir, 'audit.jsonl'), 'utf8')

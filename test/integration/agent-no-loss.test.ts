@@ -8,11 +8,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Reply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
 import { Inbox, MAX_HANDLING_ATTEMPTS } from '#agent/receive/inbox.ts';
 import { jsonLog } from '#agent/json-log.ts';
-import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, STAGE, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -22,11 +21,6 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
 
 describe('replies the agent could not send', () => {
   it('keeps a result on disk when the replies queue refuses it, and sends it after a restart', async () => {

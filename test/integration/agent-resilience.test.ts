@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HeartbeatReply, Reply, ResultReply } from '#shared/messages.ts';
+import type { HeartbeatReply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
 import type { Agent } from '#agent/agent.ts';
-import { startAgentHarness, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -20,11 +20,6 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
 
 /** Sends `echo ok` to the agent and waits for its successful result. */
 async function runsACommand(harness: AgentHarness, agent: Agent, timeoutMs = 20_000): Promise<ResultReply> {
