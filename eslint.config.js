@@ -30,6 +30,17 @@ export default tseslint.config(
     },
   },
   {
+    // Functions a reader takes in at once (STYLE: functions < ~80 lines); tests are lists of cases.
+    files: ['**/*.ts', '**/*.js', '**/*.cjs'],
+    ignores: ['test/**'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    // TEMPORARY, until the branches that own them land their splits (issue 12 item 5): then remove.
+    files: ['bench/run-bench.ts', 'bench/simulate/simulate.ts'],
+    rules: { 'max-lines-per-function': 'off' },
+  },
+  {
     // CommonJS files read by the Serverless Framework's file variables.
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },

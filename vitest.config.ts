@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { AWS_TEST_ENV } from './test/helpers/env.ts';
 
 export default defineConfig({
   test: {
@@ -10,11 +11,7 @@ export default defineConfig({
     fileParallelism: false,
     pool: 'forks',
     env: {
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...AWS_TEST_ENV,
       // The control plane runs in the test process: keep its expected warnings out of test output.
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     },

@@ -3,70 +3,23 @@
  * requests into acknowledged, executed and reported commands, at most once each. Many agents can
  * share one process and one SQS client (load tests, demo fleets).
  */
-import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { KeyObject } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { factsProblem, MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
-import { AgentConfigError } from './config.ts';
-import { DedupeStore } from './dedupe-store.ts';
-import { executeCommand, notRunResult, type ExecutionResult } from './executor.ts';
-import { loadFacts, type LoadedFacts } from './facts.ts';
-import { checkRequest, type GateDecision } from './request-gate.ts';
+import { AgentConfigError } from './setup/config.ts';
+import { DedupeStore } from './receive/dedupe-store.ts';
+import { executeCommand, notRunResult, type ExecutionResult } from './execute/executor.ts';
+import { loadFacts, type LoadedFacts } from './setup/facts.ts';
+import { checkRequest, type GateDecision } from './receive/request-gate.ts';
 import { AuditLog, type AgentLog, type AuditEntry } from './json-log.ts';
-import { ExecutionQueue } from './execution-queue.ts';
-import { ReplySender } from './reply-sender.ts';
-import { ReplyBatcher } from './reply-batcher.ts';
-import { ReplySpool } from './reply-spool.ts';
-import { Inbox } from './inbox.ts';
-import { commandEnv, resultReply } from './results.ts';
-import type { CommandPolicy } from './policy.ts';
-import type { RunAsUser } from './run-as.ts';
-
-export interface AgentSettings {
-  stage: string;
-  nodeId: string;
-  identity: string;
-  repliesQueueUrl: string;
-  /** On EC2, the instance's ARN: the inbox is tagged with it (`drover:instance`), see `instanceArn`. */
-  instanceArn?: string;
-  publicKey: KeyObject;
-  /** The KMS key ARN `publicKey` belongs to, when pinned by `kms_key_id`. */
-  publicKeyId?: string;
-  /** While rotating: the next key, trusted for documents that name it (`kms_key_id: a,b`). */
-  nextKeys?: { keyId: string; publicKey: KeyObject }[];
-  /** Dedupe store (and, unless `auditPath` says otherwise, the audit log) live here. */
-  stateDir: string;
-  auditPath?: string;
-  heartbeatSec: number;
-  factsRefreshSec: number;
-  factFiles: string[];
-  classFiles: string[];
-  factsCommand?: string;
-  /** Facts the agent knows itself (EC2 identity), under those of the fact files. */
-  baseFacts?: Record<string, unknown>;
-  concurrency: number;
-  /** Requests allowed to wait for a free slot; more are rejected as busy. 100 by default. */
-  queueLimit?: number;
-  outputCapBytes: number;
-  killGraceMs: number;
-  /**
-   * How long an accepted request's ack waits for the command's result: a result sent sooner
-   * stands for the ack (one reply instead of two), a longer command is acked when this runs out.
-   * 0 acks at once. 250 ms by default.
-   */
-  ackDelayMs?: number;
-  /** How long `stop()` lets running commands finish by default; 30 s. */
-  shutdownGraceMs?: number;
-  pollWaitSec: number;
-  agentVersion: string;
-  /** PATH given to commands. */
-  commandPath: string;
-  policy?: CommandPolicy;
-  runAs?: RunAsUser;
-  dedupe?: { maxEntries: number; maxAgeMs: number };
-}
+import { ExecutionQueue } from './execute/execution-queue.ts';
+import { ReplySender } from './reply/reply-sender.ts';
+import { ReplyBatcher } from './reply/reply-batcher.ts';
+import { ReplySpool } from './reply/reply-spool.ts';
+import { Inbox } from './receive/inbox.ts';
+import { commandEnv, resultReply } from './reply/results.ts';
+import type { AgentSettings } from './setup/settings.ts';
 
 /** Settings a running agent cannot take over on reload: they name its queues and files. */
 const FIXED_SETTINGS = ['stage', 'nodeId', 'repliesQueueUrl', 'stateDir', 'auditPath', 'dedupe'] as const;
@@ -550,4 +503,3 @@ interface PendingAck {
 const messageIdOf = (message: Message) => (message.MessageId ? { messageId: message.MessageId } : {});
 
 /** The identity an agent uses off EC2. */
-export const defaultIdentity = (): string => hostname();

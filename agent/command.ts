@@ -1,12 +1,12 @@
 /**
  * The agent's command lines: `drover agent` (registered on the `drover` program by bin/drover.js)
  * and the flags `drover-agent` (standalone-cli.ts) has too, both generated from the one table of
- * settings in config-schema.ts. The agent itself (main.ts) loads only when the command runs.
+ * settings in setup/config-schema.ts. The agent itself (main.ts) loads only when the command runs.
  */
 import type { Command } from 'commander';
 import type { CommandHost } from '#shared/command-host.ts';
 import { EXIT } from '#shared/exit-codes.ts';
-import { CONFIG_KEYS, envName } from './config-schema.ts';
+import { CONFIG_KEYS, envName } from './setup/config-schema.ts';
 
 /** `drover --help`'s line for `drover agent`. */
 export const AGENT_SUMMARY =
@@ -60,7 +60,7 @@ export function register(program: Command, host: CommandHost): void {
     .action(async (flags: Record<string, unknown>) => {
       const [{ main }, { AgentConfigError }] = await Promise.all([
         import('./main.ts'),
-        import('./config.ts'),
+        import('./setup/config.ts'),
       ]);
       const { io, stack } = host.context();
       const home = flags.config ? undefined : stack.home;

@@ -5,11 +5,11 @@
  */
 import pLimit from 'p-limit';
 import { Agent } from './agent.ts';
-import { CommandLauncher } from './command-launcher.ts';
-import { ReplyBatcher } from './reply-batcher.ts';
-import { defaultRuntime, prepareAgents, type AgentCommandOptions, type Runtime } from './startup.ts';
+import { CommandLauncher } from './many/command-launcher.ts';
+import { ReplyBatcher } from './reply/reply-batcher.ts';
+import { defaultRuntime, prepareAgents, type AgentCommandOptions, type Runtime } from './setup/startup.ts';
 
-export { AGENT_VERSION, type AgentCommandOptions } from './startup.ts';
+export { AGENT_VERSION, type AgentCommandOptions } from './setup/startup.ts';
 
 /** Agents started at once: each creates its inbox and heartbeats on start. */
 const START_PARALLELISM = 32;

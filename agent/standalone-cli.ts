@@ -1,12 +1,12 @@
 /**
  * `drover-agent`, the command the bundle (dist/drover-agent.mjs) runs on every host: flags, one per
- * config key (see config-schema.ts, command.ts), then `main`. Problems with the configuration print as
+ * config key (see setup/config-schema.ts, command.ts), then `main`. Problems with the configuration print as
  * `drover-agent: config <source> key "<key>": <problem>` and exit 2; nothing prints a stack trace.
  */
 import { Command } from 'commander';
 import { LocalStackNotRunning } from '#shared/local-stack-file.ts';
-import { AgentConfigError } from './config.ts';
-import { CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH } from './config-schema.ts';
+import { AgentConfigError } from './setup/config.ts';
+import { CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH } from './setup/config-schema.ts';
 import { addConfigFlags } from './command.ts';
 import { AGENT_VERSION, main } from './main.ts';
 

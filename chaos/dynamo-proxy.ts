@@ -6,8 +6,8 @@
  * the ADD is applied, then answered with a server error once (ingest, or the SDK, tries again
  * after its writes took effect).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { forward as forwardTo, reply, type Answer } from './forward.ts';
+import type { IncomingMessage } from 'node:http';
+import { forward as forwardTo, reply, startProxyServer, type Answer } from './forward.ts';
 
 export type DynamoFault = 'pass' | 'between' | 'after';
 
@@ -62,28 +62,7 @@ export async function startDynamoProxy(targetUrl: string): Promise<DynamoProxy> 
     return SERVER_ERROR;
   };
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      handle(req, Buffer.concat(chunks))
-        .then((answer) => reply(res, answer))
-        .catch(() => res.destroy());
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const proxy: DynamoProxy = {
-    url: `http://127.0.0.1:${port}`,
-    fault: 'pass',
-    injected: 0,
-    calls: 0,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  const server = await startProxyServer(async (req, res, body) => reply(res, await handle(req, body)));
+  const proxy: DynamoProxy = { url: server.url, fault: 'pass', injected: 0, calls: 0, close: server.close };
   return proxy;
 }

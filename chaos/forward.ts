@@ -1,8 +1,9 @@
 /**
- * What the chaos proxies share: passing one request on to the emulator behind them, whole, and
+ * What the fault proxies share (these of the chaos suite, and those of the tests): listening on
+ * 127.0.0.1 with each request read whole, passing a request on to the emulator behind them, and
  * writing an answer back. Each proxy decides what to do around it (fail, repeat, drop).
  */
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** An emulator's answer, read whole so a proxy may replace or repeat it. */
 export interface Answer {
@@ -11,8 +12,16 @@ export interface Answer {
   body: Buffer;
 }
 
-/** Sends `req` (its method, path and headers) with `body` to `target`; resolves with the answer. */
-export function forward(target: URL, req: IncomingMessage, body: Buffer): Promise<Answer> {
+/**
+ * Sends `req` (its method, path and headers) with `body` to `target`; resolves with the answer.
+ * `signal` abandons the call (a long poll whose client went away must not take messages).
+ */
+export function forward(
+  target: URL,
+  req: IncomingMessage,
+  body: Buffer,
+  signal?: AbortSignal,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const upstream = request(
       {
@@ -21,6 +30,7 @@ export function forward(target: URL, req: IncomingMessage, body: Buffer): Promis
         method: req.method,
         path: req.url,
         headers: { ...req.headers, 'content-length': String(body.length) },
+        ...(signal ? { signal } : {}),
       },
       (answer) => {
         const chunks: Buffer[] = [];
@@ -44,4 +54,45 @@ export function forward(target: URL, req: IncomingMessage, body: Buffer): Promis
 export function reply(res: ServerResponse, answer: Answer): void {
   res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) });
   res.end(answer.body);
+}
+
+export interface ProxyServer {
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  /** TCP connections clients opened so far. */
+  connections(): number;
+  /** Stops listening and drops every open connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on a free port of 127.0.0.1 and hands `handle` each request with its body read whole.
+ * A handler that throws or rejects has its connection destroyed, as a failing endpoint would.
+ */
+export async function startProxyServer(
+  handle: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>,
+): Promise<ProxyServer> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      Promise.resolve()
+        .then(() => handle(req, res, Buffer.concat(chunks)))
+        .catch(() => res.destroy());
+    });
+  });
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -5,8 +5,8 @@
  * times (each reply sent thrice; each inbox message made to come back until received thrice, its
  * first two deletes swallowed). Speaks the JSON protocol the SDK uses.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { forward as forwardTo, reply } from './forward.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { forward as forwardTo, reply, startProxyServer } from './forward.ts';
 
 export type ProxyMode = 'pass' | 'replies-down' | 'down' | 'triple';
 
@@ -73,26 +73,13 @@ export async function startSqsProxy(targetUrl: string): Promise<SqsProxy> {
     reply(res, await forward(req, raw));
   };
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      handle(req, res, Buffer.concat(chunks)).catch(() => res.destroy());
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const server = await startProxyServer(handle);
   const proxy: SqsProxy = {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     mode: 'pass',
     refused: 0,
     inboxDeliveries: 0,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: server.close,
   };
   return proxy;
 }

@@ -33,6 +33,9 @@ function describe(record: ExecutionRecord): Body {
   };
 }
 
+/** One operation of the endpoint: the request's JSON body in, the answer's out. */
+type Operation = (body: Body) => Body;
+
 export function createApiServer(
   sfn: LocalStepFunctions,
   bus: LocalEventBus,
@@ -41,13 +44,65 @@ export function createApiServer(
   /** The secret every local principal signs with, to check STS requests' signatures. */
   secret = 'local',
 ): Server {
-  const operations: Record<string, (body: Body) => Body> = {
+  const operations: Record<string, Operation> = {
+    ...ssmOperations(parameters),
+    ...stepFunctionsOperations(sfn),
+    'AWSEvents.PutEvents': (b) => {
+      const entries = (Array.isArray(b.Entries) ? b.Entries : []) as Body[];
+      return { FailedEntryCount: 0, Entries: entries.map((e) => ({ EventId: bus.put(e) })) };
+    },
+  };
+
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const target = String(req.headers['x-amz-target'] ?? '');
+      if (!target && isGetCallerIdentity(req, raw)) {
+        const { status, xml } = getCallerIdentity(req, raw, secret);
+        res.writeHead(status, { 'content-type': 'text/xml' });
+        return res.end(xml);
+      }
+      answer(res, operations[target], target, raw);
+    });
+  });
+}
+
+/** Runs `operation` on the JSON body `raw` and writes its answer, or the AWS error it raised. */
+function answer(res: ServerResponse, operation: Operation | undefined, target: string, raw: string): void {
+  const reply = (status: number, body: Body) => {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+    res.end(JSON.stringify(body));
+  };
+  if (!operation)
+    return reply(400, { __type: 'UnknownOperationException', message: `not supported: ${target}` });
+  try {
+    reply(200, operation(raw ? (JSON.parse(raw) as Body) : {}));
+  } catch (error: unknown) {
+    if (error instanceof SfnApiError) return reply(400, { __type: error.type, message: error.message });
+    reply(500, {
+      __type: 'InternalFailure',
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** SSM Parameter Store's GetParameter, over the stage's published parameters. */
+function ssmOperations(parameters: Map<string, string>): Record<string, Operation> {
+  return {
     'AmazonSSM.GetParameter': (b) => {
       const value = parameters.get(String(b.Name));
       if (value === undefined)
         throw new SfnApiError('ParameterNotFound', `Parameter ${String(b.Name)} not found.`);
       return { Parameter: { Name: b.Name, Type: 'String', Value: value, Version: 1 } };
     },
+  };
+}
+
+/** The Step Functions JSON API subset drover (and a person with the AWS CLI) uses. */
+function stepFunctionsOperations(sfn: LocalStepFunctions): Record<string, Operation> {
+  return {
     'AWSStepFunctions.StartExecution': (b) => {
       const record = sfn.startExecution(
         String(b.stateMachineArn),
@@ -66,26 +121,7 @@ export function createApiServer(
         ),
       ),
     }),
-    'AWSStepFunctions.ListExecutions': (b) => {
-      const all = sfn.listExecutions(
-        String(b.stateMachineArn),
-        b.statusFilter as ExecutionStatus | undefined,
-      );
-      const start = typeof b.nextToken === 'string' ? Number(b.nextToken) : 0;
-      const max = typeof b.maxResults === 'number' && b.maxResults > 0 ? b.maxResults : 100;
-      const page = all.slice(start, start + max);
-      return {
-        executions: page.map((r) => ({
-          executionArn: r.executionArn,
-          stateMachineArn: r.stateMachineArn,
-          name: r.name,
-          status: r.status,
-          startDate: seconds(r.startDate),
-          stopDate: seconds(r.stopDate),
-        })),
-        nextToken: start + max < all.length ? String(start + max) : undefined,
-      };
-    },
+    'AWSStepFunctions.ListExecutions': (b) => listExecutions(sfn, b),
     'AWSStepFunctions.SendTaskSuccess': (b) => {
       sfn.sendTaskSuccess(String(b.taskToken), String(b.output));
       return {};
@@ -102,42 +138,25 @@ export function createApiServer(
     'AWSStepFunctions.DescribeStateMachine': (b) =>
       describeStateMachine(sfn.describeStateMachine(String(b.stateMachineArn))),
     'AWSStepFunctions.ListStateMachines': (b) => listStateMachines(sfn.listStateMachines(), b),
-    'AWSEvents.PutEvents': (b) => {
-      const entries = (Array.isArray(b.Entries) ? b.Entries : []) as Body[];
-      return { FailedEntryCount: 0, Entries: entries.map((e) => ({ EventId: bus.put(e) })) };
-    },
   };
+}
 
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const reply = (status: number, body: Body) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify(body));
-      };
-      const raw = Buffer.concat(chunks).toString('utf8');
-      if (!target && isGetCallerIdentity(req, raw)) {
-        const { status, xml } = getCallerIdentity(req, raw, secret);
-        res.writeHead(status, { 'content-type': 'text/xml' });
-        return res.end(xml);
-      }
-      const operation = operations[target];
-      if (!operation)
-        return reply(400, { __type: 'UnknownOperationException', message: `not supported: ${target}` });
-      try {
-        const text = Buffer.concat(chunks).toString('utf8');
-        reply(200, operation(text ? (JSON.parse(text) as Body) : {}));
-      } catch (error: unknown) {
-        if (error instanceof SfnApiError) return reply(400, { __type: error.type, message: error.message });
-        reply(500, {
-          __type: 'InternalFailure',
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
-    });
-  });
+function listExecutions(sfn: LocalStepFunctions, b: Body): Body {
+  const all = sfn.listExecutions(String(b.stateMachineArn), b.statusFilter as ExecutionStatus | undefined);
+  const start = typeof b.nextToken === 'string' ? Number(b.nextToken) : 0;
+  const max = typeof b.maxResults === 'number' && b.maxResults > 0 ? b.maxResults : 100;
+  const page = all.slice(start, start + max);
+  return {
+    executions: page.map((r) => ({
+      executionArn: r.executionArn,
+      stateMachineArn: r.stateMachineArn,
+      name: r.name,
+      status: r.status,
+      startDate: seconds(r.startDate),
+      stopDate: seconds(r.stopDate),
+    })),
+    nextToken: start + max < all.length ? String(start + max) : undefined,
+  };
 }
 
 /** Listens on 127.0.0.1 (port 0 = any free port); resolves with the bound port. */

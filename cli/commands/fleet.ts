@@ -128,6 +128,21 @@ export function register(program: Command, host: CommandHost): void {
     .description('the fleet file: validate it, show a merged group, render Chef roles and Packer templates')
     .addHelpText('after', HELP.fleet);
 
+  registerFileCommands(fleet, host);
+  registerDeploy(fleet, host);
+  registerStageCommands(fleet, host);
+
+  fleet
+    .command('schema')
+    .description("the fleet file's JSON Schema, for editors")
+    .addHelpText('after', HELP.schema)
+    .action(async () => {
+      host.done((await render()).fleetSchemaCommand(host.context()));
+    });
+}
+
+/** What reads the fleet file alone: `validate`, `show`, `role`, `packer`. */
+function registerFileCommands(fleet: Command, host: CommandHost): void {
   fleet
     .command('validate')
     .description('check the fleet file: syntax, keys, types, inheritance, barriers')
@@ -183,9 +198,10 @@ export function register(program: Command, host: CommandHost): void {
         host.done(await (await render()).packerCommand(group, flags, host.context()));
       },
     );
+}
 
-  registerDeploy(fleet, host);
-
+/** What holds the fleet file against the stage: `apply`, `diff`, `hosts`. */
+function registerStageCommands(fleet: Command, host: CommandHost): void {
   fleet
     .command('apply')
     .description("store every group's lifecycle configuration and put drover's hooks on its ASG")
@@ -218,14 +234,6 @@ export function register(program: Command, host: CommandHost): void {
     .action(async (group: string, flags: { json?: boolean }) => {
       const { hostsCommand } = await import('../fleet-file/hosts.ts');
       host.done(await hostsCommand(group, flags, host.context()));
-    });
-
-  fleet
-    .command('schema')
-    .description("the fleet file's JSON Schema, for editors")
-    .addHelpText('after', HELP.schema)
-    .action(async () => {
-      host.done((await render()).fleetSchemaCommand(host.context()));
     });
 }
 

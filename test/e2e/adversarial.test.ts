@@ -24,7 +24,8 @@ import { localAgentKey } from '#shared/local-principals.ts';
 import { MESSAGE_VERSION, type InboxMessage, type RunRequestInput } from '#shared/messages.ts';
 import { nodeSk, type NodeItem, type NodeRunItem } from '#shared/runs-table.ts';
 import { inboxQueueName, inboxQueueUrl } from '#shared/stage-config.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
 
 const LIAR = 'adv-liar';

@@ -19,11 +19,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { HeartbeatReply, Reply } from '#shared/messages.ts';
-import { LAUNCHER_ENV, type FromLauncher, type ToLauncher } from '#agent/command-launcher.ts';
+import { LAUNCHER_ENV, type FromLauncher, type ToLauncher } from '#agent/many/command-launcher.ts';
 import { newRunId } from '#shared/ids.ts';
 import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
 import { ROOT } from '../helpers/processes.ts';
+import { AWS_TEST_ENV } from '../helpers/env.ts';
 
 const INSTALL = join(ROOT, 'agent', 'packaging', 'install.sh');
 let root: string;
@@ -199,9 +200,7 @@ describe('the installed agent', () => {
         cwd: elsewhere,
         env: {
           PATH: process.env.PATH,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
+          ...AWS_TEST_ENV,
         },
         stdio: ['ignore', 'ignore', 'pipe'],
       },

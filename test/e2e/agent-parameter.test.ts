@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { stringify } from 'yaml';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { ROOT } from '../helpers/processes.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
+import { ROOT, stopChildren } from '../helpers/processes.ts';
+import { testEnv } from '../helpers/env.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
 
 let t: TestStack;
@@ -22,10 +24,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'drover-agent-param-'));
 }, 60_000);
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await Promise.all(
-    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
-  );
+  await stopChildren(children, (child) => child.kill('SIGKILL'));
   await t?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -48,15 +47,12 @@ function startAgent(
     }),
   );
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), 'agent', '--config', config], {
-    env: {
-      ...process.env,
+    env: testEnv({
       // Signs as the local agent role's session named after the node, as an instance role session
       // is named after its instance: ingest refuses replies from a sender not bound to the node.
       AWS_ACCESS_KEY_ID: localAgentKey([name]),
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_EC2_METADATA_DISABLED: 'true',
       DROVER_HOME: join(dir, 'no-home'),
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

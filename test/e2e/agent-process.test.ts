@@ -1,18 +1,19 @@
 /**
  * The agent as an operator runs it: the standalone command with a config file, against a real
  * SQS emulator. Config errors, SIGTERM with and without commands outliving the grace, SIGHUP
- * reloading config and facts, and commands run as another user.
+ * reloading config and facts, commands run as another user, and a damaged dedupe store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { HeartbeatReply, Reply, ResultReply } from '#shared/messages.ts';
+import type { HeartbeatReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
-import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, STAGE, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
-import { ROOT } from '../helpers/processes.ts';
+import { ROOT, stopChildren } from '../helpers/processes.ts';
+import { testEnv } from '../helpers/env.ts';
 
 let h: AgentHarness;
 const children = new Set<ChildProcess>();
@@ -22,16 +23,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
+  await stopChildren(children, (child) => child.kill('SIGKILL'));
   children.clear();
   await h.stop();
 });
@@ -81,12 +73,7 @@ function spawnAgent(
       : ['--import', 'tsx', join(ROOT, 'agent', 'standalone.ts'), '--config', configPath];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    },
+    env: testEnv(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
@@ -104,11 +91,6 @@ async function startAgentProcess(
   const heartbeat = (await h.waitForReply((r) => r.type === 'heartbeat', 30_000)) as HeartbeatReply;
   return { ...started, heartbeat };
 }
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
 
 async function deliver(inbox: string, runId: string, shell: string): Promise<void> {
   await h.deliver(inbox, signedRequest({ runId, targets: ['proc-1'], timeoutSec: 60, command: { shell } }));
@@ -200,5 +182,23 @@ describe('the agent process', () => {
 
     const result = await h.waitForReply(isResult(runId));
     expect(result.stdout.text.split('\n')[0]).toBe('nobody');
+  });
+
+  it('stops at start with an error naming a damaged dedupe store, and never polls', async () => {
+    // Prepare: a store with a line that is not a record, between good ones.
+    const stateDir = join(h.dir, 'state');
+    mkdirSync(stateDir, { recursive: true });
+    const good = (k: string) => JSON.stringify({ k, s: 'done', t: Date.now() }) + '\n';
+    writeFileSync(join(stateDir, 'dedupe.jsonl'), good('RUN1#0') + 'garbage\n' + good('RUN2#0'));
+
+    // Act
+    const agent = spawnAgent(writeConfig({ identity: 'damaged-1', state_dir: stateDir }));
+    const code = await agent.exited;
+    await h.collectReplies();
+
+    // Assess: it does not start with an empty memory and run again requests it already ran.
+    expect(code).toBe(1);
+    expect(agent.stderr()).toMatch(/dedupe\.jsonl is damaged \(line 2 is not a record\)/);
+    expect(h.replies).toEqual([]);
   });
 });

@@ -18,7 +18,8 @@ import {
   runsDocumentSchema,
   type RunJson,
 } from '#cli/output/schemas.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { isAlive, stopAll } from '../helpers/processes.ts';
 import { droverCli, droverPipeline, startDroverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { addSilentHost, startFleet } from '../helpers/fleet.ts';

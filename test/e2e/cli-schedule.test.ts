@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runsDocumentSchema, scheduleDocumentSchema, schedulesDocumentSchema } from '#cli/output/schemas.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { stopAll } from '../helpers/processes.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { startFleet } from '../helpers/fleet.ts';

@@ -11,8 +11,10 @@ import { LocalKeySigner } from '#shared/signing.ts';
 import { MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { drover, startAgent, stopAll, type AgentProcess, type AgentSpec } from '../helpers/processes.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
+import { startAgent, stopAll, type AgentProcess, type AgentSpec } from '../helpers/processes.ts';
+import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { signedRequest } from '../helpers/factories.ts';
 
 let t: TestStack;
@@ -64,6 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopCliProcesses();
   await stopAll();
   await t?.stop();
 });
@@ -150,7 +153,7 @@ describe('delivery', () => {
     agent.process.kill('SIGKILL');
     await agent.exited;
 
-    const r = await drover(t.home, ['run', 'true', '-F', 'role=ghost', '--dt', '2']);
+    const r = await droverCli(t.home, ['run', 'true', '-F', 'role=ghost', '--dt', '2']);
 
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('Got response from 0 out of 0/1 (discovered/expected)');
@@ -161,7 +164,7 @@ describe('delivery', () => {
     const spec = { identity: 'phoenix-1', facts: { role: 'phoenix' } };
     const first = await joined(spec);
     const marker = join(t.home, 'phoenix.marker');
-    const run = drover(t.home, [
+    const run = droverCli(t.home, [
       'run',
       `echo started >> ${marker}; sleep 3`,
       '-I',

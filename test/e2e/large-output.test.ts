@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { drover, stopAll } from '../helpers/processes.ts';
+import { stopAll } from '../helpers/processes.ts';
+import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { startFleet } from '../helpers/fleet.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 
@@ -16,6 +17,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopCliProcesses();
   await stopAll();
   await t?.stop();
 });
@@ -25,7 +27,7 @@ describe('drover run with an output cap above what a result carries', () => {
     const command =
       "echo THE-START; head -c 3000000 /dev/zero | tr '\\0' x; echo; echo THE-END; " +
       "head -c 500000 /dev/zero | tr '\\0' '\\1' >&2; echo STDERR-END >&2";
-    const r = await drover(t.home, ['run', command, '-F', 'role=bulk', '--json']);
+    const r = await droverCli(t.home, ['run', command, '-F', 'role=bulk', '--json']);
     const host = (JSON.parse(r.stdout) as { hosts: Record<string, unknown>[] }).hosts[0]!;
     const stdout = String(host.stdout);
     const stderr = String(host.stderr);

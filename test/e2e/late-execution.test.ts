@@ -8,8 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { NodeItem } from '#shared/runs-table.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { drover, startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
+import { startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
+import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 
 let t: TestStack;
 
@@ -28,6 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopCliProcesses();
   await stopAll();
   await t?.stop();
 });
@@ -50,7 +53,7 @@ describe('a host paused past its acknowledgement window', () => {
     let run;
     try {
       // Act: the run gives up on the host; then the host comes back.
-      run = await drover(t.home, [
+      run = await droverCli(t.home, [
         'run',
         `echo ran >> ${marker}`,
         '-W',

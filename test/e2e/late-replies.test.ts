@@ -9,8 +9,10 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { META_SK, nodeSk } from '#shared/runs-table.ts';
 import { createSqsClient } from '#shared/aws.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { drover, stopAll } from '../helpers/processes.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
+import { stopAll } from '../helpers/processes.ts';
+import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { addSilentHost } from '../helpers/fleet.ts';
 import { resultReply } from '../helpers/factories.ts';
 
@@ -21,6 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopCliProcesses();
   await stopAll();
   await t?.stop();
 });
@@ -58,7 +61,7 @@ describe('replies after the run gave up', () => {
   it('records a result for a finished run as late, leaving the summary as it was', async () => {
     // Prepare: a run that ends with its only host not responding.
     await addSilentHost(t, 'ghost-1', { role: 'ghost' });
-    const run = await drover(t.home, [
+    const run = await droverCli(t.home, [
       'run',
       'echo hi',
       '-W',
@@ -97,7 +100,7 @@ describe('replies after the run gave up', () => {
   it('records a result for a cancelled run as late', async () => {
     // Prepare: a run waiting for a host that never answers, cancelled.
     await addSilentHost(t, 'ghost-2', { role: 'ghost2' });
-    const started = await drover(t.home, [
+    const started = await droverCli(t.home, [
       'run',
       'echo hi',
       '-W',
@@ -111,7 +114,7 @@ describe('replies after the run gave up', () => {
     await eventually(async () =>
       (await item(runId, nodeSk('ghost-2')))?.status === 'pending' ? true : undefined,
     );
-    const cancelled = await drover(t.home, ['cancel', runId, '--json']);
+    const cancelled = await droverCli(t.home, ['cancel', runId, '--json']);
     await eventually(
       async () => ((await item(runId, META_SK))?.status === 'cancelled' ? true : undefined),
       30_000,

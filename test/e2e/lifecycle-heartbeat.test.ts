@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { EventLog } from '#shared/event-log.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 
 let t: TestStack;

@@ -10,7 +10,8 @@ import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { EventLog } from '#shared/event-log.ts';
 import type { InvokeFault } from '#local/lambda-runtime.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 
 let t: TestStack;

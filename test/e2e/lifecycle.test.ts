@@ -10,7 +10,8 @@ import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { EventLog } from '#shared/event-log.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 
 let t: TestStack;

@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalStackFile } from '#shared/local-stack-file.ts';
 import { agentProcessCount, childPids } from '#local/demo-fleet.ts';
-import { ROOT, drover, isAlive, stopAll } from '../helpers/processes.ts';
+import { ROOT, isAlive, stopAll } from '../helpers/processes.ts';
+import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 
 afterAll(async () => {
+  await stopCliProcesses();
   await stopAll();
 });
 
@@ -73,7 +75,7 @@ describe('drover local', () => {
       const file = JSON.parse(readFileSync(join(home, 'local.json'), 'utf8')) as LocalStackFile;
       const agentPid = Number(/\(pid (\d+)\)/.exec(stdout)![1]);
 
-      const r = await drover(home, ['run', 'echo $DROVER_IDENTITY', '-F', 'role=db']);
+      const r = await droverCli(home, ['run', 'echo $DROVER_IDENTITY', '-F', 'role=db']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('>>>>>> db-1 exit code: (0):\ndb-1\n');
 
@@ -106,7 +108,7 @@ describe('drover local', () => {
       await output('Ctrl-C stops', 60_000);
       const stackFile = readFileSync(join(dir, 'local.json'), 'utf8');
 
-      const second = await drover(dir, ['local', '--agents', '0']);
+      const second = await droverCli(dir, ['local', '--agents', '0']);
 
       expect(second.code).toBe(4);
       expect(second.stderr).toBe(
@@ -123,7 +125,7 @@ describe('drover local', () => {
       expect(stdout).toContain('demo agents     120/120 joined');
       const pids = /\(pid ([\d, ]+)\)/.exec(stdout)![1]!.split(', ').map(Number);
       expect(pids).toHaveLength(agentProcessCount(120));
-      const r = await drover(fleetHome, ['run', 'echo $PPID']);
+      const r = await droverCli(fleetHome, ['run', 'echo $PPID']);
       expect(r.stdout).toContain('Got response from 120 out of 120/120');
       // Many agents per process: commands start from each process's launcher, a child of its own.
       const launchers = pids.map((pid) => childPids(pid));

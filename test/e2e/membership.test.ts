@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { findDocumentSchema } from '#cli/output/schemas.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
 import { droverCli, startDroverCli, stopCliProcesses, type RunningCli } from '../helpers/cli.ts';
 import { startFleet } from '../helpers/fleet.ts';

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { drover, isAlive, stopAll } from '../helpers/processes.ts';
+import { isAlive, stopAll } from '../helpers/processes.ts';
+import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { startFleet } from '../helpers/fleet.ts';
 
 let t: TestStack;
@@ -30,13 +31,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopCliProcesses();
   await stopAll();
   await t?.stop();
 });
 
 describe('drover run', () => {
   it('prints exactly the matching hosts and a correct summary', async () => {
-    const r = await drover(t.home, ['run', 'echo "I am $DROVER_IDENTITY"', '-F', 'role=web']);
+    const r = await droverCli(t.home, ['run', 'echo "I am $DROVER_IDENTITY"', '-F', 'role=web']);
 
     expect(r.code).toBe(0);
     expect(blocks(r.stdout)).toEqual(
@@ -52,22 +54,22 @@ describe('drover run', () => {
   });
 
   it('ANDs two fact filters', async () => {
-    const r = await drover(t.home, ['run', 'true', '-F', 'role=web', '-F', 'env=production']);
+    const r = await droverCli(t.home, ['run', 'true', '-F', 'role=web', '-F', 'env=production']);
 
     expect(r.code).toBe(0);
     expect(hostsIn(r.stdout)).toEqual(['web-1']);
   });
 
   it('combines a class filter with a negated fact filter', async () => {
-    const r = await drover(t.home, ['run', 'true', '-C', 'nginx', '-F', 'env!=production']);
-    const compound = await drover(t.home, ['run', 'true', '-S', 'not class:nginx and az=us-east-1a']);
+    const r = await droverCli(t.home, ['run', 'true', '-C', 'nginx', '-F', 'env!=production']);
+    const compound = await droverCli(t.home, ['run', 'true', '-S', 'not class:nginx and az=us-east-1a']);
 
     expect(hostsIn(r.stdout)).toEqual(['web-2']);
     expect(hostsIn(compound.stdout)).toEqual(['db-1']);
   });
 
   it('exits 2 when a command fails on one host and shows that host its exit code', async () => {
-    const r = await drover(t.home, ['run', '[ "$DROVER_IDENTITY" = web-2 ] && exit 7; echo fine']);
+    const r = await droverCli(t.home, ['run', '[ "$DROVER_IDENTITY" = web-2 ] && exit 7; echo fine']);
 
     expect(r.code).toBe(2);
     expect(blocks(r.stdout)).toEqual(
@@ -83,7 +85,7 @@ describe('drover run', () => {
   it('kills a command that outlives -t, lists its host as timed out and ends on time', async () => {
     const pidFile = join(t.home, 'sleeper.pid');
     const started = Date.now();
-    const r = await drover(t.home, ['run', `echo $$ > ${pidFile}; sleep 30`, '-I', 'web-1', '-t', '2']);
+    const r = await droverCli(t.home, ['run', `echo $$ > ${pidFile}; sleep 30`, '-I', 'web-1', '-t', '2']);
     const elapsed = Date.now() - started;
 
     expect(r.code).toBe(3);
@@ -96,8 +98,8 @@ describe('drover run', () => {
 
   it('gives each of two simultaneous runs exactly its own results', async () => {
     const [a, b] = await Promise.all([
-      drover(t.home, ['run', 'echo $DROVER_RUN_ID', '--json']),
-      drover(t.home, ['run', 'echo $DROVER_RUN_ID', '--json']),
+      droverCli(t.home, ['run', 'echo $DROVER_RUN_ID', '--json']),
+      droverCli(t.home, ['run', 'echo $DROVER_RUN_ID', '--json']),
     ]);
     const docA = JSON.parse(a.stdout) as { runId: string; hosts: { stdout: string }[] };
     const docB = JSON.parse(b.stdout) as { runId: string; hosts: { stdout: string }[] };
@@ -109,8 +111,8 @@ describe('drover run', () => {
 
   it('caps 200 KB of output, reports the truncation and keeps the real exit code', async () => {
     const command = "head -c 204800 /dev/zero | tr '\\0' x; echo; echo THE-END; exit 5";
-    const json = await drover(t.home, ['run', command, '-I', 'web-1', '--json']);
-    const text = await drover(t.home, ['run', command, '-I', 'web-1']);
+    const json = await droverCli(t.home, ['run', command, '-I', 'web-1', '--json']);
+    const text = await droverCli(t.home, ['run', command, '-I', 'web-1']);
     const host = (JSON.parse(json.stdout) as { hosts: Record<string, unknown>[] }).hosts[0]!;
 
     expect(json.code).toBe(2);
@@ -127,7 +129,7 @@ describe('drover run', () => {
   });
 
   it('exits 1 when the filter matches nothing', async () => {
-    const r = await drover(t.home, ['run', 'true', '-F', 'role=nothing']);
+    const r = await droverCli(t.home, ['run', 'true', '-F', 'role=nothing']);
 
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('No hosts matched');
@@ -135,8 +137,8 @@ describe('drover run', () => {
   });
 
   it('keeps bash semantics: pipefail and PIPESTATUS', async () => {
-    const r = await drover(t.home, ['run', 'set -o pipefail; false | true', '-I', 'web-1']);
-    const s = await drover(t.home, ['run', 'false | true; echo "status ${PIPESTATUS[0]}"', '-I', 'web-1']);
+    const r = await droverCli(t.home, ['run', 'set -o pipefail; false | true', '-I', 'web-1']);
+    const s = await droverCli(t.home, ['run', 'false | true; echo "status ${PIPESTATUS[0]}"', '-I', 'web-1']);
 
     expect(r.code).toBe(2);
     expect(blocks(r.stdout)).toEqual([['web-1', '1']]);
@@ -148,7 +150,7 @@ describe('drover run', () => {
     const before = await t.sfn.send(
       new ListExecutionsCommand({ stateMachineArn: t.stack.file.stateMachines.run }),
     );
-    const r = await drover(t.home, ['run', 'true', '-S', 'role=web and (']);
+    const r = await droverCli(t.home, ['run', 'true', '-S', 'role=web and (']);
     const after = await t.sfn.send(
       new ListExecutionsCommand({ stateMachineArn: t.stack.file.stateMachines.run }),
     );

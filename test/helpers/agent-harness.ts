@@ -17,12 +17,25 @@ import {
 import { startSqs, type Closable } from '#local/emulators.ts';
 import { createSqsClient } from '#shared/aws.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
-import { MESSAGE_VERSION, replySchema, type Reply, type SignedRequest } from '#shared/messages.ts';
-import { Agent, type AgentDeps, type AgentSettings } from '#agent/agent.ts';
+import {
+  MESSAGE_VERSION,
+  replySchema,
+  type Reply,
+  type ResultReply,
+  type SignedRequest,
+} from '#shared/messages.ts';
+import { Agent, type AgentDeps } from '#agent/agent.ts';
+import type { AgentSettings } from '#agent/setup/settings.ts';
 import { jsonLog, type AgentLog } from '#agent/json-log.ts';
 import { startFlakyProxy, type FlakyProxy } from './flaky-proxy.ts';
 
 export const STAGE = 'test';
+
+/** Picks the result reply of run `runId` from the replies. */
+export const isResult =
+  (runId: string) =>
+  (r: Reply): r is ResultReply =>
+    r.type === 'result' && r.runId === runId;
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 

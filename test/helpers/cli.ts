@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { testEnv } from './env.ts';
 import { ROOT, stopChildren } from './processes.ts';
 
 const DROVER = join(ROOT, 'bin', 'drover.js');
@@ -24,22 +25,6 @@ export interface CliOptions {
   /** Written to standard input, which is then closed. */
   input?: string;
   timeoutMs?: number;
-}
-
-function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NO_COLOR: '1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-  };
-  for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
 }
 
 /** The command line that runs drover with this home, for shell pipelines. */
@@ -83,7 +68,7 @@ function collect(child: ChildProcess, what: string, options: CliOptions): Promis
 
 /** Runs `drover --home HOME ARGS` to completion. */
 export function droverCli(home: string, args: string[], options: CliOptions = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [DROVER, '--home', home, ...args], { env: cliEnv(options.env) });
+  const child = spawn(process.execPath, [DROVER, '--home', home, ...args], { env: testEnv(options.env) });
   track(child);
   return collect(child, `drover ${args.join(' ')}`, options);
 }
@@ -94,7 +79,7 @@ export function droverPipeline(home: string, pipeline: string, options: CliOptio
     'bash',
     ['-o', 'pipefail', '-c', pipeline.replaceAll('{drover}', droverCommandLine(home))],
     {
-      env: cliEnv(options.env),
+      env: testEnv(options.env),
       detached: true,
     },
   );
@@ -111,7 +96,7 @@ const shellQuote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
 export function droverInTerminal(home: string, args: string[], options: CliOptions = {}): Promise<CliRun> {
   const command = [process.execPath, DROVER, '--home', home, ...args].map(shellQuote).join(' ');
   const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
-    env: cliEnv({ COLUMNS: '120', LINES: '40', ...options.env }),
+    env: testEnv({ COLUMNS: '120', LINES: '40', ...options.env }),
     detached: true,
   });
   track(child, true);
@@ -126,7 +111,7 @@ export interface RunningCli {
 
 /** Starts drover and returns at once, to interrupt it. */
 export function startDroverCli(home: string, args: string[], options: CliOptions = {}): RunningCli {
-  const child = spawn(process.execPath, [DROVER, '--home', home, ...args], { env: cliEnv(options.env) });
+  const child = spawn(process.execPath, [DROVER, '--home', home, ...args], { env: testEnv(options.env) });
   track(child);
   let stdout = '';
   let stderr = '';

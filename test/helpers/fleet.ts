@@ -5,7 +5,8 @@
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { inboxQueueName } from '#shared/stage-config.ts';
-import { eventually, type TestStack } from './local-stack.ts';
+import { type TestStack } from './local-stack.ts';
+import { eventually } from './wait.ts';
 import { startAgent, type AgentSpec } from './processes.ts';
 import { nodeItem } from './factories.ts';
 

@@ -1,13 +1,13 @@
 /**
- * The request gate's test bench, shared by its test files: the dispatch key pair and an
+ * The request gate's test bench (test/unit/request-gate.test.ts): the dispatch key pair and an
  * impostor's, a fresh dedupe store for every test (in its own temporary directory), and the
  * gate's context around them.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
-import { DedupeStore } from '#agent/dedupe-store.ts';
-import type { GateContext } from '#agent/request-gate.ts';
+import { DedupeStore } from '#agent/receive/dedupe-store.ts';
+import type { GateContext } from '#agent/receive/request-gate.ts';
 import type { HostFacts } from '#shared/filter/index.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
 import { tempDirPerTest } from './temp-dir.ts';

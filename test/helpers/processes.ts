@@ -1,26 +1,18 @@
 /**
- * Real child processes for end-to-end tests: agents started with `drover agent`, and the
- * `drover` CLI itself. Every process started here is stopped by PID in `stopAll`.
+ * Real child processes for end-to-end tests: agents started with `drover agent` (the CLI itself:
+ * cli.ts). Every process started here is stopped by PID in `stopAll`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { testEnv } from './env.ts';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const DROVER = join(ROOT, 'bin', 'drover.js');
 
 const children = new Set<ChildProcess>();
-
-const testEnv = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  NO_COLOR: '1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_REGION: 'us-east-1',
-});
 
 export interface AgentProcess {
   identity: string;
@@ -77,41 +69,6 @@ export function startAgent(home: string, spec: AgentSpec): AgentProcess {
   return { identity: spec.identity, stateDir, process: child, exited };
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `drover ARGS` to completion. */
-export function drover(
-  home: string,
-  args: string[],
-  options: { timeoutMs?: number } = {},
-): Promise<CliResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [DROVER, '--home', home, ...args], { env: testEnv() });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(
-          `drover ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`,
-        ),
-      );
-    }, options.timeoutMs ?? 60_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolveRun({ code, stdout, stderr });
-    });
-  });
-}
-
 /** Stops every process this module started: SIGTERM, then SIGKILL after a grace. */
 export function stopAll(): Promise<void> {
   return stopChildren(children, (child) => {
@@ -137,11 +94,17 @@ export async function stopChildren(
   );
 }
 
+/** True while the process exists and is not a zombie waiting to be reaped (Linux: /proc). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone since the signal
   }
 }

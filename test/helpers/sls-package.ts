@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { CfnTemplate } from './cloudformation.ts';
+import { AWS_TEST_ENV } from './env.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -52,10 +53,7 @@ function offlineEnv(home: string, guardLog: string): NodeJS.ProcessEnv {
     PATH: process.env.PATH,
     HOME: home,
     CI: 'true',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
+    ...AWS_TEST_ENV,
     AWS_CONFIG_FILE: join(home, 'no-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-aws-credentials'),
     SLS_TELEMETRY_DISABLED: '1',

@@ -6,11 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Reply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
 import type { Agent } from '#agent/agent.ts';
-import { startAgentHarness, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { waitUntil } from '../helpers/wait.ts';
+import { isAlive } from '../helpers/processes.ts';
 
 let h: AgentHarness;
 
@@ -21,28 +22,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.stop();
 });
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const audit = (agent: Agent): Record<string, unknown>[] =>
   readFileSync(join(agent.settings.stateDir, 'audit.jsonl'), 'utf8')
@@ -65,7 +44,7 @@ describe('cancel', () => {
         command: { shell: `sleep 60 & echo $! >> ${pids}; echo $$ >> ${pids}; sleep 60` },
       }),
     );
-    await until(() => existsSync(pids) && readFileSync(pids, 'utf8').trim().split('\n').length === 2);
+    await waitUntil(() => existsSync(pids) && readFileSync(pids, 'utf8').trim().split('\n').length === 2);
     const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
     const cancelledAt = Date.now();
 
@@ -79,7 +58,7 @@ describe('cancel', () => {
     const result = await h.waitForReply(isResult(runId));
     expect(result).toMatchObject({ cancelled: true, exitCode: null, signal: 'SIGTERM', error: 'cancelled' });
     expect(Date.now() - cancelledAt).toBeLessThan(5_000);
-    await until(() => started.every((pid) => !isAlive(pid)), 5_000, 'the process group to be gone');
+    await waitUntil(() => started.every((pid) => !isAlive(pid)), 'the process group to be gone', 5_000);
     await h.collectReplies();
     const forRun = h.replies.filter((r) => 'runId' in r && r.runId === runId).map((r) => r.type);
     expect(forRun.sort()).toEqual(['ack', 'result']);
@@ -134,7 +113,7 @@ describe('cancel', () => {
       agent.inboxUrl,
       signedRequest({ runId, action: 'cancel', command: undefined, targets: ['cancel-3'] }),
     );
-    await until(() => existsSync(join(agent.settings.stateDir, 'audit.jsonl')));
+    await waitUntil(() => existsSync(join(agent.settings.stateDir, 'audit.jsonl')));
 
     // Act
     await h.deliver(
@@ -143,7 +122,7 @@ describe('cancel', () => {
     );
 
     // Assess
-    await until(() => audit(agent).length === 2, 10_000, 'the request to be audited');
+    await waitUntil(() => audit(agent).length === 2, 'the request to be audited', 10_000);
     expect(audit(agent)).toMatchObject([
       { decision: 'accepted', action: 'cancel', outcome: 'the request has not arrived: it will not run' },
       { decision: 'dropped', action: 'exec', reason: 'cancelled before it arrived' },

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_FACTS_BYTES, type HeartbeatReply, type Reply } from '#shared/messages.ts';
-import { AgentConfigError } from '#agent/config.ts';
+import { AgentConfigError } from '#agent/setup/config.ts';
 import { startAgentHarness, type AgentHarness } from '../helpers/agent-harness.ts';
 
 let h: AgentHarness;

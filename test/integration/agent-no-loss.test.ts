@@ -8,12 +8,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Reply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
-import { Inbox, MAX_HANDLING_ATTEMPTS } from '#agent/inbox.ts';
+import { Inbox, MAX_HANDLING_ATTEMPTS } from '#agent/receive/inbox.ts';
 import { jsonLog } from '#agent/json-log.ts';
-import { startAgentHarness, STAGE, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, STAGE, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 let h: AgentHarness | undefined;
 
@@ -21,19 +21,6 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('replies the agent could not send', () => {
   it('keeps a result on disk when the replies queue refuses it, and sends it after a restart', async () => {
@@ -46,7 +33,7 @@ describe('replies the agent could not send', () => {
       signedRequest({ runId, targets: ['spool-1'], command: { shell: 'echo kept' } }),
     );
     h.proxy!.fail('throttle', 'SendMessageBatch');
-    await waitFor(() => h!.proxy!.faults.length > 0, 'a refused reply');
+    await waitUntil(() => h!.proxy!.faults.length > 0, 'a refused reply');
 
     // Act: the agent stops before the queue is back (its retries end), then starts again.
     await first.stop(5_000);
@@ -58,7 +45,7 @@ describe('replies the agent could not send', () => {
     // Assess
     expect(kept.length).toBeGreaterThan(0);
     expect(await h.waitForReply(isResult(runId))).toMatchObject({ exitCode: 0, stdout: { text: 'kept\n' } });
-    await waitFor(
+    await waitUntil(
       () => readdirSync(outbox).filter((n) => n.endsWith('.json')).length === 0,
       'an empty outbox',
     );
@@ -86,7 +73,7 @@ describe('replies the agent could not send', () => {
     );
 
     // Assess: the second command ran while the rejection was still being retried.
-    await waitFor(() => existsSync(marker), 'the second request to run', 10_000);
+    await waitUntil(() => existsSync(marker), 'the second request to run', 10_000);
     await h.collectReplies();
     expect(h.proxy!.faults.some((call) => call.endsWith('SendMessageBatch'))).toBe(true);
     expect(h.replies.some((r) => r.type === 'rejected')).toBe(false);
@@ -120,7 +107,7 @@ describe('a message whose handling keeps failing', () => {
       },
       () => Promise.resolve(),
     );
-    await waitFor(() => existsSync(deadLetterPath), 'the dead-letter file', 30_000);
+    await waitUntil(() => existsSync(deadLetterPath), 'the dead-letter file', 30_000);
     const remaining = await h.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: inbox.url, AttributeNames: ['All'] }),
     );

@@ -7,11 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HeartbeatReply, Reply, ResultReply } from '#shared/messages.ts';
+import type { HeartbeatReply, ResultReply } from '#shared/messages.ts';
 import { newRunId } from '#shared/ids.ts';
 import type { Agent } from '#agent/agent.ts';
-import { startAgentHarness, type AgentHarness } from '../helpers/agent-harness.ts';
+import { startAgentHarness, type AgentHarness, isResult } from '../helpers/agent-harness.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 let h: AgentHarness | undefined;
 
@@ -19,11 +20,6 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-const isResult =
-  (runId: string) =>
-  (r: Reply): r is ResultReply =>
-    r.type === 'result' && r.runId === runId;
 
 /** Sends `echo ok` to the agent and waits for its successful result. */
 async function runsACommand(harness: AgentHarness, agent: Agent, timeoutMs = 20_000): Promise<ResultReply> {
@@ -41,7 +37,7 @@ describe('agent resilience', () => {
     h = await startAgentHarness({ proxy: true });
     const agent = await h.startAgent({ nodeId: 'throttled-1' });
     h.proxy!.fail('throttle', 'ReceiveMessage');
-    await waitFor(() => h!.proxy!.faults.length >= 4, 'several throttled receives');
+    await waitUntil(() => h!.proxy!.faults.length >= 4, 'several throttled receives');
 
     // Act
     h.proxy!.fail('none');
@@ -65,7 +61,10 @@ describe('agent resilience', () => {
 
     // Act: the result is due while every connection is being reset.
     h.proxy!.fail('reset');
-    await waitFor(() => h!.proxy!.faults.some((f) => f.endsWith('SendMessageBatch')), 'a reset result send');
+    await waitUntil(
+      () => h!.proxy!.faults.some((f) => f.endsWith('SendMessageBatch')),
+      'a reset result send',
+    );
     h.proxy!.fail('none');
 
     // Assess
@@ -81,7 +80,10 @@ describe('agent resilience', () => {
 
     // Act
     await h.stopSqs();
-    await waitFor(() => h!.logs.some((l) => l.message === 'receive failed; backing off'), 'a failed receive');
+    await waitUntil(
+      () => h!.logs.some((l) => l.message === 'receive failed; backing off'),
+      'a failed receive',
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     await h.restartSqs();
 
@@ -123,7 +125,7 @@ describe('agent resilience', () => {
       {
         execute: async (command, options) => {
           executed.push(command);
-          const { executeCommand } = await import('#agent/executor.ts');
+          const { executeCommand } = await import('#agent/execute/executor.ts');
           return executeCommand(command, options);
         },
       },
@@ -160,7 +162,7 @@ describe('agent resilience', () => {
 
     // Act
     for (const body of bodies) await h.send(agent.inboxUrl, body);
-    await waitFor(() => auditLines(agent).length >= bodies.length + 1, 'every message audited', 30_000);
+    await waitUntil(() => auditLines(agent).length >= bodies.length + 1, 'every message audited', 30_000);
 
     // Assess
     expect(executed).toHaveLength(1);
@@ -199,12 +201,4 @@ function mutate(text: string, seed: number): string {
     chars[at] = String.fromCharCode(32 + Math.floor(next() * 95));
   }
   return chars.join('');
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRun } from '#cli/run-session.ts';
 import type { ConnectedStack } from '#cli/stack.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
 
 let t: TestStack;

@@ -6,9 +6,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandLauncher, LAUNCHER_V8_FLAG } from '#agent/command-launcher.ts';
+import { CommandLauncher, LAUNCHER_V8_FLAG } from '#agent/many/command-launcher.ts';
 import { childPids } from '#local/demo-fleet.ts';
 import { ROOT, isAlive } from '../helpers/processes.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const ENV = { PATH: '/usr/bin:/bin' };
 const launchers: CommandLauncher[] = [];
@@ -26,16 +27,8 @@ async function startSleep(l: CommandLauncher, signal?: AbortSignal) {
     { shell: 'sleep 30' },
     { timeoutSec: 60, env: ENV, onStart: (p) => (pid = p), ...(signal ? { signal } : {}) },
   );
-  await until(() => pid !== undefined);
+  await waitUntil(() => pid !== undefined);
   return { pid: pid!, result };
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 afterEach(async () => {
@@ -115,7 +108,7 @@ describe('CommandLauncher', () => {
       `the command launcher (pid ${first}) exited (SIGKILL) while the command ran; process group ${commandPid} was killed`,
     );
     expect(problems).toEqual([`the command launcher (pid ${first}) exited (SIGKILL)`]);
-    await until(() => !isAlive(commandPid));
+    await waitUntil(() => !isAlive(commandPid));
 
     const again = await l.execute({ shell: 'echo $PPID' }, { timeoutSec: 10, env: ENV });
     expect(again.exitCode).toBe(0);
@@ -130,7 +123,7 @@ describe('CommandLauncher', () => {
       { shell: 'sleep 0.5; echo finished' },
       { timeoutSec: 10, env: ENV, onStart: () => (started = true) },
     );
-    await until(() => started);
+    await waitUntil(() => started);
     process.kill(l.pid!, 'SIGTERM');
     process.kill(l.pid!, 'SIGINT');
     const r = await running;
@@ -175,7 +168,7 @@ describe('CommandLauncher', () => {
         'tsx',
         '--input-type=module',
         '-e',
-        `const { CommandLauncher } = await import('#agent/command-launcher.ts');
+        `const { CommandLauncher } = await import('#agent/many/command-launcher.ts');
          const l = new CommandLauncher();
          void l.execute({ shell: 'sleep 30' }, { timeoutSec: 60, env: { PATH: '/usr/bin:/bin' },
            onStart: (pid) => console.log(JSON.stringify({ launcher: l.pid, command: pid })) });`,
@@ -189,7 +182,7 @@ describe('CommandLauncher', () => {
         owner.once('exit', () => reject(new Error('the owner exited before the command started')));
       });
       owner.kill('SIGKILL');
-      await until(() => !isAlive(pids!.launcher) && !isAlive(pids!.command));
+      await waitUntil(() => !isAlive(pids!.launcher) && !isAlive(pids!.command));
     } finally {
       if (owner.exitCode === null) owner.kill('SIGKILL');
       for (const pid of pids ? [pids.launcher, -pids.command] : []) {

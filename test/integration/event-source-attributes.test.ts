@@ -3,33 +3,28 @@
  * includes: a record's SentTimestamp is when the message reached SQS, not when it was polled (the
  * ledger judges acknowledgements by it), and ApproximateReceiveCount.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { createSqsServer } from 'local-aws-sqs';
+import { startSqs, type Closable } from '#local/emulators.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsEventSource } from '#local/event-source.ts';
 
-let server: Server;
+let emulator: Closable;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  server = await createSqsServer({ port: 0, hostname: '127.0.0.1' });
-  const { port } = server.address() as AddressInfo;
+  // The SQS emulator as the local stack runs it.
+  emulator = await startSqs({ region: 'us-east-1' });
   sqs = new SQSClient({
     region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${emulator.port}`,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
 });
 
 afterAll(async () => {
   sqs?.destroy();
-  if (server) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-  }
+  await emulator?.close();
 });
 
 describe('local SQS event source', () => {

@@ -13,7 +13,8 @@ import { DynamoLifecycleConfigStore, validateLifecycleConfig } from '#shared/lif
 import { EventLog } from '#shared/event-log.ts';
 import { ReactionStore, reactionKey } from '#shared/reactions.ts';
 import { ReactionWindows } from '#shared/reaction-windows.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { addSilentHost, startFleet } from '../helpers/fleet.ts';
 import { stopAll } from '../helpers/processes.ts';
 

@@ -19,7 +19,8 @@ import {
   validateLifecycleConfig,
 } from '#shared/lifecycle-config.ts';
 import { EventLog } from '#shared/event-log.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 
 let t: TestStack;
 let asg: AutoScalingClient;

@@ -16,7 +16,8 @@ import {
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import type { BusEvent } from '#local/event-bus.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 
 let t: TestStack;
 let asg: AutoScalingClient;

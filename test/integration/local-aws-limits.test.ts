@@ -15,7 +15,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ReplyBatcher } from '#agent/reply-batcher.ts';
+import { ReplyBatcher } from '#agent/reply/reply-batcher.ts';
 import { RunStore } from '#shared/stores/runs-store.ts';
 import { LambdaRuntime, MAX_SYNC_REQUEST_BYTES } from '#local/lambda-runtime.ts';
 import { newRunId } from '#shared/ids.ts';

@@ -16,7 +16,8 @@ import { inboxQueueUrl } from '#shared/stage-config.ts';
 import { factsHash } from '#shared/facts-hash.ts';
 import { EventLog, type LoggedEvent } from '#shared/event-log.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { heartbeatReply } from '../helpers/factories.ts';
 
 let t: TestStack;

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalStepFunctions } from '#local/step-functions.ts';
 import type { LambdaRuntime } from '#local/lambda-runtime.ts';
 import { substituteFunctionArns } from '#local/stack.ts';
-import { eventually } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 
 type Json = Record<string, unknown>;
 type Script = (payload: Json, sfn: LocalStepFunctions) => unknown;

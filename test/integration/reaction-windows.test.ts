@@ -11,7 +11,8 @@ import { ListExecutionsCommand, DescribeExecutionCommand, type SFNClient } from 
 import { ReactionStore, reactionRunId } from '#shared/reactions.ts';
 import { ReactionWindows } from '#shared/reaction-windows.ts';
 import { react, type ReactDeps } from '../../functions/reactions/react.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 
 const WINDOW_SEC = 2;
 let t: TestStack;

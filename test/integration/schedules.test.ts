@@ -21,7 +21,8 @@ import { RUN_ERRORS } from '#shared/run-errors.ts';
 import type { RunRequestInput } from '#shared/messages.ts';
 import type { FireRecord } from '#local/scheduler.ts';
 import { ScheduleLock } from '#shared/stores/schedule-lock.ts';
-import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
+import { eventually } from '../helpers/wait.ts';
 import { FakeAgent, type Behaviour } from '../helpers/fake-agent.ts';
 
 let t: TestStack;

@@ -1,5 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
@@ -7,7 +5,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createSqsServer } from 'local-aws-sqs';
+import { startSqs, type Closable } from '#local/emulators.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Pinned by patches/local-aws-sqs+2.0.2.patch: a long poll returns as soon as a message is available,
@@ -15,25 +13,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // and waiting polls are woken when a message becomes receivable (sent, or visible again) instead
 // of each scanning its queue every 10 ms.
 
-let server: Server;
+let emulator: Closable;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  server = await createSqsServer({ port: 0, hostname: '127.0.0.1' });
-  const { port } = server.address() as AddressInfo;
+  // The SQS emulator as the local stack runs it.
+  emulator = await startSqs({ region: 'us-east-1' });
   sqs = new SQSClient({
     region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${emulator.port}`,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
 });
 
 afterAll(async () => {
   sqs?.destroy();
-  if (server) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-  }
+  await emulator?.close();
 });
 
 async function createQueue(name: string): Promise<string> {

@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AgentConfigError, loadAgentConfig, missingKeys, type ConfigSources } from '#agent/config.ts';
-import { CONFIG_KEYS, DEFAULT_METADATA_ENDPOINT, agentConfigSchema, envName } from '#agent/config-schema.ts';
+import { AgentConfigError, loadAgentConfig, missingKeys, type ConfigSources } from '#agent/setup/config.ts';
+import {
+  CONFIG_KEYS,
+  DEFAULT_METADATA_ENDPOINT,
+  agentConfigSchema,
+  envName,
+} from '#agent/setup/config-schema.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 let dir: string;

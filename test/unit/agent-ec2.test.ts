@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MetadataError, detectEc2, ec2Facts, readEc2Identity } from '#agent/ec2.ts';
-import { prepareAgents, type Runtime } from '#agent/startup.ts';
-import { AgentConfigError } from '#agent/config.ts';
+import { MetadataError, detectEc2, ec2Facts, readEc2Identity } from '#agent/setup/ec2.ts';
+import { prepareAgents, type Runtime } from '#agent/setup/startup.ts';
+import { AgentConfigError } from '#agent/setup/config.ts';
 import { INSTANCE, startFakeImds, type FakeImds } from '../helpers/fake-imds.ts';
 
 let dir: string;

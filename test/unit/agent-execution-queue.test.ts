@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExecutionQueue } from '#agent/execution-queue.ts';
+import { ExecutionQueue } from '#agent/execute/execution-queue.ts';
 
 /** A queue whose entries run until the test ends them (or their signal aborts). */
 function controlledQueue(concurrency: number, limit: number) {

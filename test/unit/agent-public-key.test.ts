@@ -13,7 +13,7 @@ import {
   publicKeyFromConfig,
   publicKeyFromKms,
   trustedKmsKeys,
-} from '#agent/public-key.ts';
+} from '#agent/setup/public-key.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const DER = publicKey.export({ type: 'spki', format: 'der' });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RunAsError, resolveRunAs } from '#agent/run-as.ts';
+import { RunAsError, resolveRunAs } from '#agent/execute/run-as.ts';
 
 let dir: string;
 let passwdPath: string;

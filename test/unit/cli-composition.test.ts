@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { buildProgram, commandWord } from '#cli/program.ts';
-import { CONFIG_KEYS } from '#agent/config-schema.ts';
+import { CONFIG_KEYS } from '#agent/setup/config-schema.ts';
 import { AGENT_SUMMARY } from '#agent/command.ts';
 import { LOCAL_SUMMARY } from '#local/command.ts';
 import { COMPONENTS } from '../../bin/compose.ts';

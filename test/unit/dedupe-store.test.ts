@@ -1,4 +1,14 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+/** The dedupe store: claims, flushes, compaction, horizon, recovery from a damaged file, and the
+ * cancelled state cancels rely on. */
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +17,7 @@ import {
   DedupeStoreError,
   MIN_HORIZON_MS,
   type DedupeStoreOptions,
-} from '#agent/dedupe-store.ts';
+} from '#agent/receive/dedupe-store.ts';
 import { MIN_DEDUPE_HORIZON_SEC } from '#shared/request-expiry.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -203,5 +213,52 @@ describe('DedupeStore', () => {
     writeFileSync(join(dir, 'not-a-dir'), '');
 
     expect(() => DedupeStore.open(join(dir, 'not-a-dir', 'seen.jsonl'))).toThrow(DedupeStoreError);
+  });
+});
+
+describe('DedupeStore recovery', () => {
+  beforeEach(() => {
+    file = join(dir, 'dedupe.jsonl');
+  });
+
+  it('refuses to start on a file that is garbage from end to end, instead of forgetting what ran', () => {
+    writeFileSync(file, Buffer.alloc(4096, 0));
+
+    expect(() => open()).toThrow(DedupeStoreError);
+    expect(() => open()).toThrow(
+      /dedupe\.jsonl is damaged .*will not start without knowing which requests it already ran/,
+    );
+  });
+
+  it('refuses to start on a file it cannot read, and leaves it where it is', () => {
+    mkdirSync(file);
+
+    expect(() => open()).toThrow(
+      /cannot read dedupe store .*dedupe\.jsonl: .*make the file readable and restart/,
+    );
+    expect(readdirSync(dir)).toEqual(['dedupe.jsonl']);
+  });
+});
+
+describe('DedupeStore states', () => {
+  it('remembers a key claimed as cancelled across a restart, and never reports it as interrupted', () => {
+    const first = open();
+    expect(first.claim('RUN#0', 'cancelled')).toBe(true);
+    first.markDone('RUN#0');
+    first.close();
+
+    const second = open();
+
+    expect(second.stateOf('RUN#0')).toBe('cancelled');
+    expect(second.claim('RUN#0')).toBe(false);
+    expect(second.startedButNotDone()).toEqual([]);
+  });
+
+  it('records a key claimed as done durably, without it ever counting as started', () => {
+    const first = open();
+    first.claim('RUN#0#cancel', 'done');
+    first.close();
+
+    expect(open().stateOf('RUN#0#cancel')).toBe('done');
   });
 });

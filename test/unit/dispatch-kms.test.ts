@@ -13,8 +13,8 @@ import { KMSClient, SignCommand, type SignCommandInput } from '@aws-sdk/client-k
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { KmsSigner, publicKeyFrom } from '#shared/signing.ts';
 import { sendSigned } from '#functions/run/dispatch-batch.ts';
-import { checkRequest } from '#agent/request-gate.ts';
-import { DedupeStore } from '#agent/dedupe-store.ts';
+import { checkRequest } from '#agent/receive/request-gate.ts';
+import { DedupeStore } from '#agent/receive/dedupe-store.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { nodeRunItem } from '../helpers/factories.ts';
 import { fakeKmsSign, KMS_RAW_MESSAGE_MAX_BYTES } from '../helpers/fake-kms.ts';

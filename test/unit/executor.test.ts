@@ -2,8 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executeCommand, HeadTailBuffer, type ExecuteOptions } from '#agent/executor.ts';
+import { executeCommand, type ExecuteOptions } from '#agent/execute/executor.ts';
+import { HeadTailBuffer } from '#agent/execute/head-tail-buffer.ts';
 import { renderStream } from '#shared/output-fit.ts';
+import { waitUntil } from '../helpers/wait.ts';
+import { isAlive } from '../helpers/processes.ts';
 
 const baseEnv = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
@@ -14,30 +17,6 @@ const baseEnv = {
 
 function options(overrides: Partial<ExecuteOptions> = {}): ExecuteOptions {
   return { timeoutSec: 20, env: baseEnv, ...overrides };
-}
-
-/** True while the process exists and is not a zombie waiting to be reaped. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return condition();
 }
 
 let dir: string;
@@ -152,7 +131,7 @@ describe('executeCommand', () => {
     expect(result).toMatchObject({ timedOut: true, cancelled: false, exitCode: null, signal: 'SIGTERM' });
     expect(result.error).toMatch(/timed out after 1s/);
     expect(elapsed).toBeLessThan(2_500);
-    expect(await waitUntil(() => !isAlive(background), 1_000)).toBe(true);
+    await waitUntil(() => !isAlive(background), 'the background process to be gone', 1_000);
     expect(isAlive(result.pid ?? 0)).toBe(false);
   });
 
@@ -166,7 +145,7 @@ describe('executeCommand', () => {
 
     expect(result).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
-    expect(await waitUntil(() => !isAlive(background), 1_000)).toBe(true);
+    await waitUntil(() => !isAlive(background), 'the background process to be gone', 1_000);
   });
 
   it('cancels through the abort signal', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CreateQueueCommand, SQSClient, TagQueueCommand } from '@aws-sdk/client-sqs';
-import { Inbox } from '#agent/inbox.ts';
+import { Inbox } from '#agent/receive/inbox.ts';
 import type { AgentLog } from '#agent/json-log.ts';
 
 const sqs = mockClient(SQSClient);

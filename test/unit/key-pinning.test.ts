@@ -12,8 +12,8 @@ import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalKeySigner } from '#shared/signing.ts';
 import { MESSAGE_VERSION, type InboxMessage } from '#shared/messages.ts';
 import { sendSigned } from '#functions/run/dispatch-batch.ts';
-import { checkRequest } from '#agent/request-gate.ts';
-import { DedupeStore } from '#agent/dedupe-store.ts';
+import { checkRequest } from '#agent/receive/request-gate.ts';
+import { DedupeStore } from '#agent/receive/dedupe-store.ts';
 import { nodeRunItem, runMetaItem, signedRequest } from '../helpers/factories.ts';
 
 const PINNED = 'arn:aws:kms:us-east-1:123456789012:key/1111';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchEntryError, ReplyBatcher } from '#agent/reply-batcher.ts';
+import { BatchEntryError, ReplyBatcher } from '#agent/reply/reply-batcher.ts';
 import { isTransient } from '#agent/backoff.ts';
 
 const QUEUE = 'http://127.0.0.1:1/000000000000/drover-test-replies';

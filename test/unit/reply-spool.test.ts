@@ -5,12 +5,13 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ReplySender } from '#agent/reply-sender.ts';
-import { ReplySpool } from '#agent/reply-spool.ts';
-import type { ReplyBatcher } from '#agent/reply-batcher.ts';
+import { ReplySender } from '#agent/reply/reply-sender.ts';
+import { ReplySpool } from '#agent/reply/reply-spool.ts';
+import type { ReplyBatcher } from '#agent/reply/reply-batcher.ts';
 import { jsonLog } from '#agent/json-log.ts';
 import { heartbeatReply, resultReply } from '../helpers/factories.ts';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const dir = tempDirPerTest('drover-spool-');
 const log = jsonLog(() => undefined, 'error');
@@ -34,14 +35,6 @@ function queue() {
   return { state, batcher };
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in 5 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('ReplySender with a spool', () => {
   it('keeps a result it could not send and sends it once the queue takes replies again', async () => {
     // Prepare
@@ -54,13 +47,13 @@ describe('ReplySender with a spool', () => {
     const sent = await sender.send(result);
     const keptWhileDown = spool.pending().length;
     state.down = false;
-    await until(() => state.taken.length === 1);
+    await waitUntil(() => state.taken.length === 1);
 
     // Assess
     expect(sent).toBe(false);
     expect(keptWhileDown).toBe(1);
     expect(JSON.parse(state.taken[0]!)).toEqual(result);
-    await until(() => spool.pending().length === 0);
+    await waitUntil(() => spool.pending().length === 0);
     spool.stop();
   });
 
@@ -83,7 +76,7 @@ describe('ReplySender with a spool', () => {
     spool.keep(JSON.stringify(resultReply()));
     state.permanent = true;
 
-    await until(() => readdirSync(outbox).some((name) => name.endsWith('.refused')));
+    await waitUntil(() => readdirSync(outbox).some((name) => name.endsWith('.refused')));
 
     expect(spool.pending()).toEqual([]);
     expect(errors.some((line) => line.includes('set aside, not sent'))).toBe(true);

@@ -12,7 +12,7 @@ import {
   MIN_DEDUPE_HORIZON_SEC,
   REQUEST_CLOCK_SKEW_SEC,
 } from '#shared/request-expiry.ts';
-import { agentConfigSchema } from '#agent/config-schema.ts';
+import { agentConfigSchema } from '#agent/setup/config-schema.ts';
 import { runMetaItem } from '../helpers/factories.ts';
 
 const DISPATCHED_AT = 1_700_000_000_000;

@@ -1,10 +1,18 @@
+/**
+ * The request gate: schema, addressee, signature, targets, expiry, filter, replay; `cancel`
+ * requests, the command policy, a full queue, and agents of one process sharing checked documents.
+ */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { checkRequest, requestKey } from '#agent/request-gate.ts';
+import { join } from 'node:path';
+import { cancelKey, checkRequest, requestKey } from '#agent/receive/request-gate.ts';
+import { CommandPolicy } from '#agent/receive/policy.ts';
+import { DedupeStore } from '#agent/receive/dedupe-store.ts';
 import { LocalKeySigner } from '#shared/signing.ts';
 import { MAX_REQUEST_LIFETIME_SEC } from '#shared/request-expiry.ts';
 import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/messages.ts';
 import type { HostFacts } from '#shared/filter/index.ts';
 import { signedRequest } from '../helpers/factories.ts';
+import { tempDirPerTest } from '../helpers/temp-dir.ts';
 import { gateBench, NODE_ID, NOW } from '../helpers/gate-bench.ts';
 
 let hostFacts: HostFacts;
@@ -18,6 +26,10 @@ beforeEach(() => {
 /** A request of the batch, valid at NOW and addressed to this node. */
 function request(overrides: Partial<SignedRequest> = {}): SignedRequest {
   return signedRequest({ issuedAt: NOW - 1_000, expiresAt: NOW + 60_000, targets: [NODE_ID], ...overrides });
+}
+
+function cancel(overrides: Partial<SignedRequest> = {}): SignedRequest {
+  return request({ action: 'cancel', command: undefined, ...overrides });
 }
 
 /** The inbox message body dispatch sends: the signed document verbatim plus its signature. */
@@ -271,5 +283,192 @@ describe('checkRequest', () => {
     const next = checkRequest(await inboxBody(request({ batch: 1 })), gate());
 
     expect(next).toMatchObject({ kind: 'accept', key: '01TESTRUN00000000000000000#1' });
+  });
+});
+
+describe('checkRequest with cancel', () => {
+  it('accepts an authentic cancel for this node, keyed on the request it cancels', async () => {
+    const sent = cancel();
+
+    const decision = checkRequest(await inboxBody(sent), gate());
+
+    expect(decision).toEqual({ kind: 'cancel', request: sent, key: requestKey(sent) });
+    expect(bench.dedupe.stateOf(cancelKey(sent))).toBe('done');
+    expect(bench.dedupe.has(requestKey(sent))).toBe(false);
+  });
+
+  it('does not re-check the filter or the policy for a cancel', async () => {
+    const sent = cancel({ filter: { with: [], fact: ['role=db'], class: [], identity: [] } });
+    const denyAll = new CommandPolicy({ default: 'deny', allow: [], deny: [], shell: false });
+
+    expect(checkRequest(await inboxBody(sent), gate({ policy: denyAll })).kind).toBe('cancel');
+  });
+
+  it('drops a cancel delivered twice as a replay, without a reply', async () => {
+    const sent = cancel();
+    checkRequest(await inboxBody(sent), gate());
+
+    expect(checkRequest(await inboxBody(sent), gate())).toEqual({
+      kind: 'drop',
+      reason: 'replay: cancel already received',
+      request: sent,
+    });
+  });
+
+  it('drops an expired cancel instead of rejecting it, so the run counts no reply for it', async () => {
+    const sent = cancel({ expiresAt: NOW - 1 });
+
+    const decision = checkRequest(await inboxBody(sent), gate());
+
+    expect(decision).toMatchObject({ kind: 'drop', reason: expect.stringMatching(/^expired cancel/) });
+    expect(bench.dedupe.size).toBe(0);
+  });
+
+  it('drops a cancel signed with another key or not addressed to this node', async () => {
+    expect(checkRequest(await inboxBody(cancel(), { signer: impostorKey.signer }), gate())).toMatchObject({
+      kind: 'drop',
+      reason: 'bad signature (key file:test-key.pem)',
+    });
+    expect(checkRequest(await inboxBody(cancel({ targets: ['web-2'] })), gate())).toMatchObject({
+      kind: 'drop',
+      reason: 'this node is not among the signed targets',
+    });
+    expect(bench.dedupe.size).toBe(0);
+  });
+
+  it('keeps the cancel of one request apart from the request itself', async () => {
+    const run = request();
+    expect(checkRequest(await inboxBody(run), gate()).kind).toBe('accept');
+
+    expect(checkRequest(await inboxBody(cancel({ runId: run.runId })), gate()).kind).toBe('cancel');
+  });
+
+  it('drops a request that was cancelled before it arrived, saying so', async () => {
+    const sent = request();
+    bench.dedupe.claim(requestKey(sent), 'cancelled');
+
+    expect(checkRequest(await inboxBody(sent), gate())).toEqual({
+      kind: 'drop',
+      reason: 'cancelled before it arrived',
+      request: sent,
+    });
+  });
+});
+
+describe('checkRequest with a command policy', () => {
+  const locked = new CommandPolicy({ default: 'deny', allow: ['uptime'], deny: [], shell: true });
+
+  it('rejects a command the policy refuses, with the reason, and remembers it as refused', async () => {
+    const sent = request({ command: { shell: 'cat /etc/shadow' } });
+
+    const decision = checkRequest(await inboxBody(sent), gate({ policy: locked }));
+
+    expect(decision).toEqual({
+      kind: 'reject',
+      request: sent,
+      reason: 'policy: command matches no allow pattern (policy.default is deny)',
+      key: requestKey(sent),
+    });
+    expect(bench.dedupe.stateOf(requestKey(sent))).toBe('refused');
+  });
+
+  it('accepts a command the policy allows', async () => {
+    expect(
+      checkRequest(await inboxBody(request({ command: { shell: 'uptime' } })), gate({ policy: locked })).kind,
+    ).toBe('accept');
+  });
+
+  it('lets a ping through a policy that refuses every command', async () => {
+    const sent = request({ action: 'ping', command: undefined });
+
+    expect(checkRequest(await inboxBody(sent), gate({ policy: locked })).kind).toBe('accept');
+  });
+
+  it('checks the signature before the policy: a forged request is dropped, not rejected', async () => {
+    const forged = await inboxBody(request({ command: { shell: 'cat /etc/shadow' } }), {
+      signer: impostorKey.signer,
+    });
+
+    expect(checkRequest(forged, gate({ policy: locked })).kind).toBe('drop');
+  });
+});
+
+describe('checkRequest when the agent is busy', () => {
+  it('rejects a new request with the reason and remembers it, so a copy redelivered once free is not run', async () => {
+    const sent = request();
+
+    const decision = checkRequest(
+      await inboxBody(sent),
+      gate({ busy: () => 'agent busy: 4 commands running' }),
+    );
+    const redelivered = checkRequest(await inboxBody(sent), gate());
+
+    expect(decision).toEqual({
+      kind: 'reject',
+      request: sent,
+      reason: 'agent busy: 4 commands running',
+      key: requestKey(sent),
+    });
+    expect(redelivered).toMatchObject({ kind: 'drop', reason: 'replay: request already refused' });
+  });
+
+  it('still drops a replay rather than calling it busy', async () => {
+    const sent = request();
+    checkRequest(await inboxBody(sent), gate());
+
+    expect(checkRequest(await inboxBody(sent), gate({ busy: () => 'agent busy' }))).toMatchObject({
+      kind: 'drop',
+      reason: 'replay: request already received',
+    });
+  });
+});
+
+describe('checkRequest for the agents of one process, which share checked documents', () => {
+  /** The second agent's own state directory. */
+  const other = tempDirPerTest('drover-gate-other-');
+  /** The message `body` would send, with its document or signature replaced. */
+  function tampered(sent: string, change: { document?: string; nodeId?: string }): string {
+    const message = JSON.parse(sent) as { nodeId: string; request: string };
+    return JSON.stringify({
+      ...message,
+      nodeId: change.nodeId ?? message.nodeId,
+      request: change.document ?? message.request,
+    });
+  }
+
+  it('accepts one signed document for each of its targets', async () => {
+    const sent = request({ targets: [NODE_ID, 'web-2'] });
+    const message = await inboxBody(sent);
+
+    const web2 = DedupeStore.open(join(other.path(), 'dedupe.jsonl'));
+
+    expect(checkRequest(message, gate()).kind).toBe('accept');
+    expect(
+      checkRequest(tampered(message, { nodeId: 'web-2' }), gate({ nodeId: 'web-2', dedupe: web2 })),
+    ).toMatchObject({ kind: 'accept', request: sent });
+    web2.close();
+  });
+
+  it('still drops a document it accepted when the agent checks with another key', async () => {
+    const message = await inboxBody(request());
+    expect(checkRequest(message, gate()).kind).toBe('accept');
+
+    expect(checkRequest(message, gate({ publicKey: impostorKey.publicKey }))).toMatchObject({
+      kind: 'drop',
+      reason: 'bad signature (key file:test-key.pem)',
+    });
+  });
+
+  it('drops a document changed under a signature it already accepted', async () => {
+    const sent = request();
+    const message = await inboxBody(sent);
+    expect(checkRequest(message, gate()).kind).toBe('accept');
+
+    const forged = JSON.stringify({ ...sent, command: { shell: 'cat /etc/shadow' } });
+
+    expect(checkRequest(tampered(message, { document: forged }), gate())).toMatchObject({
+      kind: 'drop',
+      reason: 'bad signature (key file:test-key.pem)',
+    });
   });
 });

@@ -1,14 +1,14 @@
 /**
  * Every setting of the agent, in one place: the schema of `/etc/drover/agent.yaml` (with its
  * defaults and limits) and the table that gives each key its environment variable and flag. The
- * loader (`config.ts`), the standalone command line (`standalone-cli.ts`) and docs/agent.md all follow
+ * loader (`config.ts`), the standalone command line (`agent/standalone-cli.ts`) and docs/agent.md all follow
  * this table, so a key cannot exist in one and be missing from another.
  */
 import { z } from 'zod';
 import { stageNameProblem } from '#shared/stage-config.ts';
 import { MAX_REQUEST_LIFETIME_SEC, MIN_DEDUPE_HORIZON_SEC } from '#shared/request-expiry.ts';
-import { DEFAULT_OUTPUT_CAP_BYTES } from './executor.ts';
-import { compilePattern } from './policy.ts';
+import { DEFAULT_OUTPUT_CAP_BYTES } from '../execute/executor.ts';
+import { compilePattern } from '../receive/policy.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/drover/agent.yaml';
 export const DEFAULT_STATE_DIR = '/var/lib/drover';

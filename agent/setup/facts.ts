@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { executeCommand } from './executor.ts';
+import { executeCommand } from '../execute/executor.ts';
 
 /** Seconds the facts command may run before it is killed and its facts skipped. */
 export const FACTS_COMMAND_TIMEOUT_SEC = 10;

@@ -18,8 +18,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { inboxQueueName } from '#shared/stage-config.ts';
 import { awsErrorName } from '#shared/aws.ts';
-import { backoffDelay, isMissingQueue, isTransient, sleep } from './backoff.ts';
-import type { AgentLog } from './json-log.ts';
+import { backoffDelay, isMissingQueue, isTransient, sleep } from '../backoff.ts';
+import type { AgentLog } from '../json-log.ts';
 
 export interface InboxOptions {
   sqs: SQSClient;

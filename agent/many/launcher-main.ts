@@ -5,7 +5,7 @@
  * the commands still running are cancelled (TERM, then KILL) and the launcher exits.
  */
 import type { FromLauncher, ToLauncher } from './command-launcher.ts';
-import { executeCommand } from './executor.ts';
+import { executeCommand } from '../execute/executor.ts';
 
 const running = new Map<number, AbortController>();
 const send = (message: FromLauncher): void => {

@@ -3,8 +3,8 @@
  * requests that never ran), and the minimal, documented environment commands run with.
  */
 import { MESSAGE_VERSION, type ResultReply, type SignedRequest } from '#shared/messages.ts';
-import type { ExecutionResult } from './executor.ts';
-import type { RunAsUser } from './run-as.ts';
+import type { ExecutionResult } from '../execute/executor.ts';
+import type { RunAsUser } from '../execute/run-as.ts';
 
 /** Who sends a reply. */
 export interface ReplyOrigin {

@@ -18,7 +18,7 @@ import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { publicKeyFrom } from '#shared/signing.ts';
 import { readLocalStackFile, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { describeZodError } from '#shared/messages.ts';
-import { defaultIdentity, type AgentSettings } from './agent.ts';
+import { agentSettings, defaultIdentity, type AgentSettings, type AgentSpec } from './settings.ts';
 import {
   AgentConfigError,
   loadAgentConfig,
@@ -29,10 +29,9 @@ import {
 import type { AgentConfig } from './config-schema.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
 import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, instanceArn, readEc2Identity } from './ec2.ts';
-import { jsonLog, type AgentLog } from './json-log.ts';
-import { CommandPolicy } from './policy.ts';
+import { jsonLog, type AgentLog } from '../json-log.ts';
 import { PublicKeyError, publicKeyFromConfig, trustedKmsKeys, type TrustedKey } from './public-key.ts';
-import { resolveRunAs, RunAsError, type RunAsUser } from './run-as.ts';
+import { resolveRunAs, RunAsError, type RunAsUser } from '../execute/run-as.ts';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -75,14 +74,6 @@ const hostsFileSchema = z.array(
     .strict(),
 );
 
-/** One logical agent: who it is and its own fact sources. */
-interface HostSpec {
-  identity: string;
-  nodeId: string;
-  facts: string[];
-  classes: string[];
-}
-
 export interface PreparedAgents {
   log: AgentLog;
   sqs: SQSClient;
@@ -107,22 +98,8 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
   const log = jsonLog(runtime.write, config.log_level);
   // `--stage` alone: the rest comes from the stage's SSM parameter (read below, once the region is known).
   const fromParameter = !stack && config.stage !== undefined && config.replies_queue_url === undefined;
-  if (!stack && !fromParameter) {
-    const missing = missingKeys(config, ['stage', 'replies_queue_url'], loaded.path);
-    if (config.public_key === undefined && config.kms_key_id === undefined) {
-      missing.push(
-        'config key "public_key": is required unless kms_key_id is set: requests cannot be verified',
-      );
-    }
-    if (missing.length > 0) throw new AgentConfigError(missing);
-  }
-
-  if (config.output_cap_bytes > RESULT_OUTPUT_BUDGET_BYTES / 2) {
-    log.warn(
-      `output_cap_bytes is ${config.output_cap_bytes}, but a result carries at most ${RESULT_OUTPUT_BUDGET_BYTES} bytes of output (stdout and stderr together, as JSON): output beyond that is cut further, head and tail kept`,
-      { outputCapBytes: config.output_cap_bytes, resultOutputBudgetBytes: RESULT_OUTPUT_BUDGET_BYTES },
-    );
-  }
+  if (!stack && !fromParameter) requireStageKeys(config, loaded.path);
+  warnOfOutputBudget(config, log);
   const host = await hostIdentity(config, runtime, log);
   const specs = hostSpecs(config, host);
   const region =
@@ -134,7 +111,67 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
     ? await publishedConfig(config.stage!, region, config.endpoints.ssm)
     : undefined;
   const effective = (c: AgentConfig): AgentConfig => (published ? withPublished(c, published) : c);
-  const clientOptions = {
+  const clientOptions = awsClientOptions(region, stack, specs);
+  const sqs = createSqsClient({
+    ...clientOptions,
+    endpoints: { sqs: stack?.endpoints.sqs ?? config.endpoints.sqs },
+  });
+  const baseStateDir = stateDirOf(stack, loaded);
+  // One agent uses the state directory itself, unless it is the local stack's (shared by all agents).
+  const ownStateDir = specs.length === 1 && (stack === undefined || loaded.origins.has('state_dir'));
+  const stateDirOfAgent = (spec: AgentSpec) =>
+    ownStateDir ? baseStateDir : join(baseStateDir, 'agents', spec.nodeId);
+  const keyOf = (current: AgentConfig) => verificationKey(current, stack, baseStateDir, clientOptions, log);
+
+  const settingsFrom = (current: LoadedConfig, keys: TrustedKey[]): AgentSettings[] => {
+    const c = effective(current.config);
+    const repliesQueueUrl = stack?.repliesQueueUrl ?? c.replies_queue_url!;
+    const place = {
+      stage: stack?.stage ?? c.stage!,
+      repliesQueueUrl,
+      ...inboxOwner(host, region, repliesQueueUrl),
+      keys,
+      baseFacts: host.facts,
+      runAs: runAsUser(c, runtime),
+      agentVersion: AGENT_VERSION,
+    };
+    return specs.map((spec) => agentSettings(c, spec, { ...place, stateDir: stateDirOfAgent(spec) }));
+  };
+
+  return {
+    log,
+    sqs,
+    stage: stack?.stage ?? config.stage!,
+    settings: settingsFrom(loaded, await keyOf(effective(config))),
+    reload: async () => {
+      const next = loadAgentConfig(sources);
+      return settingsFrom(next, await keyOf(effective(next.config)));
+    },
+  };
+}
+
+/** A stage's own agent names its stage, replies queue and key: one line for each that is missing. */
+function requireStageKeys(config: AgentConfig, path: string | undefined): void {
+  const missing = missingKeys(config, ['stage', 'replies_queue_url'], path);
+  if (config.public_key === undefined && config.kms_key_id === undefined) {
+    missing.push(
+      'config key "public_key": is required unless kms_key_id is set: requests cannot be verified',
+    );
+  }
+  if (missing.length > 0) throw new AgentConfigError(missing);
+}
+
+function warnOfOutputBudget(config: AgentConfig, log: AgentLog): void {
+  if (config.output_cap_bytes <= RESULT_OUTPUT_BUDGET_BYTES / 2) return;
+  log.warn(
+    `output_cap_bytes is ${config.output_cap_bytes}, but a result carries at most ${RESULT_OUTPUT_BUDGET_BYTES} bytes of output (stdout and stderr together, as JSON): output beyond that is cut further, head and tail kept`,
+    { outputCapBytes: config.output_cap_bytes, resultOutputBudgetBytes: RESULT_OUTPUT_BUDGET_BYTES },
+  );
+}
+
+/** The options of the process's AWS clients (SQS, and KMS for the key). */
+function awsClientOptions(region: string, stack: LocalStackFile | undefined, specs: AgentSpec[]) {
+  return {
     region,
     // Locally the key names the principal (one node's session, or a demo fleet): the replies
     // then pass ingest's sender check as an instance's would in AWS (shared/local-principals.ts).
@@ -148,65 +185,6 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
       : {}),
     // One long poll per agent holds a socket; sends share the rest.
     maxSockets: specs.length + 32,
-  };
-  const sqs = createSqsClient({
-    ...clientOptions,
-    endpoints: { sqs: stack?.endpoints.sqs ?? config.endpoints.sqs },
-  });
-  const baseStateDir = stateDirOf(stack, loaded);
-  // One agent uses the state directory itself, unless it is the local stack's (shared by all agents).
-  const ownStateDir = specs.length === 1 && (stack === undefined || loaded.origins.has('state_dir'));
-  const stateDirOfAgent = (spec: HostSpec) =>
-    ownStateDir ? baseStateDir : join(baseStateDir, 'agents', spec.nodeId);
-  const keyOf = (current: AgentConfig) => verificationKey(current, stack, baseStateDir, clientOptions, log);
-
-  const settingsFrom = (current: LoadedConfig, keys: TrustedKey[]): AgentSettings[] => {
-    const [first, ...next] = keys as [TrustedKey, ...TrustedKey[]];
-    const c = effective(current.config);
-    const runAs = runAsUser(c, runtime);
-    return specs.map((spec) => ({
-      stage: stack?.stage ?? c.stage!,
-      nodeId: spec.nodeId,
-      identity: spec.identity,
-      repliesQueueUrl: stack?.repliesQueueUrl ?? c.replies_queue_url!,
-      ...inboxOwner(host, region, stack?.repliesQueueUrl ?? c.replies_queue_url!),
-      publicKey: first.publicKey,
-      ...(first.keyId !== undefined ? { publicKeyId: first.keyId } : {}),
-      ...(next.length > 0
-        ? { nextKeys: next.map((k) => ({ keyId: k.keyId!, publicKey: k.publicKey })) }
-        : {}),
-      stateDir: stateDirOfAgent(spec),
-      ...(c.audit_log !== undefined ? { auditPath: resolve(c.audit_log) } : {}),
-      heartbeatSec: c.heartbeat_sec,
-      factsRefreshSec: c.facts.refresh_sec,
-      factFiles: [...c.facts.files, ...spec.facts].map((f) => resolve(f)),
-      classFiles: [...c.facts.class_files, ...spec.classes].map((f) => resolve(f)),
-      ...(c.facts.command !== undefined ? { factsCommand: c.facts.command } : {}),
-      baseFacts: host.facts,
-      concurrency: c.concurrency,
-      queueLimit: c.queue_limit,
-      outputCapBytes: c.output_cap_bytes,
-      killGraceMs: c.kill_grace_sec * 1000,
-      ackDelayMs: c.ack_delay_sec * 1000,
-      shutdownGraceMs: c.shutdown_grace_sec * 1000,
-      pollWaitSec: c.poll_wait_sec,
-      agentVersion: AGENT_VERSION,
-      commandPath: c.command_path,
-      policy: new CommandPolicy(c.policy),
-      ...(runAs ? { runAs } : {}),
-      dedupe: { maxEntries: c.dedupe.max_entries, maxAgeMs: c.dedupe.max_age_sec * 1000 },
-    }));
-  };
-
-  return {
-    log,
-    sqs,
-    stage: stack?.stage ?? config.stage!,
-    settings: settingsFrom(loaded, await keyOf(effective(config))),
-    reload: async () => {
-      const next = loadAgentConfig(sources);
-      return settingsFrom(next, await keyOf(effective(next.config)));
-    },
   };
 }
 
@@ -272,7 +250,7 @@ function inboxOwner(host: HostIdentity, region: string, repliesQueueUrl: string)
   return arn === undefined ? {} : { instanceArn: arn };
 }
 
-function hostSpecs(config: AgentConfig, host: HostIdentity): HostSpec[] {
+function hostSpecs(config: AgentConfig, host: HostIdentity): AgentSpec[] {
   if (config.hosts_file === undefined) return [{ ...host, facts: [], classes: [] }];
   let parsed: z.ZodSafeParseResult<z.infer<typeof hostsFileSchema>>;
   try {

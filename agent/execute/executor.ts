@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 // Types only: the command launcher runs this module and should not load the schemas (zod).
 import type { Command, CapturedStream } from '#shared/messages.ts';
-import { fitStreams, type StreamParts } from '#shared/output-fit.ts';
+import { fitStreams } from '#shared/output-fit.ts';
+import { HeadTailBuffer } from './head-tail-buffer.ts';
 
 /** Largest stdout or stderr kept per stream, by default (head and tail). */
 export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
@@ -134,172 +135,144 @@ export function executeCommand(command: Command, options: ExecuteOptions): Promi
   } catch (e: unknown) {
     return Promise.resolve(notRun(127, describeSpawnError(e, file, cwd)));
   }
-
-  return new Promise<ExecutionResult>((resolve) => {
-    const pid = child.pid;
-    let exitCode: number | null = null;
-    let exitSignal: string | null = null;
-    let exited = false;
-    let settled = false;
-    let timedOut = false;
-    let cancelled = false;
-    let terminating = false;
-    let problem: string | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
-    let streamTimer: NodeJS.Timeout | undefined;
-
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-
-    const signalGroup = (signal: NodeJS.Signals): void => {
-      if (pid === undefined) return;
-      try {
-        process.kill(-pid, signal);
-      } catch (e: unknown) {
-        // ESRCH: the whole group is already gone, which is what we wanted.
-        if (isErrnoException(e) && e.code === 'ESRCH') return;
-        problem ??= `could not send ${signal} to process group ${pid}: ${e instanceof Error ? e.message : String(e)}`;
-      }
-    };
-
-    const terminate = (): void => {
-      if (terminating || exited) return;
-      terminating = true;
-      signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-    };
-
-    const onAbort = (): void => {
-      cancelled = true;
-      terminate();
-    };
-
-    const timeoutTimer = setTimeout(() => {
-      timedOut = true;
-      terminate();
-    }, options.timeoutSec * 1000);
-
-    const stopWatching = (): void => {
-      clearTimeout(timeoutTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      stopWatching();
-      clearTimeout(streamTimer);
-      // Members of the group that ignored the TERM still get the KILL when the grace runs out.
-      if (killTimer !== undefined && !groupAlive(pid)) clearTimeout(killTimer);
-      const error =
-        problem ??
-        (timedOut ? `timed out after ${options.timeoutSec}s` : cancelled ? 'cancelled' : undefined);
-      resolve({
-        exitCode,
-        signal: exitSignal,
-        timedOut,
-        cancelled,
-        ...captured(),
-        startedAt,
-        endedAt: now(),
-        ...(pid !== undefined ? { pid } : {}),
-        ...(error !== undefined ? { error } : {}),
-      });
-    };
-
-    child.on('error', (e: Error) => {
-      // With a pid, 'error' can only mean a failed child.kill(), which is never used here.
-      if (pid !== undefined) return;
-      problem = describeSpawnError(e, file, cwd);
-      exitCode = isErrnoException(e) && (e.code === 'EACCES' || e.code === 'EPERM') ? 126 : 127;
-      finish();
-    });
-
-    child.on('exit', (code, signal) => {
-      exited = true;
-      exitCode = code;
-      exitSignal = signal;
-      stopWatching();
-      // Background processes may keep the pipes open forever; do not wait for them.
-      streamTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        finish();
-      }, options.streamGraceMs ?? DEFAULT_STREAM_GRACE_MS);
-    });
-
-    child.on('close', finish);
-
-    if (pid === undefined) return;
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      options.onStart?.(pid);
-    } catch (e: unknown) {
-      problem = `onStart callback failed: ${e instanceof Error ? e.message : String(e)}`;
-      terminate();
-    }
-  });
+  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  return new GroupWatch(child, { file, cwd, startedAt, now, captured, options }).result;
 }
 
-/** Keeps the first and the last `capBytes / 2` bytes of a stream, and counts all of them. */
-export class HeadTailBuffer {
-  private readonly headCap: number;
-  private readonly tailCap: number;
-  private readonly head: Buffer[] = [];
-  private headLength = 0;
-  private ring: Buffer | undefined;
-  private ringWrite = 0;
-  private ringFilled = 0;
-  private total = 0;
+/** What a watch needs to know of the command it watches. */
+interface Watched {
+  file: string;
+  cwd: string;
+  startedAt: number;
+  now: () => number;
+  /** stdout and stderr as the result carries them. */
+  captured: () => { stdout: CapturedStream; stderr: CapturedStream };
+  options: ExecuteOptions;
+}
 
-  constructor(capBytes: number) {
-    const cap = Math.max(0, Math.floor(capBytes));
-    this.headCap = Math.floor(cap / 2);
-    this.tailCap = cap - this.headCap;
-  }
+/**
+ * One started command until its result: the timeout and the abort that terminate its process
+ * group (TERM, then KILL after the grace), its exit, the wait for its output pipes, and the one
+ * result it resolves with, however many of those happen.
+ */
+class GroupWatch {
+  readonly result: Promise<ExecutionResult>;
+  #resolve!: (result: ExecutionResult) => void;
+  readonly #pid: number | undefined;
+  #exitCode: number | null = null;
+  #exitSignal: string | null = null;
+  #exited = false;
+  #settled = false;
+  #timedOut = false;
+  #cancelled = false;
+  #terminating = false;
+  #problem: string | undefined;
+  #killTimer: NodeJS.Timeout | undefined;
+  #streamTimer: NodeJS.Timeout | undefined;
+  readonly #timeoutTimer: NodeJS.Timeout;
 
-  push(chunk: Buffer): void {
-    this.total += chunk.length;
-    let rest = chunk;
-    if (this.headLength < this.headCap) {
-      const taken = rest.subarray(0, this.headCap - this.headLength);
-      this.head.push(Buffer.from(taken));
-      this.headLength += taken.length;
-      rest = rest.subarray(taken.length);
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly run: Watched,
+  ) {
+    this.result = new Promise((resolve) => (this.#resolve = resolve));
+    this.#pid = child.pid;
+    this.#timeoutTimer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#terminate();
+    }, run.options.timeoutSec * 1000);
+    child.on('error', this.#onError);
+    child.on('exit', this.#onExit);
+    child.on('close', this.#finish);
+    if (this.#pid === undefined) return;
+    run.options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    try {
+      run.options.onStart?.(this.#pid);
+    } catch (e: unknown) {
+      this.#problem = `onStart callback failed: ${e instanceof Error ? e.message : String(e)}`;
+      this.#terminate();
     }
-    if (rest.length > 0 && this.tailCap > 0) this.pushTail(rest);
   }
 
-  /** What was kept, to be rendered (shared/output-fit.ts): head + omission marker + tail. */
-  parts(): StreamParts {
-    return {
-      head: Buffer.concat(this.head).toString('utf8'),
-      tail: this.tailBytes().toString('utf8'),
-      omitted: this.total - this.headLength - this.ringFilled,
-      bytes: this.total,
-    };
-  }
-
-  private pushTail(chunk: Buffer): void {
-    const ring = (this.ring ??= Buffer.alloc(this.tailCap));
-    if (chunk.length >= this.tailCap) {
-      chunk.copy(ring, 0, chunk.length - this.tailCap);
-      this.ringWrite = 0;
-      this.ringFilled = this.tailCap;
-      return;
+  #signalGroup(signal: NodeJS.Signals): void {
+    if (this.#pid === undefined) return;
+    try {
+      process.kill(-this.#pid, signal);
+    } catch (e: unknown) {
+      // ESRCH: the whole group is already gone, which is what we wanted.
+      if (isErrnoException(e) && e.code === 'ESRCH') return;
+      this.#problem ??= `could not send ${signal} to process group ${this.#pid}: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const first = Math.min(chunk.length, this.tailCap - this.ringWrite);
-    chunk.copy(ring, this.ringWrite, 0, first);
-    if (first < chunk.length) chunk.copy(ring, 0, first);
-    this.ringWrite = (this.ringWrite + chunk.length) % this.tailCap;
-    this.ringFilled = Math.min(this.tailCap, this.ringFilled + chunk.length);
   }
 
-  private tailBytes(): Buffer {
-    if (this.ring === undefined) return Buffer.alloc(0);
-    if (this.ringFilled < this.tailCap) return this.ring.subarray(0, this.ringFilled);
-    return Buffer.concat([this.ring.subarray(this.ringWrite), this.ring.subarray(0, this.ringWrite)]);
+  #terminate(): void {
+    if (this.#terminating || this.#exited) return;
+    this.#terminating = true;
+    this.#signalGroup('SIGTERM');
+    this.#killTimer = setTimeout(
+      () => this.#signalGroup('SIGKILL'),
+      this.run.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    );
   }
+
+  readonly #onAbort = (): void => {
+    this.#cancelled = true;
+    this.#terminate();
+  };
+
+  #stopWatching(): void {
+    clearTimeout(this.#timeoutTimer);
+    this.run.options.signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  readonly #onError = (e: Error): void => {
+    // With a pid, 'error' can only mean a failed child.kill(), which is never used here.
+    if (this.#pid !== undefined) return;
+    this.#problem = describeSpawnError(e, this.run.file, this.run.cwd);
+    this.#exitCode = isErrnoException(e) && (e.code === 'EACCES' || e.code === 'EPERM') ? 126 : 127;
+    this.#finish();
+  };
+
+  readonly #onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+    this.#exited = true;
+    this.#exitCode = code;
+    this.#exitSignal = signal;
+    this.#stopWatching();
+    // Background processes may keep the pipes open forever; do not wait for them.
+    this.#streamTimer = setTimeout(() => {
+      this.child.stdout?.destroy();
+      this.child.stderr?.destroy();
+      this.#finish();
+    }, this.run.options.streamGraceMs ?? DEFAULT_STREAM_GRACE_MS);
+  };
+
+  readonly #finish = (): void => {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#stopWatching();
+    clearTimeout(this.#streamTimer);
+    // Members of the group that ignored the TERM still get the KILL when the grace runs out.
+    if (this.#killTimer !== undefined && !groupAlive(this.#pid)) clearTimeout(this.#killTimer);
+    const error =
+      this.#problem ??
+      (this.#timedOut
+        ? `timed out after ${this.run.options.timeoutSec}s`
+        : this.#cancelled
+          ? 'cancelled'
+          : undefined);
+    this.#resolve({
+      exitCode: this.#exitCode,
+      signal: this.#exitSignal,
+      timedOut: this.#timedOut,
+      cancelled: this.#cancelled,
+      ...this.run.captured(),
+      startedAt: this.run.startedAt,
+      endedAt: this.run.now(),
+      ...(this.#pid !== undefined ? { pid: this.#pid } : {}),
+      ...(error !== undefined ? { error } : {}),
+    });
+  };
 }
 
 function groupAlive(pgid: number | undefined): boolean {

@@ -14,7 +14,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '#shared/messages.ts';
-import { executeCommand, notRunResult, type ExecuteOptions, type ExecutionResult } from './executor.ts';
+import {
+  executeCommand,
+  notRunResult,
+  type ExecuteOptions,
+  type ExecutionResult,
+} from '../execute/executor.ts';
 
 /** Set in the launcher's environment when the agent bundle itself is the launcher's entry. */
 export const LAUNCHER_ENV = 'DROVER_AGENT_LAUNCHER';

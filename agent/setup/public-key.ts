@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { publicKeyFrom } from '#shared/signing.ts';
 import { awsErrorName } from '#shared/aws.ts';
-import { backoffDelay, isTransient, sleep } from './backoff.ts';
+import { backoffDelay, isTransient, sleep } from '../backoff.ts';
 
 /** The configured key cannot be read, parsed or fetched. */
 export class PublicKeyError extends Error {
