@@ -17,6 +17,7 @@ import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { stopAll } from '../helpers/processes.ts';
 import { droverCli, droverPipeline, stopCliProcesses } from '../helpers/cli.ts';
 import { addSilentHost, addStaleHost, startFleet } from '../helpers/fleet.ts';
+import { PRICES_AS_OF } from '#cli/cost/parameters.ts';
 
 let t: TestStack;
 
@@ -200,7 +201,7 @@ describe('drover cost', () => {
     ]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${flag} +\\S`, 'm'));
     }
-    expect(r.stdout).toContain('us-east-1 list prices as of 2026-06-13');
+    expect(r.stdout).toContain(`us-east-1 list prices as of ${PRICES_AS_OF}`);
     expect(r.stdout).toMatch(/^ {2}--price-sqs-per-million +0\.4 USD/m);
     expect(r.stdout).toMatch(
       /^ {2}SQS +agent long polls \(empty receives, worst case\) +64,800,000 +requests +25\.92$/m,

@@ -6,6 +6,7 @@
  * the decommission goes on; reactions that cannot be read are recorded ($.reactionsError) and the
  * decommission goes on. The later Node Terminated of the host runs them no second time.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -84,7 +85,7 @@ async function terminate(instanceId: string): Promise<Output> {
         'detail-type': 'EC2 Instance-terminate Lifecycle Action',
         time: new Date().toISOString(),
         detail: {
-          LifecycleActionToken: `token-${instanceId}`,
+          LifecycleActionToken: randomUUID(),
           AutoScalingGroupName: 'db',
           LifecycleHookName: 'drover-local-terminate',
           EC2InstanceId: instanceId,
