@@ -90,6 +90,25 @@ describe('dynalite condition parses reused (patched)', () => {
     expect(await xOf('b')).toBe('v2');
   });
 
+  it('resolves a repeated condition with each request’s attribute names', async () => {
+    await put('e', 'acked');
+    const condition = (name: string) =>
+      db.send(
+        new UpdateItemCommand({
+          TableName,
+          Key: { pk: { S: 'e' } },
+          UpdateExpression: 'SET y = :p',
+          ConditionExpression: '#s = :p',
+          ExpressionAttributeNames: { '#s': name },
+          ExpressionAttributeValues: { ':p': { S: 'acked' } },
+        }),
+      );
+    await condition('status');
+    await condition('status');
+    await expect(condition('missing')).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    await condition('y');
+  });
+
   it('still refuses a value no expression uses, on a fresh and on a reused parse', async () => {
     await put('c', 'pending');
     for (let i = 0; i < 2; i++) {
