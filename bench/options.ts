@@ -15,7 +15,16 @@ export interface BenchOptions {
   pollMs: number;
   cliRuns: number;
   pdshRuns: number;
+  heartbeat: number;
 }
+
+/**
+ * The agents' own default heartbeat interval (`heartbeat_sec`, agent/config-schema.ts): a fleet
+ * benchmarked as it is deployed. `drover local` demo agents beat every 30 s (so a stopped one is
+ * seen soon); with 1,000 agents that is 33 heartbeats a second through SQS, ingest and DynamoDB,
+ * which `--heartbeat 30` measures.
+ */
+export const BENCH_HEARTBEAT_SEC = 300;
 
 export function wholeNumber(name: string, min: number, max: number): (value: string) => number {
   return (value) => {
@@ -85,12 +94,18 @@ export function benchCommand(): Command {
         .argParser(wholeNumber('--pdsh-runs', 0, 1000))
         .default(5),
     )
+    .addOption(
+      new Option('--heartbeat <seconds>', "the agents' heartbeat interval (drover local's demo fleet: 30)")
+        .argParser(wholeNumber('--heartbeat', 1, 86_400))
+        .default(BENCH_HEARTBEAT_SEC),
+    )
     .addHelpText(
       'after',
       `
 Examples:
   npm run bench -- --agents 100 --runs 20
   npm run bench -- --agents 1000 --runs 5 --warmup 2 --cli-runs 2 --json > bench-1000.json
+  npm run bench -- --agents 1000 --heartbeat 30     # heartbeats as drover local's demo fleet sends them
   npm run bench -- --agents 25 --command 'uname -r' --pdsh-runs 0
 
 Figures and what each phase covers: bench/README.md.`,

@@ -101,6 +101,7 @@ export function buildReport(options: BenchOptions, m: Measured) {
       pollMs: options.pollMs,
       cliRuns: options.cliRuns,
       pdshRuns: options.pdshRuns,
+      heartbeatSec: options.heartbeat,
     },
     joinMs: m.joinMs,
     stats: {
@@ -148,7 +149,7 @@ export function formatReport(report: Report): string {
   const perRun = (v: number | null) => (v === null ? '-' : `${Math.round((v * 1000) / c.runs)} ms/run`);
   const failures = report.runs.filter((s) => !s.ok);
   return [
-    `drover bench: ${c.agents} agents, ${c.runs} runs of \`${c.command}\` after ${c.warmup} warm-up runs (${c.watcher} watcher, poll ${c.pollMs} ms)`,
+    `drover bench: ${c.agents} agents, ${c.runs} runs of \`${c.command}\` after ${c.warmup} warm-up runs (${c.watcher} watcher, poll ${c.pollMs} ms, heartbeat ${c.heartbeatSec} s)`,
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}`,
     `speed check (ms, before → after the runs): fork ${m.speedCheck.before.forkMs} → ${m.speedCheck.after.forkMs}, js ${m.speedCheck.before.jsMs} → ${m.speedCheck.after.jsMs}`,
     `agents joined in ${(report.joinMs / 1000).toFixed(1)} s; warm-up runs (not counted): ${report.warmup.map((w) => `${w.endToEndMs}${w.ok ? '' : ' FAILED'}`).join(', ')} ms`,

@@ -20,7 +20,6 @@ import { measurePdsh } from './pdsh.ts';
 import { buildReport, formatReport, IDLE_WINDOW_MS, type Measured } from './report.ts';
 import { measureCliRun, measureRun, sleep, type Bench } from './measure-run.ts';
 
-const HEARTBEAT_SEC = 30;
 const JOIN_TIMEOUT_MS = 120_000;
 
 function isAlive(pid: number): boolean {
@@ -118,7 +117,7 @@ async function startBench(started: Started, home: string, options: BenchOptions)
     home,
     root: PROJECT_ROOT,
     count: options.agents,
-    heartbeatSec: HEARTBEAT_SEC,
+    heartbeatSec: options.heartbeat,
   }));
   const bench: Bench = { stack, fleet, conn };
   await waitForAgents(bench, options.agents);
