@@ -36,15 +36,15 @@ describe('bench options', () => {
       command: 'true',
       cliRuns: 5,
       pdshRuns: 5,
-      heartbeat: 300,
+      heartbeat: 30,
       watcher: 'thin',
       pollMs: 25,
       json: false,
     });
   });
 
-  it('beats as deployed agents do by default (300 s), as the demo fleet does with --heartbeat 30', () => {
-    expect(parse('--heartbeat', '30').heartbeat).toBe(30);
+  it('beats as the demo fleet does by default (30 s), as deployed agents do with --heartbeat 300', () => {
+    expect(parse('--heartbeat', '300').heartbeat).toBe(300);
     expect(() => parse('--heartbeat', '0')).toThrow('--heartbeat must be a whole number from 1 to 86400.');
   });
 
@@ -218,12 +218,12 @@ describe('bench report', () => {
     );
     expect(report.stats.endToEnd).toEqual({ p50: 450, p95: 600, max: 600 });
     expect(report.config.pdshRuns).toBe(5);
-    expect(report.config.heartbeatSec).toBe(300);
+    expect(report.config.heartbeatSec).toBe(30);
     expect(report.pdsh).toMatchObject({ stats: { p50: 200 }, ratio: 2.3, wholeProcessRatio: 4 });
     const json = JSON.parse(JSON.stringify(report)) as { pdsh: { commandLine: string } };
     expect(json.pdsh.commandLine).toBe(`pdsh -R exec -f 64 -S -w 'h[1-4]' bash -c true`);
     const table = formatReport(report);
-    expect(table).toContain('(thin watcher, poll 25 ms, heartbeat 300 s)');
+    expect(table).toContain('(thin watcher, poll 25 ms, heartbeat 30 s)');
     expect(table).toMatch(/^pdsh floor {2}\s+200\s+220\s+220$/m);
     expect(table).toContain('drover ÷ pdsh, p50: end-to-end 2.3×, whole process 4×');
   });
