@@ -10,6 +10,10 @@ import { droverPipeline, stopCliProcesses } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/processes.ts';
 import { tempDirPerTest } from '../helpers/temp-dir.ts';
 import type { SimulationReport } from '../../bench/simulate/figures.ts';
+import { findOnPath } from '../../bench/pdsh.ts';
+
+/** Whether this machine has pdsh (the bench then measures its floor, else says it skipped it). */
+const HAS_PDSH = findOnPath('pdsh', process.env.PATH ?? '') !== undefined;
 
 const home = tempDirPerTest('drover-bench-');
 afterEach(stopCliProcesses);
@@ -43,6 +47,16 @@ interface BenchReport {
   failed: number;
   runs: { ok: boolean; endToEndMs: number; problem?: string }[];
   cliRuns: { ok: boolean; wholeProcessMs: number; problem?: string }[];
+  pdsh:
+    | { skipped: string }
+    | {
+        commandLine: string;
+        runsMs: number[];
+        failures: string[];
+        stats: Spread | null;
+        ratio: number | null;
+        wholeProcessRatio: number | null;
+      };
 }
 
 /** Processes whose command line mentions `text` (the test's home names everything the bench starts). */
@@ -61,7 +75,7 @@ function processesMentioning(text: string): number[] {
 
 describe('npm run bench', () => {
   it('measures runs across the fleet and reports every figure as one JSON document', async () => {
-    const { code, stderr, report } = await bench('--agents 3 --runs 3 --warmup 1 --cli-runs 2');
+    const { code, stderr, report } = await bench('--agents 3 --runs 3 --warmup 1 --cli-runs 2 --pdsh-runs 2');
 
     expect(code, stderr).toBe(0);
     expect(report.config).toMatchObject({ agents: 3, runs: 3, warmup: 1, command: 'true' });
@@ -94,6 +108,20 @@ describe('npm run bench', () => {
     expect(report.resources.agents).toMatchObject({ processes: 1, launchers: 1 });
     expect(report.resources.stack.cpuSec).toBeGreaterThan(0);
     expect(stderr).toContain('run 3/3');
+    // The floor, in the same invocation: pdsh over as many hosts, and drover's p50 against it.
+    if (HAS_PDSH) {
+      expect(report.pdsh).toMatchObject({
+        commandLine: "pdsh -R exec -f 64 -S -w 'h[1-3]' bash -c true",
+        failures: [],
+        stats: { p50: expect.any(Number) },
+        ratio: expect.any(Number),
+        wholeProcessRatio: expect.any(Number),
+      });
+      expect('runsMs' in report.pdsh && report.pdsh.runsMs).toHaveLength(2);
+      expect(stderr).toContain('pdsh 2/2');
+    } else {
+      expect(report.pdsh).toEqual({ skipped: 'pdsh is not on PATH' });
+    }
     // Everything it started is stopped, and the stack file is gone.
     expect(existsSync(join(home.path(), 'local.json'))).toBe(false);
     expect(processesMentioning(home.path())).toEqual([]);
@@ -141,7 +169,9 @@ describe('npm run bench', () => {
   });
 
   it('reports runs whose hosts did not all succeed as failed, and exits 1', async () => {
-    const { code, report } = await bench('--agents 2 --runs 2 --warmup 1 --cli-runs 1 --command false');
+    const { code, report } = await bench(
+      '--agents 2 --runs 2 --warmup 1 --cli-runs 1 --pdsh-runs 1 --command false',
+    );
 
     expect(code).toBe(1);
     expect(report.failed).toBe(4); // the warm-up run and the drover run process too
@@ -152,6 +182,13 @@ describe('npm run bench', () => {
       expect.stringContaining('0/2 succeeded'),
       expect.stringContaining('0/2 succeeded'),
     ]);
+    // pdsh's runs of the failing command are failures too (pdsh -S exits with the command's code).
+    if (HAS_PDSH) {
+      expect(report.pdsh).toMatchObject({
+        runsMs: [],
+        failures: [expect.stringMatching(/^exit 1/), expect.stringMatching(/^exit 1/)],
+      });
+    }
     expect(processesMentioning(home.path())).toEqual([]);
   });
 });
