@@ -48,6 +48,28 @@ describe('the composition of drover', () => {
     }
   });
 
+  it.each(['cli', 'functions', 'agent', 'local'])(
+    "%s/ imports only shared/ and itself (the design's dependency rule)",
+    (dir) => {
+      const others = ['cli', 'functions', 'agent', 'local'].filter((d) => d !== dir).join('|');
+      for (const file of sources(dir)) {
+        const text = readFileSync(join(ROOT, file), 'utf8');
+        const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
+        for (const specifier of specifiers) {
+          expect(specifier, `${file} imports ${specifier}`).not.toMatch(
+            new RegExp(`^#(${others})/|^(\\.\\./)+(${others})/`),
+          );
+          // A relative import never climbs out of its own top folder.
+          const depth = file.split('/').length - 1;
+          expect(
+            specifier.split('/').filter((part) => part === '..').length,
+            `${file} imports ${specifier}`,
+          ).toBeLessThan(depth);
+        }
+      }
+    },
+  );
+
   it('lists each component by its own summary, without loading it', () => {
     expect(COMPONENTS.map((c) => [c.name, c.summary])).toEqual([
       ['local', LOCAL_SUMMARY],
