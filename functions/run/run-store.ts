@@ -10,7 +10,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
-import { getRunMeta, queryRunNodes } from '#shared/run-reader.ts';
+import { getRunMeta, getRunNodes, queryRunNodes } from '#shared/run-reader.ts';
 import { IllegalNodeMove, isNodeMove } from './reply-transitions.ts';
 import { awsErrorName } from '#shared/aws.ts';
 import {
@@ -18,7 +18,9 @@ import {
   nodeSk,
   type NodeStatus,
   batchSk,
+  groupSk,
   type BatchItem,
+  type GroupItem,
   type NodeRunItem,
   type RunMetaItem,
 } from '#shared/runs-table.ts';
@@ -97,16 +99,43 @@ export class RunStore {
     return out.Item as BatchItem | undefined;
   }
 
+  /**
+   * Records when the batch was sent: the latest of its dispatch groups' times, so the
+   * acknowledgement window (measured from it) is never shorter for a group sent last, whose
+   * requests are valid that much longer. A group sent earlier, or again, changes nothing.
+   */
   async markBatchDispatched(runId: string, batch: number, at: number): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { runId, sk: batchSk(batch) },
+          UpdateExpression: 'SET dispatchedAt = :at',
+          ConditionExpression:
+            'attribute_exists(runId) AND (attribute_not_exists(dispatchedAt) OR dispatchedAt < :at)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (error: unknown) {
+      if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      if (!(await this.getBatch(runId, batch))) {
+        throw new Error(`run ${runId} has no batch ${batch}`, { cause: error });
+      }
+    }
+  }
+
+  /** The node items of one dispatch group of a batch (Plan wrote the group's node ids). */
+  async groupNodes(runId: string, batch: number, group: number): Promise<NodeRunItem[]> {
+    const out = await this.db.send(
+      new GetCommand({
         TableName: this.table,
-        Key: { runId, sk: batchSk(batch) },
-        UpdateExpression: 'SET dispatchedAt = :at',
-        ConditionExpression: 'attribute_exists(runId)',
-        ExpressionAttributeValues: { ':at': at },
+        Key: { runId, sk: groupSk(batch, group) },
+        ConsistentRead: true,
       }),
     );
+    const item = out.Item as GroupItem | undefined;
+    if (!item) throw new Error(`run ${runId} has no dispatch group ${group} in batch ${batch}`);
+    return getRunNodes(this.db, this.table, runId, item.nodeIds);
   }
 
   /**
