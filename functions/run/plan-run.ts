@@ -25,6 +25,7 @@ import {
 } from './state.ts';
 import { MAX_BATCHES } from './history-budget.ts';
 import { checkRunShape, groupCount, groupIndices, groupItems } from './dispatch-groups.ts';
+import { checkLedgerFit } from './ledger-fit.ts';
 import type { RunStore } from './run-store.ts';
 import type { NodeDirectory } from './node-directory.ts';
 import type { ScheduleLock } from './schedule-lock.ts';
@@ -198,6 +199,12 @@ export function checkBatchCount(sizes: readonly number[], groupSize = DISPATCH_G
 
 export { MAX_BATCHES };
 
+/** The node ids of each batch, cut from the targets by `sizes`. */
+function batchIds(targets: readonly NodeItem[], sizes: readonly number[]): string[][] {
+  let offset = 0;
+  return sizes.map((size) => targets.slice(offset, (offset += size)).map((node) => node.nodeId));
+}
+
 /** Sizes of consecutive batches for `count` hosts; one batch when `batchSize` is not set. */
 export function batchSizes(count: number, batchSize: number | undefined): number[] {
   if (count === 0) return [];
@@ -293,6 +300,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
   );
   const groupSize = deps.groupSize ?? DISPATCH_GROUP_SIZE;
   checkRunShape(sizes, groupSize, request.options.batchSleepSec > 0);
+  checkLedgerFit(batchIds(targets, sizes));
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
   const turn = await takeScheduleTurn(request, sizes.length, startedAt, deps);
