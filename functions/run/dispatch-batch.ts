@@ -74,7 +74,8 @@ export async function dispatchBatch(
   const targets = nodes.filter((node) => node.status === 'pending' && node.batch === ref.batch);
   const now = deps.now();
   await deps.runs.markBatchDispatched(ref.runId, ref.batch, now);
-  if (meta.firstDispatchAt === undefined) await deps.runs.updateMeta(ref.runId, { firstDispatchAt: now });
+  // The batch's groups are dispatched at once: the first record stands, not the last to write.
+  if (meta.firstDispatchAt === undefined) await deps.runs.markFirstDispatch(ref.runId, now);
 
   const unreachable = await sendSigned(meta, ref.batch, targets, now, meta.action, deps);
   for (const { node, error } of unreachable) {

@@ -124,6 +124,19 @@ export class RunStore {
     }
   }
 
+  /** Records when the run's first request went out; a later dispatch (another group) keeps it. */
+  async markFirstDispatch(runId: string, at: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { runId, sk: META_SK },
+        UpdateExpression: 'SET firstDispatchAt = if_not_exists(firstDispatchAt, :at)',
+        ConditionExpression: 'attribute_exists(runId)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
   /** The node items of one dispatch group of a batch (Plan wrote the group's node ids). */
   async groupNodes(runId: string, batch: number, group: number): Promise<NodeRunItem[]> {
     const out = await this.db.send(

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { newRunId } from '#shared/ids.ts';
-import { batchSk, groupSk, type BatchItem, type GroupItem } from '#shared/runs-table.ts';
+import { META_SK, batchSk, groupSk, type BatchItem, type GroupItem } from '#shared/runs-table.ts';
 import { GROUP_SIZE_ENV } from '#functions/run/dispatch-groups.ts';
 import { runHistoryEvents } from '#functions/run/history-budget.ts';
 import { RunStore } from '#functions/run/run-store.ts';
@@ -151,6 +151,17 @@ describe('RunStore.markBatchDispatched with several groups', () => {
     await store.markBatchDispatched(runId, 0, 3_000);
     expect((await store.getBatch(runId, 0))?.dispatchedAt).toBe(3_000);
     await expect(store.markBatchDispatched(runId, 1, 1_000)).rejects.toThrow(`run ${runId} has no batch 1`);
+  });
+
+  it('keeps the first dispatch time of the run when another group records one later', async () => {
+    const store = new RunStore(t.db, t.stack.file.runsTable);
+    const runId = newRunId();
+    await store.putMany([{ runId, sk: META_SK, status: 'running', expiresAt: 0 }]);
+
+    await store.markFirstDispatch(runId, 5_000);
+    await store.markFirstDispatch(runId, 6_000);
+
+    expect((await store.getMeta(runId))?.firstDispatchAt).toBe(5_000);
   });
 
   it('refuses to dispatch a group Plan never wrote, naming it', async () => {
