@@ -42,6 +42,16 @@ async function historyOf(env: SimulationEnvironment, executionArn: string): Prom
   return counts;
 }
 
+/** Runs `action`, naming `what` in its error: a failure at 10,000 hosts says which call it was. */
+async function step<T>(what: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new Error(`${what}: ${reason}`, { cause: error });
+  }
+}
+
 export async function runOnce(env: SimulationEnvironment, hosts: number, log: (text: string) => void) {
   const { file } = env.stack;
   const runId = newRunId();
@@ -60,11 +70,13 @@ export async function runOnce(env: SimulationEnvironment, hosts: number, log: (t
   let execution: DescribeExecutionCommandOutput;
   do {
     await new Promise((r) => setTimeout(r, 250));
-    execution = await env.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    execution = await step('following the execution (DescribeExecution)', () =>
+      env.sfn.send(new DescribeExecutionCommand({ executionArn })),
+    );
     if (Date.now() - wallStart > TIMEOUT_MS) throw new Error(`run ${runId} did not finish in 30 minutes`);
   } while (execution.status === 'RUNNING');
   const wallMs = Date.now() - wallStart;
-  const meta = await getRunMeta(env.direct.db, file.runsTable, runId);
+  const meta = await step('reading the run record', () => getRunMeta(env.direct.db, file.runsTable, runId));
   if (!meta) throw new Error(`run ${runId} left no record (${execution.status}: ${execution.cause ?? ''})`);
   const first = await env.direct.db.send(
     new GetCommand({ TableName: file.runsTable, Key: { runId, sk: batchSk(0) } }),
@@ -77,7 +89,7 @@ export async function runOnce(env: SimulationEnvironment, hosts: number, log: (t
       input: execution.input ?? '',
       output: execution.output ?? '',
     },
-    history: await historyOf(env, executionArn!),
+    history: await step('reading the execution history', () => historyOf(env, executionArn!)),
     wallMs,
   };
   return outcome;
