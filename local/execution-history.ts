@@ -153,10 +153,26 @@ export class ExecutionHistory {
    */
   add(event: EmulatorEvent): boolean {
     if (this.#closed) return true;
-    const aws = toAws(event);
+    const aws = this.#afterFailure(event, toAws(event));
     if (this.events.length + aws.length > MAX_HISTORY_EVENTS) return false;
     this.#push(aws, event.timestamp);
     return true;
+  }
+
+  /** Task states (by name and Map iteration) whose last attempt failed and was not retried. */
+  readonly #failed = new Set<string>();
+
+  /**
+   * The emulator exits a Task whose failure a Catch took as if it succeeded: AWS logs the failure
+   * (TaskFailed, TaskTimedOut) and no TaskSucceeded, so that one is dropped.
+   */
+  #afterFailure(event: EmulatorEvent, aws: AwsEvent[]): AwsEvent[] {
+    if (event.state?.type !== 'Task') return aws;
+    const key = `${event.state.name}#${event.index ?? ''}`;
+    if (event.type === 'StateFailed') this.#failed.add(key);
+    if (event.type === 'StateRetried') this.#failed.delete(key);
+    if (event.type !== 'StateExited' || !this.#failed.delete(key)) return aws;
+    return aws.filter((e) => e.type !== 'TaskSucceeded');
   }
 
   /** Ends the history with the failure the local Step Functions gave the execution (a quota). */
