@@ -32,7 +32,7 @@ export const runOption = {
   batch: (byDefault?: string) =>
     new Option(
       '--batch <n|n%>',
-      `run on this many hosts (or this share of them) at a time; at most 800 batches${defaultNote(byDefault)}`,
+      `run on this many hosts (or this share of them) at a time; at most 650 batches of up to ~10,000 hosts${defaultNote(byDefault)}`,
     ).argParser(hostCount('--batch', 1)),
   batchSleep: () =>
     new Option('--batch-sleep <seconds>', 'pause between batches').argParser(wholeNumber('--batch-sleep')),

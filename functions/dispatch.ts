@@ -25,6 +25,7 @@ export const handler = middy(async (event: unknown) => {
   logger.info(ref.action === 'cancel' ? 'batch told to stop' : 'batch dispatched', {
     runId: ref.runId,
     batch: ref.batch,
+    group: ref.group,
     ...outcome,
   });
   return outcome;

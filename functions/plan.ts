@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { verifyCallerProof } from '#shared/caller-proof.ts';
 import { planRun } from './run/plan-run.ts';
+import { dispatchGroupSize } from './run/dispatch-groups.ts';
 import { handlerLogger, stage, wiring } from './run/wiring.ts';
 
 const logger = handlerLogger();
@@ -16,6 +17,7 @@ export const handler = middy(async (event: unknown) => {
     scheduleLock: wiring.scheduleLock(),
     verifyCaller: async (proof, runId) =>
       (await verifyCallerProof(proof, { runId, stsEndpoint: process.env.AWS_ENDPOINT_URL_STS })).arn,
+    groupSize: dispatchGroupSize(),
   });
   logger.info('run planned', { runId: state.runId, batches: state.batchCount });
   return state;

@@ -21,6 +21,9 @@ export interface EmulatorEvent {
   Error?: string;
   Cause?: unknown;
   state?: { name: string; type: string; input?: unknown; output?: unknown };
+  /** Map iteration events: the item's index and the Map state. */
+  index?: number;
+  parentState?: { name: string; type: string };
 }
 
 export interface HistoryEvent {
@@ -54,11 +57,13 @@ const TASK = { resourceType: 'lambda', resource: 'invoke' };
 /**
  * The AWS history events for one emulator event: none when AWS has none, several when AWS logs
  * steps the emulator does not (a Task is entered, scheduled, started, succeeds, is exited: five
- * events in AWS, two in the emulator), so the history counts toward the quota as AWS counts it.
+ * events in AWS, two in the emulator; a Map is entered, started, succeeds and is exited, each
+ * iteration started and succeeded), so the history counts toward the quota as AWS counts it.
  */
 function toAws(event: EmulatorEvent): AwsEvent[] {
   const state = event.state;
   const isTask = state?.type === 'Task';
+  const isMap = state?.type === 'Map';
   switch (event.type) {
     case 'ExecutionStarted':
       return [{ type: 'ExecutionStarted', executionStartedEventDetails: { input: json(event.input) } }];
@@ -82,12 +87,16 @@ function toAws(event: EmulatorEvent): AwsEvent[] {
           stateEnteredEventDetails: { name: state!.name, input: json(state!.input) },
         },
         ...(isTask ? taskStart(state!.input) : []),
+        // AWS logs a Map's start apart from its entry (with the item count, which the emulator's
+        // event does not carry: the iterations that follow say it).
+        ...(isMap ? [{ type: 'MapStateStarted', mapStateStartedEventDetails: {} }] : []),
       ];
     case 'StateExited':
       return [
         ...(isTask
           ? [{ type: 'TaskSucceeded', taskSucceededEventDetails: { ...TASK, output: json(state!.output) } }]
           : []),
+        ...(isMap ? [{ type: 'MapStateSucceeded' }] : []),
         {
           type: `${state!.type}StateExited`,
           stateExitedEventDetails: { name: state!.name, output: json(state!.output) },
@@ -95,7 +104,12 @@ function toAws(event: EmulatorEvent): AwsEvent[] {
       ];
     case 'StateRetried':
       return isTask ? taskStart(state!.input) : [];
+    case 'MapIterationStarted':
+    case 'MapIterationSucceeded':
+    case 'MapIterationFailed':
+      return [mapIteration(event)];
     case 'StateFailed': {
+      if (isMap) return [{ type: 'MapStateFailed' }];
       if (!isTask) return [];
       const timedOut = event.Error === 'States.Timeout';
       const details = { ...TASK, error: event.Error, cause: causeText(event.Cause) };
@@ -108,6 +122,13 @@ function toAws(event: EmulatorEvent): AwsEvent[] {
     default:
       return [];
   }
+}
+
+/** An iteration of a Map state, as AWS logs it: the Map's name and the item's index. */
+function mapIteration(event: EmulatorEvent): AwsEvent {
+  const details = { name: event.parentState?.name, index: event.index };
+  const key = `m${event.type.slice(1)}EventDetails`;
+  return { type: event.type, [key]: details };
 }
 
 function taskStart(input: unknown): AwsEvent[] {
@@ -132,10 +153,26 @@ export class ExecutionHistory {
    */
   add(event: EmulatorEvent): boolean {
     if (this.#closed) return true;
-    const aws = toAws(event);
+    const aws = this.#afterFailure(event, toAws(event));
     if (this.events.length + aws.length > MAX_HISTORY_EVENTS) return false;
     this.#push(aws, event.timestamp);
     return true;
+  }
+
+  /** Task states (by name and Map iteration) whose last attempt failed and was not retried. */
+  readonly #failed = new Set<string>();
+
+  /**
+   * The emulator exits a Task whose failure a Catch took as if it succeeded: AWS logs the failure
+   * (TaskFailed, TaskTimedOut) and no TaskSucceeded, so that one is dropped.
+   */
+  #afterFailure(event: EmulatorEvent, aws: AwsEvent[]): AwsEvent[] {
+    if (event.state?.type !== 'Task') return aws;
+    const key = `${event.state.name}#${event.index ?? ''}`;
+    if (event.type === 'StateFailed') this.#failed.add(key);
+    if (event.type === 'StateRetried') this.#failed.delete(key);
+    if (event.type !== 'StateExited' || !this.#failed.delete(key)) return aws;
+    return aws.filter((e) => e.type !== 'TaskSucceeded');
   }
 
   /** Ends the history with the failure the local Step Functions gave the execution (a quota). */

@@ -10,6 +10,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 import { checkPayloadParameter, MAX_PAYLOAD_BYTES, SfnApiError } from './sfn-errors.ts';
 import { ExecutionHistory, MAX_HISTORY_EVENTS, type EmulatorEvent } from './execution-history.ts';
+import { capInlineMaps } from './sfn-map-limit.ts';
 
 const TOKEN_PLACEHOLDER = 'drover-local-task-token';
 
@@ -69,7 +70,7 @@ export class LocalStepFunctions {
     const arn = `${this.arnPrefix}stateMachine:${name}`;
     this.#machines.set(arn, {
       definition,
-      machine: new StateMachine(definition as never),
+      machine: new StateMachine(capInlineMaps(definition) as never),
       name,
       creationDate: Date.now(),
     });

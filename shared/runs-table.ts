@@ -1,6 +1,6 @@
 /**
  * Layout of the runs table: one partition per run (`runId`), with sort keys
- * `meta`, `batch#NNNN` and `node#<nodeId>`. Shared by the control plane (writes) and the CLI (reads).
+ * `meta`, `batch#NNNN`, `group#NNNN#GGGG` and `node#<nodeId>`. Shared by the control plane (writes) and the CLI (reads).
  */
 import type { CapturedStream, FilterSpec, RunOptions, Command, Action } from './messages.ts';
 
@@ -8,6 +8,12 @@ export const META_SK = 'meta';
 export const batchSk = (batch: number): string => `batch#${String(batch).padStart(4, '0')}`;
 export const nodeSk = (nodeId: string): string => `node#${nodeId}`;
 export const NODE_SK_PREFIX = 'node#';
+/**
+ * A dispatch group: a slice of one batch's targets that one Dispatch invocation sends (the run
+ * state machine's Map state passes the group's key, never its hosts, within the 256 KiB payload).
+ */
+export const groupSk = (batch: number, group: number): string =>
+  `group#${String(batch).padStart(4, '0')}#${String(group).padStart(4, '0')}`;
 /**
  * The runs table's sparse index of node items by `resultAt` (hash `runId`, keys only): what a
  * watcher queries to read only the hosts that landed since its last read.
@@ -114,6 +120,8 @@ export interface BatchItem {
   sk: string;
   batch: number;
   expected: number;
+  /** Dispatch groups of the batch (`groupSk(batch, 0…groupCount-1)`); absent on older runs: one. */
+  groupCount?: number;
   ackedBy?: Set<string>;
   rejectedBy?: Set<string>;
   doneBy?: Set<string>;
@@ -127,6 +135,16 @@ export interface BatchItem {
    */
   ackWindowEndsAt?: number;
   closedAt?: number;
+  expiresAt: number;
+}
+
+/** The targets of one dispatch group, written by Plan and read by the Dispatch of that group. */
+export interface GroupItem {
+  runId: string;
+  sk: string;
+  batch: number;
+  group: number;
+  nodeIds: string[];
   expiresAt: number;
 }
 

@@ -11,19 +11,11 @@ import { estimateRunCost } from '../../cli/cost/run-cost.ts';
 import type { CallRecord, ServiceProfile } from './latency-proxy.ts';
 import type { AgentTimes, SimulatedFleet } from './fleet.ts';
 import type { PlanMemory } from './plan-memory.ts';
+import { modelRun } from './aws-model.ts';
 
 export type Profile = Record<'sqs' | 'dynamodb' | 'stepFunctions' | 'lambda' | 'kms', ServiceProfile>;
 
-/** Events a Standard execution records: start/end, Plan, HasTargets and Finish, then per batch. */
-const FIXED_EVENTS = 2 + 5 + 2 + 5;
-/** A batch's events (the figure run.asl.json's MAX_BATCHES is derived from; retries add more). */
-const EVENTS_PER_BATCH = 26;
-/** State transitions on a run's critical path: Plan, HasTargets, Finish; per batch five. */
-const FIXED_TRANSITIONS = 3;
-const TRANSITIONS_PER_BATCH = 5;
-/** Lambda task invocations: Plan and Finish; per batch Dispatch, the two waits, CloseBatch. */
-const FIXED_TASKS = 2;
-const TASKS_PER_BATCH = 4;
+/** Lambda task invocations besides the run steps' (in the history): none; ingest's are modeled. */
 const SIGNING_GROUP = 500;
 /** Step Functions limits (AWS Step Functions quotas): history events per execution, state payload. */
 export const SFN_MAX_EVENTS = 25_000;
@@ -41,6 +33,8 @@ export interface SimulationInput {
   /** The first batch's record: when it was dispatched and its two waits were released. */
   batch: { dispatchedAt?: number; acksDoneAt?: number; resultsDoneAt?: number } | undefined;
   execution: { status: string; input: string; output: string };
+  /** The execution's history as the local Step Functions recorded it (AWS's event types), counted by type. */
+  history: Record<string, number>;
   agents: AgentTimes;
   sqs: Record<string, CallRecord>;
   dynamodb: Record<string, CallRecord>;
@@ -74,8 +68,12 @@ function capacityUnits(calls: Record<string, CallRecord>) {
 export function runFigures(input: SimulationInput) {
   const { meta, profile, hosts, batch: b } = input;
   const batches = Math.max(1, meta.batchCount);
-  const transitions = FIXED_TRANSITIONS + TRANSITIONS_PER_BATCH * batches;
-  const tasks = FIXED_TASKS + TASKS_PER_BATCH * batches;
+  // Measured: every state entered is a transition, every task scheduled a Lambda invocation.
+  const count = (match: (type: string) => boolean) =>
+    Object.entries(input.history).reduce((sum, [type, n]) => sum + (match(type) ? n : 0), 0);
+  const events = count(() => true);
+  const transitions = count((type) => type.endsWith('StateEntered'));
+  const tasks = count((type) => type === 'TaskScheduled');
   const signs = batches * Math.ceil(hosts / batches / SIGNING_GROUP);
   const oneRun = {
     ...defaultAssumptions(),
@@ -101,7 +99,6 @@ export function runFigures(input: SimulationInput) {
     Buffer.byteLength(input.execution.input),
     Buffer.byteLength(input.execution.output),
   );
-  const events = FIXED_EVENTS + EVENTS_PER_BATCH * batches;
   return {
     ok: input.execution.status === 'SUCCEEDED' && meta.summary?.succeeded === hosts,
     hosts,
@@ -119,12 +116,18 @@ export function runFigures(input: SimulationInput) {
       endToEnd: measuredMs,
       wall: input.wallMs,
     },
-    modeled: {
-      note: 'not seen by the proxies: counted from the state machine and the cost model, latencies from the profile',
-      stepFunctionsEvents: events,
-      stepFunctionsEventsHeadroom: Math.floor((1 - events / SFN_MAX_EVENTS) * 1000) / 10,
+    stepFunctions: {
+      note: "measured: the local execution's history, in AWS's event types",
+      historyEvents: events,
+      historyEventsHeadroom: Math.floor((1 - events / SFN_MAX_EVENTS) * 1000) / 10,
+      mapIterations: input.history.MapIterationStarted ?? 0,
       transitions,
       lambdaTaskInvocations: tasks,
+    },
+    aws: modelRun(hosts, input.fleet.factsBytes / hosts, profile, 'built'),
+    awsNeeded: modelRun(hosts, input.fleet.factsBytes / hosts, profile, 'needed'),
+    modeled: {
+      note: 'not seen by the proxies: counted from the history and the cost model, latencies from the profile',
       lambdaIngestInvocations: Math.ceil(model.lambda.ingestInvocations),
       kmsSigns: signs,
       addedLatencyMs: modeledMs,

@@ -131,7 +131,8 @@ async function writeAll(db: DynamoDBDocumentClient, table: string, items: NodeIt
   await Promise.all(Array.from({ length: 4 }, worker));
 }
 
-const nodeIdOf = (index: number) => `i-sim${String(index).padStart(7, '0')}`;
+// As long as an EC2 instance id (19 bytes): the batch's answer sets grow by the id's length.
+const nodeIdOf = (index: number) => `i-sim${String(index).padStart(14, '0')}`;
 const identityOf = (nodeId: string) => `sim-${String(Number(nodeId.slice(5))).padStart(6, '0')}`;
 
 /** When the fake agents acknowledged: the first and last ack sent. */

@@ -1,6 +1,7 @@
 /** The text report of a simulated run: phases, calls, units, limits and cost, each labelled. */
 import { formatUsd } from '../../cli/cost/run-cost.ts';
 import type { SimulationReport } from './figures.ts';
+import type { Phase, RunModel } from './aws-model.ts';
 
 const s = (msValue: number | null) => (msValue === null ? '-' : `${(msValue / 1000).toFixed(2)} s`);
 const mb = (bytes: number | null) => (bytes === null ? '-' : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
@@ -22,9 +23,9 @@ export function reportText(r: SimulationReport): string {
     'Per run:',
     `  SQS requests (measured)             ${n(r.sqs.requests)}`,
     `  DynamoDB requests (measured)        ${n(r.dynamodb.requests)}: ~${n(r.dynamodb.read)} RRU, ~${n(r.dynamodb.write)} WRU (from payload sizes)`,
-    `  Step Functions history events       ${n(m.stepFunctionsEvents)} of 25,000 (${m.stepFunctionsEventsHeadroom}% headroom; modeled)`,
+    `  Step Functions history events       ${n(r.stepFunctions.historyEvents)} of 25,000 (${r.stepFunctions.historyEventsHeadroom}% headroom; measured, ${n(r.stepFunctions.mapIterations)} Dispatch groups)`,
     `  largest state / execution payload   ${n(r.stateBytes.largest)} bytes of 262,144`,
-    `  Lambda invocations (modeled)        ${n(m.lambdaTaskInvocations)} run steps + ${n(m.lambdaIngestInvocations)} ingest (worst case, 1 reply each)`,
+    `  Lambda invocations                  ${n(r.stepFunctions.lambdaTaskInvocations)} run steps (measured) + ${n(m.lambdaIngestInvocations)} ingest (modeled, worst case)`,
     `  KMS Sign (modeled)                  ${n(m.kmsSigns)}`,
     `  estimated AWS cost                  ${formatUsd(r.costUsd)}`,
     '',
@@ -34,5 +35,23 @@ export function reportText(r: SimulationReport): string {
     '  (peak includes pages not yet collected; held is after a full collection with the result in hand)',
     `  Plan's Lambda memory: ${mb(r.plan.lambdaMemoryBytes)}`,
   ];
-  return lines.join('\n') + '\n';
+  return [...lines, '', ...modelLines(r.aws), '', ...modelLines(r.awsNeeded)].join('\n') + '\n';
+}
+
+const phase = (p: Phase) => `${s(p.ms)} (${p.bound})`;
+
+/** The modeled AWS run: phases with the limit that binds each. */
+function modelLines(m: RunModel): string[] {
+  const title =
+    m.variant === 'built'
+      ? 'In AWS, as built (MODELED: profile latencies, documented concurrency and throughput; not measured):'
+      : 'In AWS with what docs/scale.md says a larger fleet needs (MODELED, not built):';
+  return [
+    title,
+    `  ${m.batches} batch(es), ${n(m.groups)} dispatch groups; run partition writes ~${n(m.runPartitionWriteUnits)} WCU`,
+    `  plan ${phase(m.planMs)}`,
+    `  dispatch ${m.dispatch.map(phase).join(', ')}`,
+    `  ingest ${m.ingest.map(phase).join(', ')}`,
+    `  end to end ≈ ${s(m.endToEndMs)}`,
+  ];
 }

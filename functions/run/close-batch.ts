@@ -6,6 +6,7 @@ import type { NodeRunItem } from '#shared/runs-table.ts';
 import { resolveHostCount } from '#shared/messages.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { runStateSchema, type RunState } from './state.ts';
+import { groupIndices } from './dispatch-groups.ts';
 import type { RunStore } from '#shared/stores/runs-store.ts';
 
 /** What the replies queue holds (GetQueueAttributes): not yet received, and received by ingest. */
@@ -150,5 +151,17 @@ export async function closeBatch(input: unknown, deps: CloseDeps): Promise<RunSt
       });
     }
   }
-  return { ...state, batch: more ? next : batch, more };
+  return {
+    ...state,
+    batch: more ? next : batch,
+    more,
+    groups: more ? await groupsOf(runId, next, deps) : [],
+  };
+}
+
+/** The next batch's dispatch groups, as Plan recorded them on its item (one on older runs). */
+async function groupsOf(runId: string, batch: number, deps: CloseDeps): Promise<number[]> {
+  const item = await deps.runs.getBatch(runId, batch);
+  if (!item) throw new Error(`run ${runId} has no record of batch ${batch}`);
+  return groupIndices(item.groupCount ?? 1);
 }

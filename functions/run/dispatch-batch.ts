@@ -55,16 +55,27 @@ export function buildSignedRequest(
   };
 }
 
-export async function dispatchBatch(ref: BatchRef, deps: DispatchDeps): Promise<DispatchOutcome> {
+/**
+ * Sends the batch's request to one dispatch group of it (`group`, as the run state machine's Map
+ * does) or to the whole batch. Only hosts still `pending` are sent to: a retried invocation does
+ * not send again to a host that answered.
+ */
+export async function dispatchBatch(
+  ref: BatchRef & { group?: number },
+  deps: DispatchDeps,
+): Promise<DispatchOutcome> {
   const meta = await deps.runs.getMeta(ref.runId);
   if (!meta) throw new Error(`run ${ref.runId} has no meta record`);
   if (meta.status === 'cancelled') return { sent: 0, unreachable: 0 };
-  const targets = (await deps.runs.queryNodes(ref.runId, { batch: ref.batch })).filter(
-    (node) => node.status === 'pending',
-  );
+  const nodes =
+    ref.group === undefined
+      ? await deps.runs.queryNodes(ref.runId, { batch: ref.batch })
+      : await deps.runs.groupNodes(ref.runId, ref.batch, ref.group);
+  const targets = nodes.filter((node) => node.status === 'pending' && node.batch === ref.batch);
   const now = deps.now();
   await deps.runs.markBatchDispatched(ref.runId, ref.batch, now);
-  if (meta.firstDispatchAt === undefined) await deps.runs.updateMeta(ref.runId, { firstDispatchAt: now });
+  // The batch's groups are dispatched at once: the first record stands, not the last to write.
+  if (meta.firstDispatchAt === undefined) await deps.runs.markFirstDispatch(ref.runId, now);
 
   const unreachable = await sendSigned(meta, ref.batch, targets, now, meta.action, deps);
   for (const { node, error } of unreachable) {

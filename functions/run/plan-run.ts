@@ -15,7 +15,16 @@ import { FilterSyntaxError } from '#shared/filter/index.ts';
 import { discoverHosts, selectHosts, type HostQuery } from '#shared/discovery.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
-import { InvalidRunRequest, planInputSchema, RESULT_GRACE_SEC, type RunState } from './state.ts';
+import {
+  DISPATCH_GROUP_SIZE,
+  InvalidRunRequest,
+  planInputSchema,
+  RESULT_GRACE_SEC,
+  type RunState,
+} from './state.ts';
+import { MAX_BATCHES } from './history-budget.ts';
+import { checkRunShape, groupCount, groupIndices, groupItems } from './dispatch-groups.ts';
+import { checkLedgerFit } from './ledger-fit.ts';
 import type { RunStore } from '#shared/stores/runs-store.ts';
 import type { NodesStore } from '#shared/stores/nodes-store.ts';
 import type { ScheduleLock } from '#shared/stores/schedule-lock.ts';
@@ -31,6 +40,8 @@ export interface PlanDeps {
   scheduleLock?: ScheduleLock;
   /** Sends a run's caller proof to STS and returns the ARN that signed it (caller-proof.ts). */
   verifyCaller?: (proof: CallerProof, runId: string) => Promise<string>;
+  /** Hosts per dispatch group (dispatch-groups.ts); DISPATCH_GROUP_SIZE when not set. */
+  groupSize?: number;
 }
 
 /** Beyond its waits and sleeps, what a run may take (Lambda steps, their retries). */
@@ -162,21 +173,19 @@ export function seededRandom(seed: string): () => number {
 }
 
 /**
- * Batches one run may have. The run state machine goes through them in one execution, whose
- * history Step Functions caps at 25,000 events (the execution fails beyond): a batch takes 26
- * (dispatch, the two waits, close, the choice, the sleep), and retries of a step add a few more.
+ * Throws InvalidRunRequest when `sizes` are more batches (or groups) than one execution's history
+ * holds (dispatch-groups.ts).
  */
-export const MAX_BATCHES = 800;
+export function checkBatchCount(sizes: readonly number[], groupSize = DISPATCH_GROUP_SIZE): void {
+  checkRunShape(sizes, groupSize);
+}
 
-/** Throws InvalidRunRequest when `sizes` are more batches than a run can go through. */
-export function checkBatchCount(sizes: readonly number[]): void {
-  if (sizes.length <= MAX_BATCHES) return;
-  const hosts = sizes.reduce((sum, size) => sum + size, 0);
-  const smallest = Math.ceil(hosts / MAX_BATCHES);
-  throw new InvalidRunRequest(
-    `${hosts} hosts in batches of ${sizes[0]} make ${sizes.length} batches, more than the ${MAX_BATCHES} a run can go through ` +
-      `(Step Functions keeps at most 25,000 events of an execution): use --batch ${smallest} or more, or split the run with filters`,
-  );
+export { MAX_BATCHES };
+
+/** The node ids of each batch, cut from the targets by `sizes`. */
+function batchIds(targets: readonly NodeItem[], sizes: readonly number[]): string[][] {
+  let offset = 0;
+  return sizes.map((size) => targets.slice(offset, (offset += size)).map((node) => node.nodeId));
 }
 
 /** Sizes of consecutive batches for `count` hosts; one batch when `batchSize` is not set. */
@@ -205,6 +214,7 @@ async function planSkipped(meta: RunMetaItem, deps: PlanDeps): Promise<RunState>
     batchSleepSec: 0,
     timeouts: { ackSec: 1, resultSec: 1 },
     more: false,
+    groups: [],
   };
 }
 
@@ -271,7 +281,9 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
     targets.length,
     batchSize === undefined ? undefined : Math.max(1, resolveHostCount(batchSize, targets.length, 'up')),
   );
-  checkBatchCount(sizes);
+  const groupSize = deps.groupSize ?? DISPATCH_GROUP_SIZE;
+  checkRunShape(sizes, groupSize, request.options.batchSleepSec > 0);
+  checkLedgerFit(batchIds(targets, sizes));
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
   const turn = await takeScheduleTurn(request, sizes.length, startedAt, deps);
@@ -289,14 +301,18 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
   let offset = 0;
   const items: Record<string, unknown>[] = [];
   for (const [batch, size] of sizes.entries()) {
+    const batchTargets = targets.slice(offset, offset + size);
     items.push({
       runId,
       sk: batchSk(batch),
       batch,
       expected: size,
+      groupCount: groupCount(size, groupSize),
       expiresAt,
     });
-    for (const node of targets.slice(offset, offset + size)) {
+    const ids = batchTargets.map((node) => node.nodeId);
+    items.push(...groupItems(runId, batch, ids, groupSize, expiresAt).map((item) => ({ ...item })));
+    for (const node of batchTargets) {
       items.push({
         runId,
         sk: nodeSk(node.nodeId),
@@ -323,6 +339,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
       resultSec: request.options.timeoutSec + RESULT_GRACE_SEC,
     },
     more: sizes.length > 0,
+    groups: groupIndices(sizes.length > 0 ? groupCount(sizes[0]!, groupSize) : 0),
   };
 }
 

@@ -3,10 +3,19 @@
  * on it, so the run steps read as domain code and tests run them against the local DynamoDB. The
  * reply ledger's hot path writes through `RunItems` (runs-items.ts) on the plain client instead.
  */
-import { BatchWriteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { awsErrorName } from '../aws.ts';
-import { META_SK, nodeSk, type NodeStatus, batchSk, type RunMetaItem } from '../runs-table.ts';
+import {
+  META_SK,
+  nodeSk,
+  type NodeStatus,
+  batchSk,
+  groupSk,
+  type GroupItem,
+  type NodeRunItem,
+  type RunMetaItem,
+} from '../runs-table.ts';
 import { closingMove, moveCondition, UNCHANGED } from './node-moves.ts';
 import { RunReader } from './runs-reads.ts';
 import { untilProcessed } from './retry.ts';
@@ -67,16 +76,56 @@ export class RunStore extends RunReader {
     });
   }
 
+  /**
+   * Records when the batch was sent: the latest of its dispatch groups' times, so the
+   * acknowledgement window (measured from it) is never shorter for a group sent last, whose
+   * requests are valid that much longer. A group sent earlier, or again, changes nothing.
+   */
   async markBatchDispatched(runId: string, batch: number, at: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { runId, sk: batchSk(batch) },
+          UpdateExpression: 'SET dispatchedAt = :at',
+          ConditionExpression:
+            'attribute_exists(runId) AND (attribute_not_exists(dispatchedAt) OR dispatchedAt < :at)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (error: unknown) {
+      if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      if (!(await this.getBatch(runId, batch))) {
+        throw new Error(`run ${runId} has no batch ${batch}`, { cause: error });
+      }
+    }
+  }
+
+  /** Records when the run's first request went out; a later dispatch (another group) keeps it. */
+  async markFirstDispatch(runId: string, at: number): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { runId, sk: batchSk(batch) },
-        UpdateExpression: 'SET dispatchedAt = :at',
+        Key: { runId, sk: META_SK },
+        UpdateExpression: 'SET firstDispatchAt = if_not_exists(firstDispatchAt, :at)',
         ConditionExpression: 'attribute_exists(runId)',
         ExpressionAttributeValues: { ':at': at },
       }),
     );
+  }
+
+  /** The node items of one dispatch group of a batch (Plan wrote the group's node ids). */
+  async groupNodes(runId: string, batch: number, group: number): Promise<NodeRunItem[]> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { runId, sk: groupSk(batch, group) },
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Item as GroupItem | undefined;
+    if (!item) throw new Error(`run ${runId} has no dispatch group ${group} in batch ${batch}`);
+    return this.getNodes(runId, item.nodeIds);
   }
 
   /** Records when the batch's acknowledgement window closed (the first record stands). */

@@ -19,7 +19,7 @@ const definition = JSON.parse(
 const RUN_ID = 'run-under-test';
 const TASKS = [
   'Plan',
-  'Dispatch',
+  'DispatchGroup',
   'AwaitAcks',
   'AwaitResults',
   'CloseBatch',
@@ -36,6 +36,7 @@ const planned = {
   batchSleepSec: 0,
   timeouts: { ackSec: 1, resultSec: 1 },
   more: true,
+  groups: [0],
 };
 
 /** A Lambda error as the lambda:invoke integration reports it: named by the function's errorType. */
@@ -57,10 +58,10 @@ async function execute(script: Partial<Record<Task, Handler>> = {}) {
   const calls: { state: Task; payload: Record<string, unknown> }[] = [];
   const defaults: Record<Task, Handler> = {
     Plan: () => planned,
-    Dispatch: () => ({ sent: 1, unreachable: 0 }),
+    DispatchGroup: () => ({ sent: 1, unreachable: 0 }),
     AwaitAcks: () => ({ phase: 'acks' }),
     AwaitResults: () => ({ phase: 'results' }),
-    CloseBatch: (p) => ({ ...p, more: false }),
+    CloseBatch: (p) => ({ ...p, more: false, groups: [] }),
     Finish: () => ({ runId: RUN_ID, status: 'succeeded', exitCode: 0 }),
     FinishFailed: () => ({ runId: RUN_ID, status: 'error', exitCode: 4 }),
   };
@@ -104,7 +105,7 @@ describe('run.asl.json paths', () => {
   it('goes plan, dispatch, both waits, close, finish on the happy path; the output is Finish’s', async () => {
     const { states, output, payloadOf } = await execute();
 
-    expect(states).toEqual(['Plan', 'Dispatch', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
+    expect(states).toEqual(['Plan', 'DispatchGroup', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
     expect(output).toEqual({ runId: RUN_ID, status: 'succeeded', exitCode: 0 });
     expect(payloadOf('Plan')).toEqual({
       request: { caller: 'test', command: { shell: 'true' } },
@@ -150,7 +151,7 @@ describe('run.asl.json paths', () => {
   }
 
   it('keeps a step failure a step failure: not HostsFailed, not a completed run', async () => {
-    const { error } = await execute({ Dispatch: failing('Boom') });
+    const { error } = await execute({ DispatchGroup: failing('Boom') });
 
     expect(error?.name).toBe('Boom');
     expect(isCompletedRun({ status: 'FAILED', error: error!.name, cause: error!.message })).toBe(false);
@@ -161,14 +162,14 @@ describe('run.asl.json paths', () => {
     const { states, error } = await execute({ AwaitAcks: () => new Promise(() => {}) });
 
     expect(error).toBeUndefined();
-    expect(states).toEqual(['Plan', 'Dispatch', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
+    expect(states).toEqual(['Plan', 'DispatchGroup', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
   });
 
   it('moves on to close the batch when the results wait times out (not an error)', async () => {
     const { states, error } = await execute({ AwaitResults: () => new Promise(() => {}) });
 
     expect(error).toBeUndefined();
-    expect(states).toEqual(['Plan', 'Dispatch', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
+    expect(states).toEqual(['Plan', 'DispatchGroup', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
   });
 
   it('ends a run whose id exists as RunExists, without any finish step', async () => {
@@ -178,7 +179,14 @@ describe('run.asl.json paths', () => {
     expect(error?.name).toBe('RunExists');
   });
 
-  for (const state of ['Plan', 'Dispatch', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish'] as const) {
+  for (const state of [
+    'Plan',
+    'DispatchGroup',
+    'AwaitAcks',
+    'AwaitResults',
+    'CloseBatch',
+    'Finish',
+  ] as const) {
     it(`carries a failure of ${state} to FinishFailed, then fails the execution with it`, async () => {
       const { states, error, payloadOf } = await execute({ [state]: failing('Boom') });
 
@@ -197,18 +205,18 @@ describe('run.asl.json paths', () => {
 
   it('fails the execution with the step’s error even when FinishFailed cannot record it', async () => {
     const { states, error } = await execute({
-      Dispatch: failing('Boom'),
+      DispatchGroup: failing('Boom'),
       FinishFailed: failing('AlsoBroken'),
     });
 
-    expect(states).toEqual(['Plan', 'Dispatch', 'FinishFailed']);
+    expect(states).toEqual(['Plan', 'DispatchGroup', 'FinishFailed']);
     expect(error?.name).toBe('Boom');
   });
 
   for (const state of TASKS) {
     it(`retries ${state} after a Lambda service error, and goes on`, async () => {
       const script: Partial<Record<Task, Handler>> = { [state]: failing('Lambda.ServiceException', 2) };
-      if (state === 'FinishFailed') script.Dispatch = failing('Boom');
+      if (state === 'FinishFailed') script.DispatchGroup = failing('Boom');
 
       const { states } = await execute(script);
 
@@ -218,9 +226,9 @@ describe('run.asl.json paths', () => {
   }
 
   it('gives up retrying after 3 retries and takes the catch', async () => {
-    const { states, error } = await execute({ Dispatch: failing('Lambda.TooManyRequestsException') });
+    const { states, error } = await execute({ DispatchGroup: failing('Lambda.TooManyRequestsException') });
 
-    expect(states.filter((s) => s === 'Dispatch')).toHaveLength(4);
+    expect(states.filter((s) => s === 'DispatchGroup')).toHaveLength(4);
     expect(states.at(-1)).toBe('FinishFailed');
     expect(error?.name).toBe('Lambda.TooManyRequestsException');
   });
@@ -229,5 +237,91 @@ describe('run.asl.json paths', () => {
     const { states } = await execute({ CloseBatch: failing('TypeError') });
 
     expect(states.filter((s) => s === 'CloseBatch')).toHaveLength(1);
+  });
+
+  describe('dispatch fan-out (the Dispatch Map)', () => {
+    const dispatched = (calls: { state: Task; payload: Record<string, unknown> }[]) =>
+      calls
+        .filter((c) => c.state === 'DispatchGroup')
+        .map((c) => c.payload)
+        .sort((a, b) => Number(a.batch) - Number(b.batch) || Number(a.group) - Number(b.group));
+
+    it('invokes Dispatch once per group of the batch with the group’s key, never hosts', async () => {
+      const { calls, states, payloadOf } = await execute({ Plan: () => ({ ...planned, groups: [0, 1, 2] }) });
+
+      expect(dispatched(calls)).toEqual([0, 1, 2].map((group) => ({ runId: RUN_ID, batch: 0, group })));
+      expect(states.slice(-4)).toEqual(['AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
+      // The Map's results are discarded: the waits and CloseBatch get the state Plan returned.
+      expect(payloadOf('CloseBatch')).toEqual({ ...planned, groups: [0, 1, 2] });
+    });
+
+    it('dispatches the groups CloseBatch names for the next batch', async () => {
+      let closes = 0;
+      const { calls } = await execute({
+        Plan: () => ({ ...planned, batchCount: 2, groups: [0] }),
+        CloseBatch: (p) => (closes++ === 0 ? { ...p, batch: 1, groups: [0, 1] } : { ...p, more: false }),
+      });
+
+      expect(dispatched(calls)).toEqual([
+        { runId: RUN_ID, batch: 0, group: 0 },
+        { runId: RUN_ID, batch: 1, group: 0 },
+        { runId: RUN_ID, batch: 1, group: 1 },
+      ]);
+    });
+
+    it('goes on to the waits when a batch has no group (nothing to send)', async () => {
+      const { states } = await execute({ Plan: () => ({ ...planned, groups: [] }) });
+
+      expect(states).toEqual(['Plan', 'AwaitAcks', 'AwaitResults', 'CloseBatch', 'Finish']);
+    });
+
+    it('fails the run through FinishFailed when one group’s Dispatch fails, naming its error', async () => {
+      const { states, error, payloadOf } = await execute({
+        Plan: () => ({ ...planned, groups: [0, 1, 2] }),
+        DispatchGroup: (p) => {
+          if (p.group === 1) throw lambdaError('GroupBroke');
+          return { sent: 1, unreachable: 0 };
+        },
+      });
+
+      expect(states.at(-1)).toBe('FinishFailed');
+      expect(states).not.toContain('AwaitAcks');
+      expect(payloadOf('FinishFailed')).toMatchObject({ error: { Error: 'GroupBroke' } });
+      expect(error?.name).toBe('GroupBroke');
+    });
+
+    it('retries one group’s Dispatch after a Lambda service error without sending the others again', async () => {
+      let failures = 1;
+      const { calls, states } = await execute({
+        Plan: () => ({ ...planned, groups: [0, 1] }),
+        DispatchGroup: (p) => {
+          if (p.group === 1 && failures-- > 0) throw lambdaError('Lambda.ServiceException');
+          return { sent: 1, unreachable: 0 };
+        },
+      });
+
+      expect(dispatched(calls).map((p) => p.group)).toEqual([0, 1, 1]);
+      expect(states.at(-1)).toBe('Finish');
+    });
+
+    it('runs at most 40 groups at once (MaxConcurrency, the inline Map’s limit)', async () => {
+      const map = (definition.States as Record<string, { MaxConcurrency?: number }>).Dispatch!;
+      expect(map.MaxConcurrency).toBeGreaterThan(0);
+      expect(map.MaxConcurrency).toBeLessThanOrEqual(40);
+      let inFlight = 0;
+      let most = 0;
+      const { calls } = await execute({
+        Plan: () => ({ ...planned, groups: Array.from({ length: 100 }, (_, i) => i) }),
+        DispatchGroup: async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 5));
+          inFlight--;
+          return { sent: 1, unreachable: 0 };
+        },
+      });
+
+      expect(dispatched(calls)).toHaveLength(100);
+      expect(most).toBe(map.MaxConcurrency);
+    });
   });
 });

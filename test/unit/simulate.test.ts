@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { LatencyProxy, operationOf } from '../../bench/simulate/latency-proxy.ts';
 import { realisticFacts } from '../../bench/simulate/fleet.ts';
 import { DEFAULT_LATENCY_FILE, loadProfile } from '../../bench/simulate/simulate.ts';
+import { AWS_LIMITS, ingestSeconds, modelRun } from '../../bench/simulate/aws-model.ts';
 
 describe('the latency profile', () => {
   const profile = loadProfile(DEFAULT_LATENCY_FILE);
@@ -79,4 +80,40 @@ describe('realisticFacts', () => {
       expect(size).toBeLessThan(bytes + 100);
     },
   );
+});
+
+describe('the AWS model', () => {
+  const profile = loadProfile(DEFAULT_LATENCY_FILE);
+
+  it('ramps ingest as the SQS event source does: 5 instances, then 5 more a second', () => {
+    // 5 instances growing by 5 a second, 10 replies a second each: 50t + 25t² = 50 at t ≈ 0.73 s.
+    expect(ingestSeconds(50, 10)).toBeCloseTo(0.73, 1);
+    // With 200 instances from the start (provisioned pollers), the same 50 take a fortieth of that.
+    expect(ingestSeconds(50, 10, 200)).toBeCloseTo(0.03, 1);
+    expect(ingestSeconds(1_000_000, 1)).toBeLessThan(1_000_000 / AWS_LIMITS.esmStartConcurrency);
+  });
+
+  it('fans Dispatch out 40 groups at a time and names the limit that binds each phase', () => {
+    const small = modelRun(1_000, 11 * 1024, profile);
+    const large = modelRun(50_000, 11 * 1024, profile);
+
+    expect(small.groups).toBe(2);
+    expect(large.groups).toBe(100);
+    // 50,000 hosts make 5 batches of 10,000: a batch's answer sets must fit one item.
+    expect(large.batches).toBe(5);
+    expect(large.ingest[0]!.bound).toBe('run partition writes (1,000 WCU/s)');
+    expect(large.endToEndMs).toBeGreaterThan(small.endToEndMs);
+  });
+
+  it('meets the targets only with what a larger fleet needs, and says what binds there', () => {
+    const built = modelRun(10_000, 11 * 1024, profile, 'built');
+    const needed = modelRun(10_000, 11 * 1024, profile, 'needed');
+    const needed50k = modelRun(50_000, 11 * 1024, profile, 'needed');
+
+    expect(built.endToEndMs).toBeGreaterThan(5_000);
+    expect(needed.endToEndMs).toBeLessThanOrEqual(5_000);
+    expect(needed50k.endToEndMs).toBeLessThanOrEqual(10_000);
+    expect(needed50k.batches).toBe(1);
+    expect(needed50k.ingest[0]!.bound).toBe('table warm throughput (40,000 WCU/s)');
+  });
 });

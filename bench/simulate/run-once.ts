@@ -1,0 +1,98 @@
+/**
+ * Starts one `true` run on every simulated host, follows it to its end, and reads what it left:
+ * the run record, its first batch, and the execution history the local Step Functions recorded
+ * (in AWS's shape, so its length is the count that meets the 25,000-event quota).
+ */
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { newRunId } from '#shared/ids.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
+import { batchSk, type RunMetaItem } from '#shared/runs-table.ts';
+import { buildRunRequest } from '../../cli/run-request.ts';
+import type { SimulationEnvironment } from './environment.ts';
+import type { SimulationInput } from './figures.ts';
+import { DESIGN } from './aws-model.ts';
+
+const TIMEOUT_MS = 30 * 60_000;
+
+export interface RunOutcome {
+  meta: RunMetaItem;
+  batch: SimulationInput['batch'];
+  execution: SimulationInput['execution'];
+  history: SimulationInput['history'];
+  wallMs: number;
+}
+
+/** Event types of the execution's history, counted. */
+async function historyOf(env: SimulationEnvironment, executionArn: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  let nextToken: string | undefined;
+  do {
+    const page = await env.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
+    );
+    for (const event of page.events ?? []) counts[event.type!] = (counts[event.type!] ?? 0) + 1;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return counts;
+}
+
+/** Runs `action`, naming `what` in its error: a failure at 10,000 hosts says which call it was. */
+async function step<T>(what: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new Error(`${what}: ${reason}`, { cause: error });
+  }
+}
+
+export async function runOnce(env: SimulationEnvironment, hosts: number, log: (text: string) => void) {
+  const { file } = env.stack;
+  const runId = newRunId();
+  // A batch's answer sets must fit one DynamoDB item (functions/run/ledger-fit.ts).
+  const batch = hosts > DESIGN.maxBatchHosts ? { batch: DESIGN.maxBatchHosts } : {};
+  const request = buildRunRequest(runId, 'true', { timeout: 600, dt: 300, ...batch }, 'simulate');
+  log(`run ${runId} on ${hosts} simulated hosts…`);
+  const wallStart = Date.now();
+  const { executionArn } = await env.sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: file.stateMachines.run,
+      name: runId,
+      input: JSON.stringify(request),
+    }),
+  );
+  let execution: DescribeExecutionCommandOutput;
+  do {
+    await new Promise((r) => setTimeout(r, 250));
+    execution = await step('following the execution (DescribeExecution)', () =>
+      env.sfn.send(new DescribeExecutionCommand({ executionArn })),
+    );
+    if (Date.now() - wallStart > TIMEOUT_MS) throw new Error(`run ${runId} did not finish in 30 minutes`);
+  } while (execution.status === 'RUNNING');
+  const wallMs = Date.now() - wallStart;
+  const meta = await step('reading the run record', () =>
+    new RunReader(env.direct.db, file.runsTable).getMeta(runId),
+  );
+  if (!meta) throw new Error(`run ${runId} left no record (${execution.status}: ${execution.cause ?? ''})`);
+  const first = await env.direct.db.send(
+    new GetCommand({ TableName: file.runsTable, Key: { runId, sk: batchSk(0) } }),
+  );
+  const outcome: RunOutcome = {
+    meta,
+    batch: first.Item as SimulationInput['batch'],
+    execution: {
+      status: execution.status ?? 'UNKNOWN',
+      input: execution.input ?? '',
+      output: execution.output ?? '',
+    },
+    history: await step('reading the execution history', () => historyOf(env, executionArn!)),
+    wallMs,
+  };
+  return outcome;
+}
