@@ -15,8 +15,15 @@ export const MAX_HISTORY_EVENTS = 25_000;
  */
 export const HISTORY_BUDGET = 22_000;
 
-/** Execution started and succeeded (2), Plan (a Task: 5), HasTargets (a Choice: 2), Finish (5). */
+/** Execution started and ended (2), Plan (a Task: 5), HasTargets (a Choice: 2), Finish (5). */
 export const FIXED_EVENTS = 2 + 5 + 2 + 5;
+
+/**
+ * After Finish, the Outcome Choice (2), then `Succeeded` (a Succeed state: entered, exited), or
+ * `HostsFailedCause` (a Pass: 2) and `HostsFailed` (a Fail state: entered only). Plan budgets for
+ * the longer.
+ */
+export const OUTCOME_EVENTS = { succeeded: 2 + 2, hostsFailed: 2 + 2 + 1 } as const;
 
 /**
  * Each batch besides its groups: the Dispatch Map entered, started, succeeded and exited (4),
@@ -32,15 +39,28 @@ export const EVENTS_PER_GROUP = 2 + 5;
 
 /**
  * Batches a run may have. 650 batches of one dispatch group each, with sleeps between them, take
- * 19,512 events (30 a batch), leaving room in the budget for 355 more groups (177,500 more hosts
+ * 19,517 events (30 a batch), leaving room in the budget for 354 more groups (177,000 more hosts
  * at 500 a group). It was 800 before Dispatch fanned out (24 events a batch).
  */
 export const MAX_BATCHES = 650;
 
-/** Events of a run whose batches have `groupsPerBatch` dispatch groups each, without retries. */
-export function runHistoryEvents(groupsPerBatch: readonly number[], batchSleep: boolean): number {
+/**
+ * Events of a run whose batches have `groupsPerBatch` dispatch groups each, without retries, ending
+ * as `outcome` (by default the longer ending, what Plan budgets for).
+ */
+export function runHistoryEvents(
+  groupsPerBatch: readonly number[],
+  batchSleep: boolean,
+  outcome: keyof typeof OUTCOME_EVENTS = 'hostsFailed',
+): number {
   const batches = groupsPerBatch.length;
   const groups = groupsPerBatch.reduce((sum, g) => sum + g, 0);
   const sleeps = batchSleep ? Math.max(0, batches - 1) : 0;
-  return FIXED_EVENTS + batches * EVENTS_PER_BATCH + groups * EVENTS_PER_GROUP + sleeps * EVENTS_PER_SLEEP;
+  return (
+    FIXED_EVENTS +
+    OUTCOME_EVENTS[outcome] +
+    batches * EVENTS_PER_BATCH +
+    groups * EVENTS_PER_GROUP +
+    sleeps * EVENTS_PER_SLEEP
+  );
 }

@@ -156,7 +156,7 @@ describe('npm run bench', () => {
     expect(report.factsKbAverage).toBeLessThanOrEqual(20);
     expect(report.plan).toMatchObject({ targets: 12, segments: 4, pagedPeakBytes: expect.any(Number) });
     // The history the local Step Functions recorded: one batch of one dispatch group, as Plan budgets.
-    expect(report.stepFunctions.historyEvents).toBe(runHistoryEvents([1], false));
+    expect(report.stepFunctions.historyEvents).toBe(runHistoryEvents([1], false, 'succeeded'));
     expect(report.stepFunctions.mapIterations).toBe(1);
     expect(report.aws.endToEndMs).toBeGreaterThan(0);
     expect(report.costUsd).toBeGreaterThan(0);

@@ -121,7 +121,7 @@ describe('dispatch fan-out', () => {
     expect(events.map((e) => e.type)).toEqual(
       expect.arrayContaining(['MapStateEntered', 'MapStateStarted', 'MapStateSucceeded', 'MapStateExited']),
     );
-    expect(events).toHaveLength(runHistoryEvents([3], false));
+    expect(events).toHaveLength(runHistoryEvents([3], false, 'succeeded'));
   });
 
   it('fans out each batch over its own groups, and the history is what Plan budgets for', async () => {
@@ -134,7 +134,7 @@ describe('dispatch fan-out', () => {
     expect((await get<BatchItem>(batchSk(1))).groupCount).toBe(1);
     expect(await get(groupSk(1, 1))).toBeUndefined();
     expect(events.filter((e) => e.type === 'MapIterationStarted')).toHaveLength(3);
-    expect(events).toHaveLength(runHistoryEvents([2, 1], false));
+    expect(events).toHaveLength(runHistoryEvents([2, 1], false, 'succeeded'));
   });
 });
 

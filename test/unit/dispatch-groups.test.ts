@@ -9,6 +9,7 @@ import {
 } from '#functions/run/dispatch-groups.ts';
 import {
   FIXED_EVENTS,
+  OUTCOME_EVENTS,
   HISTORY_BUDGET,
   MAX_BATCHES,
   MAX_HISTORY_EVENTS,
@@ -66,16 +67,19 @@ describe('groups of a batch', () => {
 });
 
 describe('the run’s history budget', () => {
-  it('counts 14 events for a run with no batch, 21 a batch, 7 a group and 2 a sleep', () => {
-    expect(runHistoryEvents([], true)).toBe(FIXED_EVENTS);
+  it('counts 14 events for a run with no batch, 21 a batch, 7 a group, 2 a sleep, and its ending', () => {
     expect(FIXED_EVENTS).toBe(14);
-    expect(runHistoryEvents([1], false)).toBe(14 + 21 + 7);
-    expect(runHistoryEvents([2, 1], true)).toBe(14 + 2 * 21 + 3 * 7 + 2);
+    expect(OUTCOME_EVENTS).toEqual({ succeeded: 4, hostsFailed: 5 });
+    expect(runHistoryEvents([], true, 'succeeded')).toBe(FIXED_EVENTS + 4);
+    expect(runHistoryEvents([1], false, 'succeeded')).toBe(14 + 4 + 21 + 7);
+    expect(runHistoryEvents([2, 1], true, 'succeeded')).toBe(14 + 4 + 2 * 21 + 3 * 7 + 2);
+    // Plan budgets for the longer ending.
+    expect(runHistoryEvents([2, 1], true)).toBe(14 + 5 + 2 * 21 + 3 * 7 + 2);
   });
 
   it('fits 50,000 hosts in one batch with 96% of the quota to spare', () => {
     const events = runHistoryEvents([groupCount(50_000, 500)], false);
-    expect(events).toBe(735);
+    expect(events).toBe(740);
     expect(events / MAX_HISTORY_EVENTS).toBeLessThan(0.03);
   });
 
