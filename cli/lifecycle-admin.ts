@@ -13,7 +13,7 @@ import {
   parseRequirement,
   validateLifecycleConfig,
   type LifecycleConfig,
-} from '#shared/lifecycle-config.ts';
+} from '#shared/stores/lifecycle-config.ts';
 import {
   HOOK_HEARTBEAT_TIMEOUT_SEC,
   LAUNCH,
@@ -23,7 +23,7 @@ import {
   hookName,
   putDroverHooks,
 } from '#shared/autoscaling.ts';
-import { ReactionStore } from '#shared/reactions.ts';
+import { ReactionStore } from '#shared/stores/reactions.ts';
 import { CliError } from './errors.ts';
 import { callerName } from './context.ts';
 import type { ConnectedStack } from './stack.ts';

@@ -7,7 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { defaultClients } from '#shared/aws.ts';
-import { runKey } from './lifecycle/lifecycle-waits.ts';
+import { runKey } from '#shared/stores/lifecycle-waits.ts';
 import { lifecycleLogger as logger, lifecycleWaits } from './lifecycle/wiring.ts';
 
 const runCompleted = z.object({

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { callerName, EXIT, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { reactionsTooBig } from '#shared/reactions.ts';
+import { reactionsTooBig } from '#shared/stores/reactions.ts';
 import type { ConnectedStack } from '../stack.ts';
 import { readFleet, type FleetFileFlags } from './source.ts';
 import { describeReactions, desiredReactions, planReactions, type ReactionsPlan } from './reactions-plan.ts';

@@ -8,7 +8,7 @@ import {
   InvalidLifecycleConfig,
   validateLifecycleConfig,
   type LifecycleConfig,
-} from '#shared/lifecycle-config.ts';
+} from '#shared/stores/lifecycle-config.ts';
 import { CliError } from '../errors.ts';
 import { EXIT } from '../context.ts';
 

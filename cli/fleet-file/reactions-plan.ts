@@ -5,7 +5,7 @@
  * none any more has its stored reactions removed.
  */
 import type { FleetFile } from '#shared/fleet-file/index.ts';
-import type { GroupReactions, StoredReaction } from '#shared/reactions.ts';
+import type { GroupReactions, StoredReaction } from '#shared/stores/reactions.ts';
 
 export interface ReactionsPlan {
   action: 'create' | 'update' | 'unchanged' | 'remove';

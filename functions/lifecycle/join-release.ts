@@ -5,7 +5,7 @@
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { defaultClients } from '#shared/aws.ts';
 import type { HeartbeatReply } from '#shared/messages.ts';
-import { joinKey, LifecycleWaits } from './lifecycle-waits.ts';
+import { joinKey, LifecycleWaits } from '#shared/stores/lifecycle-waits.ts';
 
 let waits: LifecycleWaits | undefined;
 

@@ -4,12 +4,12 @@
  * answer at once), with the reason when the answer is immediate.
  */
 import { z } from 'zod';
-import type { LifecycleConfigStore } from '#shared/lifecycle-config.ts';
+import type { LifecycleConfigStore } from '#shared/stores/lifecycle-config.ts';
 import { isFresh } from '#shared/freshness.ts';
 import type { EventPublisher } from '#shared/drover-events.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
-import type { ActionClaim } from './lifecycle-answers.ts';
+import type { ActionClaim, Outcome } from '#shared/stores/lifecycle-answers.ts';
 import type { DecommissionReactions } from '../reactions/decommission.ts';
 
 export const lifecycleEventSchema = z.object({
@@ -23,17 +23,8 @@ export const lifecycleEventSchema = z.object({
   }),
 });
 
-export interface Outcome {
-  result: 'CONTINUE' | 'ABANDON';
-  reason: string;
-  runId?: string;
-  /**
-   * What Auto Scaling made of the answer: `completed` (it applied `result`), or `not-active` (no
-   * action was waiting any more: its heartbeat timeout had applied the hook's default result, or
-   * someone else had answered it).
-   */
-  answered?: 'completed' | 'not-active';
-}
+// What drover answered an action is kept with the answers (shared/stores/lifecycle-answers.ts).
+export type { Outcome };
 
 export interface LifecycleAction {
   kind: 'launch' | 'terminate' | 'ignore';

@@ -18,8 +18,8 @@ import { isFresh } from '#shared/freshness.ts';
 import type { EventPublisher } from '#shared/drover-events.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import type { LifecycleAction, Outcome } from './lifecycle-action.ts';
-import { joinKey, runKey, type LifecycleWaits } from './lifecycle-waits.ts';
-import type { LifecycleAnswers } from './lifecycle-answers.ts';
+import { joinKey, runKey, type LifecycleWaits } from '#shared/stores/lifecycle-waits.ts';
+import type { LifecycleAnswers } from '#shared/stores/lifecycle-answers.ts';
 import { deleteInbox, isNoActiveAction } from './already-done.ts';
 import type { NodesStore } from '#shared/stores/nodes-store.ts';
 

@@ -6,7 +6,7 @@
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import type { LifecycleAction } from './lifecycle-action.ts';
 import type { StepDeps } from './lifecycle-steps.ts';
-import { runKey } from './lifecycle-waits.ts';
+import { runKey } from '#shared/stores/lifecycle-waits.ts';
 
 export async function awaitReactionRun(
   action: LifecycleAction,

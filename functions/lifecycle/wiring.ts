@@ -1,15 +1,15 @@
 /** The lifecycle steps' dependencies, built once per container from the stage's environment. */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { ReactionWindows } from '#shared/reaction-windows.ts';
-import { ReactionStore } from '#shared/reactions.ts';
+import { ReactionWindows } from '#shared/stores/reaction-windows.ts';
+import { ReactionStore } from '#shared/stores/reactions.ts';
 import { DECOMMISSION_REACTIONS_SEC, type DecommissionReactionDeps } from '../reactions/decommission.ts';
 import { defaultClients } from '#shared/aws.ts';
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
-import { DynamoLifecycleConfigStore } from '#shared/lifecycle-config.ts';
+import { DynamoLifecycleConfigStore } from '#shared/stores/lifecycle-config.ts';
 import { ConfigError } from '#shared/stage-config.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
-import { LifecycleWaits } from './lifecycle-waits.ts';
-import { LifecycleAnswers } from './lifecycle-answers.ts';
+import { LifecycleWaits } from '#shared/stores/lifecycle-waits.ts';
+import { LifecycleAnswers } from '#shared/stores/lifecycle-answers.ts';
 import { recordHeartbeat, type StepDeps } from './lifecycle-steps.ts';
 import type { LifecycleAction, PrepareDeps } from './lifecycle-action.ts';
 import { NodesStore } from '#shared/stores/nodes-store.ts';

@@ -10,14 +10,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { NodeItem } from '#shared/runs-table.ts';
-import type { ReactionWindows } from '#shared/reaction-windows.ts';
+import type { ReactionWindows } from '#shared/stores/reaction-windows.ts';
 import { GROUP_FACT } from '#shared/fleet-file/group-name.ts';
 import {
   matchingReactions,
   reactionKey,
   type GroupReactions,
   type StoredReaction,
-} from '#shared/reactions.ts';
+} from '#shared/stores/reactions.ts';
 import { startReactionRun, type ReactionRunDeps } from './start-run.ts';
 
 /** Default bound of the wait for a decommission's reactions (seconds). */

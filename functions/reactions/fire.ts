@@ -4,7 +4,7 @@
  * on any error: the frozen set makes the retry ask for the same run (name and input), so a crash
  * anywhere in here still makes exactly one run.
  */
-import type { ReactionWindows } from '#shared/reaction-windows.ts';
+import type { ReactionWindows } from '#shared/stores/reaction-windows.ts';
 import type { ReactionWindow } from './react.ts';
 import { startReactionRun, type ReactionRunDeps } from './start-run.ts';
 

@@ -8,7 +8,7 @@
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { BusEvent } from '#shared/drover-events.ts';
 import { GROUP_FACT } from '#shared/fleet-file/group-name.ts';
-import type { ReactionWindows } from '#shared/reaction-windows.ts';
+import type { ReactionWindows } from '#shared/stores/reaction-windows.ts';
 import {
   REACTION_DETAIL_TYPES,
   matchingReactions,
@@ -18,7 +18,7 @@ import {
   type ChangedHost,
   type GroupReactions,
   type StoredReaction,
-} from '#shared/reactions.ts';
+} from '#shared/stores/reactions.ts';
 
 export interface ReactDeps {
   reactions: () => Promise<GroupReactions[]>;

@@ -7,7 +7,7 @@ import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@
 import type { EventPublisher } from '#shared/drover-events.ts';
 import { GROUP_FACT } from '#shared/fleet-file/group-name.ts';
 import { runInputSchema, type RunInput } from '#shared/messages.ts';
-import { reactionCaller, type GroupReactions, type StoredReaction } from '#shared/reactions.ts';
+import { reactionCaller, type GroupReactions, type StoredReaction } from '#shared/stores/reactions.ts';
 
 /** Hosts named in a run's caller; more are counted (`+3 more`). */
 const CALLER_HOSTS = 20;

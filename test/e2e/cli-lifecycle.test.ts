@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeLifecycleHooksCommand } from '@aws-sdk/client-auto-scaling';
 import { createAutoScalingClient } from '#shared/autoscaling.ts';
-import { MAX_LIFECYCLE_COMMAND_BYTES } from '#shared/lifecycle-config.ts';
+import { MAX_LIFECYCLE_COMMAND_BYTES } from '#shared/stores/lifecycle-config.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';

@@ -25,10 +25,10 @@ import { createAutoScalingServer } from '#local/autoscaling-server.ts';
 import { listen } from '#local/api-server.ts';
 import { createStageResources, startDynalite, startSqs, type Closable } from '#local/emulators.ts';
 import { completeAction, recordHeartbeat, type StepDeps } from '#functions/lifecycle/lifecycle-steps.ts';
-import { LifecycleAnswers } from '#functions/lifecycle/lifecycle-answers.ts';
+import { LifecycleAnswers } from '#shared/stores/lifecycle-answers.ts';
 import { deleteInbox } from '#functions/lifecycle/already-done.ts';
 import type { LifecycleAction } from '#functions/lifecycle/lifecycle-action.ts';
-import { LifecycleWaits } from '#functions/lifecycle/lifecycle-waits.ts';
+import { LifecycleWaits } from '#shared/stores/lifecycle-waits.ts';
 import { NodesStore } from '#shared/stores/nodes-store.ts';
 
 const REGION = 'us-east-1';

@@ -17,7 +17,7 @@ import {
   DynamoLifecycleConfigStore,
   type LifecycleConfigInput,
   validateLifecycleConfig,
-} from '#shared/lifecycle-config.ts';
+} from '#shared/stores/lifecycle-config.ts';
 import { EventLog } from '#shared/event-log.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';

@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListExecutionsCommand, DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { ReactionStore, reactionRunId } from '#shared/reactions.ts';
-import { ReactionWindows } from '#shared/reaction-windows.ts';
+import { ReactionStore, reactionRunId } from '#shared/stores/reactions.ts';
+import { ReactionWindows } from '#shared/stores/reaction-windows.ts';
 import { react, type ReactDeps } from '../../functions/reactions/react.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutionAlreadyExists, type StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { runInputSchema } from '#shared/messages.ts';
-import { reactionKey, type GroupReactions } from '#shared/reactions.ts';
+import { reactionKey, type GroupReactions } from '#shared/stores/reactions.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import {
   decommissionReactionRunId,

@@ -5,7 +5,7 @@ import {
   type PrepareDeps,
 } from '#functions/lifecycle/lifecycle-action.ts';
 import { runOutcome } from '#functions/lifecycle/lifecycle-steps.ts';
-import { validateLifecycleConfig, type LifecycleConfig } from '#shared/lifecycle-config.ts';
+import { validateLifecycleConfig, type LifecycleConfig } from '#shared/stores/lifecycle-config.ts';
 import { nodeItem } from '../helpers/factories.ts';
 
 const NOW = 1_000_000;

@@ -16,12 +16,12 @@ import {
   windowStart,
   type GroupReactions,
   type StoredReaction,
-} from '#shared/reactions.ts';
+} from '#shared/stores/reactions.ts';
 import { RUN_ID_PATTERN } from '#shared/run-errors.ts';
 import { runInputSchema } from '#shared/messages.ts';
 import { react, type ReactDeps, type ReactionWindow } from '../../functions/reactions/react.ts';
 import { fireWindow, type FireDeps } from '../../functions/reactions/fire.ts';
-import type { AddOutcome } from '#shared/reaction-windows.ts';
+import type { AddOutcome } from '#shared/stores/reaction-windows.ts';
 
 const reload: StoredReaction = { on: 'joined', group: 'api', run: 'reload-upstreams', asg: 'api-asg' };
 const stored: GroupReactions[] = [

@@ -14,6 +14,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { CONFIG_SK, lifecycleKeys } from './lifecycle-table.ts';
 
 /**
  * The most a bootstrap or decommission command may take: it travels in a signed request that must
@@ -100,7 +101,6 @@ export interface LifecycleConfigStore {
   remove(asg: string): Promise<boolean>;
 }
 
-const CONFIG_SK = 'config';
 const withoutKeys = (item: Record<string, unknown>): Record<string, unknown> => {
   const { sk: _sk, ...config } = item;
   return config;
@@ -113,7 +113,7 @@ export class DynamoLifecycleConfigStore implements LifecycleConfigStore {
   ) {}
 
   async get(asg: string): Promise<LifecycleConfig | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { asg, sk: CONFIG_SK } }));
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: lifecycleKeys.config(asg) }));
     return out.Item ? validateLifecycleConfig(withoutKeys(out.Item)) : undefined;
   }
 
@@ -144,7 +144,7 @@ export class DynamoLifecycleConfigStore implements LifecycleConfigStore {
       await this.db.send(
         new DeleteCommand({
           TableName: this.table,
-          Key: { asg, sk: CONFIG_SK },
+          Key: lifecycleKeys.config(asg),
           ConditionExpression: 'attribute_exists(asg)',
         }),
       );

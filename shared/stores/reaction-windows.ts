@@ -13,12 +13,13 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lifecycleKeys } from './lifecycle-table.ts';
 
 /** Kept a day after their window (TTL): long enough for any redelivery EventBridge makes (24 h). */
 const KEEP_SEC = 86_400 + 3_600;
 
-const windowKey = (runId: string) => ({ asg: `reaction-window#${runId}`, sk: 'pending' });
-const reactedKey = (nodeId: string) => ({ asg: `reacted#${nodeId}`, sk: 'terminated' });
+const windowKey = lifecycleKeys.reactionWindow;
+const reactedKey = lifecycleKeys.reacted;
 
 /** What adding a host's change to a window did. */
 export type AddOutcome =

@@ -15,10 +15,11 @@
 import { createHash } from 'node:crypto';
 import { DeleteCommand, PutCommand, paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { reactionSchema, REACTION_EVENTS } from './fleet-file/schema.ts';
-import { GROUP_NAME } from './fleet-file/group-name.ts';
+import { lifecycleKeys, REACTIONS_SK } from './lifecycle-table.ts';
+import { reactionSchema, REACTION_EVENTS } from '../fleet-file/schema.ts';
+import { GROUP_NAME } from '../fleet-file/group-name.ts';
 
-export { REACTION_EVENTS } from './fleet-file/schema.ts';
+export { REACTION_EVENTS } from '../fleet-file/schema.ts';
 export type ReactionEvent = (typeof REACTION_EVENTS)[number];
 
 /**
@@ -73,8 +74,7 @@ export function reactionsTooBig(reactions: GroupReactions): string | undefined {
     : undefined;
 }
 
-const SK = 'reactions';
-const keyOf = (group: string) => ({ asg: `reactions#${group}`, sk: SK });
+const keyOf = lifecycleKeys.reactions;
 
 export class ReactionStore {
   constructor(
@@ -86,7 +86,11 @@ export class ReactionStore {
     const items: GroupReactions[] = [];
     const pages = paginateScan(
       { client: this.db },
-      { TableName: this.table, FilterExpression: 'sk = :sk', ExpressionAttributeValues: { ':sk': SK } },
+      {
+        TableName: this.table,
+        FilterExpression: 'sk = :sk',
+        ExpressionAttributeValues: { ':sk': REACTIONS_SK },
+      },
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {

@@ -5,11 +5,12 @@
  * releases a wait however many race for it.
  */
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lifecycleKeys, type LifecycleKey } from './lifecycle-table.ts';
 
 /** Key of the wait for `instanceId` of group `asg` to join. */
-export const joinKey = (asg: string, instanceId: string) => ({ asg, sk: `join#${instanceId}` });
+export const joinKey = lifecycleKeys.join;
 /** Key of the wait for run `runId` to end (the run id alone is unique). */
-export const runKey = (runId: string) => ({ asg: `run#${runId}`, sk: 'wait' });
+export const runKey = lifecycleKeys.runWait;
 
 export class LifecycleWaits {
   constructor(
@@ -18,7 +19,7 @@ export class LifecycleWaits {
   ) {}
 
   /** Stores (or replaces) a wait's token; it expires with the lifecycle action. */
-  async register(key: { asg: string; sk: string }, token: string, expiresAtMs: number): Promise<void> {
+  async register(key: LifecycleKey, token: string, expiresAtMs: number): Promise<void> {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
@@ -28,7 +29,7 @@ export class LifecycleWaits {
   }
 
   /** Takes the wait's token if it is there; undefined when there is none or another caller took it. */
-  async claim(key: { asg: string; sk: string }): Promise<string | undefined> {
+  async claim(key: LifecycleKey): Promise<string | undefined> {
     const out = await this.db.send(
       new DeleteCommand({ TableName: this.table, Key: key, ReturnValues: 'ALL_OLD' }),
     );

@@ -7,15 +7,28 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Outcome } from './lifecycle-action.ts';
+import { lifecycleKeys } from './lifecycle-table.ts';
+
+/** How a lifecycle action was answered (CompleteLifecycleAction's result), and why. */
+export interface Outcome {
+  result: 'CONTINUE' | 'ABANDON';
+  reason: string;
+  runId?: string;
+  /**
+   * What Auto Scaling made of the answer: `completed` (it applied `result`), or `not-active` (no
+   * action was waiting any more: its heartbeat timeout had applied the hook's default result, or
+   * someone else had answered it).
+   */
+  answered?: 'completed' | 'not-active';
+}
 
 /** How long an answer is kept: longer than any retry of the step (Auto Scaling's 48 h cap). */
 const KEEP_SEC = 7 * 24 * 3600;
 
 /** Key of the answer to the action with `token` on group `asg`. */
-export const answerKey = (asg: string, token: string) => ({ asg, sk: `answer#${token}` });
+export const answerKey = lifecycleKeys.answer;
 /** Key of the claim of the action with `token` on group `asg` by one execution. */
-export const claimKey = (asg: string, token: string) => ({ asg, sk: `action#${token}` });
+export const claimKey = lifecycleKeys.claim;
 
 /** An execution's hold on an action: its run id and when it claimed it, or someone else's. */
 export type ActionClaim = { mine: false } | { mine: true; runId: string; at: number; announced: boolean };
