@@ -43,6 +43,18 @@ export const MAX_HANDLING_ATTEMPTS = 3;
 /** Failure counts kept in memory at most: beyond, the oldest are forgotten (SQS's receive count still bounds them). */
 const FAILURES_KEPT = 1_000;
 
+/**
+ * How long a received message stays hidden from other receives (seconds), set on every receive
+ * instead of the inbox's 60 s. A long poll its agent abandoned (stopped, restarted, crashed) is
+ * still open on SQS's side until its wait ends, and SQS hands it the next message, which then stays
+ * in flight for the visibility timeout (aws-sdk-js#2350; the local SQS does the same). With 60 s a
+ * request sent while the agent restarts expired before it came back; with 5 s the agent that is
+ * back receives it within the request's acknowledgement window (10 s by default). A message is
+ * deleted as soon as its claim is on disk (milliseconds); a copy that comes back while it is still
+ * being handled is a replay, and the dedupe store drops it.
+ */
+export const RECEIVE_VISIBILITY_SEC = 5;
+
 export class Inbox {
   #url = '';
   /** Handling failures by message id: SQS's ApproximateReceiveCount also counts receives a crash lost. */
@@ -89,6 +101,7 @@ export class Inbox {
             QueueUrl: this.#url,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: waitSec(),
+            VisibilityTimeout: RECEIVE_VISIBILITY_SEC,
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
           { abortSignal: signal },
@@ -138,7 +151,7 @@ export class Inbox {
     if (attempts < MAX_HANDLING_ATTEMPTS) {
       this.#failures.set(id, attempts);
       if (this.#failures.size > FAILURES_KEPT) this.#failures.delete(this.#failures.keys().next().value!);
-      // Back sooner than the inbox's 60 s visibility timeout: 2 s, then 4 s.
+      // Back after 2 s, then 4 s (a receive hides it for RECEIVE_VISIBILITY_SEC).
       const retryInSec = 2 ** attempts;
       log.error('handling a message failed; it comes back shortly', {
         messageId: id,

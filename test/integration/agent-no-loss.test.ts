@@ -128,3 +128,52 @@ describe('a message whose handling keeps failing', () => {
     });
   }, 60_000);
 });
+
+describe('a request sent while the agent restarts', () => {
+  it("reaches the agent that is back, although the stopped agent's long poll took it", async () => {
+    // Prepare: an agent's inbox loop long-polls, then stops (its poll stays open on SQS's side).
+    h = await startAgentHarness();
+    const options = { sqs: h.sqs, log: jsonLog(() => undefined, 'error'), stage: STAGE, nodeId: 'restart-1' };
+    const stopped = new AbortController();
+    const first = new Inbox({
+      ...options,
+      signal: stopped.signal,
+      deadLetterPath: join(h.dir, 'dl-1.jsonl'),
+    });
+    await first.create();
+    const firstLoop = first.poll(
+      () => 20,
+      () => Promise.reject(new Error('the stopped agent handles nothing')),
+      () => Promise.resolve(),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    stopped.abort();
+    await firstLoop;
+
+    // Act: the request arrives, then the agent starts again and polls.
+    await h.send(first.url, 'a request');
+    const running = new AbortController();
+    const second = new Inbox({
+      ...options,
+      signal: running.signal,
+      deadLetterPath: join(h.dir, 'dl-2.jsonl'),
+    });
+    await second.create();
+    const received: string[] = [];
+    const secondLoop = second.poll(
+      () => 1,
+      (message) => {
+        received.push(message.Body ?? '');
+        return second.delete(message);
+      },
+      () => Promise.resolve(),
+    );
+    // Within 20 s: hidden for the short receive visibility, not for the inbox's 60 s.
+    await waitUntil(() => received.length > 0, 'the request, at the agent that is back', 20_000);
+    running.abort();
+    await secondLoop;
+
+    // Assess
+    expect(received).toEqual(['a request']);
+  }, 60_000);
+});
