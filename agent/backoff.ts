@@ -4,7 +4,6 @@
  * (exponential with full jitter, so a thousand agents do not retry in step).
  */
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
-import { awsErrorName } from '#shared/aws.ts';
 
 /**
  * Beyond the SDK's own classification: KMS's and AWS's names for a busy or failing service, which
@@ -20,12 +19,6 @@ const SERVICE_TROUBLE = new Set([
 
 /** A connection dropped mid-request; the SDK's lists have the other network failures. */
 const ABORTED_CONNECTION = 'ECONNABORTED';
-
-/** SQS's names for a queue that does not exist (JSON and query protocols). */
-export function isMissingQueue(error: unknown): boolean {
-  const name = awsErrorName(error);
-  return name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue';
-}
 
 /**
  * True for errors that may go away by themselves: retry these, give up on the others. The SDK's

@@ -144,3 +144,19 @@ export function awsErrorName(error: unknown): string | undefined {
   if (error instanceof Error) return error.name;
   return undefined;
 }
+
+/**
+ * SQS's answer for a queue that does not exist (never created, or deleted): `QueueDoesNotExist` in
+ * the JSON protocol, `AWS.SimpleQueueService.NonExistentQueue` in the query protocol (as the name,
+ * or only as the error's `Code`). The agent recreates its inbox on it; the lifecycle steps count a
+ * DeleteQueue that meets it as done.
+ */
+export function isMissingQueue(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { Code?: unknown }).Code;
+  return (
+    error.name === 'QueueDoesNotExist' ||
+    error.name === 'AWS.SimpleQueueService.NonExistentQueue' ||
+    code === 'AWS.SimpleQueueService.NonExistentQueue'
+  );
+}

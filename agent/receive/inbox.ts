@@ -17,8 +17,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { inboxQueueName } from '#shared/stage-config.ts';
-import { awsErrorName } from '#shared/aws.ts';
-import { backoffDelay, isMissingQueue, isTransient, sleep } from '../backoff.ts';
+import { awsErrorName, isMissingQueue } from '#shared/aws.ts';
+import { backoffDelay, isTransient, sleep } from '../backoff.ts';
 import type { AgentLog } from '../json-log.ts';
 
 export interface InboxOptions {

@@ -8,7 +8,8 @@
  */
 import type { Reply } from '#shared/messages.ts';
 import { awsErrorName } from '#shared/aws.ts';
-import { backoffDelay, isMissingQueue, isTransient, sleep } from '../backoff.ts';
+import { isMissingQueue } from '#shared/aws.ts';
+import { backoffDelay, isTransient, sleep } from '../backoff.ts';
 import type { AgentLog } from '../json-log.ts';
 import type { ReplyBatcher } from './reply-batcher.ts';
 import type { ReplySpool } from './reply-spool.ts';

@@ -17,7 +17,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { isMissingQueue, isTransient } from '../backoff.ts';
+import { isMissingQueue } from '#shared/aws.ts';
+import { isTransient } from '../backoff.ts';
 import type { AgentLog } from '../json-log.ts';
 
 /** Rounds a reply SQS refuses for a reason of its own (not an outage) is tried before it is set aside. */

@@ -4,6 +4,7 @@
  * DeleteQueue on an inbox that is gone. Each is recorded as such, never treated as a failure.
  */
 import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { isMissingQueue } from '#shared/aws.ts';
 
 /**
  * Auto Scaling's answer when no action is waiting for that token or instance: it was completed
@@ -19,27 +20,13 @@ export function isNoActiveAction(error: unknown): error is Error {
   );
 }
 
-/**
- * SQS's answer for a queue that does not exist (deleted already): `QueueDoesNotExist` in the JSON
- * protocol, `AWS.SimpleQueueService.NonExistentQueue` in the query protocol.
- */
-export function isQueueGone(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { Code?: unknown }).Code;
-  return (
-    error.name === 'QueueDoesNotExist' ||
-    error.name === 'AWS.SimpleQueueService.NonExistentQueue' ||
-    code === 'AWS.SimpleQueueService.NonExistentQueue'
-  );
-}
-
 /** Deletes an inbox; `gone` when it was deleted already (a repeated step, a state change before). */
 export async function deleteInbox(sqs: SQSClient, url: string): Promise<'deleted' | 'gone'> {
   try {
     await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
     return 'deleted';
   } catch (error: unknown) {
-    if (isQueueGone(error)) return 'gone';
+    if (isMissingQueue(error)) return 'gone';
     throw error;
   }
 }

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { KMSInternalException, NotFoundException } from '@aws-sdk/client-kms';
 import { InvalidAddress, QueueDoesNotExist, SQSServiceException } from '@aws-sdk/client-sqs';
-import { backoffDelay, isMissingQueue, isTransient } from '#agent/backoff.ts';
+import { backoffDelay, isTransient } from '#agent/backoff.ts';
+import { isMissingQueue } from '#shared/aws.ts';
 
 const meta = (httpStatusCode?: number) => ({
   $metadata: httpStatusCode === undefined ? {} : { httpStatusCode },
