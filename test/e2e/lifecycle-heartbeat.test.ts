@@ -10,7 +10,6 @@ import {
   PutLifecycleHookCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
-import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { EventLog } from '#shared/event-log.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -24,15 +23,10 @@ beforeAll(async () => {
   // The local stack hosts the handlers in this process: they read this as they would in Lambda.
   process.env.DROVER_LIFECYCLE_SLICE_SEC = '5';
   t = await startTestStack();
-  asg = createAutoScalingClient({
-    region: t.stack.file.region,
-    endpoint: t.stack.file.endpoints.autoscaling,
-    credentials: t.stack.file.credentials,
-  });
+  asg = t.autoscaling;
 }, 60_000);
 afterAll(async () => {
   await stopCliProcesses();
-  asg?.destroy();
   await t?.stop();
   if (previousSlice === undefined) delete process.env.DROVER_LIFECYCLE_SLICE_SEC;
   else process.env.DROVER_LIFECYCLE_SLICE_SEC = previousSlice;

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { EventLog } from '#shared/event-log.ts';
 import type { InvokeFault } from '#local/lambda-runtime.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
@@ -36,15 +35,10 @@ const loseFirstCompletion: InvokeFault = async (name, event, invoke) => {
 
 beforeAll(async () => {
   t = await startTestStack({ lambdaFault: loseFirstCompletion });
-  asg = createAutoScalingClient({
-    region: t.stack.file.region,
-    endpoint: t.stack.file.endpoints.autoscaling,
-    credentials: t.stack.file.credentials,
-  });
+  asg = t.autoscaling;
 }, 60_000);
 afterAll(async () => {
   await stopCliProcesses();
-  asg?.destroy();
   await t?.stop();
 });
 

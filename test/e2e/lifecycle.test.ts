@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import { EventLog } from '#shared/event-log.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -21,16 +20,11 @@ const cli = (args: string[]) => droverCli(t.home, args);
 
 beforeAll(async () => {
   t = await startTestStack();
-  asg = createAutoScalingClient({
-    region: t.stack.file.region,
-    endpoint: t.stack.file.endpoints.autoscaling,
-    credentials: t.stack.file.credentials,
-  });
+  asg = t.autoscaling;
   log = new EventLog(t.db, t.stack.file.eventsTable!);
 }, 60_000);
 afterAll(async () => {
   await stopCliProcesses();
-  asg?.destroy();
   await t?.stop();
 });
 

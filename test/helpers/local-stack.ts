@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack.ts';
 import { createDynamoClient, createSfnClient, createSqsClient } from '#shared/aws.ts';
+import { createAutoScalingClient } from '#shared/autoscaling.ts';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -16,6 +18,8 @@ export interface TestStack {
   db: DynamoDBDocumentClient;
   sfn: SFNClient;
   sqs: SQSClient;
+  /** The local Auto Scaling (query protocol), as the lifecycle tests drive it. */
+  autoscaling: AutoScalingClient;
   stop(): Promise<void>;
 }
 
@@ -37,16 +41,23 @@ export async function startTestStack(stackOptions: Partial<LocalStackOptions> = 
   const db = createDynamoClient(clientOptions);
   const sfn = createSfnClient(clientOptions);
   const sqs = createSqsClient(clientOptions);
+  const autoscaling = createAutoScalingClient({
+    region: stack.file.region,
+    endpoint: stack.file.endpoints.autoscaling,
+    credentials: stack.file.credentials,
+  });
   return {
     home,
     stack,
     db,
     sfn,
     sqs,
+    autoscaling,
     async stop() {
       db.destroy();
       sfn.destroy();
       sqs.destroy();
+      autoscaling.destroy();
       await stack.stop();
       rmSync(home, { recursive: true, force: true });
     },

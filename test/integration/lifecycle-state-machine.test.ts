@@ -12,7 +12,7 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { createAutoScalingClient, putDroverHooks } from '#shared/autoscaling.ts';
+import { putDroverHooks } from '#shared/autoscaling.ts';
 import {
   DynamoLifecycleConfigStore,
   type LifecycleConfigInput,
@@ -29,15 +29,10 @@ let n = 0;
 
 beforeAll(async () => {
   t = await startTestStack();
-  asg = createAutoScalingClient({
-    region: t.stack.file.region,
-    endpoint: t.stack.file.endpoints.autoscaling,
-    credentials: t.stack.file.credentials,
-  });
+  asg = t.autoscaling;
   configs = new DynamoLifecycleConfigStore(t.db, t.stack.file.lifecycleTable!);
 }, 60_000);
 afterAll(async () => {
-  asg?.destroy();
   await t?.stop();
 });
 

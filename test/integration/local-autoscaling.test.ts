@@ -14,7 +14,6 @@ import {
   SetDesiredCapacityCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createAutoScalingClient } from '#shared/autoscaling.ts';
 import type { BusEvent } from '#local/event-bus.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -26,14 +25,9 @@ const seen: BusEvent[] = [];
 beforeAll(async () => {
   t = await startTestStack();
   t.stack.bus.subscribe((e) => seen.push(e));
-  asg = createAutoScalingClient({
-    region: t.stack.file.region,
-    endpoint: t.stack.file.endpoints.autoscaling,
-    credentials: t.stack.file.credentials,
-  });
+  asg = t.autoscaling;
 }, 60_000);
 afterAll(async () => {
-  asg?.destroy();
   await t?.stop();
 });
 
