@@ -5,9 +5,12 @@
  * on the tables and the runs table's index) and Plan's widths in its environment; out of range,
  * refused before anything is built.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resource, resourcesOfType, type CfnTemplate } from '../helpers/cloudformation.ts';
-import { packageService, type PackagedService } from '../helpers/sls-package.ts';
+import { packageService, REPO_ROOT, type PackagedService } from '../helpers/sls-package.ts';
 
 const STAGE = 'ci';
 const NO_VALUE = { Ref: 'AWS::NoValue' };
@@ -145,4 +148,23 @@ describe('large-fleet params refused before anything is built', () => {
       packageService(STAGE, ['--param=ingestMinPollers=50', '--param=ingestMaxPollers=10']),
     ).rejects.toThrow('param ingestMaxPollers "10" must be between ingestMinPollers (50) and 2000');
   }, 120_000);
+});
+
+describe('docs/deploy.md "Large fleets"', () => {
+  it('lists each large-fleet param serverless.yml declares, with its default', () => {
+    const yml = parse(readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8')) as {
+      params: { default: Record<string, string> };
+    };
+    const docs = readFileSync(join(REPO_ROOT, 'docs/deploy.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('\n## Large fleets\n'), docs.indexOf('\n## Troubleshooting'));
+    const names = ['ingest', 'runsWarm', 'nodesWarm', 'plan'];
+    const declared = Object.entries(yml.params.default).filter(([name]) =>
+      names.some((n) => name.startsWith(n)),
+    );
+
+    expect(declared).toHaveLength(8);
+    for (const [name, value] of declared) {
+      expect(section, name).toMatch(new RegExp(`\\| \`${name}\`\\s+\\| \`${value}\`\\s+\\|`));
+    }
+  });
 });
