@@ -56,6 +56,7 @@ export function costInputs(flags: CostFlags): { assumptions: Assumptions; prices
 
 /** The stage params the large-fleet flags stand for, checked as `sls package` checks them. */
 function largeFleetChecks(a: Assumptions): void {
+  // The checks name the params (`param ingestMinPollers "1" …`); here they are the flags.
   const flagOf = (message: string) =>
     message
       .replace(

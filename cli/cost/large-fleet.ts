@@ -87,7 +87,26 @@ export function warmUnitsRaised(a: Assumptions): { reads: number; writes: number
   };
 }
 
-export const warmThroughputUsd = (a: Assumptions, p: Prices): number => {
+/** A charge paid once (when the stage is deployed), not every month. */
+export interface OneTimeLine {
+  service: string;
+  item: string;
+  quantity: number;
+  unit: string;
+  usd: number;
+}
+
+/** The warm throughput raised, paid once when deployed (none while the params are off). */
+export function oneTimeLines(a: Assumptions, p: Prices): OneTimeLine[] {
   const raised = warmUnitsRaised(a);
-  return raised.reads * p.warmReadUnit + raised.writes * p.warmWriteUnit;
-};
+  if (raised.reads + raised.writes === 0) return [];
+  return [
+    {
+      service: 'DynamoDB',
+      item: 'warm throughput raised above a new table (read and write units a second)',
+      quantity: raised.reads + raised.writes,
+      unit: 'units/s',
+      usd: raised.reads * p.warmReadUnit + raised.writes * p.warmWriteUnit,
+    },
+  ];
+}

@@ -6,7 +6,9 @@
  * lower them (stated per assumption).
  */
 import type { Assumptions, Prices } from './parameters.ts';
-import { pollerHours, tallyWriteUnits, warmThroughputUsd, warmUnitsRaised } from './large-fleet.ts';
+import { oneTimeLines, pollerHours, tallyWriteUnits, type OneTimeLine } from './large-fleet.ts';
+
+export type { OneTimeLine } from './large-fleet.ts';
 
 export * from './parameters.ts';
 
@@ -40,15 +42,6 @@ export interface CostLine {
   quantity: number;
   unit: string;
   monthlyUsd: number;
-}
-
-/** A charge paid once (when the stage is deployed), not every month. */
-export interface OneTimeLine {
-  service: string;
-  item: string;
-  quantity: number;
-  unit: string;
-  usd: number;
 }
 
 export interface CostEstimate {
@@ -327,19 +320,7 @@ export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
   ];
   const byService: Record<string, number> = {};
   for (const l of lines) byService[l.service] = (byService[l.service] ?? 0) + l.monthlyUsd;
-  const raised = warmUnitsRaised(a);
-  const oneTime: OneTimeLine[] =
-    raised.reads + raised.writes === 0
-      ? []
-      : [
-          {
-            service: 'DynamoDB',
-            item: 'warm throughput raised above a new table (read and write units a second)',
-            quantity: raised.reads + raised.writes,
-            unit: 'units/s',
-            usd: warmThroughputUsd(a, p),
-          },
-        ];
+  const oneTime = oneTimeLines(a, p);
   return {
     lines,
     byService,
