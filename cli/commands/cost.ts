@@ -12,7 +12,6 @@ Examples:
   $ drover cost                                        100 hosts, 50 runs a day
   $ drover cost --hosts 2000 --runs-per-day 200 --hosts-per-run 50
   $ drover cost --hosts 500 --heartbeat-seconds 300 --price-sqs-per-million 0.5 --json
-
   $ drover cost --hosts 50000 --replies-per-ingest 10 --ingest-min-pollers 20 --runs-warm-writes 40000
 
 Every assumption and price is printed with the flag that overrides it. No AWS call is made.
