@@ -4,7 +4,7 @@
  * node items written with as many BatchWriteItem requests in flight as it gives, never more, and
  * never more than there are requests.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -66,5 +66,35 @@ describe('RunStore writes in flight', () => {
   it('never more than there are requests', async () => {
     // 60 items: 3 requests, whatever the width.
     expect(await peakInFlight(new RunStore(db, 'runs', 32), 60)).toEqual({ peak: 3, requests: 3 });
+  });
+});
+
+describe('the run steps wiring', () => {
+  const stage = {
+    DROVER_STAGE: 'ci',
+    DROVER_NODES_TABLE: 'drover-ci-nodes',
+    DROVER_RUNS_TABLE: 'drover-ci-runs',
+    DROVER_REPLIES_QUEUE_URL: 'http://127.0.0.1:1/000000000000/drover-ci-replies',
+  };
+  afterEach(() => vi.unstubAllEnvs());
+
+  /** A fresh wiring module (it keeps its stores per process, as a Lambda container does). */
+  async function freshWiring(env: Record<string, string>) {
+    for (const [key, value] of Object.entries({ ...stage, ...env })) vi.stubEnv(key, value);
+    vi.resetModules();
+    return (await import('#functions/run/wiring.ts')).wiring;
+  }
+
+  it("gives Plan's run store the writes in flight of its environment (serverless.yml sets them)", async () => {
+    expect((await freshWiring({ DROVER_WRITES_IN_FLIGHT: '32' })).runs().writesInFlight).toBe(32);
+  });
+
+  it('keeps 8 where the environment sets none (every other run step)', async () => {
+    expect((await freshWiring({})).runs().writesInFlight).toBe(8);
+  });
+
+  it('fails naming the variable when the environment holds a width out of range', async () => {
+    const wiring = await freshWiring({ DROVER_SCAN_SEGMENTS: '0' });
+    expect(() => wiring.nodes()).toThrow('DROVER_SCAN_SEGMENTS "0" must be a whole number from 1 to 32');
   });
 });
