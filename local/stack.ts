@@ -25,6 +25,7 @@ import { LocalStepFunctions } from './step-functions.ts';
 import { LambdaBundles } from './lambda-bundles.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
+import { localIngestPollers } from './ingest-pollers.ts';
 import { SenderRegistry } from './sqs-senders.ts';
 import { sweepExpired } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
@@ -52,6 +53,8 @@ export interface LocalStackOptions {
   reaperIntervalMs?: number;
   /** Wraps every function invocation: tests inject Lambda's faults (lambda-runtime.ts). */
   lambdaFault?: InvokeFault;
+  /** The stage param ingestMinPollers: the replies event source starts this wide (ingest-pollers.ts). */
+  ingestMinPollers?: number;
 }
 
 export interface LocalStack {
@@ -292,6 +295,7 @@ function startBackground({ options, stage, region, teardown }: Site, r: Running)
     invoke: (event) => r.lambdas.invoke('ingest', event),
     senderOf: (messageId) => r.senders.senderOf(messageId),
     onError: options.onError,
+    pollers: localIngestPollers(options.ingestMinPollers),
   });
   ingest.start();
   teardown.add(() => ingest.stop());

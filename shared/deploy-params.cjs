@@ -10,7 +10,12 @@
  *   the values CloudWatch Logs accepts (45 would fail the deploy half-way, at the first log group);
  * - `${file(./shared/deploy-params.cjs):dataDeletionPolicy}` and `:dataDeletionProtection`: from
  *   the `keepData` param (`true` by default): whether `sls remove`, or a change that replaces them,
- *   keeps the two tables and the signing key (`Retain`, deletion protection on) or deletes them.
+ *   keeps the two tables and the signing key (`Retain`, deletion protection on) or deletes them;
+ * - the large-fleet knobs (shared/large-fleet.ts, docs/deploy.md "Large fleets"), all off by
+ *   default: `:ingestPollerConfig` (the replies event source's ProvisionedPollerConfig),
+ *   `:runsWarmThroughput` and `:nodesWarmThroughput` (the tables' WarmThroughput), each
+ *   `{ Ref: AWS::NoValue }` (no property at all) while off; `:planScanSegments` and
+ *   `:planWritesInFlight` (the plan function's environment).
  *
  * CommonJS because serverless `require`s variable-source files and the package is `"type": "module"`.
  * tsx's namespaced `require` loads the TypeScript rule without hooking serverless's own requires.
@@ -20,6 +25,7 @@
 const tsx = require('tsx/cjs/api');
 
 const { stageNameProblem } = tsx.require('./stage-config.ts', __filename);
+const largeFleet = tsx.require('./large-fleet.ts', __filename);
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -78,3 +84,63 @@ module.exports.dataDeletionPolicy = async ({ resolveVariable }) =>
   (await keepData(resolveVariable)) ? 'Retain' : 'Delete';
 
 module.exports.dataDeletionProtection = async ({ resolveVariable }) => keepData(resolveVariable);
+
+/** CloudFormation's "no property": what a knob that is off becomes. */
+const NO_VALUE = { Ref: 'AWS::NoValue' };
+
+/** Runs a shared/large-fleet.ts check, refusing with its message alone. */
+function checked(check) {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof largeFleet.LargeFleetConfigError) refuse(error.message);
+    throw error;
+  }
+}
+
+const param = async (resolveVariable, name) => String(await resolveVariable(`param:${name}`));
+
+module.exports.ingestPollerConfig = async ({ resolveVariable }) => {
+  const min = await param(resolveVariable, 'ingestMinPollers');
+  const max = await param(resolveVariable, 'ingestMaxPollers');
+  const pollers = checked(() => largeFleet.ingestPollers(min, max));
+  return pollers ? { MinimumPollers: pollers.minimum, MaximumPollers: pollers.maximum } : NO_VALUE;
+};
+
+async function tableWarmThroughput(resolveVariable, prefix) {
+  const reads = await param(resolveVariable, `${prefix}WarmReads`);
+  const writes = await param(resolveVariable, `${prefix}WarmWrites`);
+  const warm = checked(() => largeFleet.warmThroughput(prefix, reads, writes));
+  if (!warm) return NO_VALUE;
+  return {
+    ...(warm.reads === undefined ? {} : { ReadUnitsPerSecond: warm.reads }),
+    ...(warm.writes === undefined ? {} : { WriteUnitsPerSecond: warm.writes }),
+  };
+}
+
+module.exports.runsWarmThroughput = async ({ resolveVariable }) =>
+  tableWarmThroughput(resolveVariable, 'runs');
+module.exports.nodesWarmThroughput = async ({ resolveVariable }) =>
+  tableWarmThroughput(resolveVariable, 'nodes');
+
+module.exports.planScanSegments = async ({ resolveVariable }) => {
+  const text = await param(resolveVariable, 'planScanSegments');
+  return String(
+    checked(() => largeFleet.boundedCount('param planScanSegments', text, largeFleet.SCAN_SEGMENTS)),
+  );
+};
+
+module.exports.planWritesInFlight = async ({ resolveVariable }) => {
+  const text = await param(resolveVariable, 'planWritesInFlight');
+  return String(
+    checked(() => largeFleet.boundedCount('param planWritesInFlight', text, largeFleet.WRITES_IN_FLIGHT)),
+  );
+};
+
+/** The runs table's byResult index: each landed result writes it, so it is warmed with the table's writes. */
+module.exports.runsIndexWarmThroughput = async ({ resolveVariable }) => {
+  const warm = await tableWarmThroughput(resolveVariable, 'runs');
+  return warm.WriteUnitsPerSecond === undefined
+    ? NO_VALUE
+    : { WriteUnitsPerSecond: warm.WriteUnitsPerSecond };
+};

@@ -18,6 +18,7 @@ import {
   type Prices,
 } from '../cost/model.ts';
 import { columns } from '../output/format.ts';
+import { ingestPollers, LargeFleetConfigError, warmThroughput } from '#shared/large-fleet.ts';
 import type { z } from 'zod';
 import type { costDocumentSchema } from '../output/schemas.ts';
 
@@ -39,11 +40,39 @@ export function costInputs(flags: CostFlags): { assumptions: Assumptions; prices
       `--hosts-per-run (${assumptions.hostsPerRun}) cannot exceed --hosts (${assumptions.hosts})`,
     );
   }
-  for (const a of ['pollSeconds', 'heartbeatSeconds', 'repliesPerIngest', 'batchesPerRun'] as const) {
+  for (const a of [
+    'pollSeconds',
+    'heartbeatSeconds',
+    'repliesPerIngest',
+    'batchesPerRun',
+    'nodeIdBytes',
+  ] as const) {
     if (assumptions[a] <= 0)
       throw new CliError(`${ASSUMPTIONS.find((x) => x.key === a)?.flag} must be above 0`);
   }
+  largeFleetChecks(assumptions);
   return { assumptions, prices };
+}
+
+/** The stage params the large-fleet flags stand for, checked as `sls package` checks them. */
+function largeFleetChecks(a: Assumptions): void {
+  // The checks name the params (`param ingestMinPollers "1" …`); here they are the flags.
+  const flagOf = (message: string) =>
+    message
+      .replace(
+        /^param (\w+)/,
+        (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+      )
+      .replace(/ingestMinPollers/g, '--ingest-min-pollers');
+  try {
+    ingestPollers(String(a.ingestMinPollers), String(a.ingestMaxPollers));
+    warmThroughput('runs', String(a.runsWarmReads), String(a.runsWarmWrites));
+    warmThroughput('nodes', String(a.nodesWarmReads), String(a.nodesWarmWrites));
+  } catch (error: unknown) {
+    if (error instanceof LargeFleetConfigError)
+      throw new CliError(flagOf(error.message), 4, { cause: error });
+    throw error;
+  }
 }
 
 const usd = (value: number) => (value >= 0.01 || value === 0 ? value.toFixed(2) : value.toFixed(4));
@@ -81,9 +110,21 @@ export function costText(assumptions: Assumptions, prices: Prices, estimate: Cos
     columns(Object.entries(estimate.byService).map(([service, total]) => [`  ${service}`, usd(total)])),
     '',
     `Total: ${usd(estimate.totalMonthlyUsd)} USD per month`,
+    ...oneTimeText(estimate),
     'Not included: free tiers, data transfer, the hosts themselves.',
   ];
   return lines.join('\n') + '\n';
+}
+
+/** Warm throughput is paid once, when the stage is deployed with it: shown apart from the month. */
+function oneTimeText(estimate: CostEstimate): string[] {
+  if (estimate.oneTime.length === 0) return [];
+  return [
+    '',
+    'Once, when the stage is deployed with it (not in the monthly total):',
+    columns(estimate.oneTime.map((l) => [`  ${l.service}`, l.item, count(l.quantity), l.unit, usd(l.usd)])),
+    `One-time total: ${usd(estimate.oneTimeUsd)} USD`,
+  ];
 }
 
 export function costDocument(
@@ -101,6 +142,8 @@ export function costDocument(
     lines: estimate.lines.map((l) => ({ ...l, monthlyUsd: cents(l.monthlyUsd) })),
     byService: Object.fromEntries(Object.entries(estimate.byService).map(([s, v]) => [s, cents(v)])),
     totalMonthlyUsd: cents(estimate.totalMonthlyUsd),
+    oneTime: estimate.oneTime.map((l) => ({ ...l, usd: cents(l.usd) })),
+    oneTimeUsd: cents(estimate.oneTimeUsd),
   };
 }
 

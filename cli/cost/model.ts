@@ -6,6 +6,9 @@
  * lower them (stated per assumption).
  */
 import type { Assumptions, Prices } from './parameters.ts';
+import { oneTimeLines, pollerHours, tallyWriteUnits, type OneTimeLine } from './large-fleet.ts';
+
+export type { OneTimeLine } from './large-fleet.ts';
 
 export * from './parameters.ts';
 
@@ -45,6 +48,9 @@ export interface CostEstimate {
   lines: CostLine[];
   byService: Record<string, number>;
   totalMonthlyUsd: number;
+  /** Paid once, outside the monthly total: the tables' warm throughput when it is raised. */
+  oneTime: OneTimeLine[];
+  oneTimeUsd: number;
 }
 
 /** The per-month counts the estimate is built from (exported for tests and the docs). */
@@ -73,7 +79,10 @@ export function monthlyUsage(a: Assumptions) {
     heartbeats,
     sqs: {
       idlePolls: (a.hosts * SECONDS_PER_MONTH) / a.pollSeconds,
-      eventSourcePolls: (a.ingestPollers * SECONDS_PER_MONTH) / EVENT_SOURCE_POLL_SECONDS,
+      // In provisioned mode the minimum pollers long-poll it instead (each taken to poll as one).
+      eventSourcePolls:
+        ((a.ingestMinPollers > 0 ? a.ingestMinPollers : a.ingestPollers) * SECONDS_PER_MONTH) /
+        EVENT_SOURCE_POLL_SECONDS,
       heartbeat: heartbeats * (1 + replyReceives),
       // request sent, received and deleted by the agent; ack and result sent; both consumed by ingest.
       perHostRun: hostRuns * (3 + 1 + resultChunks + 2 * replyReceives),
@@ -82,6 +91,7 @@ export function monthlyUsage(a: Assumptions) {
     // Plan, HasTargets, Finish; per batch Dispatch, AwaitAcks, AwaitResults, CloseBatch, MoreBatches.
     transitions: runs * 3 + batches * 5,
     lambda,
+    pollerHours: pollerHours(a, runs),
     // Ingested in the month; kept 30 days (serverless.yml logRetentionInDays), so about as much
     // is stored at any time.
     logs: {
@@ -127,8 +137,10 @@ function dynamoUsage(
     // two waits store and release their token; close; finish writes the summary; the event log
     // keeps the Run Completed event (one item under 1 KB).
     runWrites: runs * 6 + batches * 7 + hostRuns * 1,
-    // ack moves the node item, the result stores output, each adds to the batch counters.
-    replyWrites: hostRuns * (1 + Math.ceil(nodeItemKb) + 2 / a.repliesPerIngest),
+    // ack moves the node item, the result stores output.
+    replyWrites: hostRuns * (1 + Math.ceil(nodeItemKb)),
+    // each ingest invocation adds its replies to its dispatch group's tally item (large-fleet.ts).
+    tallyWrites: tallyWriteUnits(a, batches),
     // plan scans the facts table (eventually consistent: half a unit per 4 KB).
     planReads: runs * fleetScanReads,
     // dispatch, close and finish query the run's node items (strongly consistent).
@@ -207,6 +219,13 @@ function dynamoLines(u: Usage, c: ReturnType<typeof pricing>, p: Prices): CostLi
     ),
     line('DynamoDB', 'run records (plan, waits, close, finish)', d.runWrites, 'WRU', c.writes(d.runWrites)),
     line('DynamoDB', 'acks and results', d.replyWrites, 'WRU', c.writes(d.replyWrites)),
+    line(
+      'DynamoDB',
+      "answer sets (each reply call rewrites its dispatch group's tally item, whole)",
+      d.tallyWrites,
+      'WRU',
+      c.writes(d.tallyWrites),
+    ),
     line('DynamoDB', 'discovery scans', d.planReads, 'RRU', c.reads(d.planReads)),
     line('DynamoDB', 'run steps reading node items', d.runReads, 'RRU', c.reads(d.runReads)),
     line('DynamoDB', 'drover run following results', d.watchReads, 'RRU', c.reads(d.watchReads)),
@@ -240,6 +259,20 @@ function computeLines(u: Usage, c: ReturnType<typeof pricing>, p: Prices): CostL
       l.reaperInvocations,
       'invocations',
       c.lambda(l.reaperInvocations),
+    ),
+    line(
+      'Lambda',
+      'provisioned event pollers on the replies queue (the minimum, always on)',
+      u.pollerHours.standing,
+      'EPU-hours',
+      u.pollerHours.standing * p.eventPollerHour,
+    ),
+    line(
+      'Lambda',
+      'provisioned event pollers scaling for runs',
+      u.pollerHours.scaling,
+      'EPU-hours',
+      u.pollerHours.scaling * p.eventPollerHour,
     ),
     line('CloudWatch', 'function logs of runs and replies', u.logs.runGb, 'GB', c.logs(u.logs.runGb)),
     line('CloudWatch', 'function logs of the reaper', u.logs.reaperGb, 'GB', c.logs(u.logs.reaperGb)),
@@ -287,5 +320,12 @@ export function estimateMonthlyCost(a: Assumptions, p: Prices): CostEstimate {
   ];
   const byService: Record<string, number> = {};
   for (const l of lines) byService[l.service] = (byService[l.service] ?? 0) + l.monthlyUsd;
-  return { lines, byService, totalMonthlyUsd: lines.reduce((sum, l) => sum + l.monthlyUsd, 0) };
+  const oneTime = oneTimeLines(a, p);
+  return {
+    lines,
+    byService,
+    totalMonthlyUsd: lines.reduce((sum, l) => sum + l.monthlyUsd, 0),
+    oneTime,
+    oneTimeUsd: oneTime.reduce((sum, l) => sum + l.usd, 0),
+  };
 }

@@ -109,7 +109,60 @@ export const ASSUMPTIONS = [
     flag: '--ingest-pollers',
     value: 5,
     unit: 'pollers',
-    meaning: "long polls Lambda's event source keeps on the replies queue when it is idle",
+    meaning: "long polls Lambda's event source keeps on the replies queue when it is idle (standard mode)",
+  },
+  {
+    key: 'nodeIdBytes',
+    flag: '--node-id-bytes',
+    value: 19,
+    unit: 'bytes',
+    meaning:
+      "length of a node id (EC2 instance ids are 19): a dispatch group's tally item holds two per host, and every update is billed its whole size",
+  },
+  {
+    key: 'ingestMinPollers',
+    flag: '--ingest-min-pollers',
+    value: 0,
+    unit: 'pollers',
+    meaning:
+      'the stage param ingestMinPollers: provisioned event pollers on the replies queue, always on (0: standard mode, not billed)',
+  },
+  {
+    key: 'ingestMaxPollers',
+    flag: '--ingest-max-pollers',
+    value: 0,
+    unit: 'pollers',
+    meaning:
+      "the stage param ingestMaxPollers (0: AWS's 200); a run scales up to it by what its replies need at 1 MB/s a poller, billed a minute",
+  },
+  {
+    key: 'runsWarmReads',
+    flag: '--runs-warm-reads',
+    value: 0,
+    unit: 'units/s',
+    meaning: 'the stage param runsWarmReads: warm read throughput of the runs table (0: off)',
+  },
+  {
+    key: 'runsWarmWrites',
+    flag: '--runs-warm-writes',
+    value: 0,
+    unit: 'units/s',
+    meaning:
+      'the stage param runsWarmWrites: warm write throughput of the runs table and of its index (0: off)',
+  },
+  {
+    key: 'nodesWarmReads',
+    flag: '--nodes-warm-reads',
+    value: 0,
+    unit: 'units/s',
+    meaning: 'the stage param nodesWarmReads: warm read throughput of the nodes table (0: off)',
+  },
+  {
+    key: 'nodesWarmWrites',
+    flag: '--nodes-warm-writes',
+    value: 0,
+    unit: 'units/s',
+    meaning: 'the stage param nodesWarmWrites: warm write throughput of the nodes table (0: off)',
   },
   {
     key: 'watchSeconds',
@@ -234,6 +287,33 @@ export const PRICES = [
     unit: 'USD',
     meaning: 'CloudWatch Logs storage, per GB-month',
     source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  {
+    key: 'eventPollerHour',
+    flag: '--price-event-poller-hour',
+    value: 0.00925,
+    unit: 'USD',
+    meaning:
+      'Lambda provisioned mode for SQS event source mappings, per event poller unit (EPU) hour; for SQS one EPU is one event poller (per second, 1-minute minimum)',
+    source: 'https://aws.amazon.com/lambda/pricing/',
+  },
+  {
+    key: 'warmWriteUnit',
+    flag: '--price-warm-write-unit',
+    value: 0.00065,
+    unit: 'USD',
+    meaning:
+      "DynamoDB warm throughput, once per write unit a second raised above the table's (or index's) current warm throughput: one hour of a provisioned WCU",
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+  },
+  {
+    key: 'warmReadUnit',
+    flag: '--price-warm-read-unit',
+    value: 0.00013,
+    unit: 'USD',
+    meaning:
+      "DynamoDB warm throughput, once per read unit a second raised above the table's current warm throughput: one hour of a provisioned RCU",
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
   },
   {
     key: 'alarmPerMonth',

@@ -38,6 +38,8 @@ const RUN_ITEMS: ReadonlySet<string> = new Set([
   'runs: request, ack, result per host',
   'run records (plan, waits, close, finish)',
   'acks and results',
+  "answer sets (each reply call rewrites its dispatch group's tally item, whole)",
+  'provisioned event pollers scaling for runs',
   'discovery scans',
   'run steps reading node items',
   'drover run following results',

@@ -281,6 +281,19 @@ export const costDocumentSchema = z
     ),
     byService: z.record(z.string(), z.number()),
     totalMonthlyUsd: z.number(),
+    /** Paid once when the stage is deployed with warm throughput; not in the monthly total. */
+    oneTime: z.array(
+      z
+        .object({
+          service: z.string(),
+          item: z.string(),
+          quantity: z.number(),
+          unit: z.string(),
+          usd: z.number(),
+        })
+        .strict(),
+    ),
+    oneTimeUsd: z.number(),
   })
   .strict();
 

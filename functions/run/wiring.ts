@@ -9,6 +9,7 @@ import { inboxQueueUrl, loadStageConfig, type StageConfig } from '#shared/stage-
 import { signerFor, type RequestSigner } from '#shared/signing.ts';
 import { RunStore } from '#shared/stores/runs-store.ts';
 import { NodesStore } from '#shared/stores/nodes-store.ts';
+import { planWidths } from '#shared/large-fleet.ts';
 import { ReplyLedger } from './reply-ledger.ts';
 import type { RunEventPublisher } from './finish-run.ts';
 import { ScheduleLock } from '#shared/stores/schedule-lock.ts';
@@ -35,8 +36,11 @@ let scheduleLock: ScheduleLock | undefined;
 
 export const wiring = {
   now,
-  runs: (): RunStore => (runs ??= new RunStore(defaultClients.dynamo, stage().runsTable)),
-  nodes: (): NodesStore => (nodes ??= new NodesStore(defaultClients.dynamo, stage().nodesTable)),
+  // Plan's widths come from its environment (serverless.yml's planScanSegments/planWritesInFlight).
+  runs: (): RunStore =>
+    (runs ??= new RunStore(defaultClients.dynamo, stage().runsTable, planWidths().writesInFlight)),
+  nodes: (): NodesStore =>
+    (nodes ??= new NodesStore(defaultClients.dynamo, stage().nodesTable, planWidths().scanSegments)),
   ledger: (): ReplyLedger =>
     (ledger ??= new ReplyLedger({
       db: defaultClients.plainDynamo,

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName } from '../aws.ts';
 import type { NodeItem } from '../runs-table.ts';
+import { SCAN_SEGMENTS } from '../large-fleet.ts';
 
 /** The attributes membership decisions need (the scan reads only these, not the facts). */
 export interface MemberRecord {
@@ -28,15 +29,20 @@ export interface MemberRecord {
 
 const MEMBER_FIELDS = ['nodeId', 'identity', 'lastSeen', 'heartbeatSec', 'status', 'asg', 'inbox'] as const;
 
-/** Parallel scan segments by default (Scan's Segment/TotalSegments). */
-export const DEFAULT_SCAN_SEGMENTS = 4;
+/** Parallel scan segments by default (Scan's Segment/TotalSegments); a stage may widen Plan's (shared/large-fleet.ts). */
+export const DEFAULT_SCAN_SEGMENTS = SCAN_SEGMENTS.standard;
 
 export class NodesStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly table: string,
-    private readonly segments = DEFAULT_SCAN_SEGMENTS,
-  ) {}
+    private readonly segments: number = DEFAULT_SCAN_SEGMENTS,
+  ) {
+    // No segment would read nothing and find no host: refuse rather than plan an empty run.
+    if (!Number.isInteger(segments) || segments < 1) {
+      throw new RangeError(`scan segments must be a whole number of at least 1, got ${segments}`);
+    }
+  }
 
   /** Every registered node, facts and all. */
   async all(): Promise<NodeItem[]> {

@@ -3,7 +3,13 @@
  * on it, so the run steps read as domain code and tests run them against the local DynamoDB. The
  * reply ledger's hot path writes through `RunItems` (runs-items.ts) on the plain client instead.
  */
-import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { awsErrorName } from '../aws.ts';
 import {
@@ -19,13 +25,24 @@ import {
 import { closingMove, moveCondition, UNCHANGED } from './node-moves.ts';
 import { RunReader } from './runs-reads.ts';
 import { untilProcessed } from './retry.ts';
+import { WRITES_IN_FLIGHT } from '../large-fleet.ts';
 
 /** BatchWriteItem's limit: at most 25 puts or deletes a request. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
-/** BatchWrite requests in flight at once when writing many items. */
-const WRITE_CONCURRENCY = 8;
-
 export class RunStore extends RunReader {
+  /**
+   * `writesInFlight`: BatchWriteItem requests in flight at once when writing many items (Plan's
+   * node items), 8 unless the stage widens it (shared/large-fleet.ts; at most 32); never more
+   * than there are requests.
+   */
+  constructor(
+    db: DynamoDBDocumentClient,
+    table: string,
+    readonly writesInFlight: number = WRITES_IN_FLIGHT.standard,
+  ) {
+    super(db, table);
+  }
+
   /**
    * Writes a run's record unless a run of that id exists from another execution; returns whether
    * it wrote. A retry of the same execution's Plan (same `executionStart`) writes it again.
@@ -60,7 +77,7 @@ export class RunStore extends RunReader {
 
   /** Writes items in batches of 25 with bounded parallelism, retrying unprocessed ones. */
   async putMany(items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
-    const limit = pLimit(WRITE_CONCURRENCY);
+    const limit = pLimit(this.writesInFlight);
     const chunks: Record<string, unknown>[][] = [];
     for (let i = 0; i < items.length; i += BATCH_WRITE_MAX_ITEMS)
       chunks.push(items.slice(i, i + BATCH_WRITE_MAX_ITEMS));

@@ -741,6 +741,8 @@ describe(`sls package --stage ${STAGE}`, () => {
             { AttributeName: 'resultAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
+          // Warmed only with the runsWarmWrites param (large-fleet.test.ts): no property by default.
+          WarmThroughput: { Ref: 'AWS::NoValue' },
         },
       ]);
     });
