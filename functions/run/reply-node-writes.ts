@@ -19,13 +19,28 @@ import {
 import { replyFields, setExpression } from './reply-fields.ts';
 
 /**
- * `unknown`: the reply names no node of the run, a node of another batch, or a batch that was
- * never dispatched (no genuine agent can have been asked yet): it changes nothing.
+ * `unknown`: the reply names no node of the run, a node of another batch or dispatch group, or a
+ * batch that was never dispatched (no genuine agent can have been asked yet): it changes nothing.
  */
 export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
 
-/** What one reply did, and the markers its node's status now implies for the batch's counts. */
-export type Applied = { outcome: ReplyOutcome; markers: Marker[] };
+/**
+ * What one reply did, the markers its node's status now implies for its group's counts, and that
+ * group (the node's, as its record says: 0 on a record older than groups; undefined when the reply
+ * counts nothing).
+ */
+export type Applied = { outcome: ReplyOutcome; markers: Marker[]; group?: number };
+
+const NOTHING: Applied = { outcome: 'unknown', markers: [] };
+
+/** Whether a node record is the one a reply answers for: same batch, and same group if it names one. */
+function answersFor(reply: RunReply, item: NodeRunItem | undefined): item is NodeRunItem {
+  return (
+    item !== undefined &&
+    item.batch === reply.batch &&
+    (reply.group === undefined || item.group === reply.group)
+  );
+}
 
 export class NodeReplyWriter {
   constructor(
@@ -41,33 +56,33 @@ export class NodeReplyWriter {
   async apply(reply: RunReply, queuedAt: number | undefined): Promise<Applied> {
     const fields = replyFields(reply, this.now());
     const status = statusAfter(reply);
-    // The reply's batch must be the node's: a host cannot move its node with a reply that names
-    // another batch (nor add to that batch's counters).
-    const condition = moveCondition(REPLY_MOVE[reply.type], acceptedFrom(reply), status, {
-      batch: reply.batch,
-    });
+    // The reply's batch (and group) must be the node's: a host cannot move its node with a reply
+    // that names another batch or group (nor add to their counts).
+    const condition = moveCondition(REPLY_MOVE[reply.type], acceptedFrom(reply), status, guardOf(reply));
     const expr = setExpression({ ...fields, status });
     try {
-      await this.items.update(reply.runId, nodeSk(reply.nodeId), {
+      const old = await this.items.update<Pick<NodeRunItem, 'group'>>(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
         values: { ...expr.values, ...condition.values },
+        // A reply that names no group (an older agent) learns its node's from the record it moved.
+        ...(reply.group === undefined ? { ReturnValues: 'ALL_OLD' as const } : {}),
       });
-      return { outcome: 'recorded', markers: markersFor({ status }) };
+      return { outcome: 'recorded', markers: markersFor({ status }), group: reply.group ?? old?.group ?? 0 };
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
     // States only move forward: a node that was in none of them will never be again.
     const item = await this.getNode(reply.runId, reply.nodeId);
-    if (!item || item.batch !== reply.batch) return { outcome: 'unknown', markers: [] };
+    if (!answersFor(reply, item)) return NOTHING;
     if (item.status === 'no_response' && (await this.#sentInTime(reply, queuedAt))) {
       const reopened = await this.#reopen(reply, fields, status);
       if (reopened) return reopened;
       return this.#applyLate(reply, fields);
     }
     const outcome = await this.#recordLate(reply, fields, item);
-    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
+    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [], group: item.group ?? 0 };
   }
 
   /** Whether a reply reached SQS by the time its batch's acknowledgement window closed. */
@@ -88,10 +103,10 @@ export class NodeReplyWriter {
     status: NodeStatus,
   ): Promise<Applied | undefined> {
     if (!isNodeMove('no_response', status, false)) return undefined;
-    const condition = moveCondition('reopen', ['no_response'], status, { batch: reply.batch });
+    const condition = moveCondition('reopen', ['no_response'], status, guardOf(reply));
     const expr = setExpression({ ...fields, status });
     try {
-      await this.items.update(reply.runId, nodeSk(reply.nodeId), {
+      const old = await this.items.update<Pick<NodeRunItem, 'group'>>(reply.runId, nodeSk(reply.nodeId), {
         UpdateExpression: `${expr.UpdateExpression} REMOVE #closed`,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: {
@@ -100,8 +115,9 @@ export class NodeReplyWriter {
           '#closed': 'closed',
         },
         values: { ...expr.values, ...condition.values },
+        ReturnValues: 'ALL_OLD',
       });
-      return { outcome: 'recorded', markers: markersFor({ status }) };
+      return { outcome: 'recorded', markers: markersFor({ status }), group: old?.group ?? 0 };
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
       return undefined;
@@ -111,9 +127,9 @@ export class NodeReplyWriter {
   /** The late path once more, from the node as it is now. */
   async #applyLate(reply: RunReply, fields: Record<string, unknown>): Promise<Applied> {
     const item = await this.getNode(reply.runId, reply.nodeId);
-    if (!item || item.batch !== reply.batch) return { outcome: 'unknown', markers: [] };
+    if (!answersFor(reply, item)) return NOTHING;
     const outcome = await this.#recordLate(reply, fields, item);
-    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
+    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [], group: item.group ?? 0 };
   }
 
   /**
@@ -189,4 +205,9 @@ export class NodeReplyWriter {
   async getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
     return this.items.get<NodeRunItem>(runId, nodeSk(nodeId));
   }
+}
+
+/** What a reply's move checks of its node beyond its status: the batch, and the group it names. */
+function guardOf(reply: RunReply): { batch: number; group?: number } {
+  return { batch: reply.batch, ...(reply.group !== undefined ? { group: reply.group } : {}) };
 }

@@ -23,10 +23,20 @@ export class RunItems {
     readonly table: string,
   ) {}
 
-  /** A consistent read of one item. */
-  async get<T>(runId: string, sk: string): Promise<T | undefined> {
+  /** A consistent read of one item: of only `fields` when given (what the caller needs). */
+  async get<T>(runId: string, sk: string, fields?: readonly string[]): Promise<T | undefined> {
     const out = await this.db.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall({ runId, sk }), ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ runId, sk }),
+        ConsistentRead: true,
+        ...(fields
+          ? {
+              ProjectionExpression: fields.map((_, i) => `#f${i}`).join(', '),
+              ExpressionAttributeNames: Object.fromEntries(fields.map((f, i) => [`#f${i}`, f])),
+            }
+          : {}),
+      }),
     );
     return out.Item ? (unmarshall(out.Item) as T) : undefined;
   }

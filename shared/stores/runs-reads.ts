@@ -16,7 +16,9 @@ import {
   RESULTS_INDEX,
   batchSk,
   nodeSk,
+  tallySk,
   type BatchItem,
+  type TallyItem,
   type NodeRunItem,
   type RunMetaItem,
 } from '../runs-table.ts';
@@ -29,6 +31,7 @@ const NODE_FIELDS_WITHOUT_OUTPUT = [
   'nodeId',
   'identity',
   'batch',
+  'group',
   'inbox',
   'status',
   'closed',
@@ -114,6 +117,14 @@ export class RunReader {
       ExpressionAttributeValues: values,
       ConsistentRead: true,
     })) as unknown as NodeRunItem[];
+  }
+
+  /** The tallies (answer counts) of some dispatch groups of a batch, consistent, 100 keys a request. */
+  async getTallies(runId: string, batch: number, groups: readonly number[]): Promise<TallyItem[]> {
+    return this.#batchGet<TallyItem>(
+      groups.map((group) => ({ runId, sk: tallySk(batch, group) })),
+      true,
+    );
   }
 
   /** The full node items (with output) of some nodes of a run, 100 keys a request. */
