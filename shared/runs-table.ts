@@ -1,7 +1,11 @@
 /**
- * Layout of the runs table: one partition per run (`runId`), with sort keys `meta`, `batch#NNNN`,
- * `group#NNNN#GGGG`, `tally#NNNN#GGGG` and `node#<nodeId>`. Shared by the control plane (writes)
- * and the CLI (reads).
+ * Layout of the runs table. A run's own items share its partition (`runId`), with sort keys
+ * `meta`, `batch#NNNN` and `group#NNNN#GGGG`. Each dispatch group's items, its tally
+ * (`tally#NNNN#GGGG`) and its node items (`node#<nodeId>`), have a partition of their own,
+ * `groupPk`, so a run's writes and reads spread over one partition per group instead of meeting
+ * one partition's 1,000 writes a second (runs planned before that keep their node items under
+ * `runId`, and are read there too). Every key is composed here. Shared by the control plane
+ * (writes) and the CLI (reads).
  */
 import type { CapturedStream, FilterSpec, RunOptions, Command, Action } from './messages.ts';
 
@@ -14,7 +18,9 @@ export const NODE_SK_PREFIX = 'node#';
  * state machine's Map state passes the group's key, never its hosts, within the 256 KiB payload).
  */
 export const groupSk = (batch: number, group: number): string =>
-  `group#${String(batch).padStart(4, '0')}#${String(group).padStart(4, '0')}`;
+  `${groupSkPrefix(batch)}${String(group).padStart(4, '0')}`;
+/** The sort key prefix of one batch's group items. */
+export const groupSkPrefix = (batch: number): string => `group#${String(batch).padStart(4, '0')}#`;
 /**
  * The runs table's sparse index of node items by `resultAt` (hash `runId`, keys only): what a
  * watcher queries to read only the hosts that landed since its last read.
@@ -25,6 +31,15 @@ export const RESULTS_INDEX = 'byResult';
  * A dispatch group's tally: the item that counts the group's answers (TallyItem). Its own item,
  * not the group's, so a counting update costs the tally's size, never the group's target list.
  */
+export const TALLY_SK_PREFIX = 'tally#';
+
+/**
+ * The partition key (`runId` attribute) of a dispatch group's tally and node items; they keep the
+ * run's own id in `run`.
+ */
+export const groupPk = (runId: string, batch: number, group: number): string =>
+  `${runId}#${String(batch).padStart(4, '0')}#${String(group).padStart(4, '0')}`;
+
 export const tallySk = (batch: number, group: number): string =>
   `tally#${String(batch).padStart(4, '0')}#${String(group).padStart(4, '0')}`;
 
@@ -155,7 +170,10 @@ export interface BatchItem {
  * (functions/run/ledger-fit.ts keeps that under DynamoDB's 400 KB).
  */
 export interface TallyItem {
+  /** The group's partition key (`groupPk`). */
   runId: string;
+  /** The run's id. */
+  run: string;
   sk: string;
   batch: number;
   group: number;
@@ -178,7 +196,13 @@ export interface GroupItem {
 }
 
 export interface NodeRunItem {
+  /**
+   * The item's partition key: its dispatch group's (`groupPk`), or the run's id for runs planned
+   * before node items were spread over groups. Pass it as is to the stores' node writes.
+   */
   runId: string;
+  /** The run's id (absent on runs planned before node items were spread over groups). */
+  run?: string;
   sk: string;
   nodeId: string;
   identity: string;

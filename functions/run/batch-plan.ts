@@ -2,10 +2,12 @@
  * The items Plan writes for one batch: the batch item (its expected count and number of dispatch
  * groups), one group item (its targets, for Dispatch) and one tally item (its counts, for the
  * ledger) per dispatch group, and one node item per target, which names its batch and group so a
- * reply can only move and count its node in the batch and group it was sent in.
+ * reply can only move and count its node in the batch and group it was sent in. A group's tally
+ * and node items are in the group's own partition (`groupPk`); the others in the run's.
  */
 import {
   batchSk,
+  groupPk,
   nodeSk,
   tallySk,
   type BatchItem,
@@ -41,7 +43,8 @@ export function planBatch(
     expiresAt,
   );
   const tallies: TallyItem[] = groups.map((g) => ({
-    runId,
+    runId: groupPk(runId, batch, g.group),
+    run: runId,
     sk: tallySk(batch, g.group),
     batch,
     group: g.group,
@@ -53,7 +56,8 @@ export function planBatch(
   for (const g of groups) {
     for (const target of targets.slice(offset, offset + g.nodeIds.length)) {
       nodes.push({
-        runId,
+        runId: groupPk(runId, batch, g.group),
+        run: runId,
         sk: nodeSk(target.nodeId),
         nodeId: target.nodeId,
         identity: target.identity,

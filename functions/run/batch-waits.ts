@@ -8,7 +8,7 @@
  */
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
-import { batchSk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
+import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
 import {
   acksComplete,
@@ -72,7 +72,7 @@ export class BatchWaits {
   ): Promise<TallyItem | undefined> {
     const entries = [...markers.entries()];
     try {
-      return await this.items.update<TallyItem>(runId, tallySk(batch, group), {
+      return await this.items.update<TallyItem>(groupPk(runId, batch, group), tallySk(batch, group), {
         UpdateExpression: 'ADD ' + entries.map((_, i) => `#m${i} :m${i}`).join(', '),
         ConditionExpression: 'attribute_exists(runId)',
         ExpressionAttributeNames: Object.fromEntries(entries.map(([marker], i) => [`#m${i}`, marker])),
@@ -164,7 +164,9 @@ export class BatchWaits {
     const open = Array.from({ length: count }, (_, g) => g).filter((g) => !batch.groupsDone?.has(g));
     if (open.some((g) => batch.groupsAcked?.has(g))) return false;
     const tallies = await Promise.all(
-      open.map((g) => this.items.get<TallyItem>(batch.runId, tallySk(batch.batch, g))),
+      open.map((g) =>
+        this.items.get<TallyItem>(groupPk(batch.runId, batch.batch, g), tallySk(batch.batch, g)),
+      ),
     );
     return tallies.every((tally) => tally !== undefined && resultsComplete(tallyCounts(tally)));
   }

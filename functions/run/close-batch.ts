@@ -135,11 +135,14 @@ export async function closeBatch(input: unknown, deps: CloseDeps): Promise<RunSt
     nodes.map(async (node) => {
       const silent: NodeRunItem['status'] = cancelled ? 'cancelled' : 'no_response';
       const unfinished: NodeRunItem['status'] = cancelled ? 'cancelled' : 'timed_out';
-      if (node.status === 'pending' && (await deps.runs.closeNode(runId, node.nodeId, 'pending', silent))) {
+      if (
+        node.status === 'pending' &&
+        (await deps.runs.closeNode(node.runId, node.nodeId, 'pending', silent))
+      ) {
         node.status = silent;
       } else if (
         node.status === 'acked' &&
-        (await deps.runs.closeNode(runId, node.nodeId, 'acked', unfinished))
+        (await deps.runs.closeNode(node.runId, node.nodeId, 'acked', unfinished))
       ) {
         node.status = unfinished;
       }

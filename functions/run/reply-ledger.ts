@@ -8,7 +8,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { BatchItem } from '#shared/runs-table.ts';
+import { groupPk, type BatchItem } from '#shared/runs-table.ts';
 import { RunItems } from '#shared/stores/runs-items.ts';
 import type { RunReply } from './reply-transitions.ts';
 import { NodeReplyWriter, type Applied, type ReplyOutcome } from './reply-node-writes.ts';
@@ -158,7 +158,7 @@ export class ReplyLedger {
     nodeId: string,
     error: string,
   ): Promise<void> {
-    if (!(await this.#nodes.markUnreachable(runId, nodeId, error))) return;
+    if (!(await this.#nodes.markUnreachable(groupPk(runId, at.batch, at.group), nodeId, error))) return;
     const markers: Markers = new Map([['unreachableBy', new Set([nodeId])]]);
     const tally = await this.#waits.addMarkers(runId, at.batch, at.group, markers);
     const batch = await this.#waits.readBatch(runId, at.batch);

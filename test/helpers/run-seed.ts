@@ -5,7 +5,16 @@
 import { BatchWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { planBatch, planItems, type BatchPlan } from '#functions/run/batch-plan.ts';
 import { sumCounts, tallyCounts, type BatchCounts } from '#functions/run/reply-transitions.ts';
-import { batchSk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
+import { RunReader } from '#shared/stores/runs-reads.ts';
+import {
+  batchSk,
+  groupPk,
+  nodeSk,
+  tallySk,
+  type BatchItem,
+  type NodeRunItem,
+  type TallyItem,
+} from '#shared/runs-table.ts';
 
 export interface SeedOptions {
   batch?: number;
@@ -63,9 +72,45 @@ export async function batchCountsOf(
   const tallies: TallyItem[] = [];
   for (let group = 0; group < (item.groupCount ?? 1); group++) {
     const out = await db.send(
-      new GetCommand({ TableName: table, Key: { runId, sk: tallySk(batch, group) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: table,
+        Key: { runId: groupPk(runId, batch, group), sk: tallySk(batch, group) },
+        ConsistentRead: true,
+      }),
     );
     if (out.Item) tallies.push(out.Item as TallyItem);
   }
   return sumCounts(tallies.map(tallyCounts));
+}
+
+/** A node item of a seeded run, read consistently from its group's partition (group 0 unless told). */
+export async function nodeItemOf(
+  db: DynamoDBDocumentClient,
+  table: string,
+  runId: string,
+  nodeId: string,
+  at: { batch?: number; group?: number } = {},
+): Promise<NodeRunItem | undefined> {
+  const out = await db.send(
+    new GetCommand({
+      TableName: table,
+      Key: { runId: groupPk(runId, at.batch ?? 0, at.group ?? 0), sk: nodeSk(nodeId) },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item as NodeRunItem | undefined;
+}
+
+/**
+ * A node item of a run, wherever the run's layout keeps it (its group's partition, or the run's on
+ * runs planned before groups had partitions), with its output: read through RunReader.
+ */
+export async function runNodeOf(
+  db: DynamoDBDocumentClient,
+  table: string,
+  runId: string,
+  nodeId: string,
+): Promise<NodeRunItem | undefined> {
+  const nodes = await new RunReader(db, table).queryNodes(runId, { withOutput: true });
+  return nodes.find((node) => node.nodeId === nodeId);
 }

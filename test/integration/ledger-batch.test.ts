@@ -10,6 +10,7 @@ import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import {
   batchSk,
+  groupPk,
   nodeSk,
   tallySk,
   type BatchItem,
@@ -42,7 +43,7 @@ async function seed(runId: string, status: NodeRunItem['status'], closed = false
   await t.db.send(
     new UpdateCommand({
       TableName: table,
-      Key: { runId, sk: nodeSk('web-1') },
+      Key: { runId: groupPk(runId, 0, 0), sk: nodeSk('web-1') },
       UpdateExpression: closed ? 'SET #s = :s, closed = :c' : 'SET #s = :s',
       ExpressionAttributeNames: { '#s': 'status' },
       ExpressionAttributeValues: { ':s': status, ...(closed ? { ':c': true } : {}) },
@@ -69,7 +70,7 @@ describe('a reply naming another batch than its node', () => {
     ]);
 
     expect(outcomes).toEqual(['unknown', 'unknown']);
-    expect((await get<NodeRunItem>(runId, nodeSk('web-1'))).status).toBe('pending');
+    expect((await get<NodeRunItem>(groupPk(runId, 0, 0), nodeSk('web-1'))).status).toBe('pending');
     for (const batch of [0, 1])
       expect((await batchCountsOf(t.db, t.stack.file.runsTable, runId, batch)).acked).toBe(0);
   });
@@ -80,7 +81,7 @@ describe('a reply naming another batch than its node', () => {
     const ledger = new ReplyLedger({ db, sfn: t.sfn, table: t.stack.file.runsTable, now: () => 1 });
 
     expect(await ledger.record([ackReply({ runId, nodeId: 'web-1', batch: 7 })])).toEqual(['unknown']);
-    expect((await get<NodeRunItem>(runId, nodeSk('web-1'))).status).toBe('no_response');
+    expect((await get<NodeRunItem>(groupPk(runId, 0, 0), nodeSk('web-1'))).status).toBe('no_response');
   });
 });
 
@@ -93,7 +94,7 @@ describe('a reply naming another dispatch group than its node', () => {
     });
   }
   const tally = (runId: string, group: number) =>
-    get<TallyItem>(runId, tallySk(0, group)).then((item) => tallyCounts(item));
+    get<TallyItem>(groupPk(runId, 0, group), tallySk(0, group)).then((item) => tallyCounts(item));
 
   it('moves nothing and counts nothing when the group is forged, in either group', async () => {
     const runId = newRunId();
@@ -108,7 +109,9 @@ describe('a reply naming another dispatch group than its node', () => {
 
     expect(outcomes).toEqual(['unknown', 'unknown', 'unknown']);
     for (const id of ['web-1', 'web-2', 'web-3'])
-      expect((await get<NodeRunItem>(runId, nodeSk(id))).status).toBe('pending');
+      expect(
+        (await get<NodeRunItem>(groupPk(runId, 0, Number(id.slice(4)) > 2 ? 1 : 0), nodeSk(id))).status,
+      ).toBe('pending');
     expect(await tally(runId, 0)).toMatchObject({ acked: 0, done: 0 });
     expect(await tally(runId, 1)).toMatchObject({ acked: 0, done: 0 });
     expect((await get<BatchItem>(runId, batchSk(0))).groupsAcked).toBeUndefined();

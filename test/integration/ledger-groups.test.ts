@@ -9,7 +9,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
-import { batchSk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
+import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ackReply, resultReply } from '../helpers/factories.ts';
@@ -143,7 +143,8 @@ describe('ReplyLedger: counts per dispatch group', () => {
         if (
           !registered &&
           command instanceof UpdateItemCommand &&
-          command.input.Key?.sk?.S === tallySk(0, 1)
+          command.input.Key?.sk?.S === tallySk(0, 1) &&
+          command.input.Key?.runId?.S === groupPk(runId, 0, 1)
         ) {
           registered = true;
           await ledgerOn(plainDb).registerWait(runId, 0, 'results', 'token-results');
@@ -200,7 +201,11 @@ describe('ReplyLedger: counts per dispatch group', () => {
     ).toBeLessThan(400);
     const tally = (
       await test.db.send(
-        new GetCommand({ TableName: table, Key: { runId, sk: tallySk(0, 2) }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: table,
+          Key: { runId: groupPk(runId, 0, 2), sk: tallySk(0, 2) },
+          ConsistentRead: true,
+        }),
       )
     ).Item as TallyItem;
     expect(tally).toMatchObject({ expected: 200, group: 2 });

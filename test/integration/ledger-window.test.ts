@@ -20,7 +20,14 @@ import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { RunStore } from '#shared/stores/runs-store.ts';
 import { closeBatch } from '#functions/run/close-batch.ts';
 import { finishRun } from '#functions/run/finish-run.ts';
-import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
+import {
+  batchSk,
+  groupPk,
+  nodeSk,
+  type BatchItem,
+  type NodeRunItem,
+  type RunMetaItem,
+} from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
@@ -89,7 +96,11 @@ const finish = () =>
 
 async function node(nodeId: string): Promise<NodeRunItem> {
   const out = await test.db.send(
-    new GetCommand({ TableName: table, Key: { runId, sk: nodeSk(nodeId) }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: { runId: groupPk(runId, 0, 0), sk: nodeSk(nodeId) },
+      ConsistentRead: true,
+    }),
   );
   return out.Item as NodeRunItem;
 }

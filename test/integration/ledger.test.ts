@@ -5,7 +5,7 @@ import type { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { RunStore } from '#shared/stores/runs-store.ts';
-import { batchSk, nodeSk, tallySk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
+import { batchSk, groupPk, nodeSk, tallySk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
@@ -56,9 +56,13 @@ async function batchItem(batch = 0): Promise<BatchItem & { acksDoneAt?: number; 
   return out.Item as BatchItem;
 }
 
-async function nodeItem(nodeId: string): Promise<(NodeRunItem & { lateAs?: string }) | undefined> {
+async function nodeItem(nodeId: string, batch = 0): Promise<(NodeRunItem & { lateAs?: string }) | undefined> {
   const out = await test.db.send(
-    new GetCommand({ TableName: table, Key: { runId, sk: nodeSk(nodeId) }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: { runId: groupPk(runId, batch, 0), sk: nodeSk(nodeId) },
+      ConsistentRead: true,
+    }),
   );
   return out.Item as NodeRunItem | undefined;
 }
@@ -232,7 +236,9 @@ describe('ReplyLedger', () => {
   it('records a result after the batch gave up on a silent node as late, with its output, counting nothing', async () => {
     // Prepare
     await seedRun(['web-1']);
-    expect(await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response')).toBe(true);
+    expect(
+      await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response'),
+    ).toBe(true);
 
     // Act
     const outcomes = await ledger.record([
@@ -256,7 +262,7 @@ describe('ReplyLedger', () => {
     // Prepare
     await seedRun(['web-1']);
     await ledger.record([ack()]);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'acked', 'timed_out');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'acked', 'timed_out');
 
     // Act
     const outcomes = await ledger.record([result()]);
@@ -269,7 +275,7 @@ describe('ReplyLedger', () => {
 
   it('records an ack after the batch gave up on a silent node as late, counting nothing', async () => {
     await seedRun(['web-1']);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response');
 
     const outcomes = await ledger.record([ack()]);
 
@@ -282,8 +288,8 @@ describe('ReplyLedger', () => {
     // Prepare: the cancel closed web-1 while its ack was still delayed; web-2 finished before it.
     await seedRun(['web-1', 'web-2']);
     const store = new RunStore(test.db, table);
-    await store.closeNode(runId, 'web-1', 'pending', 'cancelled');
-    await store.closeNode(runId, 'web-2', 'pending', 'cancelled');
+    await store.closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'cancelled');
+    await store.closeNode(groupPk(runId, 0, 0), 'web-2', 'pending', 'cancelled');
     const killed = result('web-1', {
       exitCode: null,
       signal: 'SIGTERM',
@@ -305,7 +311,7 @@ describe('ReplyLedger', () => {
   it('keeps why the run gave up on a host through its late ack and late result', async () => {
     // Prepare
     await seedRun(['web-1']);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response');
     await ledger.record([ack()]);
 
     // Act
@@ -319,7 +325,7 @@ describe('ReplyLedger', () => {
   it('keeps the first late result and treats a copy of it as a duplicate', async () => {
     // Prepare
     await seedRun(['web-1']);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response');
     await ledger.record([result('web-1', { exitCode: 0 })]);
 
     // Act
@@ -587,7 +593,7 @@ describe('ReplyLedger counting under faults', () => {
     await test.db.send(
       new UpdateCommand({
         TableName: table,
-        Key: { runId, sk: nodeSk('web-1') },
+        Key: { runId: groupPk(runId, 0, 0), sk: nodeSk('web-1') },
         UpdateExpression: 'SET #s = :s, exitCode = :zero',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':s': 'succeeded', ':zero': 0 },
@@ -636,7 +642,7 @@ describe('ReplyLedger counting under faults', () => {
 
     // Assess
     expect(outcomes).toEqual(['unknown', 'recorded']);
-    expect(await nodeItem('web-2')).toMatchObject({ status: 'pending' });
+    expect(await nodeItem('web-2', 1)).toMatchObject({ status: 'pending' });
     expect(await counters(1)).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 0 });
   });
 

@@ -6,7 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planRun } from '#functions/run/plan-run.ts';
-import { groupSk, tallySk, batchSk, nodeSk, type NodeRunItem, type TallyItem } from '#shared/runs-table.ts';
+import {
+  groupPk,
+  groupSk,
+  tallySk,
+  batchSk,
+  nodeSk,
+  type NodeRunItem,
+  type TallyItem,
+} from '#shared/runs-table.ts';
 import { NodesStore } from '#shared/stores/nodes-store.ts';
 import type { RunStore } from '#shared/stores/runs-store.ts';
 import { MAX_ITEM_BYTES, markerBytes } from '#functions/run/ledger-fit.ts';
@@ -14,6 +22,7 @@ import { nodeItem } from '../helpers/factories.ts';
 import { fakeNodesTable } from '../helpers/fake-nodes-table.ts';
 
 const NOW = 10_000_000;
+const RUN_ID = '01HZY8J9K2M3N4P5Q6R7S8T9VW';
 const HOSTS = 50_000;
 
 function recordingRuns() {
@@ -40,8 +49,8 @@ describe('Plan at 50,000 hosts', () => {
 
     const state = await planRun(
       {
-        request: { runId: '01HZY8J9K2M3N4P5Q6R7S8T9VW', command: { shell: 'true' } },
-        execution: { name: '01HZY8J9K2M3N4P5Q6R7S8T9VW', startTime: '2026-01-01T00:00:00Z' },
+        request: { runId: RUN_ID, command: { shell: 'true' } },
+        execution: { name: RUN_ID, startTime: '2026-01-01T00:00:00Z' },
       },
       { runs, nodes: new NodesStore(db, 'nodes', 4), now: () => NOW, retentionDays: 1 },
     );
@@ -54,7 +63,12 @@ describe('Plan at 50,000 hosts', () => {
     const tallies = written.filter((item) => String(item.sk).startsWith('tally#')) as unknown as TallyItem[];
     expect(tallies).toHaveLength(100);
     expect(tallies.every((t) => t.expected === 500)).toBe(true);
-    expect(bySk.get(tallySk(0, 99))).toMatchObject({ batch: 0, group: 99, expected: 500 });
+    expect(bySk.get(tallySk(0, 99))).toMatchObject({
+      runId: groupPk(RUN_ID, 0, 99),
+      run: RUN_ID,
+      group: 99,
+      expected: 500,
+    });
     // Each node names the group whose document it is sent in, the one its replies count in.
     const nodes = written.filter((item) => String(item.sk).startsWith('node#')) as unknown as NodeRunItem[];
     expect(nodes).toHaveLength(HOSTS);
@@ -62,6 +76,8 @@ describe('Plan at 50,000 hosts', () => {
       const targets = (bySk.get(groupSk(0, group)) as { nodeIds: string[] }).nodeIds;
       expect(targets).toHaveLength(500);
       expect(targets.every((id) => bySk.get(nodeSk(id))?.group === group)).toBe(true);
+      // …and lives in that group's own partition, so the run's writes spread over 100 of them.
+      expect(targets.every((id) => bySk.get(nodeSk(id))?.runId === groupPk(RUN_ID, 0, group))).toBe(true);
       // Every group's answer sets fit a tally with room to spare.
       expect(markerBytes(targets)).toBeLessThan(MAX_ITEM_BYTES / 10);
     }
