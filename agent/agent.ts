@@ -301,8 +301,7 @@ export class Agent {
             v: MESSAGE_VERSION,
             ...this.#origin(),
             type: 'rejected',
-            runId: decision.request.runId,
-            batch: decision.request.batch,
+            ...requestRef(decision.request),
             reason: decision.reason,
           }),
         );
@@ -493,7 +492,12 @@ export class Agent {
   }
 }
 
-const requestRef = (r: SignedRequest) => ({ runId: r.runId, batch: r.batch });
+/** What a reply echoes of its request: the run, the batch and the dispatch group it counts in. */
+const requestRef = (r: SignedRequest) => ({
+  runId: r.runId,
+  batch: r.batch,
+  ...(r.group !== undefined ? { group: r.group } : {}),
+});
 
 interface PendingAck {
   timer?: NodeJS.Timeout;

@@ -149,13 +149,19 @@ class LandingReader {
     return this.fetch(landed.filter((k) => !this.seen.has(k.nodeId)));
   }
 
-  /** The full items (with output) of the hosts given, those with an outcome, marked seen. */
-  async fetch(hosts: readonly { nodeId: string }[]): Promise<NodeRunItem[]> {
+  /**
+   * The full items (with output) of the hosts given, those with an outcome, marked seen. `pk`
+   * (or a node item's `runId`): the partition each host's item is in, its group's.
+   */
+  async fetch(hosts: readonly ({ nodeId: string; pk: string } | NodeRunItem)[]): Promise<NodeRunItem[]> {
     if (hosts.length === 0) return [];
-    const ids = [...new Set(hosts.map((h) => h.nodeId))];
-    const full = (await this.#runs.getNodes(this.runId, ids)).filter(
-      (n) => TERMINAL_NODE_STATUSES.has(n.status) && !this.seen.has(n.nodeId),
-    );
+    const byPartition = new Map<string, Set<string>>();
+    for (const host of hosts) {
+      const pk = 'pk' in host ? host.pk : host.runId;
+      byPartition.set(pk, (byPartition.get(pk) ?? new Set()).add(host.nodeId));
+    }
+    const read = await Promise.all([...byPartition].map(([pk, ids]) => this.#runs.getNodes(pk, [...ids])));
+    const full = read.flat().filter((n) => TERMINAL_NODE_STATUSES.has(n.status) && !this.seen.has(n.nodeId));
     for (const node of full) this.seen.add(node.nodeId);
     return full.sort(byLanding);
   }

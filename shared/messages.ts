@@ -164,6 +164,9 @@ export const runInputSchema = z
   .superRefine(ttlWithinWindow);
 export type RunInput = z.infer<typeof runInputSchema>;
 
+/** A dispatch group's index in its batch (functions/run/dispatch-groups.ts: at most 200). */
+const groupSchema = z.number().int().min(0).max(9_999);
+
 /**
  * The part of a request that is signed: common to every target of one dispatch group, so one
  * signature (one KMS call in AWS) covers many hosts. Agents check they are among `targets`.
@@ -173,6 +176,11 @@ export const signedRequestSchema = z
     v: z.literal(MESSAGE_VERSION),
     runId: z.string().min(1),
     batch: z.number().int().min(0),
+    /**
+     * The dispatch group of the batch the targets belong to: agents echo it in their replies, so
+     * ingest counts each reply on its group's tally. Optional: documents signed before it existed.
+     */
+    group: groupSchema.optional(),
     action: actionSchema,
     command: commandSchema.optional(),
     timeoutSec: z.number().int().min(1),
@@ -287,16 +295,23 @@ export const heartbeatReplySchema = z
     if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['facts'], message: problem });
   });
 
-export const ackReplySchema = z
-  .object({ ...replyBase, type: z.literal('ack'), runId: z.string().min(1), batch: z.number().int().min(0) })
-  .strict();
+/**
+ * The run a reply answers: its batch and (echoed from the signed request) its dispatch group, which
+ * agents older than groups do not send: then ingest finds the group on the node's record.
+ */
+const replyRun = {
+  runId: z.string().min(1),
+  batch: z.number().int().min(0),
+  group: groupSchema.optional(),
+};
+
+export const ackReplySchema = z.object({ ...replyBase, type: z.literal('ack'), ...replyRun }).strict();
 
 export const rejectedReplySchema = z
   .object({
     ...replyBase,
     type: z.literal('rejected'),
-    runId: z.string().min(1),
-    batch: z.number().int().min(0),
+    ...replyRun,
     reason: z.string(),
   })
   .strict();
@@ -315,8 +330,7 @@ export const resultReplySchema = z
   .object({
     ...replyBase,
     type: z.literal('result'),
-    runId: z.string().min(1),
-    batch: z.number().int().min(0),
+    ...replyRun,
     /** Exit code, or null when the process ended by a signal or never started. */
     exitCode: z.number().int().nullable(),
     signal: z.string().nullable(),

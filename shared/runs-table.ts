@@ -1,6 +1,11 @@
 /**
- * Layout of the runs table: one partition per run (`runId`), with sort keys
- * `meta`, `batch#NNNN`, `group#NNNN#GGGG` and `node#<nodeId>`. Shared by the control plane (writes) and the CLI (reads).
+ * Layout of the runs table. A run's own items share its partition (`runId`), with sort keys
+ * `meta`, `batch#NNNN` and `group#NNNN#GGGG`. Each dispatch group's items, its tally
+ * (`tally#NNNN#GGGG`) and its node items (`node#<nodeId>`), have a partition of their own,
+ * `groupPk`, so a run's writes and reads spread over one partition per group instead of meeting
+ * one partition's 1,000 writes a second (runs planned before that keep their node items under
+ * `runId`, and are read there too). Every key is composed here. Shared by the control plane
+ * (writes) and the CLI (reads).
  */
 import type { CapturedStream, FilterSpec, RunOptions, Command, Action } from './messages.ts';
 
@@ -13,12 +18,30 @@ export const NODE_SK_PREFIX = 'node#';
  * state machine's Map state passes the group's key, never its hosts, within the 256 KiB payload).
  */
 export const groupSk = (batch: number, group: number): string =>
-  `group#${String(batch).padStart(4, '0')}#${String(group).padStart(4, '0')}`;
+  `${groupSkPrefix(batch)}${String(group).padStart(4, '0')}`;
+/** The sort key prefix of one batch's group items. */
+export const groupSkPrefix = (batch: number): string => `group#${String(batch).padStart(4, '0')}#`;
 /**
  * The runs table's sparse index of node items by `resultAt` (hash `runId`, keys only): what a
  * watcher queries to read only the hosts that landed since its last read.
  */
 export const RESULTS_INDEX = 'byResult';
+
+/**
+ * A dispatch group's tally: the item that counts the group's answers (TallyItem). Its own item,
+ * not the group's, so a counting update costs the tally's size, never the group's target list.
+ */
+export const TALLY_SK_PREFIX = 'tally#';
+
+/**
+ * The partition key (`runId` attribute) of a dispatch group's tally and node items; they keep the
+ * run's own id in `run`.
+ */
+export const groupPk = (runId: string, batch: number, group: number): string =>
+  `${runId}#${String(batch).padStart(4, '0')}#${String(group).padStart(4, '0')}`;
+
+export const tallySk = (batch: number, group: number): string =>
+  `tally#${String(batch).padStart(4, '0')}#${String(group).padStart(4, '0')}`;
 
 /**
  * Per-node states. `pending`: planned and (once its batch is dispatched) sent, not yet acknowledged.
@@ -110,10 +133,9 @@ export interface RunMetaItem extends PhaseTimes {
 }
 
 /**
- * A batch: its expected count and its counting markers, one set of node ids per kind of answer
- * (a count is a set's size, so counting the same node again changes nothing). A set is absent
- * until its first member: DynamoDB stores no empty sets. With ~20-byte node ids the item stays
- * under DynamoDB's 400 KB up to roughly 9,000 hosts per batch.
+ * A batch: its expected count, which of its dispatch groups have every answer (their tallies hold
+ * the node ids), and the task tokens of its two waits. A few hundred bytes whatever the batch's
+ * size, so every update of it costs one write unit or two.
  */
 export interface BatchItem {
   runId: string;
@@ -122,10 +144,13 @@ export interface BatchItem {
   expected: number;
   /** Dispatch groups of the batch (`groupSk(batch, 0…groupCount-1)`); absent on older runs: one. */
   groupCount?: number;
-  ackedBy?: Set<string>;
-  rejectedBy?: Set<string>;
-  doneBy?: Set<string>;
-  unreachableBy?: Set<string>;
+  /**
+   * Groups whose every host answered the acknowledgement wait (acked, rejected or unreachable), and
+   * groups whose every host answered and every host that acknowledged reported its result: added
+   * when a tally update shows it (a set, so adding twice changes nothing). Absent until the first.
+   */
+  groupsAcked?: Set<number>;
+  groupsDone?: Set<number>;
   ackToken?: string;
   resultToken?: string;
   dispatchedAt?: number;
@@ -135,6 +160,28 @@ export interface BatchItem {
    */
   ackWindowEndsAt?: number;
   closedAt?: number;
+  expiresAt: number;
+}
+
+/**
+ * The counting item of one dispatch group: its expected count and one set of node ids per kind of
+ * answer (a count is a set's size, so counting the same node again changes nothing). A set is
+ * absent until its first member: DynamoDB stores no empty sets. At most 2 × the group's hosts ids
+ * (functions/run/ledger-fit.ts keeps that under DynamoDB's 400 KB).
+ */
+export interface TallyItem {
+  /** The group's partition key (`groupPk`). */
+  runId: string;
+  /** The run's id. */
+  run: string;
+  sk: string;
+  batch: number;
+  group: number;
+  expected: number;
+  ackedBy?: Set<string>;
+  rejectedBy?: Set<string>;
+  doneBy?: Set<string>;
+  unreachableBy?: Set<string>;
   expiresAt: number;
 }
 
@@ -149,11 +196,19 @@ export interface GroupItem {
 }
 
 export interface NodeRunItem {
+  /**
+   * The item's partition key: its dispatch group's (`groupPk`), or the run's id for runs planned
+   * before node items were spread over groups. Pass it as is to the stores' node writes.
+   */
   runId: string;
+  /** The run's id (absent on runs planned before node items were spread over groups). */
+  run?: string;
   sk: string;
   nodeId: string;
   identity: string;
   batch: number;
+  /** The node's dispatch group in its batch (absent on runs planned before groups were counted). */
+  group?: number;
   inbox: string;
   status: NodeStatus;
   /** Set by close-batch when it gave up on the node; a result after that is `late`. */

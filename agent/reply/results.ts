@@ -15,7 +15,7 @@ export interface ReplyOrigin {
 
 export function resultReply(
   from: ReplyOrigin,
-  request: Pick<SignedRequest, 'runId' | 'batch'>,
+  request: Pick<SignedRequest, 'runId' | 'batch' | 'group'>,
   r: ExecutionResult,
 ): ResultReply {
   return {
@@ -24,6 +24,8 @@ export function resultReply(
     type: 'result',
     runId: request.runId,
     batch: request.batch,
+    // Echoed so ingest counts the result on its group's tally (a restart's report has none).
+    ...(request.group !== undefined ? { group: request.group } : {}),
     exitCode: r.exitCode,
     signal: r.signal,
     timedOut: r.timedOut,

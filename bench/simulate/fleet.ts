@@ -170,6 +170,8 @@ export function startFakeAgents(
       identity,
       runId: request.runId,
       batch: request.batch,
+      // Echoed as agents do: ingest finds the node's partition and tally by it.
+      ...(request.group !== undefined ? { group: request.group } : {}),
     } as const;
     const ackAt = Date.now();
     times.firstAckAt ??= ackAt;

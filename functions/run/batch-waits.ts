@@ -1,20 +1,50 @@
 /**
- * The batch side of the reply ledger: the counting markers (sets of node ids, so a retried or
- * replayed counting write counts nothing twice, and a redelivery repairs a count that was lost)
- * and the task tokens of the two waits, released the moment the counts reach their target.
+ * The counting side of the reply ledger. Each dispatch group counts its answers on its own tally
+ * item (sets of node ids, so a retried or replayed counting write counts nothing twice, and a
+ * redelivery repairs a count that was lost); when a tally shows its group complete, the group's
+ * index joins a number set on the batch item (`groupsAcked`, `groupsDone`), and a wait is released
+ * the moment its set holds every group. So a counting update costs at most a group's tally (500
+ * hosts), and a batch update a few bytes, whatever the batch's size.
  */
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
-import { batchSk, type BatchItem } from '#shared/runs-table.ts';
+import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
-import { acksComplete, batchCounts, resultsComplete, type Marker } from './reply-transitions.ts';
+import {
+  acksComplete,
+  groupFinished,
+  resultsComplete,
+  tallyCounts,
+  type Marker,
+} from './reply-transitions.ts';
 
 export type Phase = 'acks' | 'results';
-/** A batch's markers to add: node ids by marker set. */
+/** A group's markers to add: node ids by marker set. */
 export type Markers = Map<Marker, Set<string>>;
 
 const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
 const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
+const GROUPS_ATTR: Record<Phase, 'groupsAcked' | 'groupsDone'> = {
+  acks: 'groupsAcked',
+  results: 'groupsDone',
+};
+
+/** What the ledger and the waits read of a batch item (never its history: it stays small). */
+export const BATCH_WAIT_FIELDS = [
+  'runId',
+  'sk',
+  'batch',
+  'expected',
+  'groupCount',
+  'groupsAcked',
+  'groupsDone',
+  'ackToken',
+  'resultToken',
+  'dispatchedAt',
+] as const;
+
+const groupsOf = (batch: Pick<BatchItem, 'groupCount'>): number => batch.groupCount ?? 1;
+const holdsAll = (set: Set<number> | undefined, count: number): boolean => (set?.size ?? 0) >= count;
 
 export class BatchWaits {
   constructor(
@@ -23,49 +53,122 @@ export class BatchWaits {
     private readonly now: () => number,
   ) {}
 
-  /**
-   * Adds node ids to the batch's marker sets: a set union, so applying it twice (an SDK retry of a
-   * write that applied, a redelivered reply) changes nothing. Returns the batch as it is now.
-   */
-  async addMarkers(runId: string, batch: number, markers: Markers): Promise<BatchItem> {
-    const entries = [...markers.entries()];
-    return (await this.items.update<BatchItem>(runId, batchSk(batch), {
-      UpdateExpression: 'ADD ' + entries.map((_, i) => `#m${i} :m${i}`).join(', '),
-      ConditionExpression: 'attribute_exists(runId)',
-      ExpressionAttributeNames: Object.fromEntries(entries.map(([marker], i) => [`#m${i}`, marker])),
-      values: Object.fromEntries(entries.map(([, ids], i) => [`:m${i}`, ids])),
-      ReturnValues: 'ALL_NEW',
-    }))!;
+  /** The batch item's counting fields: one small consistent read. */
+  async readBatch(runId: string, batch: number): Promise<BatchItem | undefined> {
+    return this.items.get<BatchItem>(runId, batchSk(batch), BATCH_WAIT_FIELDS);
   }
 
   /**
-   * Stores the task token of a wait, then checks the counters itself: replies may all be in
+   * Adds node ids to a group's marker sets: a set union, so applying it twice (an SDK retry of a
+   * write that applied, a redelivered reply) changes nothing. Returns the tally as it is now, or
+   * undefined when the group has none (a run planned before groups were counted: its waits run to
+   * their timeouts, which the state machine treats as normal).
+   */
+  async addMarkers(
+    runId: string,
+    batch: number,
+    group: number,
+    markers: Markers,
+  ): Promise<TallyItem | undefined> {
+    const entries = [...markers.entries()];
+    try {
+      return await this.items.update<TallyItem>(groupPk(runId, batch, group), tallySk(batch, group), {
+        UpdateExpression: 'ADD ' + entries.map((_, i) => `#m${i} :m${i}`).join(', '),
+        ConditionExpression: 'attribute_exists(runId)',
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([marker], i) => [`#m${i}`, marker])),
+        values: Object.fromEntries(entries.map(([, ids], i) => [`:m${i}`, ids])),
+        ReturnValues: 'ALL_NEW',
+      });
+    } catch (error: unknown) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * After a tally update: records on the batch what the tally shows complete (unless the batch, as
+   * read before, has it already: then whoever added it released what it could), and releases any
+   * wait that is reached. A duplicate reply comes through here again, so a record or release a
+   * crashed ingest lost is made good by the redelivery. `countedResult`: the update added results.
+   */
+  async noteTally(batch: BatchItem, tally: TallyItem | undefined, countedResult = false): Promise<void> {
+    if (!tally) return;
+    const counts = tallyCounts(tally);
+    const add: Phase[] = [];
+    if (acksComplete(counts) && !batch.groupsAcked?.has(tally.group)) add.push('acks');
+    if (groupFinished(counts) && !batch.groupsDone?.has(tally.group)) add.push('results');
+    let now = batch;
+    if (add.length > 0) {
+      now = (await this.items.update<BatchItem>(batch.runId, batch.sk, {
+        UpdateExpression: 'ADD ' + add.map((phase) => `${GROUPS_ATTR[phase]} :g`).join(', '),
+        ConditionExpression: 'attribute_exists(runId)',
+        values: { ':g': new Set([tally.group]) },
+        ReturnValues: 'ALL_NEW',
+      }))!;
+    }
+    if (now.ackToken && holdsAll(now.groupsAcked, groupsOf(now)))
+      await this.#release(now, 'acks', now.ackToken);
+    // The results wait may also end before every host answered (its acknowledgement wait timed
+    // out): then each group only needs a result from every host that acknowledged. Looked at
+    // closer only when this group has that and some group has silent hosts: about once a group.
+    const lookCloser = resultsComplete(counts) && !holdsAll(now.groupsAcked, groupsOf(now));
+    // A result that just completed this group may have raced the wait's registration (read before
+    // it, counted after its look at the tallies): then only a fresh read sees the token.
+    if (lookCloser && countedResult && !now.resultToken && now === batch)
+      now = (await this.readBatch(batch.runId, batch.batch)) ?? now;
+    if (now.resultToken && (await this.#resultsReached(now, lookCloser)))
+      await this.#release(now, 'results', now.resultToken);
+  }
+
+  /**
+   * Stores the task token of a wait, then checks the counts itself: replies may all be in
    * already, and ingest only releases waits whose token it can see.
    */
   async register(runId: string, batch: number, phase: Phase, token: string): Promise<void> {
-    const item = await this.items.update<BatchItem>(runId, batchSk(batch), {
+    const item = (await this.items.update<BatchItem>(runId, batchSk(batch), {
       UpdateExpression: 'SET #t = :t',
       ConditionExpression: 'attribute_exists(runId)',
       ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase] },
       values: { ':t': token },
       ReturnValues: 'ALL_NEW',
-    });
-    await this.releaseReached(item!);
+    }))!;
+    const acked = holdsAll(item.groupsAcked, groupsOf(item));
+    const reached = phase === 'acks' ? acked : await this.#resultsReached(item, !acked);
+    if (reached) await this.#release(item, phase, token);
   }
 
-  /** Resumes a wait now, whatever the counters say (the run was cancelled). */
+  /** Resumes a wait now, whatever the counts say (the run was cancelled). */
   async releaseNow(runId: string, batch: number, phase: Phase): Promise<void> {
-    const batchItem = await this.items.get<BatchItem>(runId, batchSk(batch));
+    const batchItem = await this.readBatch(runId, batch);
     const token = batchItem?.[TOKEN_ATTR[phase]];
     if (batchItem && token) await this.#release(batchItem, phase, token);
   }
 
-  /** Releases each wait of the batch whose target its counts have reached. */
+  /** Releases each wait of the batch (as read or written just now) whose set holds every group. */
   async releaseReached(batch: BatchItem): Promise<void> {
-    const counts = batchCounts(batch);
-    if (batch.ackToken && acksComplete(counts)) await this.#release(batch, 'acks', batch.ackToken);
-    if (batch.resultToken && resultsComplete(counts))
+    if (batch.ackToken && holdsAll(batch.groupsAcked, groupsOf(batch)))
+      await this.#release(batch, 'acks', batch.ackToken);
+    if (batch.resultToken && holdsAll(batch.groupsDone, groupsOf(batch)))
       await this.#release(batch, 'results', batch.resultToken);
+  }
+
+  /**
+   * Whether every host that acknowledged has reported: every group is done, or (`lookCloser`) each
+   * group not done yet has a result from every host that acknowledged (its tally, read now). A
+   * group all of whose hosts answered but that is not done lacks a result: no need to read it.
+   */
+  async #resultsReached(batch: BatchItem, lookCloser: boolean): Promise<boolean> {
+    const count = groupsOf(batch);
+    if (holdsAll(batch.groupsDone, count)) return true;
+    if (!lookCloser) return false;
+    const open = Array.from({ length: count }, (_, g) => g).filter((g) => !batch.groupsDone?.has(g));
+    if (open.some((g) => batch.groupsAcked?.has(g))) return false;
+    const tallies = await Promise.all(
+      open.map((g) =>
+        this.items.get<TallyItem>(groupPk(batch.runId, batch.batch, g), tallySk(batch.batch, g)),
+      ),
+    );
+    return tallies.every((tally) => tally !== undefined && resultsComplete(tallyCounts(tally)));
   }
 
   /** Claims the token (only one caller wins) and resumes the state machine. */

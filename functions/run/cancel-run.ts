@@ -70,7 +70,7 @@ export async function settleCancelled(
       if (node.status === 'acked') stopping++;
       else if (
         node.status === 'pending' &&
-        (await deps.runs.closeNode(runId, node.nodeId, 'pending', 'cancelled'))
+        (await deps.runs.closeNode(node.runId, node.nodeId, 'pending', 'cancelled'))
       ) {
         abandoned++;
       }

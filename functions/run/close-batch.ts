@@ -7,6 +7,7 @@ import { resolveHostCount } from '#shared/messages.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { runStateSchema, type RunState } from './state.ts';
 import { groupIndices } from './dispatch-groups.ts';
+import { tallyCounts, unanswered } from './reply-transitions.ts';
 import type { RunStore } from '#shared/stores/runs-store.ts';
 
 /** What the replies queue holds (GetQueueAttributes): not yet received, and received by ingest. */
@@ -29,7 +30,9 @@ export interface CloseDeps {
  * While hosts are unanswered (no ack, or no result), CloseBatch waits before giving up on anyone,
  * as long as ingest may still be holding an answer of theirs: answers are being recorded (fewer
  * hosts unanswered than at the read before), or the replies queue has messages not yet received,
- * or the number ingest holds in flight moves. A read (and one GetQueueAttributes) each second,
+ * or the number ingest holds in flight moves. A read of the counts (the batch item, and the
+ * tallies of its groups not yet done: never the node items, which a batch of 50,000 hosts would
+ * make 50,000 reads a second) and one GetQueueAttributes each second,
  * until two in a row find none of that, 20 at most (`INGEST_GRACE`, docs/architecture.md). So a
  * host whose ack reached SQS in time is not made `no_response` because ingest was 15 s behind; and
  * a poison message stuck in flight (same count, nothing visible) holds no close for long. What
@@ -37,8 +40,18 @@ export interface CloseDeps {
  */
 export const INGEST_GRACE = { stepMs: 1_000, quietReads: 2, maxReads: 20 };
 
-const unanswered = (nodes: readonly NodeRunItem[]) =>
-  nodes.filter((n) => n.status === 'pending' || n.status === 'acked').length;
+/**
+ * Hosts of the batch still owing an answer, from its counts: the groups the batch records as done
+ * owe none; the others' tallies say how many they owe.
+ */
+async function unansweredNow(runs: RunStore, runId: string, batch: number): Promise<number> {
+  const item = await runs.getBatch(runId, batch);
+  if (!item) return 0;
+  const open = groupIndices(item.groupCount ?? 1).filter((g) => !item.groupsDone?.has(g));
+  if (open.length === 0) return 0;
+  const tallies = await runs.getTallies(runId, batch, open);
+  return tallies.reduce((sum, tally) => sum + unanswered(tallyCounts(tally)), 0);
+}
 
 /**
  * The backlog, or undefined without a probe or when asking fails (throttled, denied): the backlog
@@ -61,16 +74,14 @@ async function nodesOnceQuiet(
   deps: CloseDeps,
 ): Promise<{ nodes: NodeRunItem[]; queued: number }> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  let nodes = await deps.runs.queryNodes(runId, { batch });
-  let waiting = unanswered(nodes);
-  if (waiting === 0) return { nodes, queued: 0 };
+  let waiting = await unansweredNow(deps.runs, runId, batch);
+  if (waiting === 0) return { nodes: await deps.runs.queryNodes(runId, { batch }), queued: 0 };
   let backlog = await backlogOf(deps, runId);
   let quiet = 0;
   let reads = 0;
   for (; waiting > 0 && quiet < INGEST_GRACE.quietReads && reads < INGEST_GRACE.maxReads; reads++) {
     await sleep(INGEST_GRACE.stepMs);
-    nodes = await deps.runs.queryNodes(runId, { batch });
-    const now = unanswered(nodes);
+    const now = await unansweredNow(deps.runs, runId, batch);
     const before = backlog;
     backlog = now > 0 ? await backlogOf(deps, runId) : undefined;
     const queueBusy =
@@ -81,7 +92,7 @@ async function nodesOnceQuiet(
   // The bound passed with hosts unanswered and ingest still busy: say how much it still held.
   const ranOut = reads === INGEST_GRACE.maxReads && waiting > 0 && quiet < INGEST_GRACE.quietReads;
   const queued = ranOut && backlog ? backlog.visible + backlog.inFlight : 0;
-  return { nodes, queued };
+  return { nodes: await deps.runs.queryNodes(runId, { batch }), queued };
 }
 
 const ERROR_STATUSES = new Set<NodeRunItem['status']>([
@@ -124,11 +135,14 @@ export async function closeBatch(input: unknown, deps: CloseDeps): Promise<RunSt
     nodes.map(async (node) => {
       const silent: NodeRunItem['status'] = cancelled ? 'cancelled' : 'no_response';
       const unfinished: NodeRunItem['status'] = cancelled ? 'cancelled' : 'timed_out';
-      if (node.status === 'pending' && (await deps.runs.closeNode(runId, node.nodeId, 'pending', silent))) {
+      if (
+        node.status === 'pending' &&
+        (await deps.runs.closeNode(node.runId, node.nodeId, 'pending', silent))
+      ) {
         node.status = silent;
       } else if (
         node.status === 'acked' &&
-        (await deps.runs.closeNode(runId, node.nodeId, 'acked', unfinished))
+        (await deps.runs.closeNode(node.runId, node.nodeId, 'acked', unfinished))
       ) {
         node.status = unfinished;
       }

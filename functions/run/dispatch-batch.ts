@@ -37,6 +37,7 @@ export function buildSignedRequest(
   targets: readonly string[],
   now: number,
   action: SignedRequest['action'] = meta.action,
+  group?: number,
 ): SignedRequest {
   // Valid until the acknowledgement window ends: a host the run gives up on never runs it later.
   const ttlSec = requestLifetimeSec(meta.options);
@@ -44,6 +45,8 @@ export function buildSignedRequest(
     v: MESSAGE_VERSION,
     runId: meta.runId,
     batch,
+    // The targets' dispatch group: their replies echo it, and count on that group's tally.
+    ...(group !== undefined ? { group } : {}),
     action,
     ...(meta.command && action !== 'cancel' ? { command: meta.command } : {}),
     timeoutSec: meta.options.timeoutSec,
@@ -79,7 +82,8 @@ export async function dispatchBatch(
 
   const unreachable = await sendSigned(meta, ref.batch, targets, now, meta.action, deps);
   for (const { node, error } of unreachable) {
-    await deps.ledger.markUnreachable(ref.runId, ref.batch, node.nodeId, `inbox unreachable: ${error}`);
+    const at = { batch: ref.batch, group: node.group ?? ref.group ?? 0 };
+    await deps.ledger.markUnreachable(ref.runId, at, node.nodeId, `inbox unreachable: ${error}`);
   }
   return { sent: targets.length - unreachable.length, unreachable: unreachable.length };
 }
@@ -113,8 +117,7 @@ export async function sendSigned(
 ): Promise<{ node: NodeRunItem; error: string }[]> {
   const limit = pLimit(deps.parallelism ?? 32);
   const unreachable: { node: NodeRunItem; error: string }[] = [];
-  for (let i = 0; i < targets.length; i += SIGNING_GROUP_SIZE) {
-    const group = targets.slice(i, i + SIGNING_GROUP_SIZE);
+  for (const group of signingGroups(targets)) {
     // The signed document names its key, so an agent pinned to another key can say so.
     const document = JSON.stringify({
       ...buildSignedRequest(
@@ -123,6 +126,7 @@ export async function sendSigned(
         group.map((n) => n.nodeId),
         now,
         action,
+        group[0]!.group,
       ),
       keyId: deps.signer.keyId,
       ...(meta.callerArn !== undefined ? { callerArn: meta.callerArn } : {}),
@@ -155,4 +159,23 @@ export async function sendSigned(
     );
   }
   return unreachable;
+}
+
+/**
+ * The targets cut into signed documents: one per dispatch group (each names its group), at most
+ * SIGNING_GROUP_SIZE hosts each, in the targets' order.
+ */
+export function signingGroups(targets: readonly NodeRunItem[]): NodeRunItem[][] {
+  const byGroup = new Map<number | undefined, NodeRunItem[]>();
+  for (const node of targets) {
+    const nodes = byGroup.get(node.group) ?? [];
+    nodes.push(node);
+    byGroup.set(node.group, nodes);
+  }
+  const documents: NodeRunItem[][] = [];
+  for (const nodes of byGroup.values()) {
+    for (let i = 0; i < nodes.length; i += SIGNING_GROUP_SIZE)
+      documents.push(nodes.slice(i, i + SIGNING_GROUP_SIZE));
+  }
+  return documents;
 }

@@ -58,7 +58,7 @@ export async function finishRun(input: unknown, deps: FinishDeps): Promise<Finis
       .filter((n) => n.status === 'pending')
       .map(async (node) => {
         const status = meta?.status === 'cancelled' ? 'cancelled' : 'skipped';
-        if (await deps.runs.closeNode(runId, node.nodeId, 'pending', status)) node.status = status;
+        if (await deps.runs.closeNode(node.runId, node.nodeId, 'pending', status)) node.status = status;
       }),
   );
   if (meta) await settleForSummary(runId, nodes, meta.status === 'cancelled', deps);
@@ -106,15 +106,15 @@ async function settleForSummary(
       for (let attempt = 0; current && attempt < SEAL_ATTEMPTS; attempt++) {
         if (current.status === 'acked') {
           const to = cancelled ? 'cancelled' : 'timed_out';
-          if (!(await deps.runs.closeNode(runId, current.nodeId, 'acked', to))) {
-            current = await deps.runs.getNode(runId, current.nodeId);
+          if (!(await deps.runs.closeNode(current.runId, current.nodeId, 'acked', to))) {
+            current = await deps.runs.getNode(current.runId, current.nodeId);
             continue;
           }
           current = { ...current, status: to, closed: true };
         }
         if (!current.closed || current.sealed) break;
-        if (await deps.runs.sealNode(runId, current.nodeId, current.status)) break;
-        current = await deps.runs.getNode(runId, current.nodeId);
+        if (await deps.runs.sealNode(current.runId, current.nodeId, current.status)) break;
+        current = await deps.runs.getNode(current.runId, current.nodeId);
       }
       if (current) nodes[i] = current;
     }),

@@ -14,7 +14,7 @@ import { RunExists } from '#shared/run-errors.ts';
 import { FilterSyntaxError } from '#shared/filter/index.ts';
 import { discoverHosts, selectHosts, type HostQuery } from '#shared/discovery.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
-import { META_SK, batchSk, nodeSk, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
+import { META_SK, type NodeItem, type RunMetaItem } from '#shared/runs-table.ts';
 import {
   DISPATCH_GROUP_SIZE,
   InvalidRunRequest,
@@ -23,7 +23,8 @@ import {
   type RunState,
 } from './state.ts';
 import { MAX_BATCHES } from './history-budget.ts';
-import { checkRunShape, groupCount, groupIndices, groupItems } from './dispatch-groups.ts';
+import { checkRunShape, groupCount, groupIndices } from './dispatch-groups.ts';
+import { planBatch, planItems } from './batch-plan.ts';
 import { checkLedgerFit } from './ledger-fit.ts';
 import type { RunStore } from '#shared/stores/runs-store.ts';
 import type { NodesStore } from '#shared/stores/nodes-store.ts';
@@ -283,7 +284,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
   );
   const groupSize = deps.groupSize ?? DISPATCH_GROUP_SIZE;
   checkRunShape(sizes, groupSize, request.options.batchSleepSec > 0);
-  checkLedgerFit(batchIds(targets, sizes));
+  checkLedgerFit(batchIds(targets, sizes), groupSize);
   const expiresAt = Math.floor(startedAt / 1000) + deps.retentionDays * 86_400;
   const { runId } = request;
   const turn = await takeScheduleTurn(request, sizes.length, startedAt, deps);
@@ -302,28 +303,7 @@ async function planRequest(request: RunRequest, executionStart: string, deps: Pl
   const items: Record<string, unknown>[] = [];
   for (const [batch, size] of sizes.entries()) {
     const batchTargets = targets.slice(offset, offset + size);
-    items.push({
-      runId,
-      sk: batchSk(batch),
-      batch,
-      expected: size,
-      groupCount: groupCount(size, groupSize),
-      expiresAt,
-    });
-    const ids = batchTargets.map((node) => node.nodeId);
-    items.push(...groupItems(runId, batch, ids, groupSize, expiresAt).map((item) => ({ ...item })));
-    for (const node of batchTargets) {
-      items.push({
-        runId,
-        sk: nodeSk(node.nodeId),
-        nodeId: node.nodeId,
-        identity: node.identity,
-        batch,
-        inbox: node.inbox,
-        status: 'pending',
-        expiresAt,
-      });
-    }
+    items.push(...planItems(planBatch(runId, batch, batchTargets, groupSize, expiresAt)));
     offset += size;
   }
   await deps.runs.putMany(items);

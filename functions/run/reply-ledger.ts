@@ -1,13 +1,14 @@
 /**
- * The ledger of replies for runs: node states, batch counts and the task tokens of the two waits.
- * Every node write is conditional on the node's current state and batch (reply-node-writes.ts),
- * so a duplicated or replayed reply moves nothing; counts are marker sets (batch-waits.ts), so a
- * retried or replayed counting write counts nothing twice, and a redelivery repairs a count that
- * was lost. A wait is released the moment the counts reach their target.
+ * The ledger of replies for runs: node states, group counts and the task tokens of the two waits.
+ * Every node write is conditional on the node's current state, batch and group
+ * (reply-node-writes.ts), so a duplicated or replayed reply moves nothing; counts are marker sets
+ * on each dispatch group's tally (batch-waits.ts), so a retried or replayed counting write counts
+ * nothing twice, and a redelivery repairs a count that was lost. A wait is released the moment
+ * every group of its batch is complete.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { batchSk, type BatchItem } from '#shared/runs-table.ts';
+import { groupPk, type BatchItem } from '#shared/runs-table.ts';
 import { RunItems } from '#shared/stores/runs-items.ts';
 import type { RunReply } from './reply-transitions.ts';
 import { NodeReplyWriter, type Applied, type ReplyOutcome } from './reply-node-writes.ts';
@@ -21,6 +22,12 @@ interface BatchGroup {
   runId: string;
   batch: number;
   members: number[];
+}
+
+/** What one dispatch group of a batch counts from a call to `record`, and the replies it counts. */
+interface GroupCount {
+  markers: Markers;
+  counting: number[];
 }
 
 export interface LedgerDeps {
@@ -46,12 +53,14 @@ export class ReplyLedger {
   }
 
   /**
-   * Records replies (any runs, any batches). Per batch: one consistent read (is it dispatched?),
-   * then each reply's node transition as its own write, all at once, so one failing write neither
-   * holds up nor drops the others; then one write adds the markers the replies' node statuses
-   * imply, and any wait whose target is reached is released. A reply comes back as `{ error }`
-   * when its write failed, or when its batch's markers or wait could not be updated: the caller
-   * has it delivered again, and the duplicate re-applies its markers and checks the waits again.
+   * Records replies (any runs, any batches). Per batch: one small consistent read of the batch
+   * item (is it dispatched? which groups are complete?), then each reply's node transition as its
+   * own write, all at once, so one failing write neither holds up nor drops the others; then per
+   * dispatch group one write adds the markers the replies' node statuses imply to its tally, and
+   * what the tally shows complete goes on the batch, releasing any wait whose groups are all in.
+   * A reply comes back as `{ error }` when its write failed, or when its group's markers or wait
+   * could not be updated: the caller has it delivered again, and the duplicate re-applies its
+   * markers and checks the waits again.
    */
   async record(
     replies: readonly RunReply[],
@@ -82,11 +91,12 @@ export class ReplyLedger {
     const fail = (indexes: number[], error: unknown) => indexes.forEach((i) => (outcomes[i] = { error }));
     let item: BatchItem | undefined;
     try {
-      item = await this.#items.get<BatchItem>(runId, batchSk(batch));
+      item = await this.#waits.readBatch(runId, batch);
     } catch (error: unknown) {
       return fail(members, error);
     }
     if (item?.dispatchedAt === undefined) return; // `unknown`: nobody was asked yet
+    const read = item;
     // One node's replies in order, its ack first: a result recorded before the ack it follows could
     // find its node given up on and be `late`, where the ack (sent in time) would reopen it.
     const byNode = new Map<string, number[]>();
@@ -102,7 +112,7 @@ export class ReplyLedger {
       }
     }
     const applied = await Promise.allSettled(members.map((i) => results.get(i)!));
-    const markers: Markers = new Map();
+    const byGroup = new Map<number, GroupCount>();
     const counting: number[] = [];
     applied.forEach((a, k) => {
       const i = members[k]!;
@@ -110,18 +120,31 @@ export class ReplyLedger {
       outcomes[i] = a.value.outcome;
       if (a.value.outcome !== 'recorded' && a.value.outcome !== 'duplicate') return;
       counting.push(i);
+      const { group } = a.value;
+      if (a.value.markers.length === 0 || group === undefined) return;
+      const entry: GroupCount = byGroup.get(group) ?? { markers: new Map(), counting: [] };
+      entry.counting.push(i);
       for (const marker of a.value.markers) {
-        markers.set(marker, (markers.get(marker) ?? new Set()).add(replies[i]!.nodeId));
+        entry.markers.set(marker, (entry.markers.get(marker) ?? new Set()).add(replies[i]!.nodeId));
       }
+      byGroup.set(group, entry);
     });
     if (counting.length === 0) return;
-    try {
-      await this.#waits.releaseReached(
-        markers.size > 0 ? await this.#waits.addMarkers(runId, batch, markers) : item,
-      );
-    } catch (error: unknown) {
-      fail(counting, error);
+    if (byGroup.size === 0) {
+      // Nothing to count (replies of hosts given up on): the waits as read may still be due.
+      await this.#waits.releaseReached(read).catch((error: unknown) => fail(counting, error));
+      return;
     }
+    await Promise.all(
+      [...byGroup.entries()].map(async ([group, entry]) => {
+        try {
+          const tally = await this.#waits.addMarkers(runId, batch, group, entry.markers);
+          await this.#waits.noteTally(read, tally, entry.markers.has('doneBy'));
+        } catch (error: unknown) {
+          fail(entry.counting, error);
+        }
+      }),
+    );
   }
 
   /**
@@ -129,10 +152,17 @@ export class ReplyLedger {
    * retried dispatch finds the node marked already and adds its marker again (a no-op, or the
    * repair of a count the first attempt lost).
    */
-  async markUnreachable(runId: string, batch: number, nodeId: string, error: string): Promise<void> {
-    if (!(await this.#nodes.markUnreachable(runId, nodeId, error))) return;
+  async markUnreachable(
+    runId: string,
+    at: { batch: number; group: number },
+    nodeId: string,
+    error: string,
+  ): Promise<void> {
+    if (!(await this.#nodes.markUnreachable(groupPk(runId, at.batch, at.group), nodeId, error))) return;
     const markers: Markers = new Map([['unreachableBy', new Set([nodeId])]]);
-    await this.#waits.releaseReached(await this.#waits.addMarkers(runId, batch, markers));
+    const tally = await this.#waits.addMarkers(runId, at.batch, at.group, markers);
+    const batch = await this.#waits.readBatch(runId, at.batch);
+    if (batch) await this.#waits.noteTally(batch, tally);
   }
 
   /**

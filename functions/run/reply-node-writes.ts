@@ -5,7 +5,14 @@
  * duplicate that brings the markers its node's status implies).
  */
 import { awsErrorName } from '#shared/aws.ts';
-import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type NodeStatus } from '#shared/runs-table.ts';
+import {
+  batchSk,
+  groupPk,
+  nodeSk,
+  type BatchItem,
+  type NodeRunItem,
+  type NodeStatus,
+} from '#shared/runs-table.ts';
 import { isNodeMove, moveCondition, UNCHANGED } from '#shared/stores/node-moves.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
 import {
@@ -19,13 +26,30 @@ import {
 import { replyFields, setExpression } from './reply-fields.ts';
 
 /**
- * `unknown`: the reply names no node of the run, a node of another batch, or a batch that was
- * never dispatched (no genuine agent can have been asked yet): it changes nothing.
+ * `unknown`: the reply names no node of the run, a node of another batch or dispatch group, or a
+ * batch that was never dispatched (no genuine agent can have been asked yet): it changes nothing.
  */
 export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
 
-/** What one reply did, and the markers its node's status now implies for the batch's counts. */
-export type Applied = { outcome: ReplyOutcome; markers: Marker[] };
+/**
+ * What one reply did, the markers its node's status now implies for its group's counts, and that
+ * group (undefined when the reply counts nothing).
+ */
+export type Applied = { outcome: ReplyOutcome; markers: Marker[]; group?: number };
+
+const NOTHING: Applied = { outcome: 'unknown', markers: [] };
+
+/** A reply with the partition key of the node it answers for. */
+type Placed = RunReply & { group: number; pk: string };
+
+/** Whether a node record is the one a reply answers for: same batch, and same group if it names one. */
+function answersFor(reply: RunReply, item: NodeRunItem | undefined): item is NodeRunItem {
+  return (
+    item !== undefined &&
+    item.batch === reply.batch &&
+    (reply.group === undefined || item.group === reply.group)
+  );
+}
 
 export class NodeReplyWriter {
   constructor(
@@ -38,36 +62,40 @@ export class NodeReplyWriter {
    * its ack: `acked` or `pending`), if it belongs to the reply's batch. A node in no such state
    * gets a late reply, or a duplicate, which brings the markers its current status implies.
    */
-  async apply(reply: RunReply, queuedAt: number | undefined): Promise<Applied> {
+  async apply(received: RunReply, queuedAt: number | undefined): Promise<Applied> {
+    // The node's partition is its group's: the reply names the group (an older agent's, or a
+    // report after a restart, does not: then the batch's group items say which holds the node).
+    const group =
+      received.group ?? (await this.items.findGroup(received.runId, received.batch, received.nodeId));
+    if (group === undefined) return NOTHING;
+    const reply: Placed = { ...received, group, pk: groupPk(received.runId, received.batch, group) };
     const fields = replyFields(reply, this.now());
     const status = statusAfter(reply);
-    // The reply's batch must be the node's: a host cannot move its node with a reply that names
-    // another batch (nor add to that batch's counters).
-    const condition = moveCondition(REPLY_MOVE[reply.type], acceptedFrom(reply), status, {
-      batch: reply.batch,
-    });
+    // The reply's batch (and group) must be the node's: a host cannot move its node with a reply
+    // that names another batch or group (nor add to their counts).
+    const condition = moveCondition(REPLY_MOVE[reply.type], acceptedFrom(reply), status, guardOf(reply));
     const expr = setExpression({ ...fields, status });
     try {
-      await this.items.update(reply.runId, nodeSk(reply.nodeId), {
+      await this.items.update(reply.pk, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
         values: { ...expr.values, ...condition.values },
       });
-      return { outcome: 'recorded', markers: markersFor({ status }) };
+      return { outcome: 'recorded', markers: markersFor({ status }), group };
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
     // States only move forward: a node that was in none of them will never be again.
-    const item = await this.getNode(reply.runId, reply.nodeId);
-    if (!item || item.batch !== reply.batch) return { outcome: 'unknown', markers: [] };
+    const item = await this.getNode(reply.pk, reply.nodeId);
+    if (!answersFor(reply, item)) return NOTHING;
     if (item.status === 'no_response' && (await this.#sentInTime(reply, queuedAt))) {
       const reopened = await this.#reopen(reply, fields, status);
       if (reopened) return reopened;
       return this.#applyLate(reply, fields);
     }
     const outcome = await this.#recordLate(reply, fields, item);
-    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
+    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [], group };
   }
 
   /** Whether a reply reached SQS by the time its batch's acknowledgement window closed. */
@@ -83,15 +111,15 @@ export class NodeReplyWriter {
    * Finish sealed it first (it counted the host already): then the reply is only `late`.
    */
   async #reopen(
-    reply: RunReply,
+    reply: Placed,
     fields: Record<string, unknown>,
     status: NodeStatus,
   ): Promise<Applied | undefined> {
     if (!isNodeMove('no_response', status, false)) return undefined;
-    const condition = moveCondition('reopen', ['no_response'], status, { batch: reply.batch });
+    const condition = moveCondition('reopen', ['no_response'], status, guardOf(reply));
     const expr = setExpression({ ...fields, status });
     try {
-      await this.items.update(reply.runId, nodeSk(reply.nodeId), {
+      await this.items.update(reply.pk, nodeSk(reply.nodeId), {
         UpdateExpression: `${expr.UpdateExpression} REMOVE #closed`,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: {
@@ -101,7 +129,7 @@ export class NodeReplyWriter {
         },
         values: { ...expr.values, ...condition.values },
       });
-      return { outcome: 'recorded', markers: markersFor({ status }) };
+      return { outcome: 'recorded', markers: markersFor({ status }), group: reply.group };
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
       return undefined;
@@ -109,11 +137,11 @@ export class NodeReplyWriter {
   }
 
   /** The late path once more, from the node as it is now. */
-  async #applyLate(reply: RunReply, fields: Record<string, unknown>): Promise<Applied> {
-    const item = await this.getNode(reply.runId, reply.nodeId);
-    if (!item || item.batch !== reply.batch) return { outcome: 'unknown', markers: [] };
+  async #applyLate(reply: Placed, fields: Record<string, unknown>): Promise<Applied> {
+    const item = await this.getNode(reply.pk, reply.nodeId);
+    if (!answersFor(reply, item)) return NOTHING;
     const outcome = await this.#recordLate(reply, fields, item);
-    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [] };
+    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [], group: reply.group };
   }
 
   /**
@@ -121,7 +149,7 @@ export class NodeReplyWriter {
    * cancelled result of a host a cancel gave up on, its outcome), else a duplicate.
    */
   async #recordLate(
-    reply: RunReply,
+    reply: Placed,
     fields: Record<string, unknown>,
     item: NodeRunItem,
     attempt = 0,
@@ -150,7 +178,7 @@ export class NodeReplyWriter {
           },
     );
     try {
-      await this.items.update(reply.runId, nodeSk(reply.nodeId), {
+      await this.items.update(reply.pk, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
@@ -160,7 +188,7 @@ export class NodeReplyWriter {
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
       if (sealed || attempt > 0) return 'duplicate';
-      const now = await this.getNode(reply.runId, reply.nodeId);
+      const now = await this.getNode(reply.pk, reply.nodeId);
       return now?.sealed ? this.#recordLate(reply, fields, now, 1) : 'duplicate';
     }
   }
@@ -168,12 +196,13 @@ export class NodeReplyWriter {
   /**
    * Marks a host whose inbox could not be reached (`pending` → `unreachable`, closed). Returns
    * whether the node is unreachable now: also when a retried dispatch had marked it already.
+   * `pk`: the node item's partition key (its `runId` attribute).
    */
-  async markUnreachable(runId: string, nodeId: string, error: string): Promise<boolean> {
+  async markUnreachable(pk: string, nodeId: string, error: string): Promise<boolean> {
     const condition = moveCondition('unreachable', ['pending'], 'unreachable');
     const expr = setExpression({ status: 'unreachable', error, closed: true });
     try {
-      await this.items.update(runId, nodeSk(nodeId), {
+      await this.items.update(pk, nodeSk(nodeId), {
         UpdateExpression: expr.UpdateExpression,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
@@ -182,11 +211,17 @@ export class NodeReplyWriter {
       return true;
     } catch (e: unknown) {
       if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw e;
-      return (await this.getNode(runId, nodeId))?.status === 'unreachable';
+      return (await this.getNode(pk, nodeId))?.status === 'unreachable';
     }
   }
 
-  async getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
-    return this.items.get<NodeRunItem>(runId, nodeSk(nodeId));
+  /** A node item by its partition key (`pk`: its group's) and node id. */
+  async getNode(pk: string, nodeId: string): Promise<NodeRunItem | undefined> {
+    return this.items.get<NodeRunItem>(pk, nodeSk(nodeId));
   }
+}
+
+/** What a reply's move checks of its node beyond its status: the batch, and the group it names. */
+function guardOf(reply: RunReply): { batch: number; group?: number } {
+  return { batch: reply.batch, ...(reply.group !== undefined ? { group: reply.group } : {}) };
 }

@@ -1,21 +1,21 @@
 /**
- * How a reply moves a node through its states, and which of the batch's counting markers each
+ * How a reply moves a node through its states, and which of its group's counting markers each
  * node status implies (the moves themselves: shared/stores/node-moves.ts). Pure: the ledger
  * applies the result with conditional writes.
  *
- * A batch counts with marker sets, not numbers: `ackedBy`, `rejectedBy`, `doneBy` and
- * `unreachableBy` hold node ids, and a count is a set's size. Adding a node to a set twice leaves
+ * A dispatch group counts on its tally item with marker sets, not numbers: `ackedBy`,
+ * `rejectedBy`, `doneBy` and `unreachableBy` hold node ids, and a count is a set's size. Adding a node to a set twice leaves
  * it unchanged, so a counting write that is retried (an `ADD` that applied but answered 500) or
  * replayed (a redelivered reply) can never count twice, and a reply redelivered after its counting
  * write was lost re-applies the markers its node's status implies, which repairs the count.
  */
 import type { AckReply, RejectedReply, ResultReply } from '#shared/messages.ts';
-import type { BatchItem, NodeRunItem, NodeStatus } from '#shared/runs-table.ts';
+import type { NodeRunItem, NodeStatus, TallyItem } from '#shared/runs-table.ts';
 import { movesFrom, type NodeMoveName } from '#shared/stores/node-moves.ts';
 
 export type RunReply = AckReply | RejectedReply | ResultReply;
 
-/** The marker sets of a batch item. */
+/** The marker sets of a tally item (one per dispatch group). */
 export const MARKERS = ['ackedBy', 'rejectedBy', 'doneBy', 'unreachableBy'] as const;
 export type Marker = (typeof MARKERS)[number];
 
@@ -55,7 +55,7 @@ export function statusAfter(reply: RunReply): NodeStatus {
 }
 
 /**
- * The markers a node's status puts in its batch's counts. A result implies its ack (it can
+ * The markers a node's status puts in its group's counts. A result implies its ack (it can
  * overtake it). A node the batch gave up on (`closed`) counts nothing more, except an unreachable
  * inbox, which answers the acknowledgement wait: the waits are over for the others.
  */
@@ -85,18 +85,49 @@ export interface BatchCounts {
   unreachable: number;
 }
 
-/** A batch's counts: the sizes of its marker sets. */
-export function batchCounts(batch: Pick<BatchItem, 'expected' | Marker>): BatchCounts {
+/** A group's counts: the sizes of its tally's marker sets. */
+export function tallyCounts(tally: Pick<TallyItem, 'expected' | Marker>): BatchCounts {
   return {
-    expected: batch.expected,
-    acked: batch.ackedBy?.size ?? 0,
-    rejected: batch.rejectedBy?.size ?? 0,
-    done: batch.doneBy?.size ?? 0,
-    unreachable: batch.unreachableBy?.size ?? 0,
+    expected: tally.expected,
+    acked: tally.ackedBy?.size ?? 0,
+    rejected: tally.rejectedBy?.size ?? 0,
+    done: tally.doneBy?.size ?? 0,
+    unreachable: tally.unreachableBy?.size ?? 0,
   };
 }
 
-/** True when the acknowledgement wait of a batch has every answer it can get. */
+/** The counts of several groups added up (a batch's, from its tallies). */
+export function sumCounts(counts: readonly BatchCounts[]): BatchCounts {
+  const sum: BatchCounts = { expected: 0, acked: 0, rejected: 0, done: 0, unreachable: 0 };
+  for (const c of counts) {
+    sum.expected += c.expected;
+    sum.acked += c.acked;
+    sum.rejected += c.rejected;
+    sum.done += c.done;
+    sum.unreachable += c.unreachable;
+  }
+  return sum;
+}
+
+/**
+ * Hosts still owing an answer: not yet acknowledged (nor rejected, nor unreachable), or
+ * acknowledged without a result. A result implies its ack, so `done` hosts are among `acked`.
+ */
+export function unanswered(c: BatchCounts): number {
+  return Math.max(0, c.expected - c.done - c.rejected - c.unreachable);
+}
+
+/**
+ * True when the group has everything it can get: every host answered the acknowledgement wait and
+ * every host that acknowledged reported. Unlike `resultsComplete` alone, this never turns false
+ * again (sets only grow, and a host answers the acknowledgement wait in one set only), so the
+ * batch may record it once for good.
+ */
+export function groupFinished(c: BatchCounts): boolean {
+  return acksComplete(c) && resultsComplete(c);
+}
+
+/** True when the acknowledgement wait of a group (or batch) has every answer it can get. */
 export function acksComplete(
   c: Pick<BatchCounts, 'expected' | 'acked' | 'rejected' | 'unreachable'>,
 ): boolean {

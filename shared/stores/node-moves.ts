@@ -9,8 +9,9 @@ import type { NodeStatus } from '../runs-table.ts';
 
 /**
  * What a move's write requires beyond the node's status:
- * - `sameBatch`: the node belongs to the reply's batch (a host cannot move its node, nor count in
- *   another batch, with a reply that names another batch);
+ * - `sameBatch`: the node belongs to the reply's batch, and to its dispatch group when the reply
+ *   names one (a host cannot move its node, nor count in another batch or group, with a reply
+ *   that names another);
  * - `closed`: the run gave up on the host; `unsealed`: Finish has not counted it yet;
  * - `noResult`: no result or rejection recorded yet (a late reply is recorded once);
  * - `sealAsRead`: the seal is as the writer read it (a seal landing meanwhile makes it read again).
@@ -153,9 +154,11 @@ export function closingMove(from: NodeStatus, to: NodeStatus): NodeMoveName {
   return move.name;
 }
 
-/** What a move's guards compare with: the reply's batch, the seal as the writer read it. */
+/** What a move's guards compare with: the reply's batch and group, the seal as the writer read it. */
 export interface MoveContext {
   batch?: number;
+  /** The reply's dispatch group; replies of older agents name none (then only the batch is checked). */
+  group?: number;
   sealed?: boolean;
 }
 
@@ -202,6 +205,11 @@ export function moveCondition(
       clauses.push('#batch = :batch');
       names['#batch'] = 'batch';
       values[':batch'] = context.batch;
+      if (context.group !== undefined) {
+        clauses.push('#group = :group');
+        names['#group'] = 'group';
+        values[':group'] = context.group;
+      }
     } else if (guard === 'sealAsRead') {
       if (context.sealed === undefined)
         throw new IllegalNodeMove(`the move "${name}" needs the seal as read`);

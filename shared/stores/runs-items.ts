@@ -5,12 +5,15 @@
  */
 import {
   GetItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type DynamoDBClient,
+  type QueryCommandInput,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { awsErrorName } from '../aws.ts';
+import { groupSkPrefix } from '../runs-table.ts';
 
 /** An update whose `values` are plain JavaScript, marshalled here. */
 export type ItemUpdate = Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ExpressionAttributeValues'> & {
@@ -23,10 +26,20 @@ export class RunItems {
     readonly table: string,
   ) {}
 
-  /** A consistent read of one item. */
-  async get<T>(runId: string, sk: string): Promise<T | undefined> {
+  /** A consistent read of one item: of only `fields` when given (what the caller needs). */
+  async get<T>(runId: string, sk: string, fields?: readonly string[]): Promise<T | undefined> {
     const out = await this.db.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall({ runId, sk }), ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ runId, sk }),
+        ConsistentRead: true,
+        ...(fields
+          ? {
+              ProjectionExpression: fields.map((_, i) => `#f${i}`).join(', '),
+              ExpressionAttributeNames: Object.fromEntries(fields.map((f, i) => [`#f${i}`, f])),
+            }
+          : {}),
+      }),
     );
     return out.Item ? (unmarshall(out.Item) as T) : undefined;
   }
@@ -43,6 +56,32 @@ export class RunItems {
       }),
     );
     return out.Attributes ? (unmarshall(out.Attributes) as T) : undefined;
+  }
+
+  /**
+   * The dispatch group of `batch` whose targets include `nodeId`, from the group items in the run's
+   * partition (a Query filtered on the target lists: read only for a reply that names no group).
+   */
+  async findGroup(runId: string, batch: number, nodeId: string): Promise<number | undefined> {
+    let ExclusiveStartKey: QueryCommandInput['ExclusiveStartKey'];
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: '#r = :r AND begins_with(#sk, :p)',
+          FilterExpression: 'contains(#ids, :id)',
+          ProjectionExpression: '#g',
+          ExpressionAttributeNames: { '#r': 'runId', '#sk': 'sk', '#ids': 'nodeIds', '#g': 'group' },
+          ExpressionAttributeValues: marshall({ ':r': runId, ':p': groupSkPrefix(batch), ':id': nodeId }),
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      const found = out.Items?.[0];
+      if (found) return Number(unmarshall(found).group);
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return undefined;
   }
 
   /** A conditional update: false when its condition did not hold, other errors thrown. */

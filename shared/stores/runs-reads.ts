@@ -1,7 +1,8 @@
 /**
  * Reads of the runs table, shared by the control plane and the CLI: a run's meta item, its
- * batches and its node items (with or without their output), by the SDK's paginators.
- * `RunStore` (runs-store.ts) adds the writes.
+ * batches and its node items (with or without their output), by the SDK's paginators. Node items
+ * are in one partition per dispatch group (shared/runs-table.ts `groupPk`): every read of a run's
+ * nodes queries its groups' partitions, a few at once. `RunStore` (runs-store.ts) adds the writes.
  */
 import {
   BatchGetCommand,
@@ -15,20 +16,26 @@ import {
   NODE_SK_PREFIX,
   RESULTS_INDEX,
   batchSk,
+  groupPk,
   nodeSk,
+  tallySk,
   type BatchItem,
+  type TallyItem,
   type NodeRunItem,
   type RunMetaItem,
 } from '../runs-table.ts';
+import pLimit from 'p-limit';
 import { untilProcessed } from './retry.ts';
 
 /** Node item attributes except the (large) output streams. */
 const NODE_FIELDS_WITHOUT_OUTPUT = [
   'runId',
+  'run',
   'sk',
   'nodeId',
   'identity',
   'batch',
+  'group',
   'inbox',
   'status',
   'closed',
@@ -49,10 +56,17 @@ const NODE_FIELDS_WITHOUT_OUTPUT = [
 /** BatchGetItem's limit: at most 100 keys a request. */
 export const BATCH_GET_MAX_KEYS = 100;
 
+/** Partitions of a run (one per dispatch group) read at once. */
+const PARTITION_READS = 8;
+/** Runs whose partitions a reader remembers (they never change once Plan wrote them). */
+const REMEMBERED_RUNS = 64;
+
 /** A node item's key in the results index, and when its result landed. */
 export interface LandedKey {
   nodeId: string;
   resultAt: number;
+  /** The node item's partition key (its group's). */
+  pk: string;
 }
 
 export interface NodeQuery {
@@ -87,14 +101,55 @@ export class RunReader {
     return this.#get<BatchItem>({ runId, sk: batchSk(batch) }, consistent);
   }
 
-  async getNode(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
-    return this.#get<NodeRunItem>({ runId, sk: nodeSk(nodeId) }, true);
+  /** A node item by its partition key (`pk`: the node item's `runId`, its group's) and node id. */
+  async getNode(pk: string, nodeId: string): Promise<NodeRunItem | undefined> {
+    return this.#get<NodeRunItem>({ runId: pk, sk: nodeSk(nodeId) }, true);
+  }
+
+  readonly #partitions = new Map<string, string[]>();
+
+  /**
+   * The partitions holding a run's node items (or one batch's): one per dispatch group, as the
+   * batch items count them, and the run's own (where runs planned before groups keep them).
+   */
+  async nodePartitions(runId: string, batch?: number): Promise<string[]> {
+    const known = this.#partitions.get(runId);
+    if (known)
+      return batch === undefined ? known : known.filter((pk) => pk === runId || inBatch(pk, runId, batch));
+    const batches =
+      batch !== undefined
+        ? [batch]
+        : Array.from({ length: (await this.getMeta(runId))?.batchCount ?? 0 }, (_, b) => b);
+    const items = await this.#batchGet<BatchItem>(
+      batches.map((b) => ({ runId, sk: batchSk(b) })),
+      true,
+    );
+    const pks = [runId];
+    for (const item of items.sort((x, y) => x.batch - y.batch)) {
+      for (let group = 0; group < (item.groupCount ?? 1); group++)
+        pks.push(groupPk(runId, item.batch, group));
+    }
+    // Plan writes the run's record before its batches: remember the run only once all are there.
+    if (batch === undefined && items.length === batches.length && batches.length > 0) {
+      if (this.#partitions.size >= REMEMBERED_RUNS)
+        this.#partitions.delete(this.#partitions.keys().next().value!);
+      this.#partitions.set(runId, pks);
+    }
+    return pks;
   }
 
   /** All node items of a run (optionally one batch), without their output unless asked. */
   async queryNodes(runId: string, options: NodeQuery = {}): Promise<NodeRunItem[]> {
+    const pks = await this.nodePartitions(runId, options.batch);
+    const limit = pLimit(PARTITION_READS);
+    const parts = await Promise.all(pks.map((pk) => limit(() => this.#queryPartition(pk, options))));
+    // In node id order, as one partition's query returns them.
+    return parts.flat().sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
+  }
+
+  async #queryPartition(pk: string, options: NodeQuery): Promise<NodeRunItem[]> {
     const names: Record<string, string> = { '#r': 'runId', '#sk': 'sk' };
-    const values: Record<string, unknown> = { ':r': runId, ':p': NODE_SK_PREFIX };
+    const values: Record<string, unknown> = { ':r': pk, ':p': NODE_SK_PREFIX };
     let filter: string | undefined;
     if (options.batch !== undefined) {
       names['#b'] = 'batch';
@@ -116,10 +171,21 @@ export class RunReader {
     })) as unknown as NodeRunItem[];
   }
 
-  /** The full node items (with output) of some nodes of a run, 100 keys a request. */
-  async getNodes(runId: string, nodeIds: readonly string[]): Promise<NodeRunItem[]> {
+  /** The tallies (answer counts) of some dispatch groups of a batch, consistent, 100 keys a request. */
+  async getTallies(runId: string, batch: number, groups: readonly number[]): Promise<TallyItem[]> {
+    return this.#batchGet<TallyItem>(
+      groups.map((group) => ({ runId: groupPk(runId, batch, group), sk: tallySk(batch, group) })),
+      true,
+    );
+  }
+
+  /**
+   * The full node items (with output) of some nodes of one partition (`pk`: their group's), 100
+   * keys a request.
+   */
+  async getNodes(pk: string, nodeIds: readonly string[]): Promise<NodeRunItem[]> {
     return this.#batchGet<NodeRunItem>(
-      nodeIds.map((id) => ({ runId, sk: nodeSk(id) })),
+      nodeIds.map((id) => ({ runId: pk, sk: nodeSk(id) })),
       true,
     );
   }
@@ -131,19 +197,33 @@ export class RunReader {
    * the run whole once at its end.
    */
   async landedSince(runId: string, sinceMs: number): Promise<LandedKey[]> {
-    const items = await this.#query({
-      IndexName: RESULTS_INDEX,
-      KeyConditionExpression: '#r = :r AND #at >= :since',
-      ExpressionAttributeNames: { '#r': 'runId', '#at': 'resultAt' },
-      ExpressionAttributeValues: { ':r': runId, ':since': sinceMs },
+    // The index is keyed like the table: one query per partition of the run (one per group).
+    const limit = pLimit(PARTITION_READS);
+    const pks = await this.nodePartitions(runId);
+    const parts = await Promise.all(
+      pks.map((pk) =>
+        limit(() =>
+          this.#query({
+            IndexName: RESULTS_INDEX,
+            KeyConditionExpression: '#r = :r AND #at >= :since',
+            ExpressionAttributeNames: { '#r': 'runId', '#at': 'resultAt' },
+            ExpressionAttributeValues: { ':r': pk, ':since': sinceMs },
+          }),
+        ),
+      ),
+    );
+    return parts.flat().flatMap((item) => {
+      const sk = String(item.sk);
+      return sk.startsWith(NODE_SK_PREFIX)
+        ? [
+            {
+              nodeId: sk.slice(NODE_SK_PREFIX.length),
+              resultAt: Number(item.resultAt),
+              pk: String(item.runId),
+            },
+          ]
+        : [];
     });
-    return items
-      .map((item) => String(item.sk))
-      .flatMap((sk, i) =>
-        sk.startsWith(NODE_SK_PREFIX)
-          ? [{ nodeId: sk.slice(NODE_SK_PREFIX.length), resultAt: Number(items[i]!.resultAt) }]
-          : [],
-      );
   }
 
   async #get<T>(Key: Key, consistent: boolean): Promise<T | undefined> {
@@ -175,4 +255,9 @@ export class RunReader {
     }
     return found;
   }
+}
+
+/** Whether partition `pk` is one of batch `batch`'s groups in run `runId`. */
+function inBatch(pk: string, runId: string, batch: number): boolean {
+  return pk.startsWith(groupPk(runId, batch, 0).slice(0, -4));
 }

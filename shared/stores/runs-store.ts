@@ -17,6 +17,7 @@ import {
   nodeSk,
   type NodeStatus,
   batchSk,
+  groupPk,
   groupSk,
   type GroupItem,
   type NodeRunItem,
@@ -142,7 +143,7 @@ export class RunStore extends RunReader {
     );
     const item = out.Item as GroupItem | undefined;
     if (!item) throw new Error(`run ${runId} has no dispatch group ${group} in batch ${batch}`);
-    return this.getNodes(runId, item.nodeIds);
+    return this.getNodes(groupPk(runId, batch, group), item.nodeIds);
   }
 
   /** Records when the batch's acknowledgement window closed (the first record stands). */
@@ -171,15 +172,15 @@ export class RunStore extends RunReader {
 
   /**
    * Moves a node from `from` to `to` unless a reply moved it first; returns whether it moved.
-   * Used when a batch gives up on hosts.
+   * Used when a batch gives up on hosts. `pk`: the node item's partition key (its `runId`).
    */
-  async closeNode(runId: string, nodeId: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
+  async closeNode(pk: string, nodeId: string, from: NodeStatus, to: NodeStatus): Promise<boolean> {
     const condition = moveCondition(closingMove(from, to), [from], to);
     return this.#conditional(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { runId, sk: nodeSk(nodeId) },
+          Key: { runId: pk, sk: nodeSk(nodeId) },
           UpdateExpression: 'SET #status = :to, #closed = :closed',
           ConditionExpression: condition.ConditionExpression,
           ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#closed': 'closed' },
@@ -193,14 +194,15 @@ export class RunStore extends RunReader {
    * Finish counts a closed node as `status`: seals it, unless a reply changed it first (then
    * returns false, and Finish reads it again). A reply after the seal is recorded `late` and marked
    * as recorded after the summary, so the summary and the hosts it lists never disagree.
+   * `pk`: the node item's partition key (its `runId`).
    */
-  async sealNode(runId: string, nodeId: string, status: NodeStatus): Promise<boolean> {
+  async sealNode(pk: string, nodeId: string, status: NodeStatus): Promise<boolean> {
     const condition = moveCondition('seal', [status], UNCHANGED);
     return this.#conditional(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { runId, sk: nodeSk(nodeId) },
+          Key: { runId: pk, sk: nodeSk(nodeId) },
           UpdateExpression: 'SET #sealed = :sealed',
           ConditionExpression: condition.ConditionExpression,
           ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#sealed': 'sealed' },

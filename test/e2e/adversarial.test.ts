@@ -22,11 +22,12 @@ import { createSqsClient } from '#shared/aws.ts';
 import { newRunId } from '#shared/ids.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
 import { MESSAGE_VERSION, type InboxMessage, type RunRequestInput } from '#shared/messages.ts';
-import { nodeSk, type NodeItem, type NodeRunItem } from '#shared/runs-table.ts';
+import type { NodeItem, NodeRunItem } from '#shared/runs-table.ts';
 import { inboxQueueName, inboxQueueUrl } from '#shared/stage-config.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';
 import { startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
+import { runNodeOf } from '../helpers/run-seed.ts';
 
 const LIAR = 'adv-liar';
 const HONEST = ['adv-web-1', 'adv-web-2'];
@@ -47,10 +48,7 @@ async function node(nodeId: string): Promise<NodeItem | undefined> {
 }
 
 async function nodeOfRun(runId: string, nodeId: string): Promise<NodeRunItem | undefined> {
-  const out = await t.db.send(
-    new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: nodeSk(nodeId) } }),
-  );
-  return out.Item as NodeRunItem | undefined;
+  return runNodeOf(t.db, t.stack.file.runsTable, runId, nodeId);
 }
 
 function heartbeat(overrides: Record<string, unknown> = {}) {

@@ -7,10 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { RUN_ERRORS } from '#shared/run-errors.ts';
-import { nodeSk } from '#shared/runs-table.ts';
 import {
   cancelDocumentSchema,
   jsonlLineSchema,
@@ -23,6 +21,7 @@ import { eventually } from '../helpers/wait.ts';
 import { isAlive, stopAll } from '../helpers/processes.ts';
 import { droverCli, droverPipeline, startDroverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { addSilentHost, startFleet } from '../helpers/fleet.ts';
+import { runNodeOf } from '../helpers/run-seed.ts';
 
 let t: TestStack;
 
@@ -47,10 +46,9 @@ const run = (args: string[], input?: string) => droverCli(t.home, args, { input 
 const runDocument = (stdout: string): RunJson => runDocumentSchema.parse(JSON.parse(stdout));
 
 async function nodeItem(runId: string, nodeId: string): Promise<Record<string, unknown> | undefined> {
-  const out = await t.db.send(
-    new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: nodeSk(nodeId) } }),
-  );
-  return out.Item;
+  return runNodeOf(t.db, t.stack.file.runsTable, runId, nodeId) as Promise<
+    Record<string, unknown> | undefined
+  >;
 }
 
 async function nodeStatus(runId: string, nodeId: string): Promise<string | undefined> {

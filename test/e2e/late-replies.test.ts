@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { META_SK, nodeSk } from '#shared/runs-table.ts';
+import { META_SK } from '#shared/runs-table.ts';
 import { createSqsClient } from '#shared/aws.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
@@ -15,6 +15,7 @@ import { stopAll } from '../helpers/processes.ts';
 import { droverCli, stopCliProcesses } from '../helpers/cli.ts';
 import { addSilentHost } from '../helpers/fleet.ts';
 import { resultReply } from '../helpers/factories.ts';
+import { runNodeOf } from '../helpers/run-seed.ts';
 
 let t: TestStack;
 
@@ -81,7 +82,7 @@ describe('replies after the run gave up', () => {
     // Assess
     const node = await eventually(
       async () => {
-        const found = await item(runId, nodeSk('ghost-1'));
+        const found = await runNodeOf(t.db, t.stack.file.runsTable, runId, 'ghost-1');
         return found?.status === 'late' ? found : undefined;
       },
       30_000,
@@ -112,7 +113,9 @@ describe('replies after the run gave up', () => {
     ]);
     const runId = (JSON.parse(started.stdout) as { runId: string }).runId;
     await eventually(async () =>
-      (await item(runId, nodeSk('ghost-2')))?.status === 'pending' ? true : undefined,
+      (await runNodeOf(t.db, t.stack.file.runsTable, runId, 'ghost-2'))?.status === 'pending'
+        ? true
+        : undefined,
     );
     const cancelled = await droverCli(t.home, ['cancel', runId, '--json']);
     await eventually(
@@ -126,7 +129,7 @@ describe('replies after the run gave up', () => {
     // Assess
     const node = await eventually(
       async () => {
-        const found = await item(runId, nodeSk('ghost-2'));
+        const found = await runNodeOf(t.db, t.stack.file.runsTable, runId, 'ghost-2');
         return found?.status === 'late' ? found : undefined;
       },
       30_000,

@@ -91,6 +91,8 @@ export class FakeAgent {
           sentAt: Date.now(),
           runId: request.runId,
           batch: request.batch,
+          // Echoed as a real agent does: ingest counts the reply on its group's tally.
+          ...(request.group !== undefined ? { group: request.group } : {}),
         } as const;
         await this.#reply({ ...base, type: 'ack' });
         if (this.behaviour === 'ack-and-result') await this.#reply(this.#result(request));
@@ -109,6 +111,7 @@ export class FakeAgent {
       sentAt: now,
       runId: request.runId,
       batch: request.batch,
+      ...(request.group !== undefined ? { group: request.group } : {}),
       exitCode: 0,
       signal: null,
       timedOut: false,

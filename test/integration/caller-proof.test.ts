@@ -17,6 +17,7 @@ import type { ConnectedStack } from '#cli/stack.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';
 import { startAgent, stopAll, type AgentProcess } from '../helpers/processes.ts';
+import { runNodeOf } from '../helpers/run-seed.ts';
 
 let t: TestStack;
 let agent: AgentProcess;
@@ -76,11 +77,7 @@ describe('the caller of a run', () => {
     expect(meta).toMatchObject({ caller: 'alice@laptop', callerArn: 'arn:aws:iam::000000000000:user/local' });
     expect(JSON.stringify(meta)).not.toContain('authorization');
     // The command sees it, and the host's audit line names both.
-    const node = (
-      await t.db.send(
-        new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: 'node#proof-web-1' } }),
-      )
-    ).Item as { stdout?: { text: string } } | undefined;
+    const node = await runNodeOf(t.db, t.stack.file.runsTable, runId, 'proof-web-1');
     expect(node?.stdout?.text).toBe('arn:aws:iam::000000000000:user/local\n');
     const audit = readFileSync(join(agent.stateDir, 'audit.jsonl'), 'utf8')
       .trim()

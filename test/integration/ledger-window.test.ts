@@ -17,15 +17,22 @@ import { repliesBacklogOf } from '#functions/run/replies-backlog.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
-import { batchCounts } from '#functions/run/reply-transitions.ts';
 import { RunStore } from '#shared/stores/runs-store.ts';
 import { closeBatch } from '#functions/run/close-batch.ts';
 import { finishRun } from '#functions/run/finish-run.ts';
-import { batchSk, nodeSk, type BatchItem, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
+import {
+  batchSk,
+  groupPk,
+  nodeSk,
+  type BatchItem,
+  type NodeRunItem,
+  type RunMetaItem,
+} from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { ackWindowSec } from '#shared/request-expiry.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ackReply, resultReply } from '../helpers/factories.ts';
+import { batchCountsOf, seedBatch } from '../helpers/run-seed.ts';
 
 const DISPATCHED_AT = 1_000_000;
 const DT = 5;
@@ -76,36 +83,7 @@ async function seedRun(nodeIds: readonly string[]): Promise<void> {
     expiresAt,
   };
   await test.db.send(new PutCommand({ TableName: table, Item: meta }));
-  await test.db.send(
-    new PutCommand({
-      TableName: table,
-      Item: {
-        runId,
-        sk: batchSk(0),
-        batch: 0,
-        expected: nodeIds.length,
-        dispatchedAt: DISPATCHED_AT,
-        expiresAt,
-      },
-    }),
-  );
-  for (const nodeId of nodeIds) {
-    await test.db.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          runId,
-          sk: nodeSk(nodeId),
-          nodeId,
-          identity: nodeId,
-          batch: 0,
-          inbox: 'x',
-          status: 'pending',
-          expiresAt,
-        },
-      }),
-    );
-  }
+  await seedBatch(test.db, table, runId, nodeIds, { dispatchedAt: DISPATCHED_AT });
 }
 
 const close = () =>
@@ -118,7 +96,11 @@ const finish = () =>
 
 async function node(nodeId: string): Promise<NodeRunItem> {
   const out = await test.db.send(
-    new GetCommand({ TableName: table, Key: { runId, sk: nodeSk(nodeId) }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: { runId: groupPk(runId, 0, 0), sk: nodeSk(nodeId) },
+      ConsistentRead: true,
+    }),
   );
   return out.Item as NodeRunItem;
 }
@@ -127,12 +109,12 @@ async function counts() {
   const out = await test.db.send(
     new GetCommand({ TableName: table, Key: { runId, sk: batchSk(0) }, ConsistentRead: true }),
   );
-  const { acked, done } = batchCounts(out.Item as BatchItem);
+  const { acked, done } = await batchCountsOf(test.db, table, runId);
   return { acked, done, ackWindowEndsAt: (out.Item as BatchItem).ackWindowEndsAt };
 }
 
-const ack = (nodeId: string) => ackReply({ runId, nodeId, identity: nodeId });
-const result = (nodeId: string) => resultReply({ runId, nodeId, identity: nodeId });
+const ack = (nodeId: string) => ackReply({ runId, nodeId, identity: nodeId, group: 0 });
+const result = (nodeId: string) => resultReply({ runId, nodeId, identity: nodeId, group: 0 });
 
 describe('ReplyLedger: answers judged by when they reached SQS', () => {
   it('counts an ack sent within the window but recorded after CloseBatch gave up on its host', async () => {

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
-import { batchCounts } from '#functions/run/reply-transitions.ts';
 import { RunStore } from '#shared/stores/runs-store.ts';
-import { batchSk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
+import { batchSk, groupPk, nodeSk, tallySk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
+import { batchCountsOf, seedBatch } from '../helpers/run-seed.ts';
 import { startDynamoFaultProxy, updateOf, type DynamoFaultProxy } from '../helpers/dynamo-fault-proxy.ts';
 
 let test: TestStack;
@@ -43,39 +43,9 @@ function ledgerWith(db: DynamoDBClient): ReplyLedger {
   return new ReplyLedger({ db, sfn: test.sfn, table, now: () => clock });
 }
 
-/** Writes batch 0 of `runId` as plan does: counters at zero and every node pending. */
-async function seedRun(nodeIds: readonly string[], batch = 0): Promise<void> {
-  const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
-  await test.db.send(
-    new PutCommand({
-      TableName: table,
-      Item: {
-        runId,
-        sk: batchSk(batch),
-        batch,
-        expected: nodeIds.length,
-        dispatchedAt: 1_000,
-        expiresAt,
-      },
-    }),
-  );
-  for (const nodeId of nodeIds) {
-    await test.db.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          runId,
-          sk: nodeSk(nodeId),
-          nodeId,
-          identity: nodeId,
-          batch,
-          inbox: `http://127.0.0.1:1/000000000000/drover-test-node-${nodeId}`,
-          status: 'pending',
-          expiresAt,
-        },
-      }),
-    );
-  }
+/** Writes a dispatched batch of `runId` as Plan does: batch, group, tally and pending node items. */
+async function seedRun(nodeIds: readonly string[], batch = 0, groupSize = 500): Promise<void> {
+  await seedBatch(test.db, table, runId, nodeIds, { batch, groupSize, dispatchedAt: 1_000 });
 }
 
 async function batchItem(batch = 0): Promise<BatchItem & { acksDoneAt?: number; resultsDoneAt?: number }> {
@@ -86,21 +56,26 @@ async function batchItem(batch = 0): Promise<BatchItem & { acksDoneAt?: number; 
   return out.Item as BatchItem;
 }
 
-async function nodeItem(nodeId: string): Promise<(NodeRunItem & { lateAs?: string }) | undefined> {
+async function nodeItem(nodeId: string, batch = 0): Promise<(NodeRunItem & { lateAs?: string }) | undefined> {
   const out = await test.db.send(
-    new GetCommand({ TableName: table, Key: { runId, sk: nodeSk(nodeId) }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: { runId: groupPk(runId, batch, 0), sk: nodeSk(nodeId) },
+      ConsistentRead: true,
+    }),
   );
   return out.Item as NodeRunItem | undefined;
 }
 
 async function counters(batch = 0) {
-  const { acked, rejected, done, unreachable } = batchCounts(await batchItem(batch));
+  const { acked, rejected, done, unreachable } = await batchCountsOf(test.db, table, runId, batch);
   return { acked, rejected, done, unreachable };
 }
 
-const ack = (nodeId = 'web-1') => ackReply({ runId, nodeId, identity: nodeId });
+/** Replies as agents send them: echoing the dispatch group of their request (0 unless told). */
+const ack = (nodeId = 'web-1', group = 0) => ackReply({ runId, nodeId, identity: nodeId, group });
 const result = (nodeId = 'web-1', overrides: Parameters<typeof resultReply>[0] = {}) =>
-  resultReply({ runId, nodeId, identity: nodeId, ...overrides });
+  resultReply({ runId, nodeId, identity: nodeId, group: 0, ...overrides });
 
 describe('ReplyLedger', () => {
   it('records an ack: the node is acked and the batch counts one ack', async () => {
@@ -261,7 +236,9 @@ describe('ReplyLedger', () => {
   it('records a result after the batch gave up on a silent node as late, with its output, counting nothing', async () => {
     // Prepare
     await seedRun(['web-1']);
-    expect(await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response')).toBe(true);
+    expect(
+      await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response'),
+    ).toBe(true);
 
     // Act
     const outcomes = await ledger.record([
@@ -285,7 +262,7 @@ describe('ReplyLedger', () => {
     // Prepare
     await seedRun(['web-1']);
     await ledger.record([ack()]);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'acked', 'timed_out');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'acked', 'timed_out');
 
     // Act
     const outcomes = await ledger.record([result()]);
@@ -298,7 +275,7 @@ describe('ReplyLedger', () => {
 
   it('records an ack after the batch gave up on a silent node as late, counting nothing', async () => {
     await seedRun(['web-1']);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response');
 
     const outcomes = await ledger.record([ack()]);
 
@@ -311,8 +288,8 @@ describe('ReplyLedger', () => {
     // Prepare: the cancel closed web-1 while its ack was still delayed; web-2 finished before it.
     await seedRun(['web-1', 'web-2']);
     const store = new RunStore(test.db, table);
-    await store.closeNode(runId, 'web-1', 'pending', 'cancelled');
-    await store.closeNode(runId, 'web-2', 'pending', 'cancelled');
+    await store.closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'cancelled');
+    await store.closeNode(groupPk(runId, 0, 0), 'web-2', 'pending', 'cancelled');
     const killed = result('web-1', {
       exitCode: null,
       signal: 'SIGTERM',
@@ -334,7 +311,7 @@ describe('ReplyLedger', () => {
   it('keeps why the run gave up on a host through its late ack and late result', async () => {
     // Prepare
     await seedRun(['web-1']);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response');
     await ledger.record([ack()]);
 
     // Act
@@ -348,7 +325,7 @@ describe('ReplyLedger', () => {
   it('keeps the first late result and treats a copy of it as a duplicate', async () => {
     // Prepare
     await seedRun(['web-1']);
-    await new RunStore(test.db, table).closeNode(runId, 'web-1', 'pending', 'no_response');
+    await new RunStore(test.db, table).closeNode(groupPk(runId, 0, 0), 'web-1', 'pending', 'no_response');
     await ledger.record([result('web-1', { exitCode: 0 })]);
 
     // Act
@@ -521,9 +498,10 @@ describe('ReplyLedger', () => {
     // Act
     const outcomes = await ledgerWith(countingDb).record([result('web-1'), result('web-2')]);
 
-    // Assess: one write per node and one for the batch's markers, nothing retried.
+    // Assess: one write per node, one for the group's markers, and one recording on the batch that
+    // the group has every answer; nothing retried.
     expect(outcomes).toEqual(['recorded', 'recorded']);
-    expect(writes.sort()).toEqual([batchSk(0), nodeSk('web-1'), nodeSk('web-2')].sort());
+    expect(writes.sort()).toEqual([tallySk(0, 0), batchSk(0), nodeSk('web-1'), nodeSk('web-2')].sort());
     expect(await counters()).toEqual({ acked: 2, rejected: 0, done: 2, unreachable: 0 });
   });
 });
@@ -556,7 +534,7 @@ describe('ReplyLedger counting under faults', () => {
     // Prepare: the acks wait of two hosts is registered; only web-1 answers.
     await seedRun(['web-1', 'web-2']);
     await ledger.registerWait(runId, 0, 'acks', 'token-acks');
-    proxy.fail('applied', updateOf('batch#'), 1);
+    proxy.fail('applied', updateOf('tally#'), 1);
 
     // Act
     const outcomes = await ledgerWith(proxiedDb).record([ack('web-1')]);
@@ -573,7 +551,7 @@ describe('ReplyLedger counting under faults', () => {
     await seedRun(['web-1', 'web-2']);
     await ledger.record([ack('web-1'), ack('web-2')]);
     await ledger.registerWait(runId, 0, 'results', 'token-results');
-    proxy.fail('applied', updateOf('batch#'), 2);
+    proxy.fail('applied', updateOf('tally#'), 2);
 
     // Act
     const outcomes = await ledgerWith(proxiedDb).record([result('web-1')]);
@@ -590,7 +568,7 @@ describe('ReplyLedger counting under faults', () => {
     // Prepare: every counting write fails, whatever the SDK retries.
     await seedRun(['web-1']);
     await ledger.registerWait(runId, 0, 'acks', 'token-acks');
-    proxy.fail('refused', updateOf('batch#'), Infinity);
+    proxy.fail('refused', updateOf('tally#'), Infinity);
 
     // Act
     const first = await ledgerWith(proxiedDb).record([ack('web-1')]);
@@ -615,7 +593,7 @@ describe('ReplyLedger counting under faults', () => {
     await test.db.send(
       new UpdateCommand({
         TableName: table,
-        Key: { runId, sk: nodeSk('web-1') },
+        Key: { runId: groupPk(runId, 0, 0), sk: nodeSk('web-1') },
         UpdateExpression: 'SET #s = :s, exitCode = :zero',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':s': 'succeeded', ':zero': 0 },
@@ -664,7 +642,7 @@ describe('ReplyLedger counting under faults', () => {
 
     // Assess
     expect(outcomes).toEqual(['unknown', 'recorded']);
-    expect(await nodeItem('web-2')).toMatchObject({ status: 'pending' });
+    expect(await nodeItem('web-2', 1)).toMatchObject({ status: 'pending' });
     expect(await counters(1)).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 0 });
   });
 
@@ -672,13 +650,15 @@ describe('ReplyLedger counting under faults', () => {
     // Prepare: the first counting write for the unreachable host fails after applying nothing.
     await seedRun(['web-1', 'web-2']);
     const flaky = ledgerWith(proxiedDb);
-    proxy.fail('refused', updateOf('batch#'), Infinity);
-    await expect(flaky.markUnreachable(runId, 0, 'web-2', 'inbox unreachable')).rejects.toThrow();
+    proxy.fail('refused', updateOf('tally#'), Infinity);
+    await expect(
+      flaky.markUnreachable(runId, { batch: 0, group: 0 }, 'web-2', 'inbox unreachable'),
+    ).rejects.toThrow();
     proxy.fail('refused', () => false, 0);
 
     // Act: the dispatch step's Retry runs it again, twice.
-    await flaky.markUnreachable(runId, 0, 'web-2', 'inbox unreachable');
-    await flaky.markUnreachable(runId, 0, 'web-2', 'inbox unreachable');
+    await flaky.markUnreachable(runId, { batch: 0, group: 0 }, 'web-2', 'inbox unreachable');
+    await flaky.markUnreachable(runId, { batch: 0, group: 0 }, 'web-2', 'inbox unreachable');
 
     // Assess
     expect(await counters()).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 1 });

@@ -18,6 +18,7 @@ import { FakeAgent } from '../helpers/fake-agent.ts';
 import { planRun } from '#functions/run/plan-run.ts';
 import { RunStore } from '#shared/stores/runs-store.ts';
 import { NodesStore } from '#shared/stores/nodes-store.ts';
+import { runNodeOf } from '../helpers/run-seed.ts';
 
 let t: TestStack;
 let agent: FakeAgent | undefined;
@@ -87,7 +88,9 @@ describe('run ids', () => {
     expect(execution.status).toBe('SUCCEEDED');
     expect(JSON.parse(execution.output!)).toMatchObject({ runId: name, status: 'succeeded', exitCode: 0 });
     expect(await item<RunMetaItem>(name, META_SK)).toMatchObject({ runId: name, caller: 'scheduler' });
-    expect(await item(name, nodeSk('ids-web-1'))).toMatchObject({ status: 'succeeded' });
+    expect(await runNodeOf(t.db, t.stack.file.runsTable, name, 'ids-web-1')).toMatchObject({
+      status: 'succeeded',
+    });
   });
 
   it('lets drover runs and drover show find a run started outside the CLI', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { newRunId } from '#shared/ids.ts';
-import { batchSk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
+import { batchSk, groupPk, nodeSk, type BatchItem, type NodeRunItem } from '#shared/runs-table.ts';
 import type { RunRequestInput } from '#shared/messages.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -43,8 +43,16 @@ async function run(input: Omit<RunRequestInput, 'runId'>) {
     const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
     return d.status === 'RUNNING' ? undefined : d;
   }, 40_000);
+  // Node items are in their group's partition (one group here), the run's own items in the run's.
   const get = async <T>(sk: string) =>
-    (await t.db.send(new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk } }))).Item as T;
+    (
+      await t.db.send(
+        new GetCommand({
+          TableName: t.stack.file.runsTable,
+          Key: { runId: sk.startsWith('node#') ? groupPk(runId, 0, 0) : runId, sk },
+        }),
+      )
+    ).Item as T;
   // The outcome: the output of a run whose hosts all succeeded, the cause of one ended HostsFailed.
   return { runId, execution, output: runOutcomeOf(execution) as unknown as RunOutcome, get };
 }
@@ -187,7 +195,10 @@ describe('run state machine', () => {
     );
     await eventually(async () => {
       const node = await t.db.send(
-        new GetCommand({ TableName: t.stack.file.runsTable, Key: { runId, sk: nodeSk('sm-busy-1') } }),
+        new GetCommand({
+          TableName: t.stack.file.runsTable,
+          Key: { runId: groupPk(runId, 0, 0), sk: nodeSk('sm-busy-1') },
+        }),
       );
       return node.Item?.status === 'acked' ? true : undefined;
     });

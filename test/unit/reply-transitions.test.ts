@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   acceptedFrom,
   acksComplete,
-  batchCounts,
+  groupFinished,
+  sumCounts,
+  tallyCounts,
+  unanswered,
+  type BatchCounts,
   markersFor,
   resultStatus,
   resultsComplete,
@@ -10,10 +14,8 @@ import {
 } from '#functions/run/reply-transitions.ts';
 import { ackReply, rejectedReply, resultReply } from '../helpers/factories.ts';
 
-function batchCounters(
-  overrides: Partial<{ expected: number; acked: number; rejected: number; unreachable: number }>,
-) {
-  return { expected: 3, acked: 0, rejected: 0, unreachable: 0, ...overrides };
+function batchCounters(overrides: Partial<BatchCounts>): BatchCounts {
+  return { expected: 3, acked: 0, rejected: 0, done: 0, unreachable: 0, ...overrides };
 }
 
 describe('acceptedFrom', () => {
@@ -97,10 +99,10 @@ describe('markersFor', () => {
   });
 });
 
-describe('batchCounts', () => {
+describe('tallyCounts', () => {
   it('counts the members of each marker set, absent sets as zero', () => {
     expect(
-      batchCounts({
+      tallyCounts({
         expected: 4,
         ackedBy: new Set(['a', 'b']),
         doneBy: new Set(['a']),
@@ -140,5 +142,29 @@ describe('resultsComplete', () => {
 
   it('is true when no host acknowledged (every one rejected or silent)', () => {
     expect(resultsComplete({ acked: 0, done: 0 })).toBe(true);
+  });
+});
+
+describe('groupFinished', () => {
+  it('needs every host answered and every acknowledged host reported', () => {
+    expect(groupFinished(batchCounters({ expected: 3, acked: 2, done: 2 }))).toBe(false);
+    expect(groupFinished(batchCounters({ expected: 3, acked: 2, done: 1, rejected: 1 }))).toBe(false);
+    expect(groupFinished(batchCounters({ expected: 3, acked: 2, done: 2, unreachable: 1 }))).toBe(true);
+  });
+});
+
+describe('unanswered and sumCounts', () => {
+  it('owes an answer for every host neither reported, rejected nor unreachable', () => {
+    expect(unanswered(batchCounters({ expected: 5, acked: 3, done: 1, rejected: 1 }))).toBe(3);
+    expect(unanswered(batchCounters({ expected: 2, acked: 2, done: 2 }))).toBe(0);
+  });
+
+  it('adds up the counts of several groups', () => {
+    expect(
+      sumCounts([
+        batchCounters({ expected: 2, acked: 1 }),
+        batchCounters({ expected: 3, done: 1, acked: 1 }),
+      ]),
+    ).toEqual({ expected: 5, acked: 2, rejected: 0, done: 1, unreachable: 0 });
   });
 });

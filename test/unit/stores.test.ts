@@ -74,6 +74,9 @@ describe('RunReader / RunStore', () => {
     // The paginator reuses one input object for every page: record what each call carried.
     const starts: unknown[] = [];
     const pages = [['a', 'b'], ['c']];
+    // A run planned before its node items had partitions of their own: no batch items, one query.
+    ddb.on(GetCommand).resolves({ Item: { runId: 'r', sk: 'meta', batchCount: 1 } });
+    ddb.on(BatchGetCommand).resolves({ Responses: { runs: [] } });
     ddb.on(QueryCommand).callsFake((input: { ExclusiveStartKey?: unknown; ConsistentRead?: boolean }) => {
       expect(input.ConsistentRead).toBe(true);
       starts.push(input.ExclusiveStartKey);
