@@ -12,6 +12,7 @@ import { RunReader } from '#shared/stores/runs-reads.ts';
 import { TERMINAL_NODE_STATUSES, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { awsErrorName } from '#shared/aws.ts';
 import type { StackConnection } from './stack.ts';
+import { nextPause } from './watch-pace.ts';
 
 export interface ExecutionOutcome {
   status: string;
@@ -38,25 +39,11 @@ export type WatchEvent =
 const INDEX_LAG_MS = 1_000;
 const SWEEP_EVERY_MS = 1_000;
 
-/**
- * Longest pause between polls: a poll that finds nothing new doubles the pause (from `pollMs`) up
- * to this, one that finds a host resets it, so a run waiting for acks or for a long command costs
- * its watchers a poll a second, not ten.
- */
-const MAX_IDLE_POLL_MS = 1_000;
-
 export interface WatchOptions {
   pollMs?: number;
   /** How often a poll also reads the index's lag window again; SWEEP_EVERY_MS by default. */
   sweepEveryMs?: number;
 }
-
-/**
- * The pause once every host is in: a poll then reads the run's record only (1 read unit, where a
- * poll of record and index costs 1.5), so polling at two thirds of `pollMs` costs no more a second
- * than the usual pace, and the run's end, a few writes away, is seen sooner.
- */
-const allInPauseMs = (pollMs: number) => Math.round((pollMs * 2) / 3);
 
 /**
  * DescribeExecution at most this often while the run's record says it is running (Step Functions
@@ -84,6 +71,7 @@ export async function* watchRun(
   const runs = new RunReader(conn.db, conn.runsTable);
   let describedAt = 0;
   let pauseMs = pollMs;
+  const watchedFrom = Date.now();
   for (;;) {
     const meta = await runs.getMeta(runId);
     const recordDone = meta !== undefined && meta.status !== 'running';
@@ -98,12 +86,13 @@ export async function* watchRun(
       allIn ? [] : landings.next(),
     ]);
     for (const node of landed) yield { type: 'host', node };
-    const allInNow = meta?.expected !== undefined && landings.seen.size >= meta.expected;
-    pauseMs = allInNow
-      ? allInPauseMs(pollMs)
-      : landed.length > 0
-        ? pollMs
-        : Math.min(Math.max(pollMs, MAX_IDLE_POLL_MS), pauseMs * 2);
+    pauseMs = nextPause({
+      pollMs,
+      lastPauseMs: pauseMs,
+      landed: landed.length,
+      allIn: meta?.expected !== undefined && landings.seen.size >= meta.expected,
+      watchedMs: Date.now() - watchedFrom,
+    });
     yield { type: 'progress', answered: landings.seen.size, expected: meta?.expected ?? 0 };
     if (execution && execution.status !== 'RUNNING') {
       yield* finalRead(runs, landings, runId, execution);
