@@ -11,6 +11,7 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { RunReader } from '#shared/stores/runs-reads.ts';
 import { TERMINAL_NODE_STATUSES, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { awsErrorName } from '#shared/aws.ts';
+import { compareNames } from '#shared/name-order.ts';
 import type { StackConnection } from './stack.ts';
 import { nextPause } from './watch-pace.ts';
 
@@ -57,7 +58,7 @@ const DESCRIBE_EVERY_MS = 1_000;
  */
 export function byLanding(a: NodeRunItem, b: NodeRunItem): number {
   const at = (n: NodeRunItem) => n.resultAt ?? Number.MAX_SAFE_INTEGER;
-  return at(a) - at(b) || a.identity.localeCompare(b.identity);
+  return at(a) - at(b) || compareNames(a.identity, b.identity);
 }
 
 export async function* watchRun(
