@@ -34,13 +34,10 @@ export interface PollOutcome {
 }
 
 /**
- * The pause before the next poll. Once every host is in, a poll reads the run's record only (1
- * read unit, where a poll of record and index costs 1.5), so it comes at two thirds of `pollMs`:
- * no more read units a second than the usual pace, and the run's end, a few writes away, is seen
- * sooner.
+ * The pause before the next poll. Once every host is in, the run's end is a few writes away: the
+ * quick pace, whatever came before (a poll then reads the run's record only, see run-watcher.ts).
  */
 export function nextPause({ pollMs, lastPauseMs, landed, allIn, watchedMs }: PollOutcome): number {
-  if (allIn) return Math.round((pollMs * 2) / 3);
-  if (landed > 0 || watchedMs < QUICK_START_MS) return pollMs;
+  if (allIn || landed > 0 || watchedMs < QUICK_START_MS) return pollMs;
   return Math.min(Math.max(pollMs, MAX_IDLE_POLL_MS), lastPauseMs * 2);
 }

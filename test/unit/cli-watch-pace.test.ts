@@ -27,9 +27,8 @@ describe('nextPause', () => {
     expect(nextPause(poll({ lastPauseMs: MAX_IDLE_POLL_MS, landed: 1 }))).toBe(100);
   });
 
-  it('polls at two thirds of the pace once every host is in (the record alone: 1 read unit of 1.5)', () => {
-    expect(nextPause(poll({ allIn: true, lastPauseMs: MAX_IDLE_POLL_MS }))).toBe(67);
-    expect(nextPause(poll({ allIn: true, landed: 5, watchedMs: 0 }))).toBe(67);
+  it('keeps the quick pace once every host is in, however long the run waited before', () => {
+    expect(nextPause(poll({ allIn: true, lastPauseMs: MAX_IDLE_POLL_MS }))).toBe(100);
   });
 
   it('never polls faster than asked for when the pace given is slower than the idle bound', () => {
