@@ -31,6 +31,15 @@ export function readTicks(path: string, pick: (fields: number[]) => number[]): n
   }
 }
 
+/**
+ * CPU seconds of this process's children that have ended and been waited for (cutime + cstime):
+ * across one `drover run` process, that process's own CPU, since the agent processes end only
+ * with the bench. Null off Linux.
+ */
+export function reapedChildrenCpu(): number | null {
+  return readTicks('/proc/self/stat', (f) => [f[13]! + f[14]!])?.[0] ?? null;
+}
+
 export function cpuSnapshot(agentPids: readonly number[]): CpuSnapshot {
   const own = process.cpuUsage();
   // utime, stime, cutime, cstime are fields 14–17 of /proc/<pid>/stat (11–14 after the name).

@@ -16,6 +16,7 @@ import { PROJECT_ROOT, type LocalStack } from '#local/stack.ts';
 import type { DemoFleet } from '#local/demo-fleet.ts';
 import { buildRunRequest, watchRun, type StackConnection } from '#cli/api.ts';
 import type { BenchOptions } from './options.ts';
+import { reapedChildrenCpu } from './machine.ts';
 import type { CliSample, RunSample } from './report.ts';
 
 /** The wait release times are written by the reply ledger but not (yet) declared in BatchItem. */
@@ -32,6 +33,7 @@ export interface Bench {
 
 /** `drover run --json COMMAND` as an operator types it: a new process, timed from spawn to exit. */
 export function measureCliRun(home: string, options: BenchOptions): Promise<CliSample> {
+  const cpuBefore = reapedChildrenCpu();
   const startedAt = performance.now();
   const child = spawn(
     process.execPath,
@@ -45,6 +47,9 @@ export function measureCliRun(home: string, options: BenchOptions): Promise<CliS
   return new Promise((resolveRun) => {
     child.once('close', (code) => {
       const wholeProcessMs = Math.round(performance.now() - startedAt);
+      const cpuAfter = reapedChildrenCpu();
+      const cpuMs =
+        cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) * 1000);
       let succeeded: number | undefined;
       try {
         succeeded = (JSON.parse(stdout) as { summary?: { succeeded?: number } }).summary?.succeeded;
@@ -54,6 +59,7 @@ export function measureCliRun(home: string, options: BenchOptions): Promise<CliS
       const ok = code === 0 && succeeded === options.agents;
       resolveRun({
         wholeProcessMs,
+        cpuMs,
         ok,
         ...(ok
           ? {}

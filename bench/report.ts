@@ -31,6 +31,8 @@ export interface RunSample {
 export interface CliSample {
   /** From spawning `node bin/drover.js … run` to its exit: start-up, the run, printing, exit. */
   wholeProcessMs: number;
+  /** That process's CPU (user + system; 10 ms ticks), the figure a busy machine moves least. */
+  cpuMs: number | null;
   ok: boolean;
   problem?: string;
 }
@@ -84,6 +86,7 @@ export function buildReport(options: BenchOptions, m: Measured) {
   const ours = cpu.stack + (cpu.agent ?? 0) + (cpu.commands ?? 0);
   const endToEnd = spread(m.samples.map((s) => s.endToEndMs));
   const wholeProcess = spread(m.cliSamples.map((s) => s.wholeProcessMs));
+  const wholeProcessCpu = spread(m.cliSamples.map((s) => s.cpuMs));
   return {
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
@@ -108,7 +111,8 @@ export function buildReport(options: BenchOptions, m: Measured) {
       endToEnd,
       ...Object.fromEntries(PHASES.map((p) => [p, spread(m.samples.map((s) => s.phases[p]))])),
       wholeProcess,
-    } as Record<'endToEnd' | Phase | 'wholeProcess', Spread | null>,
+      wholeProcessCpu,
+    } as Record<'endToEnd' | Phase | 'wholeProcess' | 'wholeProcessCpu', Spread | null>,
     hosts: Object.fromEntries(
       HOST_FIGURES.map((f) => [f, spread(m.samples.map((s) => s.hosts[f]))]),
     ) as Record<HostFigure, Spread | null>,
@@ -158,6 +162,7 @@ export function formatReport(report: Report): string {
     row('end-to-end', report.stats.endToEnd),
     ...PHASES.map((p) => row(`  ${p}`, report.stats[p])),
     row('whole process', report.stats.wholeProcess),
+    row('  its CPU', report.stats.wholeProcessCpu),
     `  (${c.cliRuns} \`drover run\` processes after the runs above, CLI start-up included)`,
     ...formatPdsh(report.pdsh, c.agents),
     'inside the waits (host timestamps):',

@@ -9,6 +9,7 @@
  */
 import { RunReader } from '#shared/stores/runs-reads.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
+import { compareNames } from '#shared/name-order.ts';
 import { percentile } from './output/stats.ts';
 import { durationSparkline } from './output/text.ts';
 import type { PingJson } from './output/schemas.ts';
@@ -74,7 +75,7 @@ export function pingStatisticsText(
   const title = (text: string) => (color ? pc.red(text) : text);
   if (silent.length > 0) {
     lines.push('', title('No response from:'));
-    for (const n of [...silent].sort((a, b) => a.identity.localeCompare(b.identity)))
+    for (const n of [...silent].sort((a, b) => compareNames(a.identity, b.identity)))
       lines.push(`    ${visible(n.identity)}`);
   }
   if (rejected.length > 0) {
@@ -122,7 +123,7 @@ export class PingReport extends ProgressPrinter {
       const doc: PingJson = {
         runId: this.runId,
         status: meta?.status ?? 'invalid',
-        replies: [...this.replies].sort((a, b) => a.identity.localeCompare(b.identity)),
+        replies: [...this.replies].sort((a, b) => compareNames(a.identity, b.identity)),
         noResponse: this.nodes
           .filter((n) => n.status !== 'succeeded' && n.status !== 'rejected')
           .map((n) => n.identity)

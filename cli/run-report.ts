@@ -7,7 +7,7 @@ import { RUN_ERRORS, isCompletedRun } from '#shared/run-errors.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { CliError } from './errors.ts';
 import { EXIT, type CliIO } from './context.ts';
-import { hasFilter } from './run-request.ts';
+import { hasFilter } from '#shared/filter/describe.ts';
 import { isDisplayed, type Display } from './output/display.ts';
 import { hostBlock, summaryText } from './output/text.ts';
 import { jsonlHostLine, jsonlSummaryLine, runJson } from './output/json.ts';

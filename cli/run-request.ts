@@ -2,25 +2,19 @@
  * Turns `drover run` (and `drover ping`) flags into the run state machine's input, checking
  * everything that can be checked before anything is sent: the filter parses, numbers are numbers.
  */
-import { FilterSyntaxError, formatFilterError, parseFilter } from '#shared/filter/index.ts';
 import {
   describeZodError,
   runRequestSchema,
   type Action,
-  type FilterSpec,
   type HostCount,
   type RunRequest,
 } from '#shared/messages.ts';
 import { CliError } from './errors.ts';
 import { groupAddressing, type GroupFlags } from './group-addressing.ts';
+import { filterSpecFrom, type FilterFlags } from './filter-flags.ts';
 
-export interface FilterFlags {
-  with?: string[];
-  wf?: string[];
-  wc?: string[];
-  wi?: string[];
-  select?: string;
-}
+// Where they were first defined; commands import them from filter-flags.ts (no zod schemas loaded).
+export { filterSpecFrom, hasFilter, type FilterFlags } from './filter-flags.ts';
 
 export interface RunFlags extends FilterFlags, GroupFlags {
   timeout?: number;
@@ -37,31 +31,6 @@ export interface RunFlags extends FilterFlags, GroupFlags {
 
 /** Step Functions refuses execution inputs over 256 KiB; stay clear of it with a margin. */
 export const MAX_REQUEST_BYTES = 250 * 1024;
-
-export function filterSpecFrom(flags: FilterFlags): FilterSpec {
-  const spec: FilterSpec = {
-    with: flags.with ?? [],
-    fact: flags.wf ?? [],
-    class: flags.wc ?? [],
-    identity: flags.wi ?? [],
-    ...(flags.select !== undefined ? { select: flags.select } : {}),
-  };
-  try {
-    parseFilter(spec);
-  } catch (error: unknown) {
-    if (error instanceof FilterSyntaxError) throw new CliError(formatFilterError(error), 4, { cause: error });
-    throw error;
-  }
-  return spec;
-}
-
-/** Whether any filter flag was given (a bare `--nodes` list then addresses exactly its hosts). */
-export function hasFilter(spec: FilterSpec): boolean {
-  return (
-    spec.with.length + spec.fact.length + spec.class.length + spec.identity.length > 0 ||
-    spec.select !== undefined
-  );
-}
 
 export function buildRunRequest(
   runId: string,

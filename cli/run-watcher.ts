@@ -11,7 +11,9 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { RunReader } from '#shared/stores/runs-reads.ts';
 import { TERMINAL_NODE_STATUSES, type NodeRunItem, type RunMetaItem } from '#shared/runs-table.ts';
 import { awsErrorName } from '#shared/aws.ts';
+import { compareNames } from '#shared/name-order.ts';
 import type { StackConnection } from './stack.ts';
+import { nextPause } from './watch-pace.ts';
 
 export interface ExecutionOutcome {
   status: string;
@@ -38,13 +40,6 @@ export type WatchEvent =
 const INDEX_LAG_MS = 1_000;
 const SWEEP_EVERY_MS = 1_000;
 
-/**
- * Longest pause between polls: a poll that finds nothing new doubles the pause (from `pollMs`) up
- * to this, one that finds a host resets it, so a run waiting for acks or for a long command costs
- * its watchers a poll a second, not ten.
- */
-const MAX_IDLE_POLL_MS = 1_000;
-
 export interface WatchOptions {
   pollMs?: number;
   /** How often a poll also reads the index's lag window again; SWEEP_EVERY_MS by default. */
@@ -63,7 +58,7 @@ const DESCRIBE_EVERY_MS = 1_000;
  */
 export function byLanding(a: NodeRunItem, b: NodeRunItem): number {
   const at = (n: NodeRunItem) => n.resultAt ?? Number.MAX_SAFE_INTEGER;
-  return at(a) - at(b) || a.identity.localeCompare(b.identity);
+  return at(a) - at(b) || compareNames(a.identity, b.identity);
 }
 
 export async function* watchRun(
@@ -77,32 +72,56 @@ export async function* watchRun(
   const runs = new RunReader(conn.db, conn.runsTable);
   let describedAt = 0;
   let pauseMs = pollMs;
+  const watchedFrom = Date.now();
   for (;;) {
     const meta = await runs.getMeta(runId);
-    let execution: ExecutionOutcome | undefined;
     const recordDone = meta !== undefined && meta.status !== 'running';
-    if (recordDone || Date.now() - describedAt >= DESCRIBE_EVERY_MS) {
-      describedAt = Date.now();
-      const out = await conn.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      execution = { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
-    }
-    const landed = await landings.next();
-    for (const node of landed) yield { type: 'host', node };
-    // Every host in: the run's end is a few writes away, so keep looking at the quick pace.
+    const describe = recordDone || Date.now() - describedAt >= DESCRIBE_EVERY_MS;
+    if (describe) describedAt = Date.now();
+    // Every host in: nothing more can land (the read at the end takes any late change), and the
+    // run's end is a few writes away.
     const allIn = meta?.expected !== undefined && landings.seen.size >= meta.expected;
-    pauseMs = landed.length > 0 || allIn ? pollMs : Math.min(Math.max(pollMs, MAX_IDLE_POLL_MS), pauseMs * 2);
+    // Independent reads go together: each one waited for is a round trip added to the run.
+    const [execution, landed] = await Promise.all([
+      describe ? describeExecution(conn, executionArn) : undefined,
+      allIn ? [] : landings.next(),
+    ]);
+    for (const node of landed) yield { type: 'host', node };
+    pauseMs = nextPause({
+      pollMs,
+      lastPauseMs: pauseMs,
+      landed: landed.length,
+      allIn: meta?.expected !== undefined && landings.seen.size >= meta.expected,
+      watchedMs: Date.now() - watchedFrom,
+    });
     yield { type: 'progress', answered: landings.seen.size, expected: meta?.expected ?? 0 };
     if (execution && execution.status !== 'RUNNING') {
-      // The whole run once, consistently: hosts given up on (they land in no index), any the
-      // index had not shown yet, and every host's final status.
-      const nodes = await runs.queryNodes(runId);
-      for (const node of await landings.fetch(nodes.filter((n) => !landings.seen.has(n.nodeId))))
-        yield { type: 'host', node };
-      yield { type: 'done', meta: await runs.getMeta(runId), execution, nodes };
+      yield* finalRead(runs, landings, runId, execution);
       return;
     }
     await new Promise((r) => setTimeout(r, pauseMs));
   }
+}
+
+async function describeExecution(conn: StackConnection, executionArn: string): Promise<ExecutionOutcome> {
+  const out = await conn.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  return { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
+}
+
+/**
+ * The whole run once, consistently, after its execution ended: hosts given up on (they land in no
+ * index), any the index had not shown yet, every host's final status, and the record as it ended.
+ */
+async function* finalRead(
+  runs: RunReader,
+  landings: LandingReader,
+  runId: string,
+  execution: ExecutionOutcome,
+): AsyncGenerator<WatchEvent> {
+  const [nodes, meta] = await Promise.all([runs.queryNodes(runId), runs.getMeta(runId)]);
+  for (const node of await landings.fetch(nodes.filter((n) => !landings.seen.has(n.nodeId))))
+    yield { type: 'host', node };
+  yield { type: 'done', meta, execution, nodes };
 }
 
 /** The hosts of a run that landed since the last call, read through the results index. */

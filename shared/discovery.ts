@@ -5,6 +5,7 @@
  * over the table (`discoverHosts`), holding only what is kept. Nothing is sent to any host.
  */
 import { matchFilter, parseFilter, type Filter } from './filter/index.ts';
+import { compareNames } from './name-order.ts';
 import { isFresh } from './freshness.ts';
 import { groupInJoinOrder, nthOfGroup } from './fleet-file/join-order.ts';
 import { isMember } from './node-status.ts';
@@ -39,7 +40,7 @@ function hostTest(query: HostQuery, now: number): (node: NodeItem) => boolean {
     matchFilter(filter, { identity: node.identity, facts: node.facts, classes: node.classes });
 }
 
-const byIdentity = (a: NodeItem, b: NodeItem) => a.identity.localeCompare(b.identity);
+const byIdentity = (a: NodeItem, b: NodeItem) => compareNames(a.identity, b.identity);
 
 /**
  * The hosts among `nodes` the query is about, sorted by identity. Throws the filter's

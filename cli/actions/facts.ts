@@ -5,7 +5,7 @@
 import { lookupFact } from '#shared/filter/index.ts';
 import type { NodeItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
-import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
+import { filterSpecFrom, type FilterFlags } from '../filter-flags.ts';
 import { withStack } from '../stack.ts';
 import { visible } from '../output/visible.ts';
 import { discoverHosts } from '#shared/discovery.ts';

@@ -4,7 +4,7 @@
  * output feeds `--nodes -`.
  */
 import { EXIT, type CommandContext } from '../context.ts';
-import { filterSpecFrom, type FilterFlags } from '../run-request.ts';
+import { filterSpecFrom, type FilterFlags } from '../filter-flags.ts';
 import { withStack } from '../stack.ts';
 import { visible } from '../output/visible.ts';
 import { isFresh } from '#shared/freshness.ts';

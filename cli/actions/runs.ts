@@ -5,7 +5,7 @@
  */
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { RunReader } from '#shared/stores/runs-reads.ts';
-import { describeFilter } from '#shared/filter/index.ts';
+import { describeFilter } from '#shared/filter/describe.ts';
 import type { RunMetaItem } from '#shared/runs-table.ts';
 import { EXIT, type CommandContext } from '../context.ts';
 import { withStack, type ConnectedStack } from '../stack.ts';

@@ -4,6 +4,7 @@
  * else is written to stdout.
  */
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
+import { compareNames } from '#shared/name-order.ts';
 import { microUsd, type RunCost } from '../cost/run-cost.ts';
 import type { HostJson, JsonlHostLine, JsonlSummaryLine, RunJson } from './schemas.ts';
 
@@ -99,7 +100,7 @@ export function runJson(
   const { summary, exitCode, estimatedCost, ...head } = runFields(runId, meta, elapsedMs, more);
   return {
     ...head,
-    hosts: [...nodes].sort((a, b) => a.identity.localeCompare(b.identity)).map(hostJson),
+    hosts: [...nodes].sort((a, b) => compareNames(a.identity, b.identity)).map(hostJson),
     summary,
     exitCode,
     estimatedCost,

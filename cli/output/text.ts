@@ -4,6 +4,7 @@
  */
 import pc from 'picocolors';
 import type { NodeRunItem, RunSummary } from '#shared/runs-table.ts';
+import { compareNames } from '#shared/name-order.ts';
 import { visible } from './visible.ts';
 
 export interface TextStyle {
@@ -97,7 +98,7 @@ export function summaryText(
   const list = (title: string, hosts: NodeRunItem[]) => {
     if (hosts.length === 0) return;
     lines.push('', paint(style, pc.red, title));
-    for (const h of hosts.sort((a, b) => a.identity.localeCompare(b.identity)))
+    for (const h of hosts.sort((a, b) => compareNames(a.identity, b.identity)))
       lines.push(`    ${visible(h.identity)}`);
   };
   list(

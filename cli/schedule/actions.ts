@@ -6,7 +6,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { newRunId } from '#shared/ids.ts';
 import { nextFireTimes, parseScheduleExpression } from '#shared/schedule/expression.ts';
 import { formatInZone } from '#shared/schedule/zoned-time.ts';
-import { describeFilter } from '#shared/filter/index.ts';
+import { describeFilter } from '#shared/filter/describe.ts';
 import { EXIT, callerName, type CommandContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { withStack, type ConnectedStack } from '../stack.ts';

@@ -3,8 +3,8 @@
  * discovery in the control plane and by agents re-checking a request.
  */
 export { FilterSyntaxError, formatFilterError, type FilterFlag } from './errors.ts';
+export { describeFilter, hasFilter } from './describe.ts';
 export {
-  describeFilter,
   exactIdentities,
   FILTER_LIMITS,
   parseFilter,

@@ -302,25 +302,6 @@ function checkFilterSize(spec: FilterSpec): void {
 }
 
 /**
- * A short description of a spec for operators and logs, e.g. `role=web and class:apache`; the
- * parts are shown as written, joined the way {@link parseFilter} combines them. `all hosts`
- * when the spec is empty. Never throws, so it can describe a spec that does not parse.
- */
-export function describeFilter(spec: FilterSpec): string {
-  const identities = spec.identity.map((item) => `identity:${item.trim()}`);
-  const select = spec.select?.trim() ?? '';
-  const parts = [
-    ...[...spec.with, ...spec.fact].map((item) => ({ text: item.trim(), compound: false })),
-    ...spec.class.map((item) => ({ text: `class:${item.trim()}`, compound: false })),
-    ...(identities.length > 0 ? [{ text: identities.join(' or '), compound: identities.length > 1 }] : []),
-    { text: select, compound: /\s|\|/.test(select) },
-  ].filter((part) => part.text !== '');
-  if (parts.length === 0) return 'all hosts';
-  if (parts.length === 1) return parts[0]?.text ?? '';
-  return parts.map((part) => (part.compound ? `(${part.text})` : part.text)).join(' and ');
-}
-
-/**
  * The identities to address directly when the spec is nothing but exact `-I` names (no regex
  * and no other part), trimmed and without duplicates, so discovery can skip scanning the fleet;
  * `undefined` otherwise. The result matches exactly the hosts {@link parseFilter} would select.

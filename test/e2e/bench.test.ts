@@ -47,7 +47,7 @@ interface BenchReport {
   };
   failed: number;
   runs: { ok: boolean; endToEndMs: number; problem?: string }[];
-  cliRuns: { ok: boolean; wholeProcessMs: number; problem?: string }[];
+  cliRuns: { ok: boolean; wholeProcessMs: number; cpuMs: number | null; problem?: string }[];
   pdsh:
     | { skipped: string }
     | {
@@ -86,6 +86,10 @@ describe('npm run bench', () => {
     // Beside the in-process figures, `drover run` as a whole process, CLI start-up included.
     expect(report.cliRuns).toHaveLength(2);
     expect(report.cliRuns.every((r) => r.ok && r.wholeProcessMs > 0)).toBe(true);
+    // A drover process uses some CPU, and less than it had time for (Linux: /proc).
+    expect(
+      report.cliRuns.every((r) => r.cpuMs !== null && r.cpuMs > 0 && r.cpuMs <= 2 * r.wholeProcessMs),
+    ).toBe(true);
     expect(stderr).toContain('drover run 2/2');
     for (const phase of [
       'endToEnd',

@@ -25,6 +25,8 @@ let runsTable: string;
 let db: ReturnType<typeof createDynamoClient>;
 /** Items the watcher's reads returned, by call. */
 let itemsRead = 0;
+/** The watcher's DynamoDB calls by command name (QueryCommand, GetCommand, …). */
+const calls = new Map<string, number>();
 
 beforeAll(async () => {
   dynamo = await startDynalite();
@@ -44,7 +46,8 @@ beforeAll(async () => {
   sqs.destroy();
   db = createDynamoClient({ region: REGION, credentials: CREDENTIALS, endpoints });
   db.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
+      calls.set(context.commandName ?? '?', (calls.get(context.commandName ?? '?') ?? 0) + 1);
       const out = await next(args);
       const output = out.output as {
         Items?: unknown[];
@@ -147,5 +150,73 @@ describe('watchRun', () => {
     expect(oneMoreCost).toBeLessThan(10);
     expect(done).toMatchObject({ type: 'done', execution: { status: 'SUCCEEDED' } });
     expect(done?.type === 'done' && done.nodes).toHaveLength(HOSTS);
+  });
+
+  it('once every host is in, polls read the run record only until the run ends', async () => {
+    // Prepare: a run of 3 hosts, all landed; the run is still finishing.
+    const runId = 'RUN-ALL-IN';
+    await db.send(
+      new PutCommand({
+        TableName: runsTable,
+        Item: runMetaItem({ runId, status: 'running', expected: 3, summary: undefined }),
+      }),
+    );
+    for (const i of [0, 1, 2]) {
+      await db.send(
+        new PutCommand({
+          TableName: runsTable,
+          Item: nodeRunItem({
+            runId,
+            sk: nodeSk(`a-${i}`),
+            nodeId: `a-${i}`,
+            identity: `a-${i}`,
+            status: 'succeeded',
+            resultAt: Date.now() - 1_000 + i,
+            exitCode: 0,
+          }),
+        }),
+      );
+    }
+    let status = 'RUNNING';
+    const sfn = { send: () => Promise.resolve({ status }) } as unknown as SFNClient;
+    const conn = { stage: 'watch', runStateMachineArn: '', runsTable, nodesTable: '', db, sfn, close() {} };
+    const events = watchRun(conn, runId, 'arn:exec', { pollMs: 10, sweepEveryMs: 0 });
+    const upToProgress = async (): Promise<WatchEvent[]> => {
+      const got: WatchEvent[] = [];
+      for (;;) {
+        const { value } = await events.next();
+        got.push(value as WatchEvent);
+        if ((value as WatchEvent).type === 'progress' || (value as WatchEvent).type === 'done') return got;
+      }
+    };
+
+    // Act: the poll that sees the three hosts, then three polls with all of them in.
+    const first = await upToProgress();
+    calls.clear();
+    for (let i = 0; i < 3; i++) await upToProgress();
+    const whileAllIn = new Map(calls);
+    status = 'SUCCEEDED';
+    await db.send(
+      new UpdateCommand({
+        TableName: runsTable,
+        Key: { runId, sk: META_SK },
+        UpdateExpression: 'SET #s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': 'succeeded' },
+      }),
+    );
+    const end = [...(await upToProgress()), ...(await upToProgress())];
+
+    // Assess
+    expect(first.filter((e) => e.type === 'host')).toHaveLength(3);
+    expect(Object.fromEntries(whileAllIn)).toEqual({ GetItemCommand: 3 });
+    const done = end.at(-1);
+    expect(done).toMatchObject({
+      type: 'done',
+      execution: { status: 'SUCCEEDED' },
+      meta: { status: 'succeeded' },
+    });
+    expect(done?.type === 'done' && done.nodes.map((n) => n.nodeId).sort()).toEqual(['a-0', 'a-1', 'a-2']);
+    expect(end.filter((e) => e.type === 'host')).toHaveLength(0);
   });
 });

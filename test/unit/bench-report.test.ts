@@ -187,7 +187,7 @@ describe('bench report', () => {
     joinMs: 1000,
     warmup: [sample(900)],
     samples: [sample(500), sample(400), sample(600), sample(450)],
-    cliSamples: [{ wholeProcessMs: 800, ok: true }],
+    cliSamples: [{ wholeProcessMs: 800, cpuMs: 330, ok: true }],
     idle: cpu,
     cpu,
     agentPids: [],
@@ -226,6 +226,9 @@ describe('bench report', () => {
     expect(table).toContain('(thin watcher, poll 25 ms, heartbeat 30 s)');
     expect(table).toMatch(/^pdsh floor {2}\s+200\s+220\s+220$/m);
     expect(table).toContain('drover ÷ pdsh, p50: end-to-end 2.3×, whole process 4×');
+    // The CLI process's own CPU beside its wall time: what a busy machine moves least.
+    expect(report.stats.wholeProcessCpu).toEqual({ p50: 330, p95: 330, max: 330 });
+    expect(table).toMatch(/^ {2}its CPU\s+330\s+330\s+330$/m);
   });
 
   it('says why there is no floor, and lists pdsh failures with the failed runs', () => {

@@ -3,6 +3,7 @@
  * applied to one run: these tests check it against the model's own per-run counts and prices, the
  * way it is printed and carried in JSON, and the `drover runs --total-by` sums.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CliIO } from '#cli/context.ts';
 import { defaultAssumptions, defaultPrices, estimateMonthlyCost } from '#cli/cost/model.ts';
@@ -11,6 +12,7 @@ import {
   formatUsd,
   missingRunItems,
   runCostText,
+  groupThousands,
   type RunCounts,
 } from '#cli/cost/run-cost.ts';
 import { NO_SCHEDULE, groupKey, runRecordCost, runTotals } from '#cli/cost/run-totals.ts';
@@ -89,6 +91,18 @@ describe('estimateRunCost', () => {
       cost().byService.SQS! * 2,
       12,
     );
+  });
+});
+
+describe('groupThousands', () => {
+  it('writes a count as toLocaleString does in English', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.double()), (n) => {
+        expect(groupThousands(n)).toBe(n.toLocaleString('en-US'));
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(groupThousands(50_000)).toBe('50,000');
   });
 });
 
