@@ -27,7 +27,7 @@ import { LocalEventBus } from './event-bus.ts';
 import { SqsEventSource } from './event-source.ts';
 import { localIngestPollers } from './ingest-pollers.ts';
 import { SenderRegistry } from './sqs-senders.ts';
-import { sweepExpired } from './ttl-sweeper.ts';
+import { TtlSweeper } from './ttl-sweeper.ts';
 import { CONTROL_PLANE_FUNCTIONS, placeholderFor, type FunctionName } from './functions.ts';
 import { startLocalScheduler, type LocalScheduler } from './scheduler-stack.ts';
 import { startMembership } from './membership.ts';
@@ -314,13 +314,22 @@ function startBackground({ options, stage, region, teardown }: Site, r: Running)
 
   const db = createDynamoClient(r.clientOptions);
   teardown.add(() => db.destroy());
+  // One page of each table every 10 s (local/ttl-sweeper.ts), never two steps at once; the first
+  // a minute after start, as when the whole tables were swept every minute.
+  const sweepers = [
+    new TtlSweeper(db, r.resources.nodesTable, ['nodeId']),
+    new TtlSweeper(db, r.resources.runsTable, ['runId', 'sk']),
+    new TtlSweeper(db, r.resources.eventsTable, ['day', 'sk']),
+  ];
+  let sweeping = false;
+  const firstSweepAt = Date.now() + 60_000;
   const sweep = setInterval(() => {
-    Promise.all([
-      sweepExpired(db, r.resources.nodesTable, ['nodeId']),
-      sweepExpired(db, r.resources.runsTable, ['runId', 'sk']),
-      sweepExpired(db, r.resources.eventsTable, ['day', 'sk']),
-    ]).catch((error: unknown) => options.onError?.(error));
-  }, 60_000);
+    if (sweeping || Date.now() < firstSweepAt) return;
+    sweeping = true;
+    Promise.all(sweepers.map((s) => s.step()))
+      .catch((error: unknown) => options.onError?.(error))
+      .finally(() => (sweeping = false));
+  }, 10_000);
   sweep.unref();
   teardown.add(() => clearInterval(sweep));
 }

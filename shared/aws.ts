@@ -62,6 +62,23 @@ const CACHED = { cacheMiddleware: true } as const;
  */
 function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
   client.middlewareStack.remove('loggerMiddleware');
+  return withFastConfig(client);
+}
+
+/**
+ * The SDK builds a client's config by adding ~46 properties one at a time, which leaves the
+ * object in V8's dictionary mode, and its endpoint and deserialisation middleware copy it
+ * (`{ ...config }`) on every call: ~22 µs a copy, against ~0.3 µs for the same object with fast
+ * properties; 10–15 % of a DynamoDB or SQS call's client CPU. The client reads `this.config` at
+ * its first call of each command (the per-command middleware: endpoint, serde) and at `destroy`,
+ * so a fast copy taken here serves those; the client-wide middleware (auth, signing, retry) keep
+ * the object they were built with. Both hold the same values; the only thing the SDK writes into
+ * a config after construction is the clock-skew offset, written and read by signing alone, on
+ * its own object (the endpoint middleware writes only to its own per-call copy).
+ */
+function withFastConfig<C>(client: C): C {
+  const sdkClient = client as { config: object };
+  sdkClient.config = { ...sdkClient.config };
   return client;
 }
 

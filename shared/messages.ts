@@ -9,6 +9,7 @@ import { GROUP_NAME, GROUP_NAME_RULE } from './fleet-file/group-name.ts';
 import { SCHEDULE_NAME_PATTERN } from './schedule/names.ts';
 import { RUN_ID_PATTERN } from './run-errors.ts';
 import { MAX_DISCOVERY_TIMEOUT_SEC, ttlProblem } from './request-expiry.ts';
+import { targetProofSchema, targetTreeSchema } from './target-tree.ts';
 
 export const MESSAGE_VERSION = 1;
 
@@ -169,7 +170,10 @@ const groupSchema = z.number().int().min(0).max(9_999);
 
 /**
  * The part of a request that is signed: common to every target of one dispatch group, so one
- * signature (one KMS call in AWS) covers many hosts. Agents check they are among `targets`.
+ * signature (one KMS call in AWS) covers many hosts. It names its targets in one of two ways:
+ * `targetTree`, the root of a Merkle tree of their node ids, each host's message carrying its
+ * inclusion proof (what Dispatch sends: shared/target-tree.ts), or `targets`, the list itself
+ * (what Dispatch sent before; agents still accept it). Agents check they are among them.
  */
 export const signedRequestSchema = z
   .object({
@@ -187,7 +191,8 @@ export const signedRequestSchema = z
     issuedAt: z.number().int(),
     expiresAt: z.number().int(),
     filter: filterSpecSchema,
-    targets: z.array(z.string().min(1)).min(1),
+    targets: z.array(z.string().min(1)).min(1).optional(),
+    targetTree: targetTreeSchema.optional(),
     caller: z.string(),
     /**
      * The key that signed this document (the KMS key ARN, or `file:<path>` locally), inside the
@@ -198,7 +203,11 @@ export const signedRequestSchema = z
     /** Who started the run as STS vouched for it to Plan (absent when not proven). */
     callerArn: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.targets === undefined) !== (r.targetTree === undefined), {
+    message: 'a signed request names its targets once: a targets list or a targetTree',
+    path: ['targets'],
+  });
 export type SignedRequest = z.infer<typeof signedRequestSchema>;
 
 export const signatureSchema = z
@@ -219,6 +228,8 @@ export const inboxMessageSchema = z
     /** JSON of a SignedRequest, exactly the bytes that were signed. */
     request: z.string().min(2),
     signature: signatureSchema,
+    /** This host's place in the signed `targetTree`; absent when the document lists its targets. */
+    targetProof: targetProofSchema.optional(),
   })
   .strict();
 export type InboxMessage = z.infer<typeof inboxMessageSchema>;

@@ -44,7 +44,7 @@ export class LocalKeySigner implements RequestSigner {
 
 /**
  * Signs with an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY). KMS takes at most 4,096 bytes
- * as a RAW message, and a batch's document outgrows that at ~170 targets, so we send the SHA-256
+ * as a RAW message, and a document with a long command outgrows that, so we send the SHA-256
  * digest (`MessageType: 'DIGEST'`): KMS skips its own hashing step, and the signature is the same
  * ECDSA_SHA_256 signature of the document that agents verify.
  */

@@ -13,6 +13,7 @@ import {
   type SignedRequest,
 } from '#shared/messages.ts';
 import { verifySignature } from '#shared/signing.ts';
+import { provesTarget } from '#shared/target-tree.ts';
 import { matchFilter, parseFilter, type HostFacts } from '#shared/filter/index.ts';
 import { MAX_REQUEST_LIFETIME_SEC } from '#shared/request-expiry.ts';
 import type { DedupeStore } from './dedupe-store.ts';
@@ -74,7 +75,7 @@ export function checkRequest(body: string, ctx: GateContext): GateDecision {
   if ('reason' in signed) return { kind: 'drop', reason: wrongKey ?? signed.reason };
   const request = signed.request;
   if (wrongKey !== undefined) return { kind: 'drop', reason: wrongKey, request };
-  if (!request.targets.includes(ctx.nodeId)) {
+  if (!isSignedTarget(request, message, ctx.nodeId)) {
     return { kind: 'drop', reason: 'this node is not among the signed targets', request };
   }
   const expired = ctx.now() > request.expiresAt;
@@ -138,8 +139,19 @@ function refusalOf(request: SignedRequest, ctx: GateContext): string | undefined
 const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 /**
+ * Whether the signed document names `nodeId` (this agent's own id, never the message's): in its
+ * list, or by the message's proof that `nodeId` is a leaf of its signed target tree.
+ */
+function isSignedTarget(request: SignedRequest, message: InboxMessage, nodeId: string): boolean {
+  if (request.targets !== undefined) return request.targets.includes(nodeId);
+  const { targetTree } = request;
+  const proof = message.targetProof;
+  return targetTree !== undefined && proof !== undefined && provesTarget(targetTree, nodeId, proof);
+}
+
+/**
  * The last document whose key was read: the agents of one process get the same document, one
- * message each, and at 1,000 hosts it lists 500 targets (~5 KB), parsed for every message.
+ * message each, and its key is read once, not parsed again for every message.
  */
 let lastNamed: { document: string; keyId: string | undefined } | undefined;
 

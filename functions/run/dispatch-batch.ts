@@ -7,6 +7,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/messages.ts';
 import type { RequestSigner } from '#shared/signing.ts';
+import { buildTargetTree, type TargetTree } from '#shared/target-tree.ts';
 import { requestLifetimeSec } from '#shared/request-expiry.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { SIGNING_GROUP_SIZE, type BatchRef } from './state.ts';
@@ -30,11 +31,15 @@ export interface DispatchOutcome {
   unreachable: number;
 }
 
-/** The document agents verify: common to the group, listing its targets. */
+/**
+ * The document agents verify: common to the group, naming its targets by the root of their tree
+ * (each message carries its host's proof, shared/target-tree.ts), so a message stays ~1 KB
+ * however many hosts the signature covers.
+ */
 export function buildSignedRequest(
   meta: RunMetaItem,
   batch: number,
-  targets: readonly string[],
+  targetTree: TargetTree,
   now: number,
   action: SignedRequest['action'] = meta.action,
   group?: number,
@@ -53,7 +58,7 @@ export function buildSignedRequest(
     issuedAt: now,
     expiresAt: now + ttlSec * 1000,
     filter: meta.filter,
-    targets: [...targets],
+    targetTree,
     caller: meta.caller,
   };
 }
@@ -118,28 +123,23 @@ export async function sendSigned(
   const limit = pLimit(deps.parallelism ?? 32);
   const unreachable: { node: NodeRunItem; error: string }[] = [];
   for (const group of signingGroups(targets)) {
+    const tree = buildTargetTree(group.map((n) => n.nodeId));
     // The signed document names its key, so an agent pinned to another key can say so.
     const document = JSON.stringify({
-      ...buildSignedRequest(
-        meta,
-        batch,
-        group.map((n) => n.nodeId),
-        now,
-        action,
-        group[0]!.group,
-      ),
+      ...buildSignedRequest(meta, batch, tree.tree, now, action, group[0]!.group),
       keyId: deps.signer.keyId,
       ...(meta.callerArn !== undefined ? { callerArn: meta.callerArn } : {}),
     });
     const signature = await deps.signer.sign(document);
     await Promise.all(
-      group.map((node) =>
+      group.map((node, index) =>
         limit(async () => {
           const message: InboxMessage = {
             v: MESSAGE_VERSION,
             nodeId: node.nodeId,
             request: document,
             signature,
+            targetProof: tree.proof(index),
           };
           try {
             await deps.sqs.send(

@@ -292,11 +292,12 @@ describe('a lying host against the local stack', () => {
               .trim()
               .split('\n')
               .map((line) => JSON.parse(line) as { decision: string; runId?: string; reason?: string });
-            // Refused either as a replay, or (its acknowledgement window having closed) as expired.
+            // Refused: its target proof is the liar's, not adv-web-1's (or, were the proof
+            // adv-web-1's own, as a replay, or once its acknowledgement window closed, as expired).
             const dropped = audit.some(
               (a) =>
                 a.runId === r1 &&
-                ((a.decision === 'dropped' && /replay/.test(a.reason ?? '')) ||
+                ((a.decision === 'dropped' && /replay|not among the signed targets/.test(a.reason ?? '')) ||
                   (a.decision === 'rejected' && /^expired/.test(a.reason ?? ''))),
             );
             const accepted = audit.filter((a) => a.runId === r1 && a.decision === 'accepted').length;

@@ -163,7 +163,7 @@ export async function startAgentHarness(options: { proxy?: boolean } = {}): Prom
       await agent.start();
       return agent;
     },
-    async deliver(inbox, request, nodeId = request.targets[0]!) {
+    async deliver(inbox, request, nodeId = request.targets?.[0] ?? 'no-target-listed') {
       const document = JSON.stringify(request);
       const signature = await signer.sign(document);
       await harness.send(inbox, JSON.stringify({ v: MESSAGE_VERSION, nodeId, request: document, signature }));

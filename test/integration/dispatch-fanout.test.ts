@@ -108,10 +108,11 @@ describe('dispatch fan-out', () => {
 
     expect(execution.status).toBe('SUCCEEDED');
     expect(output.summary).toMatchObject({ expected: 5, succeeded: 5 });
-    // Each host got one request, and its group's signed document lists only that group's hosts.
+    // Each host got one request, and its group's signed document names only that group's hosts.
     const requests = received(runId);
     expect(requests).toHaveLength(5);
-    expect(new Set(requests.map((r) => r.targets.join(','))).size).toBe(3);
+    expect(new Set(requests.map((r) => r.targetTree?.root)).size).toBe(3);
+    expect(requests.map((r) => r.targetTree?.size).sort()).toEqual([1, 2, 2, 2, 2]);
     const groups = await Promise.all([0, 1, 2].map((g) => get<GroupItem>(groupSk(0, g))));
     expect(groups.map((g) => g.nodeIds.length)).toEqual([2, 2, 1]);
     expect(groups.flatMap((g) => g.nodeIds).sort()).toEqual([...HOSTS].sort());

@@ -1,6 +1,7 @@
 /**
- * Pinned by patches/dynalite+4.0.0.patch: dynalite parses a condition (or projection) expression
- * once per (expression, attribute names, attribute values) and reuses the parse. Reusing it must
+ * Pinned by patches/dynalite+4.0.0.patch: dynalite parses an expression once per (expression,
+ * attribute names, the types of its values) and reuses the parse (with each request's values:
+ * dynalite-parse-rebind.test.ts). Reusing it must
  * change nothing DynamoDB would answer: a condition is judged with the values of the request, and
  * a name or value the request does not use is refused on a reused parse as on a fresh one.
  */

@@ -75,8 +75,8 @@ describe('dispatch signing with KMS', () => {
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(3);
   });
 
-  it('signs a 500-host batch, whose document is far over KMS RAW limit, and every agent accepts it', async () => {
-    // Prepare: EC2-style ids make the signed document ~11 KB.
+  it('signs a 500-host batch once, sends each host ~1.2 KB, and each agent accepts only its own', async () => {
+    // Prepare: EC2-style ids; listed in the document they made it ~11 KB, in every message.
     const ids = Array.from({ length: 500 }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
     const targets = ids.map((id) => nodeRunItem({ nodeId: id, identity: id, status: 'pending' }));
 
@@ -87,19 +87,32 @@ describe('dispatch signing with KMS', () => {
       inboxUrl: (id) => `https://sqs.us-east-1.amazonaws.com/000000000000/drover-test-node-${id}`,
     });
 
-    // Assess: the document would have been refused RAW; the last addressee verifies its copy.
+    // Assess: one signature; each message names its targets by the tree's root and its own proof.
+    expect(kms.commandCalls(SignCommand)).toHaveLength(1);
     const bodies = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody!);
     expect(bodies).toHaveLength(500);
-    const { request } = JSON.parse(bodies[499]!) as { request: string };
-    expect(Buffer.byteLength(request)).toBeGreaterThan(KMS_RAW_MESSAGE_MAX_BYTES);
-    const decision = checkRequest(bodies[499]!, {
-      nodeId: ids[499]!,
+    for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThan(1_500);
+    const gate = (id: string) => ({
+      nodeId: id,
       publicKey: publicKeyFrom(kmsPublicKey),
-      dedupe: DedupeStore.open(join(dir, 'last.jsonl')),
-      host: () => ({ identity: ids[499]!, facts: { role: 'web' }, classes: [] }),
+      dedupe: DedupeStore.open(join(dir, `${id}.jsonl`)),
+      host: () => ({ identity: id, facts: { role: 'web' }, classes: [] }),
       now: () => Date.now(),
     });
-    expect(decision).toMatchObject({ kind: 'accept' });
+    for (const i of [0, 255, 256, 498, 499]) {
+      const own = gate(ids[i]!);
+      expect(checkRequest(bodies[i]!, own)).toMatchObject({ kind: 'accept' });
+      own.dedupe.close();
+      // The next host, given this host's message as its own, refuses it.
+      const next = ids[(i + 1) % 500]!;
+      const readdressed = JSON.stringify({ ...JSON.parse(bodies[i]!), nodeId: next });
+      const other = gate(next);
+      expect(checkRequest(readdressed, other)).toMatchObject({
+        kind: 'drop',
+        reason: 'this node is not among the signed targets',
+      });
+      other.dedupe.close();
+    }
   });
 });
 

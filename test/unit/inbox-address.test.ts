@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SQSRecord } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import fc from 'fast-check';
 import { inboxQueueName, inboxQueueUrl } from '#shared/stage-config.ts';
 import { sendSigned } from '#functions/run/dispatch-batch.ts';
 import { ingestReplies } from '#functions/run/ingest-replies.ts';
@@ -81,6 +82,29 @@ describe('inbox queue names', () => {
     expect(
       inboxQueueUrl('https://sqs.eu-west-1.amazonaws.com/123456789012/drover-prod-replies', 'prod', 'i-0abc'),
     ).toBe('https://sqs.eu-west-1.amazonaws.com/123456789012/drover-prod-node-i-0abc');
+  });
+
+  it('gives the URL that setting the last path segment gives, for any node id and replies URL', () => {
+    // The URL is parsed once per replies queue; this is the derivation it stands for.
+    const bySegment = (replies: string, nodeId: string) => {
+      const url = new URL(replies);
+      const path = url.pathname.split('/');
+      path[path.length - 1] = inboxQueueName('test', nodeId);
+      url.pathname = path.join('/');
+      return url.toString();
+    };
+    const replies = [
+      'https://sqs.eu-west-1.amazonaws.com/123456789012/drover-test-replies',
+      'http://127.0.0.1:4566/000000000000/drover-test-replies',
+      'http://LOCALHOST:80/queue/drover-test-replies?x=1#f',
+      'https://sqs.us-east-1.amazonaws.com/123456789012/drover-inbox-name-mark',
+      'https://sqs.us-east-1.amazonaws.com/drover-inbox-name-mark/q?drover-inbox-name-mark',
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...replies), fc.string({ minLength: 1, maxLength: 90 }), (url, nodeId) => {
+        expect(inboxQueueUrl(url, 'test', nodeId)).toBe(bySegment(url, nodeId));
+      }),
+    );
   });
 });
 

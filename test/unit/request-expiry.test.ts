@@ -13,27 +13,34 @@ import {
   REQUEST_CLOCK_SKEW_SEC,
 } from '#shared/request-expiry.ts';
 import { agentConfigSchema } from '#agent/setup/config-schema.ts';
+import { buildTargetTree } from '#shared/target-tree.ts';
 import { runMetaItem } from '../helpers/factories.ts';
 
 const DISPATCHED_AT = 1_700_000_000_000;
+const ONE_TARGET = buildTargetTree(['i-1']).tree;
 const options = { timeoutSec: 60, discoveryTimeoutSec: 2, batchSleepSec: 0, staleAfterHeartbeats: 3 };
 
 describe('request expiry', () => {
   it('defaults to the end of the acknowledgement window: dispatch + discovery timeout + the skew allowance', () => {
-    const request = buildSignedRequest(runMetaItem({ options }), 0, ['i-1'], DISPATCHED_AT);
+    const request = buildSignedRequest(runMetaItem({ options }), 0, ONE_TARGET, DISPATCHED_AT);
 
     expect(request.issuedAt).toBe(DISPATCHED_AT);
     expect(request.expiresAt).toBe(DISPATCHED_AT + (2 + REQUEST_CLOCK_SKEW_SEC) * 1000);
   });
 
   it('lets a --ttl shorten the life of a request', () => {
-    const request = buildSignedRequest(runMetaItem({ options: { ...options, ttlSec: 1 } }), 0, ['i-1'], 0);
+    const request = buildSignedRequest(runMetaItem({ options: { ...options, ttlSec: 1 } }), 0, ONE_TARGET, 0);
 
     expect(request.expiresAt).toBe(1_000);
   });
 
   it('never lets a stored ttl lengthen it past the window (runs planned before the rule)', () => {
-    const request = buildSignedRequest(runMetaItem({ options: { ...options, ttlSec: 600 } }), 0, ['i-1'], 0);
+    const request = buildSignedRequest(
+      runMetaItem({ options: { ...options, ttlSec: 600 } }),
+      0,
+      ONE_TARGET,
+      0,
+    );
 
     expect(request.expiresAt).toBe((2 + REQUEST_CLOCK_SKEW_SEC) * 1000);
   });
