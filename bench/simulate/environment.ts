@@ -36,7 +36,10 @@ export async function startEnvironment(
     onError: (e) => log(`stack: ${String(e)}`),
   });
   const { file } = stack;
-  const sqsProxy = new LatencyProxy(file.endpoints.sqs, profile.sqs as ServiceProfile, latencyScale);
+  // To the SQS emulator in process (no socket): the fake fleet's long polls would each hold one.
+  const sqsProxy = new LatencyProxy(file.endpoints.sqs, profile.sqs as ServiceProfile, latencyScale, {
+    acceptUpstream: stack.acceptSqsConnection,
+  });
   const dbProxy = new LatencyProxy(file.endpoints.dynamodb, profile.dynamodb as ServiceProfile, latencyScale);
   const clients = { region: file.region, credentials: file.credentials, endpoints: file.endpoints };
   const direct = { db: createDynamoClient(clients), sqs: createSqsClient(clients) };

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createSqsClient } from '#shared/aws.ts';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_FLEET_KEY } from '#shared/local-principals.ts';
 import { PROJECT_ROOT } from '#local/stack.ts';
 import { seedFleet, startFakeAgents, type SimulatedFleet } from './fleet.ts';
@@ -14,6 +15,8 @@ import { measurePlanMemory } from './plan-memory.ts';
 import { runFigures, type Profile, type SimulationReport } from './figures.ts';
 import { startEnvironment, type SimulationEnvironment } from './environment.ts';
 import { runOnce } from './run-once.ts';
+import { memoryAgent } from './memory-connection.ts';
+import type { LatencyProxy } from './latency-proxy.ts';
 import { reportText } from './report.ts';
 
 export interface SimulateOptions {
@@ -36,6 +39,9 @@ export function loadProfile(file: string): Profile {
   return parsed.calls;
 }
 
+/** How long the fleet may take to open its first long polls (one per host) before the run. */
+const POLLS_OPEN_TIMEOUT_MS = 120_000;
+
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
 /** Writes the simulated fleet's node items and inboxes, around the proxies (setup is not the run). */
@@ -56,17 +62,50 @@ async function seed(env: SimulationEnvironment, hosts: number): Promise<Simulate
 
 /**
  * The fake agents, through the proxy: one process speaking for many simulated hosts, signing as
- * the local fleet principal (as the demo fleet does).
+ * the local fleet principal (as the demo fleet does). Their connections to the proxy are made in
+ * this process (memory-connection.ts): one per long poll, as a real fleet's, but no socket each.
  */
-function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet, hosts: number) {
+function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet) {
   const { file } = env.stack;
-  const sqs = createSqsClient({
+  const sqs = new SQSClient({
     region: file.region,
     credentials: { ...file.credentials, accessKeyId: LOCAL_FLEET_KEY },
-    endpoints: { ...file.endpoints, sqs: env.sqsProxy.url },
-    maxSockets: hosts + 16,
+    endpoint: env.sqsProxy.url,
+    maxAttempts: 3,
+    cacheMiddleware: true,
+    requestHandler: new NodeHttpHandler({ httpAgent: memoryAgent(() => env.sqsProxy.connect()) }),
   });
-  return startFakeAgents(fleet, { sqs, repliesQueueUrl: env.viaProxy(file.repliesQueueUrl) });
+  // As shared/aws.ts does for every client: the SDK's logger middleware copies each call for nothing.
+  sqs.middlewareStack.remove('loggerMiddleware');
+  const agents = startFakeAgents(fleet, { sqs, repliesQueueUrl: env.viaProxy(file.repliesQueueUrl) });
+  return {
+    times: agents.times,
+    stop: async () => {
+      await agents.stop();
+      sqs.destroy();
+    },
+  };
+}
+
+/**
+ * Resolves once `count` receives are waiting at the proxy (every host's first long poll is open),
+ * so the run does not start while the fleet is still connecting; rejects after `timeoutMs`.
+ */
+export async function pollsOpen(
+  proxy: Pick<LatencyProxy, 'inFlight'>,
+  count: number,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = proxy.inFlight.get('ReceiveMessage') ?? 0;
+    if (open >= count) return;
+    if (Date.now() > deadline) {
+      throw new Error(`the simulated fleet opened ${open} of ${count} long polls in ${timeoutMs / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }
 
 export async function simulate(options: SimulateOptions): Promise<SimulationReport> {
@@ -84,7 +123,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     // Dispatch derives each inbox URL from the replies queue URL: naming the proxy there routes
     // its sends through it too (read on first use, as a Lambda reads its environment).
     process.env.DROVER_REPLIES_QUEUE_URL = env.viaProxy(file.repliesQueueUrl);
-    agents = startAgents(env, fleet, options.hosts);
+    agents = startAgents(env, fleet);
+    await pollsOpen(env.sqsProxy, options.hosts, POLLS_OPEN_TIMEOUT_MS);
+    log(`${options.hosts} long polls open`);
     env.sqsProxy.reset();
     env.dbProxy.reset();
     const outcome = await runOnce(env, options.hosts, log);
