@@ -72,8 +72,7 @@ export class LatencyProxy {
   }
 
   delayOf(operation: string): number {
-    const entry = this.profile[operation] ?? this.profile.default;
-    return typeof entry === 'object' ? entry.ms * this.scale : 0;
+    return profileDelay(this.profile, operation, this.scale);
   }
 
   async start(): Promise<string> {
@@ -163,4 +162,10 @@ export function operationOf(req: Pick<IncomingMessage, 'headers' | 'url'>): stri
   if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
   const action = /[?&]Action=([A-Za-z]+)/.exec(req.url ?? '');
   return action?.[1] ?? 'unknown';
+}
+
+/** The profile's latency for an operation (its own, or the service's default), scaled, in ms. */
+export function profileDelay(profile: ServiceProfile, operation: string, scale: number): number {
+  const entry = profile[operation] ?? profile.default;
+  return typeof entry === 'object' ? entry.ms * scale : 0;
 }

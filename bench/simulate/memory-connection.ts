@@ -1,9 +1,8 @@
 /**
- * Two connected in-memory streams standing in for the two ends of a TCP connection between an
- * HTTP client and an HTTP server of this process. Node's HTTP server takes any Duplex as a
- * connection (`server.emit('connection', stream)`) and an `http.Agent`'s `createConnection` may
- * return any Duplex, so the bytes are still real HTTP/1.1, written and parsed by Node on both
- * sides; only the kernel is left out.
+ * Connections between an HTTP client and an HTTP server of this process that are not sockets.
+ * Node's HTTP server takes any Duplex as a connection (`server.emit('connection', stream)`) and an
+ * `http.Agent`'s `createConnection` may return any Duplex, so the bytes are still real HTTP/1.1,
+ * written and parsed by Node on both sides; only the kernel is left out.
  *
  * Why: the simulated fleet holds one long poll per host, as a real fleet does, and a long poll
  * holds its connection for up to 20 s. Over loopback TCP each poll costs four file descriptors in
@@ -14,9 +13,11 @@
 import { Agent } from 'node:http';
 import { Duplex } from 'node:stream';
 
-/** One end: what it writes is read at the other end; ending or destroying one ends the other. */
-export class MemoryConnection extends Duplex {
-  peer: MemoryConnection | undefined;
+/**
+ * A Duplex that Node's HTTP client, Agent and server accept as a socket: what it writes goes to
+ * `transmit`, what arrives is handed to `receive`; closing either side closes the other.
+ */
+export abstract class SocketLike extends Duplex {
   // What Node's HTTP client and server read from a socket they were handed.
   readonly remoteAddress = '127.0.0.1';
   readonly remotePort = 0;
@@ -30,42 +31,39 @@ export class MemoryConnection extends Duplex {
     super({ allowHalfOpen: false });
   }
 
+  /** Sends bytes to the other end; false once it is gone. */
+  protected abstract transmit(chunk: Buffer): boolean;
+  /** Tells the other end we stopped writing (`end`) or closed (`close`). */
+  protected abstract signal(what: 'end' | 'close'): void;
+
+  /** Bytes from the other end. */
+  receive(chunk: Buffer): void {
+    if (!this.destroyed) this.push(chunk);
+  }
+
+  /** The other end stopped writing, or closed: as a TCP FIN or reset. */
+  remoteClosed(what: 'end' | 'close'): void {
+    if (this.destroyed) return;
+    this.push(null);
+    if (what === 'close') this.destroy();
+  }
+
   override _read(): void {
-    // Data is pushed by the peer's writes; nothing to pull.
+    // Data is pushed as it arrives; nothing to pull.
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    const peer = this.peer;
-    if (!peer || peer.destroyed) {
-      done(Object.assign(new Error('write after the peer closed'), { code: 'ECONNRESET' }));
-      return;
-    }
-    peer.push(chunk);
-    done();
-  }
-
-  override _writev(
-    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
-    done: (error?: Error | null) => void,
-  ): void {
-    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'latin1', done);
+    if (this.transmit(chunk)) done();
+    else done(Object.assign(new Error('write after the peer closed'), { code: 'ECONNRESET' }));
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    // Our end of writing is the peer's end of reading.
-    if (this.peer && !this.peer.destroyed) this.peer.push(null);
+    this.signal('end');
     done();
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    const peer = this.peer;
-    this.peer = undefined;
-    if (peer && !peer.destroyed) {
-      peer.peer = undefined;
-      // The other side sees the connection closed, as with a TCP reset or close.
-      peer.push(null);
-      peer.destroy();
-    }
+    this.signal('close');
     done(error);
   }
 
@@ -91,6 +89,27 @@ export class MemoryConnection extends Duplex {
   }
 }
 
+/** One end of an in-memory connection within a thread. */
+export class MemoryConnection extends SocketLike {
+  peer: MemoryConnection | undefined;
+
+  protected transmit(chunk: Buffer): boolean {
+    const peer = this.peer;
+    if (!peer || peer.destroyed) return false;
+    peer.receive(chunk);
+    return true;
+  }
+
+  protected signal(what: 'end' | 'close'): void {
+    const peer = this.peer;
+    if (what === 'close') this.peer = undefined;
+    if (peer && !peer.destroyed) {
+      if (what === 'close') peer.peer = undefined;
+      peer.remoteClosed(what);
+    }
+  }
+}
+
 /** A connected pair: `[client, server]`. */
 export function memoryConnectionPair(): [MemoryConnection, MemoryConnection] {
   const client = new MemoryConnection();
@@ -101,8 +120,8 @@ export function memoryConnectionPair(): [MemoryConnection, MemoryConnection] {
 }
 
 /**
- * An HTTP agent whose connections are made by `connect` (in this process): keep-alive, one
- * connection per request in flight and every idle one kept for reuse (a long poll per host).
+ * An HTTP agent whose connections are made by `connect` (no socket): keep-alive, one connection
+ * per request in flight and every idle one kept for reuse (a long poll per host).
  */
 export function memoryAgent(connect: () => Duplex): Agent {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });

@@ -6,17 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_FLEET_KEY } from '#shared/local-principals.ts';
 import { PROJECT_ROOT } from '#local/stack.ts';
-import { seedFleet, startFakeAgents, type SimulatedFleet } from './fleet.ts';
+import { seedFleet, type SimulatedFleet } from './fleet.ts';
 import { measurePlanMemory } from './plan-memory.ts';
 import { runFigures, type Profile, type SimulationReport } from './figures.ts';
 import { startEnvironment, type SimulationEnvironment } from './environment.ts';
 import { runOnce } from './run-once.ts';
-import { memoryAgent } from './memory-connection.ts';
-import type { LatencyProxy } from './latency-proxy.ts';
+import { FleetThread, mergeCounts } from './fleet-thread.ts';
+import type { ServiceProfile } from './latency-proxy.ts';
 import { reportText } from './report.ts';
 
 export interface SimulateOptions {
@@ -61,30 +59,22 @@ async function seed(env: SimulationEnvironment, hosts: number): Promise<Simulate
 }
 
 /**
- * The fake agents, through the proxy: one process speaking for many simulated hosts, signing as
- * the local fleet principal (as the demo fleet does). Their connections to the proxy are made in
- * this process (memory-connection.ts): one per long poll, as a real fleet's, but no socket each.
+ * The fake agents, in their own thread (fleet-thread.ts): one thread speaking for many simulated
+ * hosts, signing as the local fleet principal (as the demo fleet does), each call delayed by the
+ * profile, one connection per long poll as a real fleet's but no socket each (memory-connection.ts).
  */
-function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet) {
+function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet, profile: Profile, scale: number) {
   const { file } = env.stack;
-  const sqs = new SQSClient({
+  return new FleetThread({
+    fleet,
+    repliesQueueUrl: env.viaProxy(file.repliesQueueUrl),
     region: file.region,
     credentials: { ...file.credentials, accessKeyId: LOCAL_FLEET_KEY },
-    endpoint: env.sqsProxy.url,
-    maxAttempts: 3,
-    cacheMiddleware: true,
-    requestHandler: new NodeHttpHandler({ httpAgent: memoryAgent(() => env.sqsProxy.connect()) }),
+    endpoint: file.endpoints.sqs,
+    profile: profile.sqs as ServiceProfile,
+    latencyScale: scale,
+    accept: env.stack.acceptSqsConnection,
   });
-  // As shared/aws.ts does for every client: the SDK's logger middleware copies each call for nothing.
-  sqs.middlewareStack.remove('loggerMiddleware');
-  const agents = startFakeAgents(fleet, { sqs, repliesQueueUrl: env.viaProxy(file.repliesQueueUrl) });
-  return {
-    times: agents.times,
-    stop: async () => {
-      await agents.stop();
-      sqs.destroy();
-    },
-  };
 }
 
 /**
@@ -92,7 +82,7 @@ function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet) {
  * so the run does not start while the fleet is still connecting; rejects after `timeoutMs`.
  */
 export async function pollsOpen(
-  proxy: Pick<LatencyProxy, 'inFlight'>,
+  proxy: { inFlight: Map<string, number> },
   count: number,
   timeoutMs: number,
   intervalMs = 100,
@@ -111,7 +101,7 @@ export async function pollsOpen(
 export async function simulate(options: SimulateOptions): Promise<SimulationReport> {
   const profile = loadProfile(resolve(options.latencyFile));
   const env = await startEnvironment(profile, options.latencyScale, options.home, log);
-  let agents: ReturnType<typeof startFakeAgents> | undefined;
+  let agents: FleetThread | undefined;
   try {
     const fleet = await seed(env, options.hosts);
     const { file } = env.stack;
@@ -123,18 +113,20 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     // Dispatch derives each inbox URL from the replies queue URL: naming the proxy there routes
     // its sends through it too (read on first use, as a Lambda reads its environment).
     process.env.DROVER_REPLIES_QUEUE_URL = env.viaProxy(file.repliesQueueUrl);
-    agents = startAgents(env, fleet);
-    await pollsOpen(env.sqsProxy, options.hosts, POLLS_OPEN_TIMEOUT_MS);
+    agents = startAgents(env, fleet, profile, options.latencyScale);
+    await pollsOpen(agents, options.hosts, POLLS_OPEN_TIMEOUT_MS);
     log(`${options.hosts} long polls open`);
+    await agents.reset();
     env.sqsProxy.reset();
     env.dbProxy.reset();
     const outcome = await runOnce(env, options.hosts, log);
+    const fleetCalls = await agents.snapshot();
     return runFigures({
       ...outcome,
       hosts: options.hosts,
       fleet,
-      agents: agents.times,
-      sqs: env.sqsProxy.snapshot(),
+      agents: fleetCalls.times,
+      sqs: mergeCounts(env.sqsProxy.snapshot(), fleetCalls.counts),
       dynamodb: env.dbProxy.snapshot(),
       memory,
       profile,
