@@ -70,7 +70,9 @@ function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet, profile:
     repliesQueueUrl: env.viaProxy(file.repliesQueueUrl),
     region: file.region,
     credentials: { ...file.credentials, accessKeyId: LOCAL_FLEET_KEY },
-    endpoint: file.endpoints.sqs,
+    // The queue URLs name the proxy: the same host here, or the SDK warns on every call (it uses the
+    // QueueUrl's host); the connections go over the port whatever the host.
+    endpoint: env.sqsProxy.url,
     profile: profile.sqs as ServiceProfile,
     latencyScale: scale,
     accept: env.stack.acceptSqsConnection,
