@@ -134,6 +134,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
       profile,
       latencyScale: options.latencyScale,
     });
+  } catch (error: unknown) {
+    // Said before the teardown: a handler still at work when the emulators close can crash the
+    // process (dynalite throws from a timer), which would hide why the run stopped.
+    log(`simulation failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    throw error;
   } finally {
     await agents?.stop();
     await env.stop();
