@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { LatencyProxy, operationOf } from '../../bench/simulate/latency-proxy.ts';
 import { realisticFacts } from '../../bench/simulate/fleet.ts';
 import { DEFAULT_LATENCY_FILE, loadProfile } from '../../bench/simulate/simulate.ts';
+import { POLL_FAILURES_TOLERATED, followExecution } from '../../bench/simulate/run-once.ts';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
   LAYOUTS,
   countingWrites,
@@ -163,5 +165,48 @@ describe('the AWS model', () => {
     expect(model(50_000, 'group counters, group partitions, provisioned').endToEndMs).toBeLessThanOrEqual(
       10_000,
     );
+  });
+});
+
+describe('followExecution', () => {
+  const sfnAnswering = (answers: (string | Error)[]) => {
+    let calls = 0;
+    return {
+      calls: () => calls,
+      sfn: {
+        send: () => {
+          const answer = answers[Math.min(calls++, answers.length - 1)]!;
+          return answer instanceof Error ? Promise.reject(answer) : Promise.resolve({ status: answer });
+        },
+      } as unknown as SFNClient,
+    };
+  };
+
+  it('lives through failed polls and returns the execution once it has ended', async () => {
+    const timeout = Object.assign(new Error('no connection within 3000 ms'), { name: 'TimeoutError' });
+    const { sfn, calls } = sfnAnswering([timeout, timeout, 'RUNNING', 'SUCCEEDED']);
+    const logged: string[] = [];
+
+    const execution = await followExecution({ sfn }, 'arn:x', Date.now() + 5_000, (t) => logged.push(t), 1);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(calls()).toBe(4);
+    expect(logged).toEqual([
+      'following the execution (DescribeExecution), failure 1: TimeoutError: no connection within 3000 ms',
+      'following the execution (DescribeExecution), failure 2: TimeoutError: no connection within 3000 ms',
+    ]);
+  });
+
+  it('gives up after 20 failures in a row, or at the deadline', async () => {
+    const { sfn, calls } = sfnAnswering([new Error('refused')]);
+    await expect(followExecution({ sfn }, 'arn:x', Date.now() + 5_000, () => {}, 1)).rejects.toThrow(
+      'following the execution (DescribeExecution): Error: refused',
+    );
+    expect(calls()).toBe(POLL_FAILURES_TOLERATED);
+
+    const running = sfnAnswering(['RUNNING']);
+    await expect(
+      followExecution({ sfn: running.sfn }, 'arn:x', Date.now() + 20, () => {}, 1),
+    ).rejects.toThrow('did not finish in 30 minutes');
   });
 });
