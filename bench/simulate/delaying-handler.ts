@@ -23,7 +23,7 @@ export class DelayingHandler {
     const operation = operationOfRequest(request);
     const record = this.#record(operation);
     record.calls += 1;
-    record.requestBytes += typeof request.body === 'string' ? Buffer.byteLength(request.body) : 0;
+    record.requestBytes += bodyBytes(request.body);
     this.inFlight.set(operation, (this.inFlight.get(operation) ?? 0) + 1);
     try {
       await sleep(this.delayOf(operation), options.abortSignal as AbortSignal | undefined);
@@ -91,3 +91,9 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 const abortError = () => Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+
+/** The size of a request body as the SDK hands it over: a string, or bytes. */
+function bodyBytes(body: unknown): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  return body instanceof Uint8Array ? body.byteLength : 0;
+}

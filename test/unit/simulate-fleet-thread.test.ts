@@ -94,9 +94,11 @@ describe('DelayingHandler', () => {
       expect(arrived - sent).toBeGreaterThanOrEqual(75);
       expect(handler.inFlight.get('ReceiveMessage')).toBe(0);
       await handler.handle(sqsCall('DeleteMessage'));
+      await handler.handle({ ...sqsCall('SendMessage'), body: new TextEncoder().encode('{"a":1}') });
       expect(handler.snapshot()).toMatchObject({
         ReceiveMessage: { calls: 1 },
         DeleteMessage: { calls: 1, requestBytes: 16, responseBytes: 2 },
+        SendMessage: { calls: 1, requestBytes: 7 },
       });
     } finally {
       handler.destroy();
