@@ -112,9 +112,6 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
       file.nodesTable,
       options.hosts <= options.wholeScanUpTo,
     );
-    // Dispatch derives each inbox URL from the replies queue URL: naming the proxy there routes
-    // its sends through it too (read on first use, as a Lambda reads its environment).
-    process.env.DROVER_REPLIES_QUEUE_URL = env.viaProxy(file.repliesQueueUrl);
     agents = startAgents(env, fleet, profile, options.latencyScale);
     await pollsOpen(agents, options.hosts, POLLS_OPEN_TIMEOUT_MS);
     log(`${options.hosts} long polls open`);
