@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
 import { CreateTableCommand, type DynamoDBClient, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
@@ -41,12 +42,21 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   return { port, close: () => closeServer(server) };
 }
 
+export interface SqsEmulator extends Closable {
+  /**
+   * Serves a connection made in this process (any Duplex; Node's HTTP server takes one as a
+   * socket) as if accepted on the port: same handler, same sender records, no file descriptor.
+   * The simulated fleet's 10,000 long polls use it (bench/simulate/memory-connection.ts).
+   */
+  accept(connection: Duplex): void;
+}
+
 export async function startSqs(options: {
   port?: number;
   region: string;
   /** Records who sent each message (the emulator itself gives all one SenderId). */
   senders?: SenderRegistry;
-}): Promise<Closable> {
+}): Promise<SqsEmulator> {
   // createSqsServer, but with the service at hand: its queues' backlog counts are corrected.
   const { service, requestHandler } = createRequestHandler({
     port: options.port ?? 0,
@@ -63,7 +73,7 @@ export async function startSqs(options: {
   const port = await listen(server, options.port ?? 0);
   // Queue URLs carry the port the emulator listens on (createSqsServer sets it the same way).
   service.PORT = port;
-  return { port, close: () => closeServer(server) };
+  return { port, close: () => closeServer(server), accept: (c) => server.emit('connection', c) };
 }
 
 export interface StageResources {

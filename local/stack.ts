@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Duplex } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, createSqsClient } from '#shared/aws.ts';
 import { ensureLocalKeyPair } from '#shared/signing.ts';
@@ -61,6 +62,8 @@ export interface LocalStack {
   file: LocalStackFile;
   bus: LocalEventBus;
   scheduler: LocalScheduler;
+  /** An in-process connection to the SQS emulator, no socket (the simulated fleet's; emulators.ts). */
+  acceptSqsConnection(connection: Duplex): void;
   stop(): Promise<void>;
 }
 
@@ -185,7 +188,13 @@ async function assemble(site: Site): Promise<LocalStack> {
   publish(site, file, parameters);
 
   let stopped: Promise<void> | undefined;
-  return { file, bus, scheduler: scheduling.scheduler, stop: () => (stopped ??= teardown.run()) };
+  return {
+    file,
+    bus,
+    scheduler: scheduling.scheduler,
+    acceptSqsConnection: storage.sqs.accept,
+    stop: () => (stopped ??= teardown.run()),
+  };
 }
 
 /** The DynamoDB and SQS emulators, and the stage's tables and queues in them. */
@@ -217,7 +226,7 @@ async function startStorage({ options, stage, region, stateDir, teardown }: Site
   const resources = await createStageResources(stage, { dynamo: tables, sqs: sqsClient }).finally(() =>
     tables.destroy(),
   );
-  return { senders, endpoints, clientOptions, sqsClient, resources };
+  return { senders, endpoints, clientOptions, sqsClient, resources, sqs };
 }
 
 /**

@@ -1,61 +1,24 @@
 /**
  * The time one run would take in AWS, modeled (not measured): the per-call latencies of the
  * profile (bench/aws-latency.json) applied to the calls the design makes at N hosts, bounded by
- * AWS's documented concurrency and throughput, phase by phase. Each phase says which limit binds:
+ * AWS's documented concurrency and throughput, phase by phase, for a given layout of the runs
+ * table and setting of the event source and tables (`Layout`). Each phase names what binds it:
  * the calls themselves, or a quota. docs/scale.md has the tables and the sources.
  */
 import type { ServiceProfile } from './latency-proxy.ts';
 import type { Profile } from './figures.ts';
 
-/** AWS's documented limits the model applies. */
-export const AWS_LIMITS = {
-  /** Step Functions developer guide, "Using Map state in Inline mode": up to 40 concurrent iterations. */
-  inlineMapConcurrency: 40,
-  /** Lambda developer guide, "Configuring scaling behavior for SQS event source mappings": five concurrent batches at first… */
-  esmStartConcurrency: 5,
-  /** …then up to 300 more instances a minute (5 a second), up to 1,000 batches at once. */
-  esmRampPerSecond: 300 / 60,
-  esmMaxConcurrency: 1_000,
-  /** DynamoDB developer guide, partitions: one partition serves at most 1,000 WCU and 3,000 RCU a second. */
-  partitionWcuPerSec: 1_000,
-  partitionRcuPerSec: 3_000,
-  /** DynamoDB on-demand: a new table serves up to 4,000 writes and 12,000 reads a second before it adapts. */
-  tableReadUnitsPerSec: 12_000,
-} as const;
+import {
+  AS_BUILT,
+  AWS_LIMITS,
+  DESIGN,
+  LAYOUTS,
+  PROVISIONED,
+  type Layout,
+  type LayoutName,
+} from './aws-limits.ts';
 
-/** The design's own parameters (the code's constants). */
-export const DESIGN = {
-  groupSize: 500,
-  sendsInFlight: 32,
-  ingestBatch: 10,
-  scanSegments: 4,
-  batchWriteItems: 25,
-  batchWritesInFlight: 8,
-  /** EC2 instance ids (`i-` and 17 hex digits). */
-  nodeIdBytes: 19,
-  /** The largest batch whose answer sets fit one item (functions/run/ledger-fit.ts). */
-  maxBatchHosts: 10_000,
-} as const;
-
-/**
- * `built`: the design as it is. `needed`: with what docs/scale.md says a larger fleet needs, not
- * built: the run's items spread over one partition per dispatch group (`runId#group`), batch
- * counters instead of node id sets (one write unit per update, no 10,000-host batch limit), the
- * event source in provisioned mode (20 pollers kept: 200 instances from the first reply; Lambda
- * developer guide, "each poller … 10 concurrent invokes"), the tables' warm throughput set to
- * 40,000 reads and writes a second (DynamoDB warm throughput), Plan scanning 16 segments and
- * writing 32 batches at once.
- */
-export type Variant = 'built' | 'needed';
-
-const NEEDED = {
-  provisionedConcurrency: 200,
-  tableWcuPerSec: 40_000,
-  /** The nodes table warmed to 40,000 reads a second, read by Plan in 16 segments, writing 32 batches at once. */
-  tableRcuPerSec: 40_000,
-  scanSegments: 16,
-  batchWritesInFlight: 32,
-} as const;
+export * from './aws-limits.ts';
 
 export interface Phase {
   ms: number;
@@ -67,6 +30,7 @@ const at = (p: ServiceProfile, op: string) => {
   const entry = p[op] ?? p.default;
   return typeof entry === 'object' ? entry.ms : 0;
 };
+const fmt = (n: number) => n.toLocaleString('en-US');
 
 /** The slower of the calls' time and a throughput quota's, named. */
 function slowest(callsMs: number, quotas: Record<string, number>): Phase {
@@ -75,22 +39,92 @@ function slowest(callsMs: number, quotas: Record<string, number>): Phase {
   return phase;
 }
 
-/** Seconds for ingest to take `replies` at `perSecond` each per instance, the event source ramping up. */
+/**
+ * Seconds for ingest to take `replies` at `perSecond` each per instance, the event source starting
+ * with `start` instances and adding `ramp` a second up to `cap`.
+ */
 export function ingestSeconds(
   replies: number,
   perSecond: number,
   start: number = AWS_LIMITS.esmStartConcurrency,
+  ramp: number = AWS_LIMITS.esmRampPerSecond,
+  cap: number = Math.min(AWS_LIMITS.esmMaxConcurrency, AWS_LIMITS.accountConcurrency),
 ): number {
-  const { esmRampPerSecond: ramp, esmMaxConcurrency: cap } = AWS_LIMITS;
-  const c0 = start;
   let done = 0;
   let t = 0;
-  for (; done < replies; t += 0.01) done += Math.min(c0 + ramp * t, cap) * perSecond * 0.01;
+  for (; done < replies; t += 0.01) done += Math.min(start + ramp * t, cap) * perSecond * 0.01;
   return t;
 }
 
+/**
+ * Dispatch groups one ingest invocation updates: its 10 replies come from the groups being
+ * dispatched at once (up to 40), at random: G × (1 − (1 − 1/G)^10).
+ */
+export function groupsPerInvocation(groups: number): number {
+  const g = Math.min(groups, AWS_LIMITS.inlineMapConcurrency);
+  return g * (1 - (1 - 1 / g) ** DESIGN.ingestBatch);
+}
+
+/** Write units of counting a batch's replies, and where they land. */
+export function countingWrites(hosts: number, layout: Layout) {
+  const groups = Math.ceil(hosts / DESIGN.groupSize);
+  const invocations = (2 * hosts) / DESIGN.ingestBatch;
+  // A set update is billed at the larger of the item before and after: on average half the final
+  // sets (2 ids a host), rounded up to whole kilobytes.
+  const setWcu = (members: number) => Math.ceil((members * DESIGN.nodeIdBytes) / 1024);
+  if (layout.answers === 'batch') {
+    return { updates: invocations, wcu: invocations * setWcu(hosts), onBatchItem: true };
+  }
+  const updates = invocations * groupsPerInvocation(groups);
+  const perUpdate = layout.answers === 'group' ? setWcu(Math.min(hosts, DESIGN.groupSize)) : 1;
+  // Plus the batch item's set of completed groups, twice a group (acks, results): one unit each.
+  return { updates, wcu: updates * perUpdate + 2 * groups, onBatchItem: false };
+}
+
+const tableWcu = (l: Layout) =>
+  l.warm === 'set' ? PROVISIONED.warmUnitsPerSec : AWS_LIMITS.newTableWcuPerSec;
+const tableRcu = (l: Layout) =>
+  l.warm === 'set' ? PROVISIONED.warmUnitsPerSec : AWS_LIMITS.newTableRcuPerSec;
+const seconds = (units: number, perSecond: number) => (units / perSecond) * 1000;
+
+/** Ingest of one batch's 2 replies a host: the event source's ramp against the partitions' and table's writes. */
+function ingestPhase(hosts: number, p: Profile, layout: Layout) {
+  const { dynamodb: db, lambda } = p;
+  const groups = Math.ceil(hosts / DESIGN.groupSize);
+  const replies = 2 * hosts;
+  // An invocation: the batch item, the replies' node items and the counts, in parallel.
+  const invokeMs = at(lambda, 'invoke') + at(db, 'GetItem') + 2 * at(db, 'UpdateItem');
+  const perInstance = DESIGN.ingestBatch / (invokeMs / 1000);
+  const counting = countingWrites(hosts, layout);
+  const writeUnits = replies + counting.wcu;
+  // The busiest partition: the run's (everything), or a group's (its replies and counts), or with
+  // sets on the batch item the run's again (the sets) unless a group's replies weigh more.
+  const busiest =
+    layout.nodes === 'run'
+      ? writeUnits
+      : counting.onBatchItem
+        ? Math.max(counting.wcu, replies / groups)
+        : writeUnits / groups;
+  const provisioned = layout.pollers === 'provisioned';
+  const ingestS = provisioned
+    ? ingestSeconds(
+        replies,
+        perInstance,
+        PROVISIONED.minimumPollers * PROVISIONED.invokesPerPoller,
+        AWS_LIMITS.provisionedRampPerSecond,
+        AWS_LIMITS.accountConcurrency,
+      )
+    : ingestSeconds(replies, perInstance);
+  const partition = layout.nodes === 'run' || counting.onBatchItem ? 'run partition' : 'group partition';
+  const phase = slowest(ingestS * 1000, {
+    [`${partition} writes (1,000 WCU/s)`]: seconds(busiest, AWS_LIMITS.partitionWcuPerSec),
+    [`table writes (${fmt(tableWcu(layout))} WCU/s)`]: seconds(writeUnits, tableWcu(layout)),
+  });
+  return { phase, writeUnits, busiestPartitionWcu: busiest };
+}
+
 /** One batch of `hosts`: dispatch, acknowledgements and results through ingest. */
-function batchPhases(hosts: number, p: Profile, firstBatch: boolean, variant: Variant) {
+function batchPhases(hosts: number, p: Profile, firstBatch: boolean, layout: Layout) {
   const { sqs, dynamodb: db, lambda, kms, stepFunctions: sfn } = p;
   const groups = Math.ceil(hosts / DESIGN.groupSize);
   const perGroup = Math.min(hosts, DESIGN.groupSize);
@@ -102,76 +136,91 @@ function batchPhases(hosts: number, p: Profile, firstBatch: boolean, variant: Va
     at(kms, 'Sign') +
     Math.ceil(perGroup / DESIGN.sendsInFlight) * at(sqs, 'SendMessage');
   const waves = Math.ceil(groups / AWS_LIMITS.inlineMapConcurrency);
-  // Partitions the run's items are spread over: one (the run's id), or one per dispatch group.
-  const partitions = variant === 'built' ? 1 : groups;
+  const partitions = layout.nodes === 'run' ? 1 : groups;
+  // Dispatch reads each target's node item (consistent: 1 RCU).
   const dispatch = slowest(
     2 * at(sfn, 'transition') + (firstBatch ? at(lambda, 'coldStart') : 0) + waves * groupMs,
-    // Dispatch reads each target's node item (consistent: 1 RCU).
-    { 'run partition reads (3,000 RCU/s)': (hosts / partitions / AWS_LIMITS.partitionRcuPerSec) * 1000 },
+    {
+      [`${partitions === 1 ? 'run' : 'group'} partition reads (3,000 RCU/s)`]: seconds(
+        hosts / partitions,
+        AWS_LIMITS.partitionRcuPerSec,
+      ),
+      [`table reads (${fmt(tableRcu(layout))} RCU/s)`]: seconds(hosts, tableRcu(layout)),
+    },
   );
-  // An ingest invocation: the batch item, the replies' node items (in parallel), the marker sets.
-  const invokeMs = at(lambda, 'invoke') + at(db, 'GetItem') + 2 * at(db, 'UpdateItem');
-  const replies = 2 * hosts;
-  const perInstance = DESIGN.ingestBatch / (invokeMs / 1000);
-  // Each marker update rewrites the batch item, whose sets grow to 2 ids a host: on average half
-  // (built); a counter update is one unit (needed).
-  const markerWcu = variant === 'built' ? Math.ceil((hosts * DESIGN.nodeIdBytes) / 1024) : 1;
-  const writeUnits = replies + (replies / DESIGN.ingestBatch) * markerWcu;
-  const start = variant === 'built' ? AWS_LIMITS.esmStartConcurrency : NEEDED.provisionedConcurrency;
-  const ingest = slowest(ingestSeconds(replies, perInstance, start) * 1000, {
-    'run partition writes (1,000 WCU/s)': (writeUnits / partitions / AWS_LIMITS.partitionWcuPerSec) * 1000,
-    ...(variant === 'needed'
-      ? { 'table warm throughput (40,000 WCU/s)': (writeUnits / NEEDED.tableWcuPerSec) * 1000 }
-      : {}),
-  });
+  const ingest = ingestPhase(hosts, p, layout);
   const waits = 4 * at(sfn, 'transition') + 2 * at(sfn, 'SendTaskSuccess') + 2 * at(lambda, 'invoke');
   const agentMs = at(sqs, 'ReceiveMessage') + 2 * at(sqs, 'SendMessage');
-  return { groups, dispatch, ingest, closeMs: waits + agentMs, writeUnits };
+  return { groups, dispatch, ingest, closeMs: waits + agentMs };
 }
 
-/** The modeled phases of one run on `hosts` with facts of `factsBytes` a host on average. */
-export function modelRun(hosts: number, factsBytes: number, p: Profile, variant: Variant = 'built') {
+/** Plan: the nodes table read page by page, the run's items written. */
+function planPhase(hosts: number, factsBytes: number, batches: number, p: Profile, layout: Layout) {
   const { dynamodb: db, lambda, stepFunctions: sfn } = p;
-  const maxBatch = variant === 'built' ? DESIGN.maxBatchHosts : hosts;
-  const sizes: number[] = [];
-  for (let left = hosts; left > 0; left -= maxBatch) sizes.push(Math.min(left, maxBatch));
-  const partitions = variant === 'built' ? 1 : Math.ceil(hosts / DESIGN.groupSize);
+  const groups = Math.ceil(hosts / DESIGN.groupSize);
   const pages = Math.ceil((hosts * factsBytes) / 1024 ** 2);
-  const items = hosts + sizes.length + Math.ceil(hosts / DESIGN.groupSize) + 1;
-  const built = variant === 'built';
-  const segments = built ? DESIGN.scanSegments : NEEDED.scanSegments;
-  const inFlight = built ? DESIGN.batchWritesInFlight : NEEDED.batchWritesInFlight;
-  const readUnitsPerSec = built ? AWS_LIMITS.tableReadUnitsPerSec : NEEDED.tableRcuPerSec;
+  const tallies = layout.answers === 'batch' ? 0 : groups;
+  const items = hosts + batches + groups + tallies + 1;
+  const scaled = layout.plan === 'scaled';
+  const segments = scaled ? PROVISIONED.scanSegments : DESIGN.scanSegments;
+  const inFlight = scaled ? PROVISIONED.batchWritesInFlight : DESIGN.batchWritesInFlight;
   const writes = Math.ceil(items / DESIGN.batchWriteItems / inFlight);
-  const plan = slowest(
+  const busiest = layout.nodes === 'run' ? items : (items - batches - 1) / groups;
+  const phase = slowest(
     at(sfn, 'StartExecution') +
       2 * at(sfn, 'transition') +
       at(lambda, 'invoke') +
       Math.ceil(pages / segments) * at(db, 'Scan') +
       writes * at(db, 'BatchWriteItem'),
     {
-      // An eventually consistent read unit is 8 KB; every node item of the run is one write unit.
-      [`nodes table reads (${readUnitsPerSec.toLocaleString('en-US')} RRU/s)`]:
-        ((hosts * factsBytes) / 8192 / readUnitsPerSec) * 1000,
-      'run partition writes (1,000 WCU/s)': (items / partitions / AWS_LIMITS.partitionWcuPerSec) * 1000,
+      // An eventually consistent read unit is 8 KB; every item of the run is one write unit.
+      [`nodes table reads (${fmt(tableRcu(layout))} RRU/s)`]: seconds(
+        (hosts * factsBytes) / 8192,
+        tableRcu(layout),
+      ),
+      [`${layout.nodes} partition writes (1,000 WCU/s)`]: seconds(busiest, AWS_LIMITS.partitionWcuPerSec),
+      [`table writes (${fmt(tableWcu(layout))} WCU/s)`]: seconds(items, tableWcu(layout)),
     },
   );
-  const batches = sizes.map((size, i) => batchPhases(size, p, i === 0, variant));
+  return { phase, items, busiestPartitionWcu: busiest };
+}
+
+/** The modeled phases of one run on `hosts` with facts of `factsBytes` a host on average. */
+export function modelRun(hosts: number, factsBytes: number, p: Profile, layout: Layout = LAYOUTS[AS_BUILT]) {
+  const { dynamodb: db, lambda, stepFunctions: sfn } = p;
+  const maxBatch = layout.answers === 'batch' ? DESIGN.maxBatchHosts : hosts;
+  const sizes: number[] = [];
+  for (let left = hosts; left > 0; left -= maxBatch) sizes.push(Math.min(left, maxBatch));
+  const plan = planPhase(hosts, factsBytes, sizes.length, p, layout);
+  const batches = sizes.map((size, i) => batchPhases(size, p, i === 0, layout));
   const finishMs = 2 * at(sfn, 'transition') + at(lambda, 'invoke') + 2 * at(db, 'Query');
   const totalMs =
-    plan.ms + batches.reduce((sum, b) => sum + b.dispatch.ms + b.ingest.ms + b.closeMs, 0) + finishMs;
+    plan.phase.ms +
+    batches.reduce((sum, b) => sum + b.dispatch.ms + b.ingest.phase.ms + b.closeMs, 0) +
+    finishMs;
   return {
     note: 'modeled: profile latencies, the calls the design makes, AWS-documented concurrency and throughput',
-    variant,
+    layout,
     batches: sizes.length,
     groups: batches.reduce((sum, b) => sum + b.groups, 0),
-    planMs: plan,
+    planMs: plan.phase,
     dispatch: batches.map((b) => b.dispatch),
-    ingest: batches.map((b) => b.ingest),
+    ingest: batches.map((b) => b.ingest.phase),
     finishMs,
-    runPartitionWriteUnits: items + batches.reduce((sum, b) => sum + b.writeUnits, 0),
+    writeUnits: plan.items + batches.reduce((sum, b) => sum + b.ingest.writeUnits, 0),
+    busiestPartitionWriteUnits: Math.round(
+      plan.busiestPartitionWcu + batches.reduce((sum, b) => sum + b.ingest.busiestPartitionWcu, 0),
+    ),
     endToEndMs: Math.round(totalMs),
   };
 }
 
 export type RunModel = ReturnType<typeof modelRun>;
+
+/** The run modeled in every tabulated layout, by name. */
+export function modelLayouts(hosts: number, factsBytes: number, p: Profile): Record<LayoutName, RunModel> {
+  const out = {} as Record<LayoutName, RunModel>;
+  for (const name of Object.keys(LAYOUTS) as LayoutName[])
+    out[name] = modelRun(hosts, factsBytes, p, LAYOUTS[name]);
+  return out;
+}

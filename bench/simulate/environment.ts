@@ -36,7 +36,10 @@ export async function startEnvironment(
     onError: (e) => log(`stack: ${String(e)}`),
   });
   const { file } = stack;
-  const sqsProxy = new LatencyProxy(file.endpoints.sqs, profile.sqs as ServiceProfile, latencyScale);
+  // To the SQS emulator in process (no socket): the fake fleet's long polls would each hold one.
+  const sqsProxy = new LatencyProxy(file.endpoints.sqs, profile.sqs as ServiceProfile, latencyScale, {
+    acceptUpstream: stack.acceptSqsConnection,
+  });
   const dbProxy = new LatencyProxy(file.endpoints.dynamodb, profile.dynamodb as ServiceProfile, latencyScale);
   const clients = { region: file.region, credentials: file.credentials, endpoints: file.endpoints };
   const direct = { db: createDynamoClient(clients), sqs: createSqsClient(clients) };
@@ -61,5 +64,10 @@ export async function startEnvironment(
   process.env.AWS_ENDPOINT_URL_SQS = sqsProxy.url;
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dbProxy.url;
   const viaProxy = (url: string) => url.replace(file.endpoints.sqs, sqsProxy.url);
+  // Dispatch derives each inbox URL from the replies queue URL: naming the proxy there routes its
+  // sends through it too. Set here, at once: the handlers read their stage configuration once, on
+  // first use (functions/run/wiring.ts), and the reaper's first tick, a minute after the stack
+  // starts, came before a 10,000-host fleet was seeded, so Dispatch sent around the proxy.
+  process.env.DROVER_REPLIES_QUEUE_URL = viaProxy(file.repliesQueueUrl);
   return { stack, sqsProxy, dbProxy, direct, sfn, viaProxy, stop };
 }

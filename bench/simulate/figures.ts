@@ -11,7 +11,7 @@ import { estimateRunCost } from '../../cli/cost/run-cost.ts';
 import type { CallRecord, ServiceProfile } from './latency-proxy.ts';
 import type { AgentTimes, SimulatedFleet } from './fleet.ts';
 import type { PlanMemory } from './plan-memory.ts';
-import { modelRun } from './aws-model.ts';
+import { AS_BUILT, LAYOUTS, modelLayouts, modelRun } from './aws-model.ts';
 
 export type Profile = Record<'sqs' | 'dynamodb' | 'stepFunctions' | 'lambda' | 'kms', ServiceProfile>;
 
@@ -124,8 +124,10 @@ export function runFigures(input: SimulationInput) {
       transitions,
       lambdaTaskInvocations: tasks,
     },
-    aws: modelRun(hosts, input.fleet.factsBytes / hosts, profile, 'built'),
-    awsNeeded: modelRun(hosts, input.fleet.factsBytes / hosts, profile, 'needed'),
+    /** The layout the code builds (aws-model.ts AS_BUILT), and the run modeled in it. */
+    awsAsBuilt: AS_BUILT,
+    aws: modelRun(hosts, input.fleet.factsBytes / hosts, profile, LAYOUTS[AS_BUILT]),
+    awsLayouts: modelLayouts(hosts, input.fleet.factsBytes / hosts, profile),
     modeled: {
       note: 'not seen by the proxies: counted from the history and the cost model, latencies from the profile',
       lambdaIngestInvocations: Math.ceil(model.lambda.ingestInvocations),

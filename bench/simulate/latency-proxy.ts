@@ -4,8 +4,16 @@
  * DynamoDB use), then is forwarded unchanged. It counts calls per operation and the request and
  * response bytes, from which the DynamoDB capacity units of a run are worked out.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  type Agent,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { memoryAgent, memoryConnectionPair } from './memory-connection.ts';
 
 export interface OperationLatency {
   ms: number;
@@ -21,9 +29,20 @@ export interface CallRecord {
   capacity: number;
 }
 
+export interface ProxyOptions {
+  /**
+   * Hands the proxy's upstream connections to the emulator in this process (no socket): a
+   * simulated fleet's long polls would otherwise take a file descriptor each (memory-connection.ts).
+   */
+  acceptUpstream?: (connection: Duplex) => void;
+}
+
 export class LatencyProxy {
   readonly counts = new Map<string, CallRecord>();
+  /** Calls received and not yet answered, per operation (a long poll is in flight while it waits). */
+  readonly inFlight = new Map<string, number>();
   #server: Server | undefined;
+  readonly #agent: Agent | undefined;
   url = '';
 
   constructor(
@@ -31,11 +50,29 @@ export class LatencyProxy {
     private readonly profile: ServiceProfile,
     /** Multiplies every delay (0: count calls without delaying them). */
     private readonly scale = 1,
-  ) {}
+    options: ProxyOptions = {},
+  ) {
+    const accept = options.acceptUpstream;
+    // One connection per call in flight, kept for the next: as many as there are long polls.
+    this.#agent = accept
+      ? memoryAgent(() => {
+          const [client, server] = memoryConnectionPair();
+          accept(server);
+          return client;
+        })
+      : undefined;
+  }
+
+  /** A connection into the proxy made in this process, no socket (an http.Agent's createConnection). */
+  connect(): Duplex {
+    if (!this.#server) throw new Error('LatencyProxy: start() it before connecting');
+    const [client, server] = memoryConnectionPair();
+    this.#server.emit('connection', server);
+    return client;
+  }
 
   delayOf(operation: string): number {
-    const entry = this.profile[operation] ?? this.profile.default;
-    return typeof entry === 'object' ? entry.ms * this.scale : 0;
+    return profileDelay(this.profile, operation, this.scale);
   }
 
   async start(): Promise<string> {
@@ -49,6 +86,8 @@ export class LatencyProxy {
         const record = this.#record(operation);
         record.calls += 1;
         record.requestBytes += body.length;
+        this.inFlight.set(operation, (this.inFlight.get(operation) ?? 0) + 1);
+        res.on('close', () => this.inFlight.set(operation, this.inFlight.get(operation)! - 1));
         setTimeout(() => {
           const upstream = httpRequest(
             {
@@ -57,6 +96,7 @@ export class LatencyProxy {
               method: req.method,
               path: req.url,
               headers: req.headers,
+              ...(this.#agent ? { agent: this.#agent } : {}),
             },
             (answer) => {
               const parts: Buffer[] = [];
@@ -70,6 +110,7 @@ export class LatencyProxy {
             },
           );
           upstream.on('error', (error) => {
+            if (res.headersSent || res.destroyed) return;
             res.writeHead(502);
             res.end(String(error));
           });
@@ -88,12 +129,18 @@ export class LatencyProxy {
     return Object.fromEntries([...this.counts].map(([op, r]) => [op, { ...r }]));
   }
 
+  /**
+   * Starts counting afresh. Calls in flight count in the new period: a long poll open when the
+   * run starts is one of the run's receives (the one that takes its request, or an empty one).
+   */
   reset(): void {
     this.counts.clear();
+    for (const [operation, open] of this.inFlight) if (open > 0) this.#record(operation).calls = open;
   }
 
   async stop(): Promise<void> {
     const server = this.#server;
+    this.#agent?.destroy();
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -115,4 +162,10 @@ export function operationOf(req: Pick<IncomingMessage, 'headers' | 'url'>): stri
   if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
   const action = /[?&]Action=([A-Za-z]+)/.exec(req.url ?? '');
   return action?.[1] ?? 'unknown';
+}
+
+/** The profile's latency for an operation (its own, or the service's default), scaled, in ms. */
+export function profileDelay(profile: ServiceProfile, operation: string, scale: number): number {
+  const entry = profile[operation] ?? profile.default;
+  return typeof entry === 'object' ? entry.ms * scale : 0;
 }

@@ -35,23 +35,29 @@ export function reportText(r: SimulationReport): string {
     '  (peak includes pages not yet collected; held is after a full collection with the result in hand)',
     `  Plan's Lambda memory: ${mb(r.plan.lambdaMemoryBytes)}`,
   ];
-  return [...lines, '', ...modelLines(r.aws), '', ...modelLines(r.awsNeeded)].join('\n') + '\n';
+  return [...lines, '', ...modelLines(r), '', ...layoutLines(r)].join('\n') + '\n';
 }
 
 const phase = (p: Phase) => `${s(p.ms)} (${p.bound})`;
 
-/** The modeled AWS run: phases with the limit that binds each. */
-function modelLines(m: RunModel): string[] {
-  const title =
-    m.variant === 'built'
-      ? 'In AWS, as built (MODELED: profile latencies, documented concurrency and throughput; not measured):'
-      : 'In AWS with what docs/scale.md says a larger fleet needs (MODELED, not built):';
+/** The modeled AWS run as built: phases with the limit that binds each. */
+function modelLines(r: SimulationReport): string[] {
+  const m = r.aws;
   return [
-    title,
-    `  ${m.batches} batch(es), ${n(m.groups)} dispatch groups; run partition writes ~${n(m.runPartitionWriteUnits)} WCU`,
+    `In AWS, as built (${r.awsAsBuilt}) — MODELED: profile latencies, documented concurrency and throughput; not measured:`,
+    `  ${m.batches} batch(es), ${n(m.groups)} dispatch groups; ~${n(m.writeUnits)} WCU, ~${n(m.busiestPartitionWriteUnits)} on the busiest partition`,
     `  plan ${phase(m.planMs)}`,
     `  dispatch ${m.dispatch.map(phase).join(', ')}`,
     `  ingest ${m.ingest.map(phase).join(', ')}`,
     `  end to end ≈ ${s(m.endToEndMs)}`,
   ];
+}
+
+/** Every tabulated layout, one line each: end to end and what binds ingest (MODELED). */
+function layoutLines(r: SimulationReport): string[] {
+  const rows = Object.entries(r.awsLayouts).map(([name, m]: [string, RunModel]) => {
+    const ingest = m.ingest[0]!;
+    return `  ${name.padEnd(46)} ${s(m.endToEndMs).padStart(9)}   ingest ${phase(ingest)}`;
+  });
+  return ['In AWS by layout (MODELED; docs/scale.md says which layout is which change):', ...rows];
 }

@@ -52,6 +52,40 @@ async function step<T>(what: string, action: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Consecutive failed polls of the execution the watcher lives through (a busy machine's timeouts). */
+export const POLL_FAILURES_TOLERATED = 20;
+
+/**
+ * Polls the execution until it has ended. A poll that fails is logged and tried again: on a
+ * loaded machine one DescribeExecution can miss the SDK's 3 s connection timeout while the run goes
+ * on, and a 10,000-host run must not be lost to it; a run of failures, or the deadline, ends it.
+ */
+export async function followExecution(
+  env: Pick<SimulationEnvironment, 'sfn'>,
+  executionArn: string,
+  deadline: number,
+  log: (text: string) => void,
+  intervalMs = 250,
+): Promise<DescribeExecutionCommandOutput> {
+  let failures = 0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    try {
+      const execution = await env.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      failures = 0;
+      if (execution.status !== 'RUNNING') return execution;
+    } catch (error: unknown) {
+      failures += 1;
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      log(`following the execution (DescribeExecution), failure ${failures}: ${reason}`);
+      if (failures >= POLL_FAILURES_TOLERATED) {
+        throw new Error(`following the execution (DescribeExecution): ${reason}`, { cause: error });
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`${executionArn} did not finish in 30 minutes`);
+  }
+}
+
 export async function runOnce(env: SimulationEnvironment, hosts: number, log: (text: string) => void) {
   const { file } = env.stack;
   const runId = newRunId();
@@ -67,14 +101,7 @@ export async function runOnce(env: SimulationEnvironment, hosts: number, log: (t
       input: JSON.stringify(request),
     }),
   );
-  let execution: DescribeExecutionCommandOutput;
-  do {
-    await new Promise((r) => setTimeout(r, 250));
-    execution = await step('following the execution (DescribeExecution)', () =>
-      env.sfn.send(new DescribeExecutionCommand({ executionArn })),
-    );
-    if (Date.now() - wallStart > TIMEOUT_MS) throw new Error(`run ${runId} did not finish in 30 minutes`);
-  } while (execution.status === 'RUNNING');
+  const execution = await followExecution(env, executionArn!, wallStart + TIMEOUT_MS, log);
   const wallMs = Date.now() - wallStart;
   const meta = await step('reading the run record', () =>
     new RunReader(env.direct.db, file.runsTable).getMeta(runId),

@@ -6,14 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createSqsClient } from '#shared/aws.ts';
 import { LOCAL_FLEET_KEY } from '#shared/local-principals.ts';
 import { PROJECT_ROOT } from '#local/stack.ts';
-import { seedFleet, startFakeAgents, type SimulatedFleet } from './fleet.ts';
+import { seedFleet, type SimulatedFleet } from './fleet.ts';
 import { measurePlanMemory } from './plan-memory.ts';
 import { runFigures, type Profile, type SimulationReport } from './figures.ts';
 import { startEnvironment, type SimulationEnvironment } from './environment.ts';
 import { runOnce } from './run-once.ts';
+import { FleetThread, mergeCounts } from './fleet-thread.ts';
+import type { ServiceProfile } from './latency-proxy.ts';
 import { reportText } from './report.ts';
 
 export interface SimulateOptions {
@@ -36,6 +37,9 @@ export function loadProfile(file: string): Profile {
   return parsed.calls;
 }
 
+/** How long the fleet may take to open its first long polls (one per host) before the run. */
+const POLLS_OPEN_TIMEOUT_MS = 120_000;
+
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
 /** Writes the simulated fleet's node items and inboxes, around the proxies (setup is not the run). */
@@ -55,24 +59,51 @@ async function seed(env: SimulationEnvironment, hosts: number): Promise<Simulate
 }
 
 /**
- * The fake agents, through the proxy: one process speaking for many simulated hosts, signing as
- * the local fleet principal (as the demo fleet does).
+ * The fake agents, in their own thread (fleet-thread.ts): one thread speaking for many simulated
+ * hosts, signing as the local fleet principal (as the demo fleet does), each call delayed by the
+ * profile, one connection per long poll as a real fleet's but no socket each (memory-connection.ts).
  */
-function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet, hosts: number) {
+function startAgents(env: SimulationEnvironment, fleet: SimulatedFleet, profile: Profile, scale: number) {
   const { file } = env.stack;
-  const sqs = createSqsClient({
+  return new FleetThread({
+    fleet,
+    repliesQueueUrl: env.viaProxy(file.repliesQueueUrl),
     region: file.region,
     credentials: { ...file.credentials, accessKeyId: LOCAL_FLEET_KEY },
-    endpoints: { ...file.endpoints, sqs: env.sqsProxy.url },
-    maxSockets: hosts + 16,
+    // The queue URLs name the proxy: the same host here, or the SDK warns on every call (it uses the
+    // QueueUrl's host); the connections go over the port whatever the host.
+    endpoint: env.sqsProxy.url,
+    profile: profile.sqs as ServiceProfile,
+    latencyScale: scale,
+    accept: env.stack.acceptSqsConnection,
   });
-  return startFakeAgents(fleet, { sqs, repliesQueueUrl: env.viaProxy(file.repliesQueueUrl) });
+}
+
+/**
+ * Resolves once `count` receives are waiting at the proxy (every host's first long poll is open),
+ * so the run does not start while the fleet is still connecting; rejects after `timeoutMs`.
+ */
+export async function pollsOpen(
+  proxy: { inFlight: Map<string, number> },
+  count: number,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = proxy.inFlight.get('ReceiveMessage') ?? 0;
+    if (open >= count) return;
+    if (Date.now() > deadline) {
+      throw new Error(`the simulated fleet opened ${open} of ${count} long polls in ${timeoutMs / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }
 
 export async function simulate(options: SimulateOptions): Promise<SimulationReport> {
   const profile = loadProfile(resolve(options.latencyFile));
   const env = await startEnvironment(profile, options.latencyScale, options.home, log);
-  let agents: ReturnType<typeof startFakeAgents> | undefined;
+  let agents: FleetThread | undefined;
   try {
     const fleet = await seed(env, options.hosts);
     const { file } = env.stack;
@@ -81,24 +112,30 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
       file.nodesTable,
       options.hosts <= options.wholeScanUpTo,
     );
-    // Dispatch derives each inbox URL from the replies queue URL: naming the proxy there routes
-    // its sends through it too (read on first use, as a Lambda reads its environment).
-    process.env.DROVER_REPLIES_QUEUE_URL = env.viaProxy(file.repliesQueueUrl);
-    agents = startAgents(env, fleet, options.hosts);
+    agents = startAgents(env, fleet, profile, options.latencyScale);
+    await pollsOpen(agents, options.hosts, POLLS_OPEN_TIMEOUT_MS);
+    log(`${options.hosts} long polls open`);
+    await agents.reset();
     env.sqsProxy.reset();
     env.dbProxy.reset();
     const outcome = await runOnce(env, options.hosts, log);
+    const fleetCalls = await agents.snapshot();
     return runFigures({
       ...outcome,
       hosts: options.hosts,
       fleet,
-      agents: agents.times,
-      sqs: env.sqsProxy.snapshot(),
+      agents: fleetCalls.times,
+      sqs: mergeCounts(env.sqsProxy.snapshot(), fleetCalls.counts),
       dynamodb: env.dbProxy.snapshot(),
       memory,
       profile,
       latencyScale: options.latencyScale,
     });
+  } catch (error: unknown) {
+    // Said before the teardown: a handler still at work when the emulators close can crash the
+    // process (dynalite throws from a timer), which would hide why the run stopped.
+    log(`simulation failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    throw error;
   } finally {
     await agents?.stop();
     await env.stop();
