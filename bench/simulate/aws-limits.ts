@@ -1,6 +1,6 @@
 /**
  * What the AWS model (aws-model.ts) takes as given: AWS's documented limits (sources in
- * docs/scale.md), the design's constants, PROVISION's knobs, and the layouts it tabulates.
+ * docs/scale.md), the design's constants, the large-fleet stage parameters, and the layouts it tabulates.
  */
 /** AWS's documented limits the model applies (sources in docs/scale.md). */
 export const AWS_LIMITS = {
@@ -38,7 +38,7 @@ export const DESIGN = {
   maxBatchHosts: 10_000,
 } as const;
 
-/** What the provisioned settings are taken to be (PROVISION's knobs, off by default). */
+/** What the provisioned settings are taken to be (the large-fleet stage parameters, off by default; docs/deploy.md). */
 export const PROVISIONED = {
   /** Event pollers kept (MinimumPollers, 2–200), each up to 10 concurrent invokes: 200 from the first reply. */
   minimumPollers: 20,
@@ -80,7 +80,7 @@ export const LAYOUTS = {
     warm: 'none',
     plan: 'fixed',
   },
-  /** LEDGER step 1: sets per group on tally items, still one partition per run. */
+  /** An intermediate step: sets per group on tally items, still one partition per run. */
   'group sets, run partition': {
     answers: 'group',
     nodes: 'run',
@@ -88,7 +88,7 @@ export const LAYOUTS = {
     warm: 'none',
     plan: 'scaled',
   },
-  /** LEDGER steps 1 and 2: node items and tallies under one partition key per group. */
+  /** As built: node items and tallies under one partition key per group. */
   'group sets, group partitions': {
     answers: 'group',
     nodes: 'group',
@@ -96,7 +96,7 @@ export const LAYOUTS = {
     warm: 'none',
     plan: 'scaled',
   },
-  /** The same with PROVISION's knobs on: provisioned pollers, warm tables. */
+  /** The same with the large-fleet parameters on: provisioned pollers, warm tables. */
   'group sets, group partitions, provisioned': {
     answers: 'group',
     nodes: 'group',
@@ -115,5 +115,5 @@ export const LAYOUTS = {
 } as const satisfies Record<string, Layout>;
 export type LayoutName = keyof typeof LAYOUTS;
 
-/** The layout the code builds today (the lead sets it at merge: LEDGER's steps 1 and 2). */
+/** The layout the code builds today (answer sets per group, one partition per group). */
 export const AS_BUILT: LayoutName = 'group sets, group partitions';
