@@ -15,7 +15,7 @@
  *   default: `:ingestPollerConfig` (the replies event source's ProvisionedPollerConfig),
  *   `:runsWarmThroughput` and `:nodesWarmThroughput` (the tables' WarmThroughput), each
  *   `{ Ref: AWS::NoValue }` (no property at all) while off; `:planScanSegments` and
- *   `:planWritesInFlight` (the plan function's environment).
+ *   `:planWritesInFlight`, `:dispatchGroupSize` (the plan function's environment).
  *
  * CommonJS because serverless `require`s variable-source files and the package is `"type": "module"`.
  * tsx's namespaced `require` loads the TypeScript rule without hooking serverless's own requires.
@@ -127,6 +127,13 @@ module.exports.planScanSegments = async ({ resolveVariable }) => {
   const text = await param(resolveVariable, 'planScanSegments');
   return String(
     checked(() => largeFleet.boundedCount('param planScanSegments', text, largeFleet.SCAN_SEGMENTS)),
+  );
+};
+
+module.exports.dispatchGroupSize = async ({ resolveVariable }) => {
+  const text = await param(resolveVariable, 'dispatchGroupSize');
+  return String(
+    checked(() => largeFleet.boundedCount('param dispatchGroupSize', text, largeFleet.DISPATCH_GROUP_HOSTS)),
   );
 };
 

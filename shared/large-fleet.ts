@@ -27,6 +27,13 @@ export const ON_DEMAND_WARM_DEFAULT = { reads: 12_000, writes: 4_000 } as const;
 export const SCAN_SEGMENTS = { standard: 4, ceiling: 32 } as const;
 /** Plan's BatchWriteItem requests in flight: drover's default and its bound. */
 export const WRITES_IN_FLIGHT = { standard: 8, ceiling: 32 } as const;
+/**
+ * Hosts per dispatch group (one Dispatch invocation, one signature, one tally and one partition
+ * of the runs table each): 500 by default, the most functions/run/state.ts allows (a unit test
+ * holds the two equal). Smaller groups spread a large run's writes over more partitions and make
+ * each tally update cheaper; a batch never has more than 200 groups whatever is set.
+ */
+export const DISPATCH_GROUP_HOSTS = { standard: 500, ceiling: 500 } as const;
 
 export class LargeFleetConfigError extends Error {
   override name = 'LargeFleetConfigError';

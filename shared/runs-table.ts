@@ -178,12 +178,24 @@ export interface TallyItem {
   batch: number;
   group: number;
   expected: number;
-  ackedBy?: Set<string>;
-  rejectedBy?: Set<string>;
-  doneBy?: Set<string>;
-  unreachableBy?: Set<string>;
+  /**
+   * The members of each kind of answer: the nodes' slots (numbers of 1–3 digits, ~3 bytes each, so
+   * a whole group's sets stay under ~3 KB and an update costs 1–3 write units), or their node ids
+   * on runs planned before node items had slots.
+   */
+  ackedBy?: Set<TallyMember>;
+  rejectedBy?: Set<TallyMember>;
+  doneBy?: Set<TallyMember>;
+  unreachableBy?: Set<TallyMember>;
   expiresAt: number;
 }
+
+/** What a tally's sets hold for a node: its slot in its group, or (older runs) its node id. */
+export type TallyMember = number | string;
+
+/** A node's member of its group's tally sets. */
+export const tallyMember = (node: { nodeId: string; slot?: number | undefined }): TallyMember =>
+  node.slot ?? node.nodeId;
 
 /** The targets of one dispatch group, written by Plan and read by the Dispatch of that group. */
 export interface GroupItem {
@@ -209,6 +221,11 @@ export interface NodeRunItem {
   batch: number;
   /** The node's dispatch group in its batch (absent on runs planned before groups were counted). */
   group?: number;
+  /**
+   * The node's place in its group's targets (0 to the group's size − 1): what its group's tally
+   * counts it as, a number a few bytes long where a node id is ~19 (absent on older runs).
+   */
+  slot?: number;
   inbox: string;
   status: NodeStatus;
   /** Set by close-batch when it gave up on the node; a result after that is `late`. */

@@ -34,6 +34,8 @@ export const DESIGN = {
   batchWritesInFlight: 8,
   /** EC2 instance ids (`i-` and 17 hex digits). */
   nodeIdBytes: 19,
+  /** A host in its group's tally since slots: its place in the group, a number of 1-3 digits. */
+  tallyMemberBytes: 3,
   /** The largest batch whose answer sets fit one batch item (functions/run/ledger-fit.ts), sets on the batch only. */
   maxBatchHosts: 10_000,
 } as const;
@@ -63,7 +65,9 @@ export const PROVISIONED = {
  * - `plan`: Plan's 4 scan segments and 8 writes in flight, or scaled to the fleet (16 and 32).
  */
 export interface Layout {
-  answers: 'batch' | 'group' | 'counter';
+  answers: 'batch' | 'group' | 'slots' | 'counter';
+  /** Hosts per dispatch group (the stage's dispatchGroupSize): 500 unless set. */
+  groupSize?: number;
   nodes: 'run' | 'group';
   pollers: 'default' | 'provisioned';
   warm: 'none' | 'set';
@@ -88,7 +92,7 @@ export const LAYOUTS = {
     warm: 'none',
     plan: 'scaled',
   },
-  /** As built: node items and tallies under one partition key per group. */
+  /** Node items and tallies under one partition key per group, the sets holding node ids. */
   'group sets, group partitions': {
     answers: 'group',
     nodes: 'group',
@@ -96,7 +100,15 @@ export const LAYOUTS = {
     warm: 'none',
     plan: 'scaled',
   },
-  /** The same with the large-fleet parameters on: provisioned pollers, warm tables. */
+  /** As built: the tallies' sets hold each host's slot in its group (~3 bytes), not its node id. */
+  'slot sets, group partitions': {
+    answers: 'slots',
+    nodes: 'group',
+    pollers: 'default',
+    warm: 'none',
+    plan: 'scaled',
+  },
+  /** Group sets of node ids with the large-fleet parameters on: provisioned pollers, warm tables. */
   'group sets, group partitions, provisioned': {
     answers: 'group',
     nodes: 'group',
@@ -112,8 +124,17 @@ export const LAYOUTS = {
     warm: 'set',
     plan: 'scaled',
   },
+  /** As built with the large-fleet parameters on, dispatch groups of 250 among them. */
+  'slot sets, group partitions, provisioned': {
+    answers: 'slots',
+    groupSize: 250,
+    nodes: 'group',
+    pollers: 'provisioned',
+    warm: 'set',
+    plan: 'scaled',
+  },
 } as const satisfies Record<string, Layout>;
 export type LayoutName = keyof typeof LAYOUTS;
 
-/** The layout the code builds today (answer sets per group, one partition per group). */
-export const AS_BUILT: LayoutName = 'group sets, group partitions';
+/** The layout the code builds today (answer sets of slots per group, one partition per group). */
+export const AS_BUILT: LayoutName = 'slot sets, group partitions';

@@ -65,18 +65,23 @@ export function groupsPerInvocation(groups: number): number {
   return g * (1 - (1 - 1 / g) ** DESIGN.ingestBatch);
 }
 
+/** Hosts per dispatch group in `layout`. */
+const groupSizeOf = (layout: Layout): number => layout.groupSize ?? DESIGN.groupSize;
+
 /** Write units of counting a batch's replies, and where they land. */
 export function countingWrites(hosts: number, layout: Layout) {
-  const groups = Math.ceil(hosts / DESIGN.groupSize);
+  const groups = Math.ceil(hosts / groupSizeOf(layout));
   const invocations = (2 * hosts) / DESIGN.ingestBatch;
   // A set update is billed at the larger of the item before and after: on average half the final
   // sets (2 ids a host), rounded up to whole kilobytes.
-  const setWcu = (members: number) => Math.ceil((members * DESIGN.nodeIdBytes) / 1024);
+  const memberBytes = layout.answers === 'slots' ? DESIGN.tallyMemberBytes : DESIGN.nodeIdBytes;
+  const setWcu = (members: number) => Math.ceil((members * memberBytes) / 1024);
   if (layout.answers === 'batch') {
     return { updates: invocations, wcu: invocations * setWcu(hosts), onBatchItem: true };
   }
   const updates = invocations * groupsPerInvocation(groups);
-  const perUpdate = layout.answers === 'group' ? setWcu(Math.min(hosts, DESIGN.groupSize)) : 1;
+  const sets = layout.answers === 'group' || layout.answers === 'slots';
+  const perUpdate = sets ? setWcu(Math.min(hosts, groupSizeOf(layout))) : 1;
   // Plus the batch item's set of completed groups, twice a group (acks, results): one unit each.
   return { updates, wcu: updates * perUpdate + 2 * groups, onBatchItem: false };
 }
@@ -90,7 +95,7 @@ const seconds = (units: number, perSecond: number) => (units / perSecond) * 1000
 /** Ingest of one batch's 2 replies a host: the event source's ramp against the partitions' and table's writes. */
 function ingestPhase(hosts: number, p: Profile, layout: Layout) {
   const { dynamodb: db, lambda } = p;
-  const groups = Math.ceil(hosts / DESIGN.groupSize);
+  const groups = Math.ceil(hosts / groupSizeOf(layout));
   const replies = 2 * hosts;
   // An invocation: the batch item, the replies' node items and the counts, in parallel.
   const invokeMs = at(lambda, 'invoke') + at(db, 'GetItem') + 2 * at(db, 'UpdateItem');
@@ -126,8 +131,8 @@ function ingestPhase(hosts: number, p: Profile, layout: Layout) {
 /** One batch of `hosts`: dispatch, acknowledgements and results through ingest. */
 function batchPhases(hosts: number, p: Profile, firstBatch: boolean, layout: Layout) {
   const { sqs, dynamodb: db, lambda, kms, stepFunctions: sfn } = p;
-  const groups = Math.ceil(hosts / DESIGN.groupSize);
-  const perGroup = Math.min(hosts, DESIGN.groupSize);
+  const groups = Math.ceil(hosts / groupSizeOf(layout));
+  const perGroup = Math.min(hosts, groupSizeOf(layout));
   const groupMs =
     at(lambda, 'invoke') +
     2 * at(db, 'GetItem') +
@@ -157,7 +162,7 @@ function batchPhases(hosts: number, p: Profile, firstBatch: boolean, layout: Lay
 /** Plan: the nodes table read page by page, the run's items written. */
 function planPhase(hosts: number, factsBytes: number, batches: number, p: Profile, layout: Layout) {
   const { dynamodb: db, lambda, stepFunctions: sfn } = p;
-  const groups = Math.ceil(hosts / DESIGN.groupSize);
+  const groups = Math.ceil(hosts / groupSizeOf(layout));
   const pages = Math.ceil((hosts * factsBytes) / 1024 ** 2);
   const tallies = layout.answers === 'batch' ? 0 : groups;
   const items = hosts + batches + groups + tallies + 1;

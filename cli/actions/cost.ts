@@ -45,7 +45,7 @@ export function costInputs(flags: CostFlags): { assumptions: Assumptions; prices
     'heartbeatSeconds',
     'repliesPerIngest',
     'batchesPerRun',
-    'nodeIdBytes',
+    'tallyMemberBytes',
   ] as const) {
     if (assumptions[a] <= 0)
       throw new CliError(`${ASSUMPTIONS.find((x) => x.key === a)?.flag} must be above 0`);

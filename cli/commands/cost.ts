@@ -22,7 +22,8 @@ docs/deploy.md "Large fleets"). Provisioned pollers add two Lambda rows (the min
 hour; and each run's scaling, what its replies need at 1 MB/s a poller, billed a minute); warm
 throughput is paid once when deployed, printed apart from the monthly total. The "answer sets"
 row is the runs table's per-dispatch-group tally: each ingest call rewrites its group's tally item,
-which grows to 2 × 500 × --node-id-bytes, and is billed its whole size each time.`;
+which grows to 2 × 500 × --tally-member-bytes (a host counts as its slot in the group, ~3 bytes), and
+is billed its whole size each time.`;
 
 export function register(program: Command, host: CommandHost): void {
   const cost = program

@@ -30,26 +30,30 @@ const HOURS_PER_MONTH = 30 * 24;
 export function groupTallyWriteUnits(
   groupHosts: number,
   repliesPerIngest: number,
-  nodeIdBytes: number,
+  tallyMemberBytes: number,
 ): number {
   if (groupHosts <= 0) return 0;
   const replies = 2 * groupHosts;
   const perUpdate = Math.max(1, Math.floor(repliesPerIngest));
   let units = 0;
   for (let landed = perUpdate; landed < replies + perUpdate; landed += perUpdate) {
-    const bytes = TALLY_BASE_BYTES + Math.min(landed, replies) * nodeIdBytes;
+    const bytes = TALLY_BASE_BYTES + Math.min(landed, replies) * tallyMemberBytes;
     units += Math.ceil(bytes / WRITE_UNIT_BYTES);
   }
   return units + 1;
 }
 
 /** The tally write units of one batch of `hosts`, split into dispatch groups of at most 500. */
-export function batchTallyWriteUnits(hosts: number, repliesPerIngest: number, nodeIdBytes: number): number {
+export function batchTallyWriteUnits(
+  hosts: number,
+  repliesPerIngest: number,
+  tallyMemberBytes: number,
+): number {
   const whole = Math.floor(hosts / DISPATCH_GROUP_HOSTS);
   const rest = hosts - whole * DISPATCH_GROUP_HOSTS;
   return (
-    whole * groupTallyWriteUnits(DISPATCH_GROUP_HOSTS, repliesPerIngest, nodeIdBytes) +
-    groupTallyWriteUnits(rest, repliesPerIngest, nodeIdBytes)
+    whole * groupTallyWriteUnits(DISPATCH_GROUP_HOSTS, repliesPerIngest, tallyMemberBytes) +
+    groupTallyWriteUnits(rest, repliesPerIngest, tallyMemberBytes)
   );
 }
 
@@ -57,7 +61,7 @@ export function batchTallyWriteUnits(hosts: number, repliesPerIngest: number, no
 export function tallyWriteUnits(a: Assumptions, batches: number): number {
   if (batches <= 0 || a.hostsPerRun <= 0) return 0;
   const perBatch = a.hostsPerRun / a.batchesPerRun;
-  return batches * batchTallyWriteUnits(Math.round(perBatch), a.repliesPerIngest, a.nodeIdBytes);
+  return batches * batchTallyWriteUnits(Math.round(perBatch), a.repliesPerIngest, a.tallyMemberBytes);
 }
 
 /** The event poller hours a month of the replies queue's provisioned mode (0 in standard mode). */

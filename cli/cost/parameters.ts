@@ -112,12 +112,12 @@ export const ASSUMPTIONS = [
     meaning: "long polls Lambda's event source keeps on the replies queue when it is idle (standard mode)",
   },
   {
-    key: 'nodeIdBytes',
-    flag: '--node-id-bytes',
-    value: 19,
+    key: 'tallyMemberBytes',
+    flag: '--tally-member-bytes',
+    value: 3,
     unit: 'bytes',
     meaning:
-      "length of a node id (EC2 instance ids are 19): a dispatch group's tally item holds two per host, and every update is billed its whole size",
+      "size of a host in its dispatch group's tally item (its slot in the group, a number of 1-3 digits): the item holds two per host, and every update is billed its whole size",
   },
   {
     key: 'ingestMinPollers',

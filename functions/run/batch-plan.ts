@@ -54,7 +54,7 @@ export function planBatch(
   const nodes: NodeRunItem[] = [];
   let offset = 0;
   for (const g of groups) {
-    for (const target of targets.slice(offset, offset + g.nodeIds.length)) {
+    for (const [slot, target] of targets.slice(offset, offset + g.nodeIds.length).entries()) {
       nodes.push({
         runId: groupPk(runId, batch, g.group),
         run: runId,
@@ -63,6 +63,7 @@ export function planBatch(
         identity: target.identity,
         batch,
         group: g.group,
+        slot,
         inbox: target.inbox,
         status: 'pending',
         expiresAt,

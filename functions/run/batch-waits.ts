@@ -8,7 +8,14 @@
  */
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
-import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
+import {
+  batchSk,
+  groupPk,
+  tallySk,
+  type BatchItem,
+  type TallyItem,
+  type TallyMember,
+} from '#shared/runs-table.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
 import {
   acksComplete,
@@ -19,8 +26,8 @@ import {
 } from './reply-transitions.ts';
 
 export type Phase = 'acks' | 'results';
-/** A group's markers to add: node ids by marker set. */
-export type Markers = Map<Marker, Set<string>>;
+/** A group's markers to add: the nodes' tally members (slots, or node ids on older runs) by marker set. */
+export type Markers = Map<Marker, Set<TallyMember>>;
 
 const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
 const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };

@@ -88,7 +88,7 @@ export async function dispatchBatch(
   const unreachable = await sendSigned(meta, ref.batch, targets, now, meta.action, deps);
   for (const { node, error } of unreachable) {
     const at = { batch: ref.batch, group: node.group ?? ref.group ?? 0 };
-    await deps.ledger.markUnreachable(ref.runId, at, node.nodeId, `inbox unreachable: ${error}`);
+    await deps.ledger.markUnreachable(ref.runId, at, node, `inbox unreachable: ${error}`);
   }
   return { sent: targets.length - unreachable.length, unreachable: unreachable.length };
 }

@@ -8,7 +8,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { groupPk, type BatchItem } from '#shared/runs-table.ts';
+import { groupPk, tallyMember, type BatchItem } from '#shared/runs-table.ts';
 import { RunItems } from '#shared/stores/runs-items.ts';
 import type { RunReply } from './reply-transitions.ts';
 import { NodeReplyWriter, type Applied, type ReplyOutcome } from './reply-node-writes.ts';
@@ -125,7 +125,8 @@ export class ReplyLedger {
       const entry: GroupCount = byGroup.get(group) ?? { markers: new Map(), counting: [] };
       entry.counting.push(i);
       for (const marker of a.value.markers) {
-        entry.markers.set(marker, (entry.markers.get(marker) ?? new Set()).add(replies[i]!.nodeId));
+        const member = a.value.member ?? replies[i]!.nodeId;
+        entry.markers.set(marker, (entry.markers.get(marker) ?? new Set()).add(member));
       }
       byGroup.set(group, entry);
     });
@@ -155,11 +156,11 @@ export class ReplyLedger {
   async markUnreachable(
     runId: string,
     at: { batch: number; group: number },
-    nodeId: string,
+    node: { nodeId: string; slot?: number | undefined },
     error: string,
   ): Promise<void> {
-    if (!(await this.#nodes.markUnreachable(groupPk(runId, at.batch, at.group), nodeId, error))) return;
-    const markers: Markers = new Map([['unreachableBy', new Set([nodeId])]]);
+    if (!(await this.#nodes.markUnreachable(groupPk(runId, at.batch, at.group), node.nodeId, error))) return;
+    const markers: Markers = new Map([['unreachableBy', new Set([tallyMember(node)])]]);
     const tally = await this.#waits.addMarkers(runId, at.batch, at.group, markers);
     const batch = await this.#waits.readBatch(runId, at.batch);
     if (batch) await this.#waits.noteTally(batch, tally);

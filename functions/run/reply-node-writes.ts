@@ -12,6 +12,8 @@ import {
   type BatchItem,
   type NodeRunItem,
   type NodeStatus,
+  tallyMember,
+  type TallyMember,
 } from '#shared/runs-table.ts';
 import { isNodeMove, moveCondition, UNCHANGED } from '#shared/stores/node-moves.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
@@ -35,7 +37,7 @@ export type ReplyOutcome = 'recorded' | 'duplicate' | 'late' | 'unknown';
  * What one reply did, the markers its node's status now implies for its group's counts, and that
  * group (undefined when the reply counts nothing).
  */
-export type Applied = { outcome: ReplyOutcome; markers: Marker[]; group?: number };
+export type Applied = { outcome: ReplyOutcome; markers: Marker[]; group?: number; member?: TallyMember };
 
 const NOTHING: Applied = { outcome: 'unknown', markers: [] };
 
@@ -76,13 +78,16 @@ export class NodeReplyWriter {
     const condition = moveCondition(REPLY_MOVE[reply.type], acceptedFrom(reply), status, guardOf(reply));
     const expr = setExpression({ ...fields, status });
     try {
-      await this.items.update(reply.pk, nodeSk(reply.nodeId), {
+      // The node as it was (before its result, so small) says what its group's tally counts it as.
+      const before = await this.items.update<NodeRunItem>(reply.pk, nodeSk(reply.nodeId), {
         UpdateExpression: expr.UpdateExpression,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: { ...expr.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
         values: { ...expr.values, ...condition.values },
+        ReturnValues: 'ALL_OLD',
       });
-      return { outcome: 'recorded', markers: markersFor({ status }), group };
+      const member = tallyMember(before ?? reply);
+      return { outcome: 'recorded', markers: markersFor({ status }), group, member };
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
@@ -95,7 +100,12 @@ export class NodeReplyWriter {
       return this.#applyLate(reply, fields);
     }
     const outcome = await this.#recordLate(reply, fields, item);
-    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [], group };
+    return {
+      outcome,
+      markers: outcome === 'duplicate' ? markersFor(item) : [],
+      group,
+      member: tallyMember(item),
+    };
   }
 
   /** Whether a reply reached SQS by the time its batch's acknowledgement window closed. */
@@ -119,7 +129,7 @@ export class NodeReplyWriter {
     const condition = moveCondition('reopen', ['no_response'], status, guardOf(reply));
     const expr = setExpression({ ...fields, status });
     try {
-      await this.items.update(reply.pk, nodeSk(reply.nodeId), {
+      const before = await this.items.update<NodeRunItem>(reply.pk, nodeSk(reply.nodeId), {
         UpdateExpression: `${expr.UpdateExpression} REMOVE #closed`,
         ConditionExpression: condition.ConditionExpression,
         ExpressionAttributeNames: {
@@ -128,8 +138,10 @@ export class NodeReplyWriter {
           '#closed': 'closed',
         },
         values: { ...expr.values, ...condition.values },
+        ReturnValues: 'ALL_OLD',
       });
-      return { outcome: 'recorded', markers: markersFor({ status }), group: reply.group };
+      const member = tallyMember(before ?? reply);
+      return { outcome: 'recorded', markers: markersFor({ status }), group: reply.group, member };
     } catch (error: unknown) {
       if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
       return undefined;
@@ -141,7 +153,12 @@ export class NodeReplyWriter {
     const item = await this.getNode(reply.pk, reply.nodeId);
     if (!answersFor(reply, item)) return NOTHING;
     const outcome = await this.#recordLate(reply, fields, item);
-    return { outcome, markers: outcome === 'duplicate' ? markersFor(item) : [], group: reply.group };
+    return {
+      outcome,
+      markers: outcome === 'duplicate' ? markersFor(item) : [],
+      group: reply.group,
+      member: tallyMember(item),
+    };
   }
 
   /**

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
@@ -210,5 +211,73 @@ describe('ReplyLedger: counts per dispatch group', () => {
     ).Item as TallyItem;
     expect(tally).toMatchObject({ expected: 200, group: 2 });
     expect(tally.ackedBy?.size).toBe(200);
+  });
+
+  it('counts a host by its slot in its group: a full group of 500 makes a tally update cost a few write units', async () => {
+    // Prepare: one group of 500 EC2-length ids, every host acknowledged and reported.
+    const ids = Array.from({ length: 500 }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+    await seedBatch(test.db, table, runId, ids, { dispatchedAt: 1_000 });
+    const ledger = ledgerOn(plainDb);
+    const replies = ids.flatMap((nodeId) => [
+      ackReply({ runId, nodeId, identity: nodeId, group: 0 }),
+      resultReply({ runId, nodeId, identity: nodeId, group: 0 }),
+    ]);
+    for (let i = 0; i < replies.length; i += 100) await ledger.record(replies.slice(i, i + 100));
+
+    // Assess: the sets hold the slots 0…499, not the node ids.
+    const key = marshall({ runId: groupPk(runId, 0, 0), sk: tallySk(0, 0) });
+    const tally = (
+      await test.db.send(new GetCommand({ TableName: table, Key: unmarshall(key), ConsistentRead: true }))
+    ).Item as TallyItem;
+    const all = Array.from({ length: 500 }, (_, i) => i);
+    expect([...(tally.ackedBy ?? [])].sort((a, b) => Number(a) - Number(b))).toEqual(all);
+    expect([...(tally.doneBy ?? [])].sort((a, b) => Number(a) - Number(b))).toEqual(all);
+    // One more counting update on the full tally (a redelivered result) is billed at the item's
+    // size: a few units with slots, where 1,000 node ids of 19 bytes would cost about 20.
+    const out = await plainDb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'ADD #d :m',
+        ExpressionAttributeNames: { '#d': 'doneBy' },
+        ExpressionAttributeValues: { ':m': { NS: ['499'] } },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    expect(out.ConsumedCapacity?.CapacityUnits).toBeGreaterThan(0);
+    expect(out.ConsumedCapacity?.CapacityUnits).toBeLessThanOrEqual(4);
+  });
+
+  it('counts by node id on a run planned before node items had slots', async () => {
+    // Prepare: a run whose node items carry no slot, as Plan wrote them before.
+    await seedBatch(test.db, table, runId, hosts(2), { groupSize: 2, dispatchedAt: 1_000 });
+    for (const nodeId of hosts(2)) {
+      await plainDb.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: marshall({ runId: groupPk(runId, 0, 0), sk: `node#${nodeId}` }),
+          UpdateExpression: 'REMOVE #s',
+          ExpressionAttributeNames: { '#s': 'slot' },
+        }),
+      );
+    }
+    const ledger = ledgerOn(plainDb);
+    await ledger.registerWait(runId, 0, 'acks', 'token-acks');
+
+    // Act
+    await ledger.record([ack('web-1'), ack('web-2'), ack('web-2')]);
+
+    // Assess: node ids counted, once each, and the wait released.
+    const tally = (
+      await test.db.send(
+        new GetCommand({
+          TableName: table,
+          Key: { runId: groupPk(runId, 0, 0), sk: tallySk(0, 0) },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item as TallyItem;
+    expect([...(tally.ackedBy ?? [])].sort()).toEqual(['web-1', 'web-2']);
+    expect(sorted((await batchItem()).groupsAcked)).toEqual([0]);
   });
 });

@@ -652,13 +652,23 @@ describe('ReplyLedger counting under faults', () => {
     const flaky = ledgerWith(proxiedDb);
     proxy.fail('refused', updateOf('tally#'), Infinity);
     await expect(
-      flaky.markUnreachable(runId, { batch: 0, group: 0 }, 'web-2', 'inbox unreachable'),
+      flaky.markUnreachable(runId, { batch: 0, group: 0 }, { nodeId: 'web-2', slot: 1 }, 'inbox unreachable'),
     ).rejects.toThrow();
     proxy.fail('refused', () => false, 0);
 
     // Act: the dispatch step's Retry runs it again, twice.
-    await flaky.markUnreachable(runId, { batch: 0, group: 0 }, 'web-2', 'inbox unreachable');
-    await flaky.markUnreachable(runId, { batch: 0, group: 0 }, 'web-2', 'inbox unreachable');
+    await flaky.markUnreachable(
+      runId,
+      { batch: 0, group: 0 },
+      { nodeId: 'web-2', slot: 1 },
+      'inbox unreachable',
+    );
+    await flaky.markUnreachable(
+      runId,
+      { batch: 0, group: 0 },
+      { nodeId: 'web-2', slot: 1 },
+      'inbox unreachable',
+    );
 
     // Assess
     expect(await counters()).toEqual({ acked: 0, rejected: 0, done: 0, unreachable: 1 });

@@ -49,8 +49,12 @@ describe(`sls package --stage ${STAGE} (large-fleet params off, the default)`, (
     expect(runsIndex(template).WarmThroughput).toEqual(NO_VALUE);
   });
 
-  it('gives Plan 4 scan segments and 8 writes in flight', () => {
-    expect(planEnv(template)).toMatchObject({ DROVER_SCAN_SEGMENTS: '4', DROVER_WRITES_IN_FLIGHT: '8' });
+  it('gives Plan 4 scan segments, 8 writes in flight and dispatch groups of 500', () => {
+    expect(planEnv(template)).toMatchObject({
+      DROVER_SCAN_SEGMENTS: '4',
+      DROVER_WRITES_IN_FLIGHT: '8',
+      DROVER_DISPATCH_GROUP_SIZE: '500',
+    });
   });
 });
 
@@ -67,6 +71,7 @@ describe(`sls package --stage ${STAGE} with every large-fleet param set`, () => 
       '--param=nodesWarmReads=40000',
       '--param=planScanSegments=16',
       '--param=planWritesInFlight=32',
+      '--param=dispatchGroupSize=250',
     ]);
     template = packaged.template;
   }, 240_000);
@@ -104,7 +109,11 @@ describe(`sls package --stage ${STAGE} with every large-fleet param set`, () => 
   });
 
   it("widens Plan's scan and writes, in its environment only", () => {
-    expect(planEnv(template)).toMatchObject({ DROVER_SCAN_SEGMENTS: '16', DROVER_WRITES_IN_FLIGHT: '32' });
+    expect(planEnv(template)).toMatchObject({
+      DROVER_SCAN_SEGMENTS: '16',
+      DROVER_WRITES_IN_FLIGHT: '32',
+      DROVER_DISPATCH_GROUP_SIZE: '250',
+    });
     const ingestEnv = (
       resource(template, 'IngestLambdaFunction').Properties.Environment as {
         Variables: Record<string, unknown>;
@@ -135,6 +144,7 @@ describe('large-fleet params refused before anything is built', () => {
     ['nodesWarmReads=5000', 'param nodesWarmReads "5000" is below 12,000 units a second'],
     ['planScanSegments=64', 'param planScanSegments "64" must be a whole number from 1 to 32'],
     ['planWritesInFlight=0', 'param planWritesInFlight "0" must be a whole number from 1 to 32'],
+    ['dispatchGroupSize=501', 'param dispatchGroupSize "501" must be a whole number from 1 to 500'],
   ])(
     'refuses %s',
     async (param, message) => {
@@ -157,12 +167,12 @@ describe('docs/deploy.md "Large fleets"', () => {
     };
     const docs = readFileSync(join(REPO_ROOT, 'docs/deploy.md'), 'utf8');
     const section = docs.slice(docs.indexOf('\n## Large fleets\n'), docs.indexOf('\n## Troubleshooting'));
-    const names = ['ingest', 'runsWarm', 'nodesWarm', 'plan'];
+    const names = ['ingest', 'runsWarm', 'nodesWarm', 'plan', 'dispatchGroupSize'];
     const declared = Object.entries(yml.params.default).filter(([name]) =>
       names.some((n) => name.startsWith(n)),
     );
 
-    expect(declared).toHaveLength(8);
+    expect(declared).toHaveLength(9);
     for (const [name, value] of declared) {
       expect(section, name).toMatch(new RegExp(`\\| \`${name}\`\\s+\\| \`${value}\`\\s+\\|`));
     }

@@ -55,7 +55,9 @@ describe("a dispatch group's tally item", () => {
     const usage = monthlyUsage(oneRun(10_000, { batchesPerRun: 2 }));
 
     // Two batches of 5,000: ten full groups each.
-    expect(usage.dynamo.tallyWrites).toBe(2 * 10 * 9888);
+    expect(usage.dynamo.tallyWrites).toBe(2 * 10 * groupTallyWriteUnits(500, 1, 3));
+    // A host counts as its slot in the group (~3 bytes): 2,054 units a group, 9,888 with 19-byte ids.
+    expect(groupTallyWriteUnits(500, 1, 3)).toBe(2054);
     // The node items' own writes no longer count the counters: ack (1) and result (2 KB).
     expect(usage.dynamo.replyWrites).toBe(10_000 * 3);
   });
@@ -65,7 +67,7 @@ describe("a dispatch group's tally item", () => {
     const estimate = estimateMonthlyCost(oneRun(10_000, { watchSeconds: 0 }), defaultPrices());
     const tally = lineOf(estimate, 'answer sets');
 
-    expect(tally.quantity).toBe(20 * 9888);
+    expect(tally.quantity).toBe(20 * 2054);
     expect(tally.quantity).toBeGreaterThan(lineOf(estimate, 'acks and results').quantity);
     expect(run.byService.DynamoDB).toBeGreaterThan(tally.monthlyUsd);
   });
@@ -144,7 +146,7 @@ describe('drover cost flags for the stage params', () => {
     ],
     [{ runsWarmWrites: 100 }, '--runs-warm-writes "100" is below 4,000 units a second'],
     [{ nodesWarmReads: 0.5 }, '--nodes-warm-reads "0.5" is not a whole number'],
-    [{ nodeIdBytes: 0 }, '--node-id-bytes must be above 0'],
+    [{ tallyMemberBytes: 0 }, '--tally-member-bytes must be above 0'],
   ])('refuses %o as sls package would', (flags, message) => {
     expect(() => costInputs(flags)).toThrow(message);
   });

@@ -85,3 +85,18 @@ describe("Plan's widths", () => {
     );
   });
 });
+
+describe('dispatchGroupSize', () => {
+  it('allows what Plan allows: 1 to the largest dispatch group, 500 by default', async () => {
+    const { DISPATCH_GROUP_HOSTS } = await import('#shared/large-fleet.ts');
+    const { DISPATCH_GROUP_SIZE } = await import('#functions/run/state.ts');
+    const { dispatchGroupSize } = await import('#functions/run/dispatch-groups.ts');
+    expect(DISPATCH_GROUP_HOSTS).toEqual({ standard: DISPATCH_GROUP_SIZE, ceiling: DISPATCH_GROUP_SIZE });
+    expect(boundedCount('param dispatchGroupSize', '250', DISPATCH_GROUP_HOSTS)).toBe(250);
+    expect(dispatchGroupSize({ DROVER_DISPATCH_GROUP_SIZE: '250' })).toBe(250);
+    expect(boundedCount('param dispatchGroupSize', undefined, DISPATCH_GROUP_HOSTS)).toBe(500);
+    expect(() => boundedCount('param dispatchGroupSize', '501', DISPATCH_GROUP_HOSTS)).toThrow(
+      'param dispatchGroupSize "501" must be a whole number from 1 to 500',
+    );
+  });
+});
