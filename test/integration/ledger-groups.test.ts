@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
@@ -69,6 +69,18 @@ async function batchItem(): Promise<BatchItem & { acksDoneAt?: number; resultsDo
 }
 
 const sorted = (set: Set<number> | undefined) => [...(set ?? [])].sort((a, b) => a - b);
+
+/** The tally of dispatch group `group` of batch 0, read consistently. */
+async function tallyItem(group: number): Promise<TallyItem> {
+  const out = await test.db.send(
+    new GetCommand({
+      TableName: table,
+      Key: { runId: groupPk(runId, 0, group), sk: tallySk(0, group) },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item as TallyItem;
+}
 
 describe('ReplyLedger: counts per dispatch group', () => {
   it('releases the acknowledgement wait only when every group of the batch has every answer', async () => {
@@ -200,15 +212,7 @@ describe('ReplyLedger: counts per dispatch group', () => {
     expect(
       Buffer.byteLength(JSON.stringify({ ...batch, groupsAcked: sorted(batch.groupsAcked) })),
     ).toBeLessThan(400);
-    const tally = (
-      await test.db.send(
-        new GetCommand({
-          TableName: table,
-          Key: { runId: groupPk(runId, 0, 2), sk: tallySk(0, 2) },
-          ConsistentRead: true,
-        }),
-      )
-    ).Item as TallyItem;
+    const tally = await tallyItem(2);
     expect(tally).toMatchObject({ expected: 200, group: 2 });
     expect(tally.ackedBy?.size).toBe(200);
   });
@@ -226,9 +230,7 @@ describe('ReplyLedger: counts per dispatch group', () => {
 
     // Assess: the sets hold the slots 0…499, not the node ids.
     const key = marshall({ runId: groupPk(runId, 0, 0), sk: tallySk(0, 0) });
-    const tally = (
-      await test.db.send(new GetCommand({ TableName: table, Key: unmarshall(key), ConsistentRead: true }))
-    ).Item as TallyItem;
+    const tally = await tallyItem(0);
     const all = Array.from({ length: 500 }, (_, i) => i);
     expect([...(tally.ackedBy ?? [])].sort((a, b) => Number(a) - Number(b))).toEqual(all);
     expect([...(tally.doneBy ?? [])].sort((a, b) => Number(a) - Number(b))).toEqual(all);
@@ -268,15 +270,7 @@ describe('ReplyLedger: counts per dispatch group', () => {
     await ledger.record([ack('web-1'), ack('web-2'), ack('web-2')]);
 
     // Assess: node ids counted, once each, and the wait released.
-    const tally = (
-      await test.db.send(
-        new GetCommand({
-          TableName: table,
-          Key: { runId: groupPk(runId, 0, 0), sk: tallySk(0, 0) },
-          ConsistentRead: true,
-        }),
-      )
-    ).Item as TallyItem;
+    const tally = await tallyItem(0);
     expect([...(tally.ackedBy ?? [])].sort()).toEqual(['web-1', 'web-2']);
     expect(sorted((await batchItem()).groupsAcked)).toEqual([0]);
   });
