@@ -7,42 +7,28 @@
  */
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse } from '@smithy/types';
-import type { CallRecord } from './latency-proxy.ts';
+import { CallCounts } from './latency-proxy.ts';
 
-export class DelayingHandler {
-  readonly counts = new Map<string, CallRecord>();
-  readonly inFlight = new Map<string, number>();
-
+export class DelayingHandler extends CallCounts {
   constructor(
     private readonly inner: NodeHttpHandler,
     /** The delay of an operation, in ms (the profile's, scaled). */
     private readonly delayOf: (operation: string) => number,
-  ) {}
+  ) {
+    super();
+  }
 
   async handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
     const operation = operationOfRequest(request);
-    const record = this.#record(operation);
-    record.calls += 1;
-    record.requestBytes += bodyBytes(request.body);
-    this.inFlight.set(operation, (this.inFlight.get(operation) ?? 0) + 1);
+    const record = this.begin(operation, bodyBytes(request.body));
     try {
       await sleep(this.delayOf(operation), options.abortSignal as AbortSignal | undefined);
       const out = await this.inner.handle(request as Parameters<NodeHttpHandler['handle']>[0], options);
       record.responseBytes += Number(out.response.headers['content-length'] ?? 0);
       return out;
     } finally {
-      this.inFlight.set(operation, this.inFlight.get(operation)! - 1);
+      this.end(operation);
     }
-  }
-
-  /** Starts counting afresh; calls in flight count in the new period (latency-proxy.ts says why). */
-  reset(): void {
-    this.counts.clear();
-    for (const [operation, open] of this.inFlight) if (open > 0) this.#record(operation).calls = open;
-  }
-
-  snapshot(): Record<string, CallRecord> {
-    return Object.fromEntries([...this.counts].map(([op, r]) => [op, { ...r }]));
   }
 
   updateHttpClientConfig(...args: Parameters<NodeHttpHandler['updateHttpClientConfig']>): void {
@@ -55,15 +41,6 @@ export class DelayingHandler {
 
   destroy(): void {
     this.inner.destroy();
-  }
-
-  #record(operation: string): CallRecord {
-    let record = this.counts.get(operation);
-    if (!record) {
-      record = { calls: 0, requestBytes: 0, responseBytes: 0, capacity: 0 };
-      this.counts.set(operation, record);
-    }
-    return record;
   }
 }
 

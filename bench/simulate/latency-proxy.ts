@@ -37,10 +37,54 @@ export interface ProxyOptions {
   acceptUpstream?: (connection: Duplex) => void;
 }
 
-export class LatencyProxy {
+/**
+ * Calls counted per operation, and the calls in flight: what the proxy counts of the handlers' calls
+ * and the simulated fleet's SDK handler (delaying-handler.ts) of the fake agents'.
+ */
+export class CallCounts {
   readonly counts = new Map<string, CallRecord>();
   /** Calls received and not yet answered, per operation (a long poll is in flight while it waits). */
   readonly inFlight = new Map<string, number>();
+
+  /** Counts a call of `operation` as begun; returns its record, for the response's bytes. */
+  protected begin(operation: string, requestBytes: number): CallRecord {
+    const record = this.#record(operation);
+    record.calls += 1;
+    record.requestBytes += requestBytes;
+    this.inFlight.set(operation, (this.inFlight.get(operation) ?? 0) + 1);
+    return record;
+  }
+
+  /** Counts a call of `operation` as answered (or abandoned). */
+  protected end(operation: string): void {
+    this.inFlight.set(operation, this.inFlight.get(operation)! - 1);
+  }
+
+  /** Calls per operation since the last reset. */
+  snapshot(): Record<string, CallRecord> {
+    return Object.fromEntries([...this.counts].map(([op, r]) => [op, { ...r }]));
+  }
+
+  /**
+   * Starts counting afresh. Calls in flight count in the new period: a long poll open when the
+   * run starts is one of the run's receives (the one that takes its request, or an empty one).
+   */
+  reset(): void {
+    this.counts.clear();
+    for (const [operation, open] of this.inFlight) if (open > 0) this.#record(operation).calls = open;
+  }
+
+  #record(operation: string): CallRecord {
+    let record = this.counts.get(operation);
+    if (!record) {
+      record = { calls: 0, requestBytes: 0, responseBytes: 0, capacity: 0 };
+      this.counts.set(operation, record);
+    }
+    return record;
+  }
+}
+
+export class LatencyProxy extends CallCounts {
   #server: Server | undefined;
   readonly #agent: Agent | undefined;
   url = '';
@@ -52,6 +96,7 @@ export class LatencyProxy {
     private readonly scale = 1,
     options: ProxyOptions = {},
   ) {
+    super();
     const accept = options.acceptUpstream;
     // One connection per call in flight, kept for the next: as many as there are long polls.
     this.#agent = accept
@@ -83,11 +128,8 @@ export class LatencyProxy {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         const operation = operationOf(req);
-        const record = this.#record(operation);
-        record.calls += 1;
-        record.requestBytes += body.length;
-        this.inFlight.set(operation, (this.inFlight.get(operation) ?? 0) + 1);
-        res.on('close', () => this.inFlight.set(operation, this.inFlight.get(operation)! - 1));
+        const record = this.begin(operation, body.length);
+        res.on('close', () => this.end(operation));
         setTimeout(() => {
           const upstream = httpRequest(
             {
@@ -124,35 +166,12 @@ export class LatencyProxy {
     return this.url;
   }
 
-  /** Calls per operation since the last reset. */
-  snapshot(): Record<string, CallRecord> {
-    return Object.fromEntries([...this.counts].map(([op, r]) => [op, { ...r }]));
-  }
-
-  /**
-   * Starts counting afresh. Calls in flight count in the new period: a long poll open when the
-   * run starts is one of the run's receives (the one that takes its request, or an empty one).
-   */
-  reset(): void {
-    this.counts.clear();
-    for (const [operation, open] of this.inFlight) if (open > 0) this.#record(operation).calls = open;
-  }
-
   async stop(): Promise<void> {
     const server = this.#server;
     this.#agent?.destroy();
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  #record(operation: string): CallRecord {
-    let record = this.counts.get(operation);
-    if (!record) {
-      record = { calls: 0, requestBytes: 0, responseBytes: 0, capacity: 0 };
-      this.counts.set(operation, record);
-    }
-    return record;
   }
 }
 
