@@ -5,10 +5,9 @@
  */
 import {
   GetItemCommand,
-  QueryCommand,
+  paginateQuery,
   UpdateItemCommand,
   type DynamoDBClient,
-  type QueryCommandInput,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -63,24 +62,22 @@ export class RunItems {
    * partition (a Query filtered on the target lists: read only for a reply that names no group).
    */
   async findGroup(runId: string, batch: number, nodeId: string): Promise<number | undefined> {
-    let ExclusiveStartKey: QueryCommandInput['ExclusiveStartKey'];
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#r = :r AND begins_with(#sk, :p)',
-          FilterExpression: 'contains(#ids, :id)',
-          ProjectionExpression: '#g',
-          ExpressionAttributeNames: { '#r': 'runId', '#sk': 'sk', '#ids': 'nodeIds', '#g': 'group' },
-          ExpressionAttributeValues: marshall({ ':r': runId, ':p': groupSkPrefix(batch), ':id': nodeId }),
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      const found = out.Items?.[0];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: '#r = :r AND begins_with(#sk, :p)',
+        FilterExpression: 'contains(#ids, :id)',
+        ProjectionExpression: '#g',
+        ExpressionAttributeNames: { '#r': 'runId', '#sk': 'sk', '#ids': 'nodeIds', '#g': 'group' },
+        ExpressionAttributeValues: marshall({ ':r': runId, ':p': groupSkPrefix(batch), ':id': nodeId }),
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      const found = page.Items?.[0];
       if (found) return Number(unmarshall(found).group);
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    }
     return undefined;
   }
 
