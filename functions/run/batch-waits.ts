@@ -50,10 +50,28 @@ export const BATCH_WAIT_FIELDS = [
   'dispatchedAt',
 ] as const;
 
+/** How many batches' unchanging facts a container keeps (oldest forgotten first). */
+const SEEN_BATCHES_MAX = 1000;
+
+/** The union of two sets of group indexes (a batch's sets only grow). */
+function union(a: Set<number> | undefined, b: Set<number> | undefined): Set<number> | undefined {
+  if (!a) return b && new Set(b);
+  return b ? new Set([...a, ...b]) : new Set(a);
+}
+
 const groupsOf = (batch: Pick<BatchItem, 'groupCount'>): number => batch.groupCount ?? 1;
 const holdsAll = (set: Set<number> | undefined, count: number): boolean => (set?.size ?? 0) >= count;
 
 export class BatchWaits {
+  /**
+   * Dispatched batches as this container last saw them, by `runId#batch`, without their tokens:
+   * what never changes once a batch is dispatched (it stays dispatched; its expected count and
+   * groups are Plan's) and the groups its sets were seen to hold (sets only grow, so a stale copy
+   * holds fewer, never more). A first delivery's replies are counted from it with no read;
+   * `batchForReplies` says when a fresh read is needed.
+   */
+  readonly #seen = new Map<string, BatchItem>();
+
   constructor(
     private readonly items: RunItems,
     private readonly sfn: SFNClient,
@@ -62,7 +80,45 @@ export class BatchWaits {
 
   /** The batch item's counting fields: one small consistent read. */
   async readBatch(runId: string, batch: number): Promise<BatchItem | undefined> {
-    return this.items.get<BatchItem>(runId, batchSk(batch), BATCH_WAIT_FIELDS);
+    const item = await this.items.get<BatchItem>(runId, batchSk(batch), BATCH_WAIT_FIELDS);
+    if (item) this.#remember(item);
+    return item;
+  }
+
+  /**
+   * The batch as replies are counted against it: as seen before when it was seen dispatched and
+   * `fresh` is false, else read. A copy from memory has no tokens, so counting from it releases a
+   * wait only when its own batch write (which answers with the item as it is) completes a set:
+   * the normal way a wait is released (or its registration finds the set complete). Repairing a
+   * release that was lost (a token put back, an ingest that crashed in between) needs the tokens
+   * as they are: the caller asks `fresh` for redelivered replies, the ones that carry a repair.
+   */
+  async batchForReplies(runId: string, batch: number, fresh: boolean): Promise<BatchItem | undefined> {
+    const seen = fresh ? undefined : this.#seen.get(`${runId}#${batch}`);
+    return seen ?? this.readBatch(runId, batch);
+  }
+
+  /** Keeps what cannot change of a dispatched batch, and the union of the groups seen in its sets. */
+  #remember(item: BatchItem): void {
+    if (item.dispatchedAt === undefined) return;
+    const key = `${item.runId}#${item.batch}`;
+    const old = this.#seen.get(key);
+    const kept: BatchItem = {
+      runId: item.runId,
+      sk: item.sk,
+      batch: item.batch,
+      expected: item.expected,
+      ...(item.groupCount !== undefined ? { groupCount: item.groupCount } : {}),
+      dispatchedAt: item.dispatchedAt,
+      expiresAt: item.expiresAt,
+    };
+    const acked = union(old?.groupsAcked, item.groupsAcked);
+    const done = union(old?.groupsDone, item.groupsDone);
+    if (acked) kept.groupsAcked = acked;
+    if (done) kept.groupsDone = done;
+    this.#seen.delete(key);
+    this.#seen.set(key, kept);
+    if (this.#seen.size > SEEN_BATCHES_MAX) this.#seen.delete(this.#seen.keys().next().value!);
   }
 
   /**
@@ -112,6 +168,7 @@ export class BatchWaits {
         values: { ':g': new Set([tally.group]) },
         ReturnValues: 'ALL_NEW',
       }))!;
+      this.#remember(now);
     }
     if (now.ackToken && holdsAll(now.groupsAcked, groupsOf(now)))
       await this.#release(now, 'acks', now.ackToken);
