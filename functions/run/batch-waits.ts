@@ -8,26 +8,14 @@
  */
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
-import {
-  batchSk,
-  groupPk,
-  tallySk,
-  type BatchItem,
-  type TallyItem,
-  type TallyMember,
-} from '#shared/runs-table.ts';
+import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
-import {
-  acksComplete,
-  groupFinished,
-  resultsComplete,
-  tallyCounts,
-  type Marker,
-} from './reply-transitions.ts';
+import { acksComplete, groupFinished, resultsComplete, tallyCounts } from './reply-transitions.ts';
+import { CoalescedTallyWrites, type Markers } from './tally-writes.ts';
 
 export type Phase = 'acks' | 'results';
 /** A group's markers to add: the nodes' tally members (slots, or node ids on older runs) by marker set. */
-export type Markers = Map<Marker, Set<TallyMember>>;
+export type { Markers };
 
 const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
 const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
@@ -71,6 +59,7 @@ export class BatchWaits {
    * `batchForReplies` says when a fresh read is needed.
    */
   readonly #seen = new Map<string, BatchItem>();
+  readonly #tallyWrites = new CoalescedTallyWrites();
 
   constructor(
     private readonly items: RunItems,
@@ -125,9 +114,21 @@ export class BatchWaits {
    * Adds node ids to a group's marker sets: a set union, so applying it twice (an SDK retry of a
    * write that applied, a redelivered reply) changes nothing. Returns the tally as it is now, or
    * undefined when the group has none (a run planned before groups were counted: its waits run to
-   * their timeouts, which the state machine treats as normal).
+   * their timeouts, which the state machine treats as normal). Concurrent additions to one tally
+   * go out together (tally-writes.ts).
    */
   async addMarkers(
+    runId: string,
+    batch: number,
+    group: number,
+    markers: Markers,
+  ): Promise<TallyItem | undefined> {
+    return this.#tallyWrites.add(groupPk(runId, batch, group), markers, (all) =>
+      this.#writeMarkers(runId, batch, group, all),
+    );
+  }
+
+  async #writeMarkers(
     runId: string,
     batch: number,
     group: number,

@@ -1,8 +1,9 @@
 /**
  * The ledger's memory of dispatched batches: a first delivery's replies are counted against the
  * batch as this container saw it (no read of the batch item), a redelivery reads it afresh (and
- * repairs a release that was lost), and a batch not yet dispatched is read until it is. Against
- * the local DynamoDB, with the calls of the ledger's client counted.
+ * repairs a release that was lost), and a batch not yet dispatched is read until it is. And its
+ * tally writes: concurrent deliveries share them, counting exactly. Against the local DynamoDB,
+ * with the calls of the ledger's client counted.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -10,7 +11,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { createPlainDynamoClient } from '#shared/aws.ts';
 import { ReplyLedger } from '#functions/run/reply-ledger.ts';
-import { batchSk, type BatchItem } from '#shared/runs-table.ts';
+import { batchSk, groupPk, tallySk, type BatchItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ackReply } from '../helpers/factories.ts';
@@ -21,8 +22,9 @@ let table: string;
 let plainDb: DynamoDBClient;
 let runId: string;
 let clock: number;
-/** Reads of batch items the ledger's client made. */
+/** Reads of batch items, and writes of tallies, the ledger's client made. */
 let batchReads: number;
+let tallyWrites: number;
 
 beforeAll(async () => {
   test = await startTestStack();
@@ -31,8 +33,9 @@ beforeAll(async () => {
   plainDb = createPlainDynamoClient({ region: f.region, endpoints: f.endpoints, credentials: f.credentials });
   const send = plainDb.send.bind(plainDb);
   plainDb.send = ((command: { input: { Key?: { sk?: { S?: string } } }; constructor: { name: string } }) => {
-    if (command.constructor.name === 'GetItemCommand' && command.input.Key?.sk?.S?.startsWith('batch#'))
-      batchReads++;
+    const sk = command.input.Key?.sk?.S ?? '';
+    if (command.constructor.name === 'GetItemCommand' && sk.startsWith('batch#')) batchReads++;
+    if (command.constructor.name === 'UpdateItemCommand' && sk.startsWith('tally#')) tallyWrites++;
     return (send as (c: unknown) => Promise<unknown>)(command);
   }) as typeof plainDb.send;
 }, 60_000);
@@ -46,6 +49,7 @@ beforeEach(() => {
   runId = newRunId();
   clock = 5_000;
   batchReads = 0;
+  tallyWrites = 0;
 });
 
 const ledgerWith = (sfn: SFNClient = test.sfn) =>
@@ -155,5 +159,36 @@ describe('ReplyLedger: what it remembers of a dispatched batch', () => {
     expect(batch.ackToken).toBeUndefined();
     expect(batch.acksDoneAt).toBe(8_000);
     expect(refusals).toBe(2);
+  });
+});
+
+describe('ReplyLedger: concurrent deliveries share tally writes', () => {
+  it('counts 40 hosts delivered 10 at a time, 4 deliveries at once, exactly, in fewer tally writes than deliveries', async () => {
+    const nodeIds = Array.from({ length: 40 }, (_, i) => `host-${i}`);
+    await seedBatch(test.db, table, runId, nodeIds, { groupSize: 40, dispatchedAt: 1_000 });
+    const ledger = ledgerWith();
+    await ledger.registerWait(runId, 0, 'acks', 'token-acks');
+    const acks = nodeIds.map((nodeId) => ackReply({ runId, nodeId, identity: nodeId, group: 0 }));
+
+    const outcomes = await Promise.all(
+      [0, 10, 20, 30].map((k) => ledger.record(acks.slice(k, k + 10), [], Array(10).fill(true))),
+    );
+    // Every copy again, at once: duplicates count nothing.
+    const again = await Promise.all(
+      [0, 10, 20, 30].map((k) => ledger.record(acks.slice(k, k + 10), [], Array(10).fill(true))),
+    );
+
+    expect(outcomes.flat()).toEqual(Array(40).fill('recorded'));
+    expect(again.flat()).toEqual(Array(40).fill('duplicate'));
+    expect(tallyWrites).toBeLessThan(8);
+    const tally = await test.db.send(
+      new GetCommand({
+        TableName: table,
+        Key: { runId: groupPk(runId, 0, 0), sk: tallySk(0, 0) },
+        ConsistentRead: true,
+      }),
+    );
+    expect((tally.Item?.ackedBy as Set<number>).size).toBe(40);
+    expect((await batchItem()).acksDoneAt).toBe(5_000);
   });
 });
