@@ -15,7 +15,7 @@ import { batchSk, groupPk, tallySk, type BatchItem } from '#shared/runs-table.ts
 import { newRunId } from '#shared/ids.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { ackReply } from '../helpers/factories.ts';
-import { seedBatch } from '../helpers/run-seed.ts';
+import { batchCountsOf, seedBatch } from '../helpers/run-seed.ts';
 
 let test: TestStack;
 let table: string;
@@ -25,6 +25,8 @@ let clock: number;
 /** Reads of batch items, and writes of tallies, the ledger's client made. */
 let batchReads: number;
 let tallyWrites: number;
+/** Queries (the group items, for replies that name no group). */
+let queries: number;
 
 beforeAll(async () => {
   test = await startTestStack();
@@ -36,6 +38,7 @@ beforeAll(async () => {
     const sk = command.input.Key?.sk?.S ?? '';
     if (command.constructor.name === 'GetItemCommand' && sk.startsWith('batch#')) batchReads++;
     if (command.constructor.name === 'UpdateItemCommand' && sk.startsWith('tally#')) tallyWrites++;
+    if (command.constructor.name === 'QueryCommand') queries++;
     return (send as (c: unknown) => Promise<unknown>)(command);
   }) as typeof plainDb.send;
 }, 60_000);
@@ -50,6 +53,7 @@ beforeEach(() => {
   clock = 5_000;
   batchReads = 0;
   tallyWrites = 0;
+  queries = 0;
 });
 
 const ledgerWith = (sfn: SFNClient = test.sfn) =>
@@ -190,5 +194,22 @@ describe('ReplyLedger: concurrent deliveries share tally writes', () => {
     );
     expect((tally.Item?.ackedBy as Set<number>).size).toBe(40);
     expect((await batchItem()).acksDoneAt).toBe(5_000);
+  });
+});
+
+describe('ReplyLedger: replies that name no group (an agent restarted, or older than groups)', () => {
+  it("finds each one's group with one read of the batch's group items, and none for a host not in the batch", async () => {
+    await seed();
+    const ledger = ledgerWith();
+    const bare = (n: number) => ackReply({ runId, nodeId: `web-${n}`, identity: `web-${n}` });
+
+    const outcomes = await ledger.record([bare(1), bare(4)], [], [true, true]);
+    const later = await ledger.record([bare(3), bare(9)], [], [true, true]);
+
+    expect(outcomes).toEqual(['recorded', 'recorded']);
+    expect(later).toEqual(['recorded', 'unknown']);
+    expect(queries).toBe(1);
+    const counts = await batchCountsOf(test.db, table, runId, 0);
+    expect(counts.acked).toBe(3);
   });
 });
