@@ -1,8 +1,10 @@
 /**
  * Counting writes of one container, coalesced per tally: while a write to a group's tally is in
  * flight, the markers of the deliveries that come meanwhile wait and go out together in the next
- * write (a union of sets), so concurrent deliveries (four pollers locally, a Lambda's batch window
- * in AWS) make one tally write instead of one each. A tally write costs its whole item (up to a
+ * write (a union of sets), so concurrent deliveries make one tally write instead of one each. That
+ * is where one process serves several deliveries at once (the local stack's four pollers); a
+ * Lambda container serves one at a time, whose replies the ledger already counts in one write
+ * per group, so there it changes nothing. A tally write costs its whole item (up to a
  * group's two sets of slots) in write units, in the emulator's encoding and in the answer the SDK
  * parses: the dearest write of the ledger.
  *
