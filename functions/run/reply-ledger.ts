@@ -55,10 +55,11 @@ export class ReplyLedger {
   /**
    * Records replies (any runs, any batches). Per batch: one small consistent read of the batch
    * item (is it dispatched? which groups are complete?), or none when this container saw it
-   * dispatched already and the replies are first deliveries (`BatchWaits.batchForReplies`), then each reply's node transition as its
-   * own write, all at once, so one failing write neither holds up nor drops the others; then per
-   * dispatch group one write adds the markers the replies' node statuses imply to its tally, and
-   * what the tally shows complete goes on the batch, releasing any wait whose groups are all in.
+   * dispatched already and the replies are first deliveries (`BatchWaits.batchForReplies`); then
+   * each reply's node transition as its own write, all at once, so one failing write neither
+   * holds up nor drops the others; then per dispatch group one write adds the markers the replies'
+   * node statuses imply to its tally, and what the tally shows complete goes on the batch,
+   * releasing any wait whose groups are all in.
    * A reply comes back as `{ error }` when its write failed, or when its group's markers or wait
    * could not be updated: the caller has it delivered again, and the duplicate re-applies its
    * markers and checks the waits again.

@@ -126,7 +126,10 @@ export class NodeReplyWriter {
       this.#groupMaps.set(key, members);
       if (this.#groupMaps.size > GROUP_MAPS_MAX) this.#groupMaps.delete(this.#groupMaps.keys().next().value!);
       // A read that failed is not kept: the reply fails and its redelivery reads again.
-      members.catch(() => this.#groupMaps.delete(key));
+      const reading = members;
+      reading.catch(() => {
+        if (this.#groupMaps.get(key) === reading) this.#groupMaps.delete(key);
+      });
     }
     return (await members).get(reply.nodeId);
   }
