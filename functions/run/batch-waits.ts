@@ -18,7 +18,11 @@ export type Phase = 'acks' | 'results';
 export type { Markers };
 
 const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
-const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
+const DONE_ATTR: Record<Phase, 'acksDoneAt' | 'resultsDoneAt'> = {
+  acks: 'acksDoneAt',
+  results: 'resultsDoneAt',
+};
+const PHASES: readonly Phase[] = ['acks', 'results'];
 const GROUPS_ATTR: Record<Phase, 'groupsAcked' | 'groupsDone'> = {
   acks: 'groupsAcked',
   results: 'groupsDone',
@@ -35,6 +39,8 @@ export const BATCH_WAIT_FIELDS = [
   'groupsDone',
   'ackToken',
   'resultToken',
+  'acksDoneAt',
+  'resultsDoneAt',
   'dispatchedAt',
 ] as const;
 
@@ -59,6 +65,8 @@ export class BatchWaits {
    * `batchForReplies` says when a fresh read is needed.
    */
   readonly #seen = new Map<string, BatchItem>();
+  /** The copies `#seen` holds (never tokens; a `…DoneAt` only for a release seen completed). */
+  readonly #fromMemory = new WeakSet<BatchItem>();
   readonly #tallyWrites = new CoalescedTallyWrites();
 
   constructor(
@@ -105,9 +113,38 @@ export class BatchWaits {
     const done = union(old?.groupsDone, item.groupsDone);
     if (acked) kept.groupsAcked = acked;
     if (done) kept.groupsDone = done;
+    // A wait with its end recorded and its token gone was released (or is being: a release that
+    // fails puts the token back, and its own replies, delivered again, read afresh).
+    for (const phase of PHASES) {
+      const at = old?.[DONE_ATTR[phase]] ?? (item[TOKEN_ATTR[phase]] ? undefined : item[DONE_ATTR[phase]]);
+      if (at !== undefined) kept[DONE_ATTR[phase]] = at;
+    }
+    this.#fromMemory.add(kept);
     this.#seen.delete(key);
     this.#seen.set(key, kept);
     if (this.#seen.size > SEEN_BATCHES_MAX) this.#seen.delete(this.#seen.keys().next().value!);
+  }
+
+  /**
+   * Whether a copy from memory may hide a wait that is due: a set that holds every group and a
+   * release this container has not seen completed (the token is not in the copy). Then the batch
+   * is read: so a release that was lost (a token put back, an ingest that crashed in between) is
+   * made at the next reply, a first delivery or not, and a wait released elsewhere is seen
+   * released once. Otherwise no wait can be due that the batch write completing it did not see.
+   */
+  async #asItIs(batch: BatchItem): Promise<BatchItem> {
+    if (!this.#fromMemory.has(batch)) return batch;
+    const count = groupsOf(batch);
+    const mayBeDue =
+      (holdsAll(batch.groupsAcked, count) && batch.acksDoneAt === undefined) ||
+      (holdsAll(batch.groupsDone, count) && batch.resultsDoneAt === undefined);
+    return mayBeDue ? ((await this.readBatch(batch.runId, batch.batch)) ?? batch) : batch;
+  }
+
+  /** Notes in memory a release this container completed (or found the wait gone). */
+  #released(batch: BatchItem, phase: Phase, at: number): void {
+    const kept = this.#seen.get(`${batch.runId}#${batch.batch}`);
+    if (kept) kept[DONE_ATTR[phase]] = at;
   }
 
   /**
@@ -171,6 +208,7 @@ export class BatchWaits {
       }))!;
       this.#remember(now);
     }
+    now = await this.#asItIs(now);
     if (now.ackToken && holdsAll(now.groupsAcked, groupsOf(now)))
       await this.#release(now, 'acks', now.ackToken);
     // The results wait may also end before every host answered (its acknowledgement wait timed
@@ -210,7 +248,8 @@ export class BatchWaits {
   }
 
   /** Releases each wait of the batch (as read or written just now) whose set holds every group. */
-  async releaseReached(batch: BatchItem): Promise<void> {
+  async releaseReached(seen: BatchItem): Promise<void> {
+    const batch = await this.#asItIs(seen);
     if (batch.ackToken && holdsAll(batch.groupsAcked, groupsOf(batch)))
       await this.#release(batch, 'acks', batch.ackToken);
     if (batch.resultToken && holdsAll(batch.groupsDone, groupsOf(batch)))
@@ -238,12 +277,13 @@ export class BatchWaits {
 
   /** Claims the token (only one caller wins) and resumes the state machine. */
   async #release(batch: BatchItem, phase: Phase, token: string): Promise<void> {
+    const at = this.now();
     try {
       await this.items.update(batch.runId, batch.sk, {
         UpdateExpression: 'REMOVE #t SET #at = :now',
         ConditionExpression: '#t = :t',
         ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
-        values: { ':t': token, ':now': this.now() },
+        values: { ':t': token, ':now': at },
       });
     } catch (error: unknown) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') return;
@@ -253,9 +293,11 @@ export class BatchWaits {
       await this.sfn.send(
         new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ phase }) }),
       );
+      this.#released(batch, phase, at);
     } catch (error: unknown) {
       // The wait may have timed out already; the state machine has moved on without us.
-      if (awsErrorName(error) === 'TaskTimedOut' || awsErrorName(error) === 'TaskDoesNotExist') return;
+      if (awsErrorName(error) === 'TaskTimedOut' || awsErrorName(error) === 'TaskDoesNotExist')
+        return this.#released(batch, phase, at);
       // Put the token back, so the next reply or redelivery of this batch releases the wait; if
       // even that fails, the wait runs to its timeout, which the state machine treats as normal.
       await this.items

@@ -14,7 +14,7 @@ import { ReplyLedger } from '#functions/run/reply-ledger.ts';
 import { batchSk, groupPk, tallySk, type BatchItem } from '#shared/runs-table.ts';
 import { newRunId } from '#shared/ids.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
-import { ackReply } from '../helpers/factories.ts';
+import { ackReply, resultReply } from '../helpers/factories.ts';
 import { batchCountsOf, seedBatch } from '../helpers/run-seed.ts';
 
 let test: TestStack;
@@ -132,7 +132,7 @@ describe('ReplyLedger: what it remembers of a dispatched batch', () => {
     expect(batchReads).toBe(1);
   });
 
-  it('repairs a release that failed when the reply is redelivered (SQS counts the receive), reading the batch afresh', async () => {
+  it('repairs a release that failed at the next reply, a first delivery too: a set holds every group and no release was seen', async () => {
     await seed();
     let refusals = 0;
     const flakySfn = {
@@ -148,21 +148,53 @@ describe('ReplyLedger: what it remembers of a dispatched batch', () => {
 
     const first = await ledger.record([ack(4)], [], FIRST);
     const afterFailure = await batchItem();
-    // Another host's duplicate (a first delivery of its own message) counts from memory: it
-    // neither reads the batch nor is the one to repair the release.
-    const duplicate = await ledger.record([ack(3)], [], FIRST);
     const readsBefore = batchReads;
+    // Another host's duplicate, a first delivery of its own message: the batch as remembered
+    // holds every group acked, and this container saw no release complete, so it reads afresh.
+    const duplicate = await ledger.record([ack(3)], [], FIRST);
     const again = await ledger.record([ack(4)], [], AGAIN);
 
     expect(first).toEqual([{ error: expect.objectContaining({ name: 'ServiceUnavailable' }) }]);
     expect(afterFailure.ackToken).toBe('token-acks');
     expect(duplicate).toEqual(['duplicate']);
     expect(again).toEqual(['duplicate']);
-    expect(batchReads).toBe(readsBefore + 1);
+    expect(batchReads).toBe(readsBefore + 2);
     const batch = await batchItem();
     expect(batch.ackToken).toBeUndefined();
     expect(batch.acksDoneAt).toBe(8_000);
     expect(refusals).toBe(2);
+  });
+
+  it('reads nothing more once it released a wait itself, nor once its own batch write shows a wait released elsewhere', async () => {
+    await seed();
+    const ledger = ledgerWith();
+    await ledger.registerWait(runId, 0, 'acks', 'token-acks');
+    await ledger.record([ack(1), ack(2), ack(3), ack(4)], [], [true, true, true, true]);
+    const result = (n: number) =>
+      resultReply({ runId, nodeId: `web-${n}`, identity: `web-${n}`, group: n <= 2 ? 0 : 1 });
+
+    const readsAfterAcks = batchReads;
+    await ledger.record([result(1)], [], FIRST);
+    await ledger.record([result(3)], [], FIRST);
+    const readsHere = batchReads - readsAfterAcks;
+    // Another container remembered the batch before the release: its next counting write of a
+    // group it had not seen complete answers with the batch as it is, released.
+    const other = ledgerWith();
+    const otherRun = runId;
+    runId = newRunId();
+    await seed();
+    await other.record([ack(1)], [], FIRST);
+    await ledger.registerWait(runId, 0, 'acks', 'token-acks-2');
+    await ledger.record([ack(2), ack(3), ack(4)], [], [true, true, true]);
+    const before = batchReads;
+    await other.record([ack(1)], [], FIRST);
+    await other.record([ack(2)], [], FIRST);
+
+    expect(readsAfterAcks).toBe(1);
+    expect(readsHere).toBe(0);
+    expect(otherRun).not.toBe(runId);
+    expect((await batchItem()).acksDoneAt).toBe(5_000);
+    expect(batchReads - before).toBe(0);
   });
 });
 
