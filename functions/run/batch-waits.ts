@@ -84,11 +84,12 @@ export class BatchWaits {
 
   /**
    * The batch as replies are counted against it: as seen before when it was seen dispatched and
-   * `fresh` is false, else read. A copy from memory has no tokens, so counting from it releases a
-   * wait only when its own batch write (which answers with the item as it is) completes a set:
-   * the normal way a wait is released (or its registration finds the set complete). Repairing a
-   * release that was lost (a token put back, an ingest that crashed in between) needs the tokens
-   * as they are: the caller asks `fresh` for redelivered replies, the ones that carry a repair.
+   * `fresh` is false, else read. A copy from memory has no tokens: a wait is released by the batch
+   * write that completes its set (which answers with the item as it is), or by its registration
+   * finding the set complete; repairing a release that was lost (a token put back, an ingest that
+   * crashed in between) needs the tokens as they are, so a copy whose set holds every group
+   * without a release seen is read again (`#asItIs`), and the caller asks `fresh` for
+   * redelivered replies.
    */
   async batchForReplies(runId: string, batch: number, fresh: boolean): Promise<BatchItem | undefined> {
     const seen = fresh ? undefined : this.#seen.get(`${runId}#${batch}`);
