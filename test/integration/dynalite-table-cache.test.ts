@@ -61,6 +61,7 @@ describe('dynalite: table descriptions kept between requests', () => {
   it('validates keys against a table recreated with another key schema', async () => {
     await db.send(hashTable('cache-recreated'));
     await put('cache-recreated', { pk: { S: 'a' } });
+    await db.send(new GetItemCommand({ TableName: 'cache-recreated', Key: { pk: { S: 'a' } } }));
     await db.send(new DeleteTableCommand({ TableName: 'cache-recreated' }));
     await db.send(
       new CreateTableCommand({
