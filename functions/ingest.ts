@@ -15,7 +15,7 @@ let registry: NodeHeartbeats | undefined;
 export const handler = middy(async (event: SQSEvent) =>
   ingestReplies(event.Records, {
     ledger: wiring.ledger(),
-    registry: (registry ??= new NodeHeartbeats(defaultClients.dynamo, stage().nodesTable)),
+    registry: (registry ??= new NodeHeartbeats(defaultClients.plainDynamo, stage().nodesTable)),
     now: wiring.now,
     log: logger,
     verifySender: stage().verifySender,

@@ -153,6 +153,9 @@ export interface BatchItem {
   groupsDone?: Set<number>;
   ackToken?: string;
   resultToken?: string;
+  /** When each wait was released (its token claimed); removed again if the release failed. */
+  acksDoneAt?: number;
+  resultsDoneAt?: number;
   dispatchedAt?: number;
   /**
    * When the acknowledgement window closed (dispatch + `ackWindowSec`), recorded by CloseBatch

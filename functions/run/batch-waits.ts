@@ -8,29 +8,21 @@
  */
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '#shared/aws.ts';
-import {
-  batchSk,
-  groupPk,
-  tallySk,
-  type BatchItem,
-  type TallyItem,
-  type TallyMember,
-} from '#shared/runs-table.ts';
+import { batchSk, groupPk, tallySk, type BatchItem, type TallyItem } from '#shared/runs-table.ts';
 import type { RunItems } from '#shared/stores/runs-items.ts';
-import {
-  acksComplete,
-  groupFinished,
-  resultsComplete,
-  tallyCounts,
-  type Marker,
-} from './reply-transitions.ts';
+import { acksComplete, groupFinished, resultsComplete, tallyCounts } from './reply-transitions.ts';
+import { CoalescedTallyWrites, type Markers } from './tally-writes.ts';
 
 export type Phase = 'acks' | 'results';
 /** A group's markers to add: the nodes' tally members (slots, or node ids on older runs) by marker set. */
-export type Markers = Map<Marker, Set<TallyMember>>;
+export type { Markers };
 
 const TOKEN_ATTR: Record<Phase, 'ackToken' | 'resultToken'> = { acks: 'ackToken', results: 'resultToken' };
-const DONE_ATTR: Record<Phase, string> = { acks: 'acksDoneAt', results: 'resultsDoneAt' };
+const DONE_ATTR: Record<Phase, 'acksDoneAt' | 'resultsDoneAt'> = {
+  acks: 'acksDoneAt',
+  results: 'resultsDoneAt',
+};
+const PHASES: readonly Phase[] = ['acks', 'results'];
 const GROUPS_ATTR: Record<Phase, 'groupsAcked' | 'groupsDone'> = {
   acks: 'groupsAcked',
   results: 'groupsDone',
@@ -47,13 +39,36 @@ export const BATCH_WAIT_FIELDS = [
   'groupsDone',
   'ackToken',
   'resultToken',
+  'acksDoneAt',
+  'resultsDoneAt',
   'dispatchedAt',
 ] as const;
+
+/** How many batches' unchanging facts a container keeps (oldest forgotten first). */
+const SEEN_BATCHES_MAX = 1000;
+
+/** The union of two sets of group indexes (a batch's sets only grow). */
+function union(a: Set<number> | undefined, b: Set<number> | undefined): Set<number> | undefined {
+  if (!a) return b && new Set(b);
+  return b ? new Set([...a, ...b]) : new Set(a);
+}
 
 const groupsOf = (batch: Pick<BatchItem, 'groupCount'>): number => batch.groupCount ?? 1;
 const holdsAll = (set: Set<number> | undefined, count: number): boolean => (set?.size ?? 0) >= count;
 
 export class BatchWaits {
+  /**
+   * Dispatched batches as this container last saw them, by `runId#batch`, without their tokens:
+   * what never changes once a batch is dispatched (it stays dispatched; its expected count and
+   * groups are Plan's) and the groups its sets were seen to hold (sets only grow, so a stale copy
+   * holds fewer, never more). A first delivery's replies are counted from it with no read;
+   * `batchForReplies` says when a fresh read is needed.
+   */
+  readonly #seen = new Map<string, BatchItem>();
+  /** The copies `#seen` holds (never tokens; a `…DoneAt` only for a release seen completed). */
+  readonly #fromMemory = new WeakSet<BatchItem>();
+  readonly #tallyWrites = new CoalescedTallyWrites();
+
   constructor(
     private readonly items: RunItems,
     private readonly sfn: SFNClient,
@@ -62,16 +77,96 @@ export class BatchWaits {
 
   /** The batch item's counting fields: one small consistent read. */
   async readBatch(runId: string, batch: number): Promise<BatchItem | undefined> {
-    return this.items.get<BatchItem>(runId, batchSk(batch), BATCH_WAIT_FIELDS);
+    const item = await this.items.get<BatchItem>(runId, batchSk(batch), BATCH_WAIT_FIELDS);
+    if (item) this.#remember(item);
+    return item;
+  }
+
+  /**
+   * The batch as replies are counted against it: as seen before when it was seen dispatched and
+   * `fresh` is false, else read. A copy from memory has no tokens: a wait is released by the batch
+   * write that completes its set (which answers with the item as it is), or by its registration
+   * finding the set complete; repairing a release that was lost (a token put back, an ingest that
+   * crashed in between) needs the tokens as they are, so a copy whose set holds every group
+   * without a release seen is read again (`#asItIs`), and the caller asks `fresh` for
+   * redelivered replies.
+   */
+  async batchForReplies(runId: string, batch: number, fresh: boolean): Promise<BatchItem | undefined> {
+    const seen = fresh ? undefined : this.#seen.get(`${runId}#${batch}`);
+    return seen ?? this.readBatch(runId, batch);
+  }
+
+  /** Keeps what cannot change of a dispatched batch, and the union of the groups seen in its sets. */
+  #remember(item: BatchItem): void {
+    if (item.dispatchedAt === undefined) return;
+    const key = `${item.runId}#${item.batch}`;
+    const old = this.#seen.get(key);
+    const kept: BatchItem = {
+      runId: item.runId,
+      sk: item.sk,
+      batch: item.batch,
+      expected: item.expected,
+      ...(item.groupCount !== undefined ? { groupCount: item.groupCount } : {}),
+      dispatchedAt: item.dispatchedAt,
+      expiresAt: item.expiresAt,
+    };
+    const acked = union(old?.groupsAcked, item.groupsAcked);
+    const done = union(old?.groupsDone, item.groupsDone);
+    if (acked) kept.groupsAcked = acked;
+    if (done) kept.groupsDone = done;
+    // A wait with its end recorded and its token gone was released (or is being: a release that
+    // fails puts the token back, and its own replies, delivered again, read afresh).
+    for (const phase of PHASES) {
+      const at = old?.[DONE_ATTR[phase]] ?? (item[TOKEN_ATTR[phase]] ? undefined : item[DONE_ATTR[phase]]);
+      if (at !== undefined) kept[DONE_ATTR[phase]] = at;
+    }
+    this.#fromMemory.add(kept);
+    this.#seen.delete(key);
+    this.#seen.set(key, kept);
+    if (this.#seen.size > SEEN_BATCHES_MAX) this.#seen.delete(this.#seen.keys().next().value!);
+  }
+
+  /**
+   * Whether a copy from memory may hide a wait that is due: a set that holds every group and a
+   * release this container has not seen completed (the token is not in the copy). Then the batch
+   * is read: so a release that was lost (a token put back, an ingest that crashed in between) is
+   * made at the next reply, a first delivery or not, and a wait released elsewhere is seen
+   * released once. Otherwise no wait can be due that the batch write completing it did not see.
+   */
+  async #asItIs(batch: BatchItem): Promise<BatchItem> {
+    if (!this.#fromMemory.has(batch)) return batch;
+    const count = groupsOf(batch);
+    const mayBeDue =
+      (holdsAll(batch.groupsAcked, count) && batch.acksDoneAt === undefined) ||
+      (holdsAll(batch.groupsDone, count) && batch.resultsDoneAt === undefined);
+    return mayBeDue ? ((await this.readBatch(batch.runId, batch.batch)) ?? batch) : batch;
+  }
+
+  /** Notes in memory a release this container completed (or found the wait gone). */
+  #released(batch: BatchItem, phase: Phase, at: number): void {
+    const kept = this.#seen.get(`${batch.runId}#${batch.batch}`);
+    if (kept) kept[DONE_ATTR[phase]] = at;
   }
 
   /**
    * Adds node ids to a group's marker sets: a set union, so applying it twice (an SDK retry of a
    * write that applied, a redelivered reply) changes nothing. Returns the tally as it is now, or
    * undefined when the group has none (a run planned before groups were counted: its waits run to
-   * their timeouts, which the state machine treats as normal).
+   * their timeouts, which the state machine treats as normal). Concurrent additions to one tally
+   * go out together (tally-writes.ts).
    */
   async addMarkers(
+    runId: string,
+    batch: number,
+    group: number,
+    markers: Markers,
+  ): Promise<TallyItem | undefined> {
+    return this.#tallyWrites.add(groupPk(runId, batch, group), markers, (all) =>
+      this.#writeMarkers(runId, batch, group, all),
+    );
+  }
+
+  async #writeMarkers(
     runId: string,
     batch: number,
     group: number,
@@ -112,7 +207,9 @@ export class BatchWaits {
         values: { ':g': new Set([tally.group]) },
         ReturnValues: 'ALL_NEW',
       }))!;
+      this.#remember(now);
     }
+    now = await this.#asItIs(now);
     if (now.ackToken && holdsAll(now.groupsAcked, groupsOf(now)))
       await this.#release(now, 'acks', now.ackToken);
     // The results wait may also end before every host answered (its acknowledgement wait timed
@@ -152,7 +249,8 @@ export class BatchWaits {
   }
 
   /** Releases each wait of the batch (as read or written just now) whose set holds every group. */
-  async releaseReached(batch: BatchItem): Promise<void> {
+  async releaseReached(seen: BatchItem): Promise<void> {
+    const batch = await this.#asItIs(seen);
     if (batch.ackToken && holdsAll(batch.groupsAcked, groupsOf(batch)))
       await this.#release(batch, 'acks', batch.ackToken);
     if (batch.resultToken && holdsAll(batch.groupsDone, groupsOf(batch)))
@@ -180,12 +278,13 @@ export class BatchWaits {
 
   /** Claims the token (only one caller wins) and resumes the state machine. */
   async #release(batch: BatchItem, phase: Phase, token: string): Promise<void> {
+    const at = this.now();
     try {
       await this.items.update(batch.runId, batch.sk, {
         UpdateExpression: 'REMOVE #t SET #at = :now',
         ConditionExpression: '#t = :t',
         ExpressionAttributeNames: { '#t': TOKEN_ATTR[phase], '#at': DONE_ATTR[phase] },
-        values: { ':t': token, ':now': this.now() },
+        values: { ':t': token, ':now': at },
       });
     } catch (error: unknown) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') return;
@@ -195,9 +294,11 @@ export class BatchWaits {
       await this.sfn.send(
         new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ phase }) }),
       );
+      this.#released(batch, phase, at);
     } catch (error: unknown) {
       // The wait may have timed out already; the state machine has moved on without us.
-      if (awsErrorName(error) === 'TaskTimedOut' || awsErrorName(error) === 'TaskDoesNotExist') return;
+      if (awsErrorName(error) === 'TaskTimedOut' || awsErrorName(error) === 'TaskDoesNotExist')
+        return this.#released(batch, phase, at);
       // Put the token back, so the next reply or redelivery of this batch releases the wait; if
       // even that fails, the wait runs to its timeout, which the state machine treats as normal.
       await this.items

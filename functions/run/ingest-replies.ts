@@ -86,7 +86,7 @@ export async function ingestReplies(
   deps: IngestDeps,
 ): Promise<SQSBatchResponse> {
   const failures = new Set<string>();
-  const runReplies: { id: string; reply: RunReply; queuedAt: number | undefined }[] = [];
+  const runReplies: { id: string; reply: RunReply; queuedAt: number | undefined; first: boolean }[] = [];
   const heartbeats: { id: string; reply: HeartbeatReply }[] = [];
 
   for (const record of records) {
@@ -118,6 +118,8 @@ export async function ingestReplies(
         id: record.messageId,
         reply: parsed.reply,
         queuedAt: Number.isFinite(sent) && sent > 0 ? sent : undefined,
+        // A redelivered reply may carry the repair of a lost release: the ledger reads afresh.
+        first: Number(record.attributes.ApproximateReceiveCount) === 1,
       });
     }
   }
@@ -139,6 +141,7 @@ export async function ingestReplies(
         outcomes = await deps.ledger.record(
           runReplies.map((r) => r.reply),
           runReplies.map((r) => r.queuedAt),
+          runReplies.map((r) => r.first),
         );
       } catch (error: unknown) {
         outcomes = runReplies.map(() => ({ error }));

@@ -54,10 +54,12 @@ export class ReplyLedger {
 
   /**
    * Records replies (any runs, any batches). Per batch: one small consistent read of the batch
-   * item (is it dispatched? which groups are complete?), then each reply's node transition as its
-   * own write, all at once, so one failing write neither holds up nor drops the others; then per
-   * dispatch group one write adds the markers the replies' node statuses imply to its tally, and
-   * what the tally shows complete goes on the batch, releasing any wait whose groups are all in.
+   * item (is it dispatched? which groups are complete?), or none when this container saw it
+   * dispatched already and the replies are first deliveries (`BatchWaits.batchForReplies`); then
+   * each reply's node transition as its own write, all at once, so one failing write neither
+   * holds up nor drops the others; then per dispatch group one write adds the markers the replies'
+   * node statuses imply to its tally, and what the tally shows complete goes on the batch,
+   * releasing any wait whose groups are all in.
    * A reply comes back as `{ error }` when its write failed, or when its group's markers or wait
    * could not be updated: the caller has it delivered again, and the duplicate re-applies its
    * markers and checks the waits again.
@@ -66,6 +68,12 @@ export class ReplyLedger {
     replies: readonly RunReply[],
     /** When each reply reached SQS (its record's SentTimestamp), by index. */
     queuedAt: readonly (number | undefined)[] = [],
+    /**
+     * Whether each reply is delivered for the first time (its record's ApproximateReceiveCount is
+     * 1), by index; undefined counts as not. A batch all of whose replies are first deliveries is
+     * counted against the batch as this container saw it, without reading it again.
+     */
+    firstDelivery: readonly (boolean | undefined)[] = [],
   ): Promise<RecordOutcome[]> {
     const outcomes: RecordOutcome[] = replies.map(() => 'unknown');
     const groups = new Map<string, BatchGroup>();
@@ -76,7 +84,9 @@ export class ReplyLedger {
       groups.set(key, group);
     });
     await Promise.all(
-      [...groups.values()].map((group) => this.#recordBatch(group, replies, queuedAt, outcomes)),
+      [...groups.values()].map((group) =>
+        this.#recordBatch(group, replies, queuedAt, outcomes, !group.members.every((i) => firstDelivery[i])),
+      ),
     );
     return outcomes;
   }
@@ -86,12 +96,14 @@ export class ReplyLedger {
     replies: readonly RunReply[],
     queuedAt: readonly (number | undefined)[],
     outcomes: RecordOutcome[],
+    /** Read the batch item even if this container has seen it dispatched (a redelivery). */
+    fresh: boolean,
   ) {
     const { runId, batch, members } = group;
     const fail = (indexes: number[], error: unknown) => indexes.forEach((i) => (outcomes[i] = { error }));
     let item: BatchItem | undefined;
     try {
-      item = await this.#waits.readBatch(runId, batch);
+      item = await this.#waits.batchForReplies(runId, batch, fresh);
     } catch (error: unknown) {
       return fail(members, error);
     }

@@ -53,7 +53,13 @@ function answersFor(reply: RunReply, item: NodeRunItem | undefined): item is Nod
   );
 }
 
+/** How many batches' group maps a container keeps for replies that name no group. */
+const GROUP_MAPS_MAX = 4;
+
 export class NodeReplyWriter {
+  /** Each batch's targets by dispatch group (read once per container: group items never change). */
+  readonly #groupMaps = new Map<string, Promise<Map<string, number>>>();
+
   constructor(
     private readonly items: RunItems,
     private readonly now: () => number,
@@ -67,8 +73,7 @@ export class NodeReplyWriter {
   async apply(received: RunReply, queuedAt: number | undefined): Promise<Applied> {
     // The node's partition is its group's: the reply names the group (an older agent's, or a
     // report after a restart, does not: then the batch's group items say which holds the node).
-    const group =
-      received.group ?? (await this.items.findGroup(received.runId, received.batch, received.nodeId));
+    const group = received.group ?? (await this.#groupOf(received));
     if (group === undefined) return NOTHING;
     const reply: Placed = { ...received, group, pk: groupPk(received.runId, received.batch, group) };
     const fields = replyFields(reply, this.now());
@@ -106,6 +111,27 @@ export class NodeReplyWriter {
       group,
       member: tallyMember(item),
     };
+  }
+
+  /**
+   * The group of a reply that names none (an agent older than groups, a report after a restart),
+   * from the batch's group items, read once per container and batch. Only asked for a dispatched
+   * batch (the ledger checks first), whose group items Plan wrote before anything was sent.
+   */
+  async #groupOf(reply: RunReply): Promise<number | undefined> {
+    const key = `${reply.runId}#${reply.batch}`;
+    let members = this.#groupMaps.get(key);
+    if (!members) {
+      members = this.items.groupMembers(reply.runId, reply.batch);
+      this.#groupMaps.set(key, members);
+      if (this.#groupMaps.size > GROUP_MAPS_MAX) this.#groupMaps.delete(this.#groupMaps.keys().next().value!);
+      // A read that failed is not kept: the reply fails and its redelivery reads again.
+      const reading = members;
+      reading.catch(() => {
+        if (this.#groupMaps.get(key) === reading) this.#groupMaps.delete(key);
+      });
+    }
+    return (await members).get(reply.nodeId);
   }
 
   /** Whether a reply reached SQS by the time its batch's acknowledgement window closed. */

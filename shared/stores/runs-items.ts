@@ -58,27 +58,31 @@ export class RunItems {
   }
 
   /**
-   * The dispatch group of `batch` whose targets include `nodeId`, from the group items in the run's
-   * partition (a Query filtered on the target lists: read only for a reply that names no group).
+   * Which dispatch group of `batch` each of its targets is in, from the group items in the run's
+   * partition (read only for replies that name no group). One Query of every group item: a
+   * filter on the targets would read (and bill) the same items, so the whole map costs no more
+   * than finding one node, and the group items never change once the batch is dispatched.
    */
-  async findGroup(runId: string, batch: number, nodeId: string): Promise<number | undefined> {
+  async groupMembers(runId: string, batch: number): Promise<Map<string, number>> {
     const pages = paginateQuery(
       { client: this.db },
       {
         TableName: this.table,
         KeyConditionExpression: '#r = :r AND begins_with(#sk, :p)',
-        FilterExpression: 'contains(#ids, :id)',
-        ProjectionExpression: '#g',
+        ProjectionExpression: '#g, #ids',
         ExpressionAttributeNames: { '#r': 'runId', '#sk': 'sk', '#ids': 'nodeIds', '#g': 'group' },
-        ExpressionAttributeValues: marshall({ ':r': runId, ':p': groupSkPrefix(batch), ':id': nodeId }),
+        ExpressionAttributeValues: marshall({ ':r': runId, ':p': groupSkPrefix(batch) }),
         ConsistentRead: true,
       },
     );
+    const members = new Map<string, number>();
     for await (const page of pages) {
-      const found = page.Items?.[0];
-      if (found) return Number(unmarshall(found).group);
+      for (const item of page.Items ?? []) {
+        const { group, nodeIds } = unmarshall(item) as { group: number; nodeIds?: string[] };
+        for (const nodeId of nodeIds ?? []) members.set(nodeId, Number(group));
+      }
     }
-    return undefined;
+    return members;
   }
 
   /** A conditional update: false when its condition did not hold, other errors thrown. */

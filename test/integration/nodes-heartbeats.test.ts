@@ -1,20 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createPlainDynamoClient } from '#shared/aws.ts';
 import { NodeHeartbeats } from '#shared/stores/nodes-heartbeats.ts';
 import { startTestStack, type TestStack } from '../helpers/local-stack.ts';
 import { heartbeatReply } from '../helpers/factories.ts';
 
 let t: TestStack;
 let registry: NodeHeartbeats;
+let plainDb: DynamoDBClient;
 const get = async (nodeId: string) =>
   (await t.db.send(new GetCommand({ TableName: t.stack.file.nodesTable, Key: { nodeId } }))).Item;
 
 beforeAll(async () => {
   t = await startTestStack();
-  registry = new NodeHeartbeats(t.db, t.stack.file.nodesTable);
+  const f = t.stack.file;
+  plainDb = createPlainDynamoClient({ region: f.region, endpoints: f.endpoints, credentials: f.credentials });
+  registry = new NodeHeartbeats(plainDb, f.nodesTable);
 });
 
-afterAll(async () => t?.stop());
+afterAll(async () => {
+  plainDb?.destroy();
+  await t?.stop();
+});
 
 describe('node registry', () => {
   it('registers a node on its first heartbeat and keeps when it joined', async () => {

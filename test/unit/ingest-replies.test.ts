@@ -11,14 +11,14 @@ import { ackReply, heartbeatReply, resultReply } from '../helpers/factories.ts';
 
 function record(
   body: unknown,
-  overrides: { id?: string; senderId?: string; sentTimestamp?: string } = {},
+  overrides: { id?: string; senderId?: string; sentTimestamp?: string; receiveCount?: string } = {},
 ): SQSRecord {
   return {
     messageId: overrides.id ?? `m-${Math.random()}`,
     receiptHandle: 'rh',
     body: typeof body === 'string' ? body : JSON.stringify(body),
     attributes: {
-      ApproximateReceiveCount: '1',
+      ApproximateReceiveCount: overrides.receiveCount ?? '1',
       SentTimestamp: overrides.sentTimestamp ?? '1',
       SenderId: overrides.senderId ?? 'AIDAEXAMPLEUSER',
       ApproximateFirstReceiveTimestamp: '1',
@@ -42,15 +42,21 @@ function harness(
 ) {
   const recorded: RunReply[] = [];
   const queued: (number | undefined)[] = [];
+  const firsts: (boolean | undefined)[] = [];
   const heartbeats: HeartbeatReply[] = [];
   const warnings: string[] = [];
   const infos: string[] = [];
   const deps: IngestDeps = {
     ledger: {
-      record: async (replies: readonly RunReply[], queuedAt: readonly (number | undefined)[] = []) => {
+      record: async (
+        replies: readonly RunReply[],
+        queuedAt: readonly (number | undefined)[] = [],
+        firstDelivery: readonly (boolean | undefined)[] = [],
+      ) => {
         if (options.ledgerFails) throw new Error('DynamoDB is down');
         recorded.push(...replies);
         queued.push(...replies.map((_, i) => queuedAt[i]));
+        firsts.push(...replies.map((_, i) => firstDelivery[i]));
         return replies.map((_, i) => options.outcomes?.[i] ?? ('recorded' as const));
       },
     } as unknown as ReplyLedger,
@@ -69,7 +75,7 @@ function harness(
     inboxUrl: (nodeId) =>
       inboxQueueUrl('http://127.0.0.1:1/000000000000/drover-test-replies', 'test', nodeId),
   };
-  return { deps, recorded, queued, heartbeats, warnings, infos };
+  return { deps, recorded, queued, firsts, heartbeats, warnings, infos };
 }
 
 describe('senderRefusal: who may speak for which node', () => {
@@ -134,6 +140,22 @@ describe('ingestReplies', () => {
     );
 
     expect(h.queued).toEqual([1796171782056, undefined]);
+  });
+
+  it('tells the ledger which replies are first deliveries: a redelivered one may carry a repair', async () => {
+    const h = harness();
+
+    await ingestReplies(
+      [
+        record(ackReply(), { receiveCount: '1' }),
+        record(resultReply(), { receiveCount: '2' }),
+        record(ackReply({ nodeId: 'web-2', identity: 'web-2' }), { receiveCount: '' }),
+      ],
+      h.deps,
+    );
+
+    // A record without a count (no such record comes from SQS) is not taken for a first delivery.
+    expect(h.firsts).toEqual([true, false, false]);
   });
 
   it('logs a duplicate reply quietly and a late or unknown one as a warning, failing none', async () => {
