@@ -42,6 +42,12 @@ export interface AgentDeps {
 const DEFAULT_ACK_DELAY_MS = 250;
 
 /**
+ * How long a periodic heartbeat may wait to share a call with other replies (ReplyBatcher): a
+ * second late among intervals of 30 s or more; the first, a reload's and a recreated inbox's go at once.
+ */
+const HEARTBEAT_LINGER_MS = 1_000;
+
+/**
  * The latest an ack goes out after receipt, when the window allows it (see {@link ackDeadlineMs}):
  * a command that waits this long to start is acked meanwhile.
  */
@@ -72,6 +78,7 @@ export class Agent {
   readonly #abort = new AbortController();
   readonly #queue: ExecutionQueue<SignedRequest>;
   readonly #replies: ReplySender;
+  readonly #batcher: ReplyBatcher;
   readonly #spool: ReplySpool;
   /** Replies sent off the inbox loop (rejections, cancelled results): stop() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
@@ -103,6 +110,7 @@ export class Agent {
       this.#run(key, request, signal),
     );
     const batcher = deps.replies ?? new ReplyBatcher(deps.sqs, settings.repliesQueueUrl);
+    this.#batcher = batcher;
     this.#spool = new ReplySpool(join(settings.stateDir, 'outbox'), (body) => batcher.send(body), deps.log);
     this.#replies = new ReplySender(batcher, deps.log, { spool: this.#spool });
     this.#inbox = new Inbox({
@@ -164,6 +172,8 @@ export class Agent {
     this.#abort.abort();
     clearTimeout(this.#heartbeat);
     clearTimeout(this.#factsTimer);
+    // A heartbeat waiting for company goes now, while the client is still there to send it.
+    this.#batcher.flush();
     await this.#loop;
     // Results of commands killed at the end of the grace get one attempt each: the stop must end.
     const graceOver = setTimeout(() => this.#replies.stopRetrying(), graceMs);
@@ -234,20 +244,23 @@ export class Agent {
     this.#factsLoaded = true;
   }
 
-  async sendHeartbeat(): Promise<void> {
-    await this.#replies.send({
-      v: MESSAGE_VERSION,
-      type: 'heartbeat',
-      nodeId: this.#settings.nodeId,
-      identity: this.#settings.identity,
-      sentAt: this.#now(),
-      inbox: this.#inbox.url,
-      facts: this.#facts.facts,
-      classes: this.#facts.classes,
-      agentVersion: this.#settings.agentVersion,
-      heartbeatSec: this.#settings.heartbeatSec,
-      startedAt: this.#startedAt,
-    });
+  async sendHeartbeat(options: { lingerMs?: number } = {}): Promise<void> {
+    await this.#replies.send(
+      {
+        v: MESSAGE_VERSION,
+        type: 'heartbeat',
+        nodeId: this.#settings.nodeId,
+        identity: this.#settings.identity,
+        sentAt: this.#now(),
+        inbox: this.#inbox.url,
+        facts: this.#facts.facts,
+        classes: this.#facts.classes,
+        agentVersion: this.#settings.agentVersion,
+        heartbeatSec: this.#settings.heartbeatSec,
+        startedAt: this.#startedAt,
+      },
+      options,
+    );
   }
 
   /** The first interval is jittered so agents started together do not heartbeat together. */
@@ -255,7 +268,7 @@ export class Agent {
     const intervalMs = this.#settings.heartbeatSec * 1000;
     const delay = first ? intervalMs * (0.1 + 0.9 * this.#random()) : intervalMs;
     this.#heartbeat = setTimeout(() => {
-      this.sendHeartbeat()
+      this.sendHeartbeat({ lingerMs: HEARTBEAT_LINGER_MS })
         .catch((error: unknown) => this.#log.warn('heartbeat failed', { error }))
         .finally(() => {
           if (!this.#abort.signal.aborted) this.#scheduleHeartbeat(false);

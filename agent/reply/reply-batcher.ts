@@ -4,6 +4,11 @@
  * their way, go out together (up to 10 a call, and 256 KiB). An agent alone on its host sends
  * each reply in a call of its own, at once; fifty agents in one process (a demo fleet, a load
  * test) send their results in a tenth of the calls. `sqs:SendMessage` allows the batch call.
+ *
+ * A body that can wait (`lingerMs`: the periodic heartbeats) is held up to that long for company:
+ * it rides along in the next call that has room, and once there are ten of them they go together.
+ * A thousand agents beating every 30 s are 33 heartbeats a second, nearly all in calls of their
+ * own without it; with it, about a tenth of the calls.
  */
 import { SendMessageBatchCommand, type BatchResultErrorEntry, type SQSClient } from '@aws-sdk/client-sqs';
 
@@ -36,6 +41,9 @@ export class BatchEntryError extends Error {
 
 export class ReplyBatcher {
   readonly #waiting: Pending[] = [];
+  /** Bodies that may wait for company (see `send`), oldest first; sent by `#lingerTimer` at the latest. */
+  #lingering: Pending[] = [];
+  #lingerTimer: NodeJS.Timeout | undefined;
   readonly #maxInFlight: number;
   #inFlight = 0;
   #scheduled = false;
@@ -48,12 +56,33 @@ export class ReplyBatcher {
     this.#maxInFlight = options.maxInFlight ?? 4;
   }
 
-  /** Resolves once SQS took `body`; rejects with the call's error, or the entry's (BatchEntryError). */
-  send(body: string): Promise<void> {
+  /**
+   * Resolves once SQS took `body`; rejects with the call's error, or the entry's (BatchEntryError).
+   * With `lingerMs`, the body may wait that long for others to share a call with.
+   */
+  send(body: string, options: { lingerMs?: number } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ body, bytes: Buffer.byteLength(body), resolve, reject });
-      this.#schedule();
+      const pending = { body, bytes: Buffer.byteLength(body), resolve, reject };
+      const lingerMs = options.lingerMs ?? 0;
+      if (lingerMs <= 0) {
+        this.#waiting.push(pending);
+        this.#schedule();
+        return;
+      }
+      this.#lingering.push(pending);
+      if (this.#lingering.length >= MAX_ENTRIES) this.flush();
+      else this.#lingerTimer ??= setTimeout(() => this.flush(), lingerMs);
     });
+  }
+
+  /** Sends what lingers now (a full call's worth, the oldest's time up, or the agent stopping). */
+  flush(): void {
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    if (this.#lingering.length === 0) return;
+    this.#waiting.push(...this.#lingering);
+    this.#lingering = [];
+    this.#schedule();
   }
 
   #schedule(): void {
@@ -78,6 +107,20 @@ export class ReplyBatcher {
       const next = this.#waiting.shift()!;
       bytes += next.bytes;
       batch.push(next);
+    }
+    // Room left: lingering bodies ride along (they are sent no later than this anyway).
+    while (
+      batch.length < MAX_ENTRIES &&
+      this.#lingering.length > 0 &&
+      bytes + this.#lingering[0]!.bytes <= MAX_BATCH_BYTES
+    ) {
+      const next = this.#lingering.shift()!;
+      bytes += next.bytes;
+      batch.push(next);
+    }
+    if (this.#lingering.length === 0) {
+      clearTimeout(this.#lingerTimer);
+      this.#lingerTimer = undefined;
     }
     return batch;
   }
