@@ -53,10 +53,14 @@ export async function useStaticUserAgent(client: SQSClient, agentVersion: string
   const sdkSections = (await client.config.defaultUserAgentProvider()) as Section[];
   const headers = userAgentHeaders(sdkSections, agentVersion);
   client.middlewareStack.remove(SDK_USER_AGENT_MIDDLEWARE);
+  const [userAgent, amzUserAgent] = [headers['user-agent'], headers['x-amz-user-agent']];
   client.middlewareStack.add(
     (next) => (args) => {
       const request = args.request as { headers?: Record<string, string> } | undefined;
-      if (request?.headers) Object.assign(request.headers, headers);
+      if (request?.headers) {
+        request.headers['user-agent'] = userAgent;
+        request.headers['x-amz-user-agent'] = amzUserAgent;
+      }
       return next(args);
     },
     // Where the SDK's ran: before signing (which leaves these headers out of the signature anyway).
