@@ -5,10 +5,11 @@
  * each reply in a call of its own, at once; fifty agents in one process (a demo fleet, a load
  * test) send their results in a tenth of the calls. `sqs:SendMessage` allows the batch call.
  *
- * A body that can wait (`lingerMs`: the periodic heartbeats) is held up to that long for company:
- * it rides along in the next call that has room, and once there are ten of them they go together.
- * A thousand agents beating every 30 s are 33 heartbeats a second, nearly all in calls of their
- * own without it; with it, about a tenth of the calls.
+ * A body that can wait (`lingerMs`) is held up to that long for company: it rides along in the
+ * next call that has room, and once ten wait they go together. The agents of one process give
+ * every reply a few milliseconds (their commands end one after another, each result alone in a
+ * call otherwise), and the periodic heartbeats a second: a thousand agents beating every 30 s are
+ * 33 heartbeats a second, nearly all in calls of their own without it.
  */
 import { SendMessageBatchCommand, type BatchResultErrorEntry, type SQSClient } from '@aws-sdk/client-sqs';
 
@@ -19,6 +20,11 @@ const MAX_BATCH_BYTES = 256 * 1024;
 export interface ReplyBatcherOptions {
   /** Calls on their way at once; more bodies wait for one of them to return. 4 by default. */
   maxInFlight?: number;
+  /**
+   * How long any body may wait for company (see `send`); 0 by default, as for an agent alone on
+   * its host, which has none to wait for.
+   */
+  lingerMs?: number;
 }
 
 interface Pending {
@@ -44,7 +50,10 @@ export class ReplyBatcher {
   /** Bodies that may wait for company (see `send`), oldest first; sent by `#lingerTimer` at the latest. */
   #lingering: Pending[] = [];
   #lingerTimer: NodeJS.Timeout | undefined;
+  /** When `#lingerTimer` fires (epoch ms): the earliest time any lingering body is due. */
+  #lingerUntil = Infinity;
   readonly #maxInFlight: number;
+  readonly #lingerMs: number;
   #inFlight = 0;
   #scheduled = false;
 
@@ -54,31 +63,35 @@ export class ReplyBatcher {
     options: ReplyBatcherOptions = {},
   ) {
     this.#maxInFlight = options.maxInFlight ?? 4;
+    this.#lingerMs = options.lingerMs ?? 0;
   }
 
   /**
    * Resolves once SQS took `body`; rejects with the call's error, or the entry's (BatchEntryError).
-   * With `lingerMs`, the body may wait that long for others to share a call with.
+   * The body may wait `lingerMs` (the batcher's own if longer) for others to share a call with.
    */
   send(body: string, options: { lingerMs?: number } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       const pending = { body, bytes: Buffer.byteLength(body), resolve, reject };
-      const lingerMs = options.lingerMs ?? 0;
+      const lingerMs = Math.max(options.lingerMs ?? 0, this.#lingerMs);
       if (lingerMs <= 0) {
         this.#waiting.push(pending);
         this.#schedule();
         return;
       }
       this.#lingering.push(pending);
-      if (this.#lingering.length >= MAX_ENTRIES) this.flush();
-      else this.#lingerTimer ??= setTimeout(() => this.flush(), lingerMs);
+      if (this.#lingering.length >= MAX_ENTRIES) return this.flush();
+      const until = Date.now() + lingerMs;
+      if (until >= this.#lingerUntil) return;
+      clearTimeout(this.#lingerTimer);
+      this.#lingerUntil = until;
+      this.#lingerTimer = setTimeout(() => this.flush(), lingerMs);
     });
   }
 
-  /** Sends what lingers now (a full call's worth, the oldest's time up, or the agent stopping). */
+  /** Sends what lingers now (a full call's worth, the earliest due, or the agent stopping). */
   flush(): void {
-    clearTimeout(this.#lingerTimer);
-    this.#lingerTimer = undefined;
+    this.#stopLingerTimer();
     if (this.#lingering.length === 0) return;
     this.#waiting.push(...this.#lingering);
     this.#lingering = [];
@@ -118,11 +131,14 @@ export class ReplyBatcher {
       bytes += next.bytes;
       batch.push(next);
     }
-    if (this.#lingering.length === 0) {
-      clearTimeout(this.#lingerTimer);
-      this.#lingerTimer = undefined;
-    }
+    if (this.#lingering.length === 0) this.#stopLingerTimer();
     return batch;
+  }
+
+  #stopLingerTimer(): void {
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    this.#lingerUntil = Infinity;
   }
 
   async #sendBatch(batch: Pending[]): Promise<void> {

@@ -201,4 +201,38 @@ describe('ReplyBatcher', () => {
       expect(sqs.calls[1]?.bodies).toEqual(['hb10', 'hb11']);
     });
   });
+
+  describe('with a linger for every body (agents sharing a process)', () => {
+    it('gathers bodies handed over a few milliseconds apart into one call', async () => {
+      const sqs = fakeSqs();
+      const batcher = new ReplyBatcher(sqs.client, QUEUE, { lingerMs: 200 });
+
+      const sent = [batcher.send('r1')];
+      await new Promise((r) => setTimeout(r, 20));
+      sent.push(batcher.send('r2'));
+      await turn();
+      const before = sqs.calls.length;
+      await new Promise((r) => setTimeout(r, 300));
+      await turn();
+      sqs.calls[0]?.settle();
+
+      await Promise.all(sent);
+      expect(before).toBe(0);
+      expect(sqs.calls.map((c) => c.bodies)).toEqual([['r1', 'r2']]);
+    });
+
+    it('sends by the earliest due body: a heartbeat waiting longer goes with it', async () => {
+      const sqs = fakeSqs();
+      const batcher = new ReplyBatcher(sqs.client, QUEUE, { lingerMs: 30 });
+
+      const heartbeat = batcher.send('hb', { lingerMs: 60_000 });
+      const result = batcher.send('result');
+      await new Promise((r) => setTimeout(r, 200));
+      await turn();
+      sqs.calls[0]?.settle();
+
+      await Promise.all([heartbeat, result]);
+      expect(sqs.calls.map((c) => c.bodies)).toEqual([['hb', 'result']]);
+    });
+  });
 });
