@@ -103,4 +103,26 @@ describe('the ack delay', () => {
     expect(h.replies.filter(forRun(first)).map((r) => r.type)).toEqual(['ack']);
     expect(h.replies.filter(forRun(second)).map((r) => r.type)).toEqual(['ack']);
   }, 20_000);
+
+  it('acks a waiting request sooner when little is left of its window: within it, not 2 s after receipt', async () => {
+    // Arrange: one slot, taken by a long command.
+    const agent = await h.startAgent({ nodeId: 'acks-5', ackDelayMs: 100, concurrency: 1 });
+    const [first, second] = [newRunId(), newRunId()];
+    await h.deliver(
+      agent.inboxUrl,
+      signedRequest({ runId: first, targets: ['acks-5'], command: { shell: 'sleep 8' } }),
+    );
+    await h.waitForReply((r) => forRun(first)(r) && r.type === 'ack');
+
+    // Act: a request with 1.8 s left: its deadline is half of what is left less the skew second (0.4 s).
+    const expiresAt = Date.now() + 1_800;
+    await h.deliver(
+      agent.inboxUrl,
+      signedRequest({ runId: second, targets: ['acks-5'], command: { shell: 'echo b' }, expiresAt }),
+    );
+    const ack = await h.waitForReply((r) => forRun(second)(r) && r.type === 'ack', 6_000);
+
+    // Assess: sent before the request expired (the run waits a second longer still).
+    expect(ack.sentAt).toBeLessThan(expiresAt);
+  }, 20_000);
 });
