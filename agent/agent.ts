@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { factsProblem, MESSAGE_VERSION, type SignedRequest } from '#shared/messages.ts';
 import { RESULT_OUTPUT_BUDGET_BYTES } from '#shared/output-fit.ts';
+import { REQUEST_CLOCK_SKEW_SEC } from '#shared/request-expiry.ts';
 import { AgentConfigError } from './setup/config.ts';
 import { DedupeStore } from './receive/dedupe-store.ts';
 import { executeCommand, notRunResult, type ExecutionResult } from './execute/executor.ts';
@@ -40,6 +41,30 @@ export interface AgentDeps {
 
 const DEFAULT_ACK_DELAY_MS = 250;
 
+/**
+ * How long a periodic heartbeat may wait to share a call with other replies (ReplyBatcher): a
+ * second late among intervals of 30 s or more; the first, a reload's and a recreated inbox's go at once.
+ */
+const HEARTBEAT_LINGER_MS = 1_000;
+
+/**
+ * The latest an ack goes out after receipt, when the window allows it (see {@link ackDeadlineMs}):
+ * a command that waits this long to start is acked meanwhile.
+ */
+export const ACK_LATEST_MS = 2_000;
+
+/**
+ * How long after receipt the ack of a request goes out at the latest, whether or not its command
+ * has started: `ACK_LATEST_MS`, but never more than half what is left of the request's life once
+ * a second is taken off for the agent's clock being behind (REQUEST_CLOCK_SKEW_SEC), and never
+ * less than the ack delay (what an ack waited before this deadline existed). The run waits for
+ * acks a second past `expiresAt` (shared/request-expiry.ts), so the ack lands well within it.
+ */
+export function ackDeadlineMs(expiresAt: number, now: number, delayMs: number): number {
+  const halfLeft = (expiresAt - now - REQUEST_CLOCK_SKEW_SEC * 1000) / 2;
+  return Math.max(delayMs, Math.min(ACK_LATEST_MS, halfLeft));
+}
+
 const INTERRUPTED = 'the agent restarted while this command was running; its outcome is unknown';
 const STOPPED_BEFORE_START = 'the agent stopped before this command could start';
 
@@ -53,6 +78,7 @@ export class Agent {
   readonly #abort = new AbortController();
   readonly #queue: ExecutionQueue<SignedRequest>;
   readonly #replies: ReplySender;
+  readonly #batcher: ReplyBatcher;
   readonly #spool: ReplySpool;
   /** Replies sent off the inbox loop (rejections, cancelled results): stop() waits for them. */
   readonly #background = new Set<Promise<unknown>>();
@@ -84,6 +110,7 @@ export class Agent {
       this.#run(key, request, signal),
     );
     const batcher = deps.replies ?? new ReplyBatcher(deps.sqs, settings.repliesQueueUrl);
+    this.#batcher = batcher;
     this.#spool = new ReplySpool(join(settings.stateDir, 'outbox'), (body) => batcher.send(body), deps.log);
     this.#replies = new ReplySender(batcher, deps.log, { spool: this.#spool });
     this.#inbox = new Inbox({
@@ -145,6 +172,8 @@ export class Agent {
     this.#abort.abort();
     clearTimeout(this.#heartbeat);
     clearTimeout(this.#factsTimer);
+    // A heartbeat waiting for company goes now, while the client is still there to send it.
+    this.#batcher.flush();
     await this.#loop;
     // Results of commands killed at the end of the grace get one attempt each: the stop must end.
     const graceOver = setTimeout(() => this.#replies.stopRetrying(), graceMs);
@@ -215,20 +244,23 @@ export class Agent {
     this.#factsLoaded = true;
   }
 
-  async sendHeartbeat(): Promise<void> {
-    await this.#replies.send({
-      v: MESSAGE_VERSION,
-      type: 'heartbeat',
-      nodeId: this.#settings.nodeId,
-      identity: this.#settings.identity,
-      sentAt: this.#now(),
-      inbox: this.#inbox.url,
-      facts: this.#facts.facts,
-      classes: this.#facts.classes,
-      agentVersion: this.#settings.agentVersion,
-      heartbeatSec: this.#settings.heartbeatSec,
-      startedAt: this.#startedAt,
-    });
+  async sendHeartbeat(options: { lingerMs?: number } = {}): Promise<void> {
+    await this.#replies.send(
+      {
+        v: MESSAGE_VERSION,
+        type: 'heartbeat',
+        nodeId: this.#settings.nodeId,
+        identity: this.#settings.identity,
+        sentAt: this.#now(),
+        inbox: this.#inbox.url,
+        facts: this.#facts.facts,
+        classes: this.#facts.classes,
+        agentVersion: this.#settings.agentVersion,
+        heartbeatSec: this.#settings.heartbeatSec,
+        startedAt: this.#startedAt,
+      },
+      options,
+    );
   }
 
   /** The first interval is jittered so agents started together do not heartbeat together. */
@@ -236,7 +268,7 @@ export class Agent {
     const intervalMs = this.#settings.heartbeatSec * 1000;
     const delay = first ? intervalMs * (0.1 + 0.9 * this.#random()) : intervalMs;
     this.#heartbeat = setTimeout(() => {
-      this.sendHeartbeat()
+      this.sendHeartbeat({ lingerMs: HEARTBEAT_LINGER_MS })
         .catch((error: unknown) => this.#log.warn('heartbeat failed', { error }))
         .finally(() => {
           if (!this.#abort.signal.aborted) this.#scheduleHeartbeat(false);
@@ -339,22 +371,40 @@ export class Agent {
   }
 
   /**
-   * Acks `key` after the ack delay, unless its result is sent first (see {@link #ackSent}); with
-   * no delay, at once. The command runs meanwhile.
+   * Acks `key` the ack delay after its command starts (see {@link #commandStarted}), or at the
+   * deadline after receipt if it has not started by then ({@link ackDeadlineMs}: a command waiting
+   * for a slot, or queued behind others in the command launcher), unless its result is sent first
+   * (see {@link #ackSent}); with no delay, at once. Counting from the start, a short command that
+   * had to wait to be spawned is still answered by its result alone.
    */
   #scheduleAck(key: string, request: SignedRequest): PendingAck {
-    const pending: PendingAck = {};
-    const send = (): void => {
-      // The sender retries and logs on its own; a lost ack is made good by the result.
-      pending.sent = this.#replies
-        .send({ v: MESSAGE_VERSION, ...this.#origin(), type: 'ack', ...requestRef(request) })
-        .then(() => undefined);
-    };
+    const now = this.#now();
     const delayMs = this.#settings.ackDelayMs ?? DEFAULT_ACK_DELAY_MS;
-    if (delayMs > 0) pending.timer = setTimeout(send, delayMs);
-    else send();
+    const pending: PendingAck = {
+      delayMs,
+      deadline: now + ackDeadlineMs(request.expiresAt, now, delayMs),
+      send: () => {
+        pending.timer = undefined;
+        // The sender retries and logs on its own; a lost ack is made good by the result.
+        pending.sent ??= this.#replies
+          .send({ v: MESSAGE_VERSION, ...this.#origin(), type: 'ack', ...requestRef(request) })
+          .then(() => undefined);
+      },
+    };
+    if (delayMs > 0) pending.timer = setTimeout(pending.send, pending.deadline - now);
+    else pending.send();
     this.#acks.set(key, pending);
     return pending;
+  }
+
+  /** The command of `key` started: its ack is due the ack delay from now, or at its deadline if sooner. */
+  #commandStarted(key: string): void {
+    const pending = this.#acks.get(key);
+    if (pending === undefined || pending.timer === undefined) return;
+    const now = this.#now();
+    const at = Math.min(pending.deadline, now + pending.delayMs);
+    clearTimeout(pending.timer);
+    pending.timer = setTimeout(pending.send, Math.max(0, at - now));
   }
 
   /**
@@ -406,6 +456,7 @@ export class Agent {
               outputBudgetBytes: RESULT_OUTPUT_BUDGET_BYTES,
               killGraceMs: s.killGraceMs,
               signal,
+              onStart: () => this.#commandStarted(key),
               ...(s.runAs ? { uid: s.runAs.uid, gid: s.runAs.gid } : {}),
             });
       await this.#ackSent(key);
@@ -500,6 +551,12 @@ const requestRef = (r: SignedRequest) => ({
 });
 
 interface PendingAck {
+  /** The ack delay, counted from the command's start. */
+  delayMs: number;
+  /** When the ack goes out at the latest, started or not (epoch ms). */
+  deadline: number;
+  send: () => void;
+  /** Set while the ack waits. */
   timer?: NodeJS.Timeout;
   sent?: Promise<void>;
 }

@@ -11,6 +11,13 @@ import { defaultRuntime, prepareAgents, type AgentCommandOptions, type Runtime }
 
 export { AGENT_VERSION, type AgentCommandOptions } from './setup/startup.ts';
 
+/**
+ * How long a reply of an agent sharing its process may wait for others to share its call
+ * (ReplyBatcher): the launcher's commands end one after another, a few milliseconds apart, so
+ * without it nearly every result went alone, one signed call each for the process and the stack.
+ */
+const SHARED_REPLY_LINGER_MS = 20;
+
 /** Agents started at once: each creates its inbox and heartbeats on start. */
 const START_PARALLELISM = 32;
 
@@ -53,8 +60,9 @@ export async function main(
   launcher?.start();
   // Agents of one process send their replies together (see ReplyBatcher).
   const batchers = new Map<string, ReplyBatcher>();
+  const lingerMs = prepared.settings.length > 1 ? SHARED_REPLY_LINGER_MS : 0;
   const repliesTo = (url: string) =>
-    batchers.get(url) ?? batchers.set(url, new ReplyBatcher(sqs, url)).get(url)!;
+    batchers.get(url) ?? batchers.set(url, new ReplyBatcher(sqs, url, { lingerMs })).get(url)!;
   const agents = prepared.settings.map(
     (settings) =>
       new Agent(settings, {

@@ -44,12 +44,13 @@ export class ReplySender {
    * Sends `reply`; true once SQS took it. Transient failures (and a replies queue that is missing,
    * as while the control plane is being redeployed) are retried; false when it gave up, which is
    * logged with the run id and type, and the reply (unless a heartbeat) kept in the spool.
+   * `lingerMs`: the reply may wait that long to share a call (see ReplyBatcher).
    */
-  async send(reply: Reply): Promise<boolean> {
+  async send(reply: Reply, options: { lingerMs?: number } = {}): Promise<boolean> {
     const body = JSON.stringify(reply);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.batcher.send(body);
+        await this.batcher.send(body, options);
         // The queue is reachable again: what was kept waits no longer.
         if (this.#spool?.hasPending) void this.#spool.drain();
         return true;

@@ -237,7 +237,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     'number',
     '--ack-delay <seconds>',
     '0.25',
-    'a command done sooner is answered by its result alone (0-0.5)',
+    'a command done this soon after it starts: its result alone (0-0.5)',
   ),
   key(
     'shutdown_grace_sec',

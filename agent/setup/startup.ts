@@ -30,6 +30,7 @@ import type { AgentConfig } from './config-schema.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
 import { DEFAULT_DMI_DIR, detectEc2, ec2Facts, instanceArn, readEc2Identity } from './ec2.ts';
 import { jsonLog, type AgentLog } from '../json-log.ts';
+import { useStaticUserAgent } from './user-agent.ts';
 import { PublicKeyError, publicKeyFromConfig, trustedKmsKeys, type TrustedKey } from './public-key.ts';
 import { resolveRunAs, RunAsError, type RunAsUser } from '../execute/run-as.ts';
 
@@ -116,6 +117,7 @@ export async function prepareAgents(options: AgentCommandOptions, runtime: Runti
     ...clientOptions,
     endpoints: { sqs: stack?.endpoints.sqs ?? config.endpoints.sqs },
   });
+  await useStaticUserAgent(sqs, AGENT_VERSION);
   const baseStateDir = stateDirOf(stack, loaded);
   // One agent uses the state directory itself, unless it is the local stack's (shared by all agents).
   const ownStateDir = specs.length === 1 && (stack === undefined || loaded.origins.has('state_dir'));

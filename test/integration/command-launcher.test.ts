@@ -4,7 +4,7 @@
  * lost or left running when the launcher or the process that owns it dies.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandLauncher, LAUNCHER_V8_FLAG } from '#agent/many/command-launcher.ts';
 import { childPids } from '#local/demo-fleet.ts';
@@ -84,6 +84,59 @@ describe('CommandLauncher', () => {
     expect(r).toMatchObject({ cancelled: true, pid: sleep.pid, error: 'cancelled' });
     expect(isAlive(sleep.pid)).toBe(false);
   });
+
+  it('sees commands end while a burst is still being started, not only once every one of it is', async () => {
+    // Arrange: a burst as an agent process sends when all its agents get a request together.
+    const l = launcher();
+    await l.execute({ shell: 'true' }, { timeoutSec: 10, env: ENV });
+    const events: string[] = [];
+    const count = 200;
+
+    // Act
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        l
+          .execute({ shell: 'true' }, { timeoutSec: 30, env: ENV, onStart: () => events.push(`start ${i}`) })
+          .then((r) => {
+            expect(r.exitCode).toBe(0);
+            events.push(`done ${i}`);
+          }),
+      ),
+    );
+
+    // Assess: results came back before the last of the burst started (the launcher reads exits
+    // between two spawns), and every command started and ended once, in the order sent.
+    expect(events.indexOf('done 0')).toBeLessThan(events.indexOf(`start ${count - 1}`));
+    const starts = events.filter((e) => e.startsWith('start'));
+    expect(starts).toEqual(Array.from({ length: count }, (_, i) => `start ${i}`));
+    expect(events.filter((e) => e.startsWith('done'))).toHaveLength(count);
+  }, 60_000);
+
+  it('cancels a command of a burst that has not started yet: it never runs', async () => {
+    // Arrange: a burst ahead of it, so it waits its turn in the launcher.
+    const l = launcher();
+    await l.execute({ shell: 'true' }, { timeoutSec: 10, env: ENV });
+    const ahead = Array.from({ length: 100 }, () =>
+      l.execute({ shell: 'true' }, { timeoutSec: 30, env: ENV }),
+    );
+    const controller = new AbortController();
+    let started = false;
+    const marker = `/tmp/drover-launcher-never-${process.pid}-${Date.now()}`;
+
+    // Act
+    const last = l.execute(
+      { shell: `touch ${marker}` },
+      { timeoutSec: 30, env: ENV, signal: controller.signal, onStart: () => (started = true) },
+    );
+    controller.abort();
+    const result = await last;
+    await Promise.all(ahead);
+
+    // Assess
+    expect(result).toMatchObject({ cancelled: true });
+    expect(started).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+  }, 60_000);
 
   it('does not start a launcher for a command cancelled before it started', async () => {
     const l = launcher();

@@ -148,4 +148,91 @@ describe('ReplyBatcher', () => {
     sqs.calls[1]!.settle();
     await expect(next).resolves.toBeUndefined();
   });
+
+  describe('bodies that may linger (heartbeats)', () => {
+    it('holds one for company until its time is up, then sends it', async () => {
+      const sqs = fakeSqs();
+      const batcher = new ReplyBatcher(sqs.client, QUEUE);
+
+      const sent = batcher.send('hb', { lingerMs: 50 });
+      await turn();
+      const before = sqs.calls.length;
+      await new Promise((r) => setTimeout(r, 100));
+      await turn();
+      sqs.calls[0]?.settle();
+
+      await expect(sent).resolves.toBeUndefined();
+      expect(before).toBe(0);
+      expect(sqs.calls.map((c) => c.bodies)).toEqual([['hb']]);
+    });
+
+    it('lets it ride along in the next call with room, after the bodies that cannot wait', async () => {
+      const sqs = fakeSqs();
+      const batcher = new ReplyBatcher(sqs.client, QUEUE);
+
+      const heartbeats = [
+        batcher.send('hb1', { lingerMs: 60_000 }),
+        batcher.send('hb2', { lingerMs: 60_000 }),
+      ];
+      await turn();
+      const result = batcher.send('result');
+      await turn();
+      for (const call of sqs.calls) call.settle();
+
+      await Promise.all([...heartbeats, result]);
+      expect(sqs.calls.map((c) => c.bodies)).toEqual([['result', 'hb1', 'hb2']]);
+    });
+
+    it('sends ten together at once, without waiting', async () => {
+      const sqs = fakeSqs();
+      const batcher = new ReplyBatcher(sqs.client, QUEUE);
+
+      const sent = Array.from({ length: 12 }, (_, i) => batcher.send(`hb${i}`, { lingerMs: 60_000 }));
+      await turn();
+      sqs.calls[0]?.settle();
+
+      await Promise.all(sent.slice(0, 10));
+      expect(sqs.calls.map((c) => c.bodies)).toEqual([Array.from({ length: 10 }, (_, i) => `hb${i}`)]);
+      // The two left wait for company or their time, and flush() sends them now.
+      batcher.flush();
+      await turn();
+      sqs.calls[1]?.settle();
+      await Promise.all(sent);
+      expect(sqs.calls[1]?.bodies).toEqual(['hb10', 'hb11']);
+    });
+  });
+
+  describe('with a linger for every body (agents sharing a process)', () => {
+    it('gathers bodies handed over a few milliseconds apart into one call', async () => {
+      const sqs = fakeSqs();
+      const batcher = new ReplyBatcher(sqs.client, QUEUE, { lingerMs: 200 });
+
+      const sent = [batcher.send('r1')];
+      await new Promise((r) => setTimeout(r, 20));
+      sent.push(batcher.send('r2'));
+      await turn();
+      const before = sqs.calls.length;
+      await new Promise((r) => setTimeout(r, 300));
+      await turn();
+      sqs.calls[0]?.settle();
+
+      await Promise.all(sent);
+      expect(before).toBe(0);
+      expect(sqs.calls.map((c) => c.bodies)).toEqual([['r1', 'r2']]);
+    });
+
+    it('sends by the earliest due body: a heartbeat waiting longer goes with it', async () => {
+      const sqs = fakeSqs();
+      const batcher = new ReplyBatcher(sqs.client, QUEUE, { lingerMs: 30 });
+
+      const heartbeat = batcher.send('hb', { lingerMs: 60_000 });
+      const result = batcher.send('result');
+      await new Promise((r) => setTimeout(r, 200));
+      await turn();
+      sqs.calls[0]?.settle();
+
+      await Promise.all([heartbeat, result]);
+      expect(sqs.calls.map((c) => c.bodies)).toEqual([['hb', 'result']]);
+    });
+  });
 });
