@@ -9,6 +9,7 @@
  * No runtime imports: the command launcher loads this (through the executor) and stays small.
  */
 import type { CapturedStream } from './messages.ts';
+import { sqsJson } from './sqs-json.ts';
 
 /**
  * The most stdout and stderr of one result may take together, as JSON strings (UTF-8 bytes,
@@ -81,9 +82,9 @@ export function fitCapturedStreams(
   return fitStreams(asParts(stdout), asParts(stderr), budget);
 }
 
-/** Bytes of `text` as a JSON string (UTF-8, escapes included), without the quotes. */
+/** Bytes of `text` as a JSON string in an SQS body (UTF-8, escapes included), without the quotes. */
 export function jsonSize(text: string): number {
-  return Buffer.byteLength(JSON.stringify(text)) - 2;
+  return Buffer.byteLength(sqsJson(text)) - 2;
 }
 
 function omissionMarker(omitted: number): string {

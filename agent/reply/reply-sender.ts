@@ -9,6 +9,7 @@
 import type { Reply } from '#shared/messages.ts';
 import { awsErrorName } from '#shared/aws.ts';
 import { isMissingQueue } from '#shared/aws.ts';
+import { sqsJson } from '#shared/sqs-json.ts';
 import { backoffDelay, isTransient, sleep } from '../backoff.ts';
 import type { AgentLog } from '../json-log.ts';
 import type { ReplyBatcher } from './reply-batcher.ts';
@@ -47,7 +48,7 @@ export class ReplySender {
    * `lingerMs`: the reply may wait that long to share a call (see ReplyBatcher).
    */
   async send(reply: Reply, options: { lingerMs?: number } = {}): Promise<boolean> {
-    const body = JSON.stringify(reply);
+    const body = sqsJson(reply);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.batcher.send(body, options);

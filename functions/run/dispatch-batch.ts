@@ -9,6 +9,7 @@ import { MESSAGE_VERSION, type InboxMessage, type SignedRequest } from '#shared/
 import type { RequestSigner } from '#shared/signing.ts';
 import { buildTargetTree, type TargetTree } from '#shared/target-tree.ts';
 import { requestLifetimeSec } from '#shared/request-expiry.ts';
+import { sqsJson } from '#shared/sqs-json.ts';
 import type { NodeRunItem, RunMetaItem } from '#shared/runs-table.ts';
 import { SIGNING_GROUP_SIZE, type BatchRef } from './state.ts';
 import type { RunStore } from '#shared/stores/runs-store.ts';
@@ -145,7 +146,7 @@ export async function sendSigned(
             await deps.sqs.send(
               new SendMessageCommand({
                 QueueUrl: deps.inboxUrl(node.nodeId),
-                MessageBody: JSON.stringify(message),
+                MessageBody: sqsJson(message),
               }),
             );
           } catch (error: unknown) {
