@@ -13,6 +13,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { reuseSigners, withoutTraceForwardingOutsideLambda } from './sdk-pipeline.ts';
 
 export interface AwsEndpoints {
   sqs?: string;
@@ -62,6 +63,9 @@ const CACHED = { cacheMiddleware: true } as const;
  */
 function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
   client.middlewareStack.remove('loggerMiddleware');
+  withoutTraceForwardingOutsideLambda(client);
+  // On the config the client-wide signing middleware holds (before the copy below).
+  reuseSigners((client as unknown as { config: object }).config);
   return withFastConfig(client);
 }
 
