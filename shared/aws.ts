@@ -13,7 +13,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { reuseSigners, withoutTraceForwardingOutsideLambda } from './sdk-pipeline.ts';
+import { reuseSigners, reuseUserAgent, withoutTraceForwardingOutsideLambda } from './sdk-pipeline.ts';
 import { inProcessAgent } from './in-process-endpoints.ts';
 
 export interface AwsEndpoints {
@@ -75,11 +75,17 @@ const CACHED = { cacheMiddleware: true } as const;
  * them to the logger, even to the no-op one it uses when none is configured. drover configures
  * none, so the copies only cost CPU: about 0.05 ms a call. Taken out of every client built here.
  */
-function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
+function withoutSdkLogging<
+  C extends {
+    middlewareStack: { remove(name: string): boolean; add(middleware: never, options: object): void };
+  },
+>(client: C): C {
   client.middlewareStack.remove('loggerMiddleware');
   withoutTraceForwardingOutsideLambda(client);
-  // On the config the client-wide signing middleware holds (before the copy below).
-  reuseSigners((client as unknown as { config: object }).config);
+  // On the config the client-wide middleware hold (before the copy below).
+  const { config } = client as unknown as { config: object };
+  reuseSigners(config);
+  reuseUserAgent(client, config);
   return withFastConfig(client);
 }
 

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SQSClient, paginateListQueues } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSqsClient } from '#shared/aws.ts';
 import { reuseSigners } from '#shared/sdk-pipeline.ts';
@@ -137,5 +137,43 @@ describe('clients built by shared/aws.ts', () => {
       'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
     ]);
     expect(seen.map((s) => s.verdict)).toEqual([200, 200]);
+  });
+});
+
+describe('the user agent', () => {
+  const servers: Server[] = [];
+  afterEach(() => {
+    for (const s of servers.splice(0)) s.close();
+  });
+
+  it('is written exactly as the SDK writes it, on the first call and on every one after', async () => {
+    const { server, endpoint, seen } = await verifyingServer('s');
+    servers.push(server);
+    const options = {
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 's' },
+      endpoint,
+      maxAttempts: 3,
+    };
+    const stock = new SQSClient(options);
+    const ours = createSqsClient({ ...options, endpoints: { sqs: endpoint } });
+    const calls = async (client: SQSClient) => {
+      await client.send(new GetQueueUrlCommand({ QueueName: 'a' }));
+      await client.send(new GetQueueUrlCommand({ QueueName: 'b' }));
+      // A paginator's calls, which set features of their own in the context.
+      for await (const page of paginateListQueues({ client }, {})) void page;
+      await client.send(new GetQueueUrlCommand({ QueueName: 'c' }));
+    };
+    try {
+      await calls(stock);
+      await calls(ours);
+    } finally {
+      stock.destroy();
+      ours.destroy();
+    }
+    const agents = seen.map((s) => [s.headers['user-agent'], s.headers['x-amz-user-agent']]);
+    expect(agents).toHaveLength(8);
+    expect(agents.slice(4)).toEqual(agents.slice(0, 4));
+    expect(String(agents[0]![0])).toMatch(/^aws-sdk-js\/\S+ ua\/2\.1 .* m\/\S+/);
   });
 });
