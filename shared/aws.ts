@@ -77,7 +77,11 @@ const CACHED = { cacheMiddleware: true } as const;
  */
 function withoutSdkLogging<
   C extends {
-    middlewareStack: { remove(name: string): boolean; add(middleware: never, options: object): void };
+    middlewareStack: {
+      remove(name: string): boolean;
+      add(middleware: never, options: object): void;
+      identify(): string[];
+    };
   },
 >(client: C): C {
   client.middlewareStack.remove('loggerMiddleware');

@@ -14,7 +14,15 @@ import { memoryConnectionPair } from './memory-connection.ts';
 
 type Accept = (connection: Duplex) => void;
 
-const servers = new Map<string, Accept>();
+/**
+ * On the global object: functions run from packaged bundles (`drover local` with lambdaBundles)
+ * carry their own copy of this module, and must find the stack's servers too.
+ */
+const REGISTRY = Symbol.for('drover.inProcessEndpoints');
+const servers: Map<string, Accept> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new Map<
+  string,
+  Accept
+>()) as Map<string, Accept>;
 
 /** `http://127.0.0.1:4566/` and `http://127.0.0.1:4566` are one endpoint; a path never matters. */
 function originOf(endpoint: string): string | undefined {

@@ -7,7 +7,9 @@
  * Measured against an answer given at once (no network), a DynamoDB `UpdateItem` costs ~140 µs of
  * client CPU; the stack makes ~3 such calls per host and run, and every agent ~3 more.
  */
-import { getUserAgentMiddlewareOptions, getUserAgentPrefix, userAgentMiddleware } from '@aws-sdk/core/client';
+// A namespace import: in Lambda the SDK is the runtime's own (serverless.yml leaves @aws-sdk/*
+// out of the bundles), whose @aws-sdk/core may not export these; then the SDK is left as it is.
+import * as sdkClientCore from '@aws-sdk/core/client';
 import { HttpRequest } from '@smithy/core/protocols';
 import type { BuildHandler, BuildHandlerArguments, HandlerExecutionContext } from '@smithy/types';
 
@@ -101,7 +103,7 @@ function userAgentInputs(context: UserAgentContext, request: HttpRequest): strin
     context.endpointV2?.url?.hostname,
     identity?.$source,
     identity?.accountId !== undefined,
-    getUserAgentPrefix(),
+    sdkClientCore.getUserAgentPrefix?.(),
   ]);
 }
 
@@ -114,9 +116,12 @@ function userAgentInputs(context: UserAgentContext, request: HttpRequest): strin
  * `config` is the config the client was built with (the one its own middleware holds).
  */
 export function reuseUserAgent(
-  client: { middlewareStack: { add(middleware: never, options: object): void } },
+  client: { middlewareStack: { add(middleware: never, options: object): void; identify(): string[] } },
   config: object,
 ): void {
+  const { userAgentMiddleware, getUserAgentMiddlewareOptions } = sdkClientCore;
+  const hasStock = client.middlewareStack.identify().some((n) => n.startsWith('getUserAgentMiddleware'));
+  if (typeof userAgentMiddleware !== 'function' || !getUserAgentMiddlewareOptions || !hasStock) return;
   const stock = userAgentMiddleware(config as Parameters<typeof userAgentMiddleware>[0]);
   const written = new Map<string, UserAgentWrite>();
   const middleware =
