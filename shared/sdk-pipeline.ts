@@ -46,13 +46,52 @@ export function reuseSigners(config: object): void {
     ]);
     let signer = built.get(key);
     if (!signer) {
-      signer = build(authScheme);
+      signer = build(authScheme).then(withSigningKeysKept);
       // A failed build (no region, say) is not kept: the next call tries again, as without reuse.
       signer.catch(() => built.delete(key));
       built.set(key, signer);
     }
     return signer;
   };
+}
+
+interface SigningCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+type DeriveKey = (
+  credentials: SigningCredentials,
+  region: string,
+  shortDate: string,
+  service?: string,
+) => Promise<Uint8Array>;
+
+/**
+ * SigV4 derives a signing key per day, region, service and secret (four HMACs). `SignatureV4`
+ * caches the key, but finds it by a key of its own that costs an HMAC of the secret on every
+ * call, as much as hashing the payload. The signer reused above keeps the keys it derived by
+ * those same inputs, the secret itself included (so new credentials derive a new key), and asks
+ * `SignatureV4` for the rest.
+ */
+function withSigningKeysKept(signer: unknown): unknown {
+  const s = signer as { getSigningKey?: DeriveKey };
+  if (typeof s.getSigningKey !== 'function') return signer;
+  const derive = s.getSigningKey.bind(signer);
+  const keys = new Map<string, Promise<Uint8Array>>();
+  s.getSigningKey = (credentials, region, shortDate, service) => {
+    const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+    const id = [shortDate, region, service, accessKeyId, secretAccessKey, sessionToken].join('\n');
+    let key = keys.get(id);
+    if (!key) {
+      if (keys.size >= 50) keys.clear(); // a day's keys for a few credentials; the SDK keeps 50
+      key = derive(credentials, region, shortDate, service);
+      key.catch(() => keys.delete(id));
+      keys.set(id, key);
+    }
+    return key;
+  };
+  return signer;
 }
 
 /**

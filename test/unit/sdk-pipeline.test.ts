@@ -66,6 +66,29 @@ describe('reuseSigners', () => {
   });
 });
 
+describe('signing keys of a reused signer', () => {
+  it('are derived once per day, region, service and secret, and again for a new secret', async () => {
+    const derive = vi.fn(async (c: { secretAccessKey: string }, _r: string, day: string) =>
+      new TextEncoder().encode(`${c.secretAccessKey}/${day}`),
+    );
+    const config = { signer: async () => ({ getSigningKey: derive }) };
+    reuseSigners(config);
+    const signer = (await config.signer()) as { getSigningKey: typeof derive };
+    const first = { accessKeyId: 'A', secretAccessKey: 'one' };
+    const rotated = { accessKeyId: 'A', secretAccessKey: 'two', sessionToken: 't' };
+
+    const k1 = await signer.getSigningKey(first, 'us-east-1', '20261202');
+    const k2 = await signer.getSigningKey({ ...first }, 'us-east-1', '20261202');
+    const k3 = await signer.getSigningKey(rotated, 'us-east-1', '20261202');
+    const k4 = await signer.getSigningKey(first, 'us-east-1', '20261203');
+
+    expect(k2).toBe(k1);
+    expect(new TextDecoder().decode(k3)).toBe('two/20261202');
+    expect(new TextDecoder().decode(k4)).toBe('one/20261203');
+    expect(derive).toHaveBeenCalledTimes(3);
+  });
+});
+
 describe('clients built by shared/aws.ts', () => {
   const servers: Server[] = [];
   afterEach(() => {
