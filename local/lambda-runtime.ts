@@ -71,7 +71,11 @@ export class LambdaRuntime {
   }
 
   async #invoke(name: FunctionName, event: unknown): Promise<unknown> {
-    const requestBytes = jsonBytes(event);
+    // Lambda carries the event as JSON and the runtime parses it for the function: the function
+    // gets a copy as JSON makes it (no undefined members, dates as strings), never the caller's
+    // object. One serialisation gives both that copy and the size Lambda checks.
+    const payload = JSON.stringify(event ?? null) ?? 'null';
+    const requestBytes = Buffer.byteLength(payload, 'utf8');
     if (requestBytes > MAX_SYNC_REQUEST_BYTES) {
       throw new LambdaFunctionError(
         'RequestEntityTooLargeException',
@@ -93,8 +97,7 @@ export class LambdaRuntime {
     };
     let response: unknown;
     try {
-      // Lambda hands the function a copy of its event, never the caller's object.
-      response = await handler(structuredClone(event), context);
+      response = await handler(JSON.parse(payload), context);
     } catch (error: unknown) {
       if (error instanceof Error) throw new LambdaFunctionError(error.name, error.message, error);
       throw new LambdaFunctionError('Error', String(error));

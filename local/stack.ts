@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, createSqsClient } from '#shared/aws.ts';
+import { serveInProcess } from '#shared/in-process-endpoints.ts';
 import { ensureLocalKeyPair } from '#shared/signing.ts';
 import { agentParameterName } from '#shared/agent-parameter.ts';
 import { assertNoLocalStack, localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
@@ -214,6 +215,9 @@ async function startStorage({ options, stage, region, stateDir, teardown }: Site
     autoscaling: '',
     ssm: '',
   };
+  // The handlers of this process reach both emulators without a socket (in-process-endpoints.ts).
+  teardown.add(serveInProcess(endpoints.sqs, sqs.accept));
+  teardown.add(serveInProcess(endpoints.dynamodb, dynamo.accept));
   const clientOptions = { region, credentials: LOCAL_CREDENTIALS, endpoints };
   const sqsClient = createSqsClient(clientOptions);
   teardown.add(() => sqsClient.destroy());
@@ -257,6 +261,7 @@ async function startServices({ options, stage, region, stateDir, teardown }: Sit
       }),
   });
   endpoints.sfn = `http://127.0.0.1:${apiPort}`;
+  teardown.add(serveInProcess(endpoints.sfn, (c) => api.emit('connection', c)));
   endpoints.events = endpoints.sfn;
   endpoints.ssm = endpoints.sfn;
   const autoScaling = await startLocalAutoScaling({ home: options.home, root: PROJECT_ROOT, bus, listen });

@@ -13,6 +13,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { reuseSigners, reuseUserAgent, withoutTraceForwardingOutsideLambda } from './sdk-pipeline.ts';
+import { inProcessAgent } from './in-process-endpoints.ts';
 
 export interface AwsEndpoints {
   sqs?: string;
@@ -33,7 +35,17 @@ export interface AwsClientOptions {
   maxAttempts?: number;
 }
 
-function baseConfig(options: AwsClientOptions, endpoint: string | undefined) {
+/** The suffix of a service's `AWS_ENDPOINT_URL_*` variable (its SDK service id, upper case). */
+type EndpointVariable = 'SQS' | 'DYNAMODB' | 'SFN' | 'KMS' | 'EVENTBRIDGE' | 'SCHEDULER';
+
+/** The endpoint the SDK will call: the one given, else the one its environment configures. */
+function endpointOf(given: string | undefined, variable: EndpointVariable): string | undefined {
+  if (given) return given;
+  if (process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;
+  return process.env[`AWS_ENDPOINT_URL_${variable}`] ?? process.env.AWS_ENDPOINT_URL;
+}
+
+function baseConfig(options: AwsClientOptions, endpoint: string | undefined, variable: EndpointVariable) {
   const maxSockets = options.maxSockets ?? 256;
   return {
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -41,7 +53,10 @@ function baseConfig(options: AwsClientOptions, endpoint: string | undefined) {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      // An emulator of this very process (the local stack's) is reached without a socket.
+      httpAgent:
+        inProcessAgent(endpointOf(endpoint, variable), maxSockets) ??
+        new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
       connectionTimeout: 3_000,
     }),
@@ -60,8 +75,21 @@ const CACHED = { cacheMiddleware: true } as const;
  * them to the logger, even to the no-op one it uses when none is configured. drover configures
  * none, so the copies only cost CPU: about 0.05 ms a call. Taken out of every client built here.
  */
-function withoutSdkLogging<C extends { middlewareStack: { remove(name: string): boolean } }>(client: C): C {
+function withoutSdkLogging<
+  C extends {
+    middlewareStack: {
+      remove(name: string): boolean;
+      add(middleware: never, options: object): void;
+      identify(): string[];
+    };
+  },
+>(client: C): C {
   client.middlewareStack.remove('loggerMiddleware');
+  withoutTraceForwardingOutsideLambda(client);
+  // On the config the client-wide middleware hold (before the copy below).
+  const { config } = client as unknown as { config: object };
+  reuseSigners(config);
+  reuseUserAgent(client, config);
   return withFastConfig(client);
 }
 
@@ -83,12 +111,16 @@ function withFastConfig<C>(client: C): C {
 }
 
 export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
-  return withoutSdkLogging(new SQSClient({ ...baseConfig(options, options.endpoints?.sqs), ...CACHED }));
+  return withoutSdkLogging(
+    new SQSClient({ ...baseConfig(options, options.endpoints?.sqs, 'SQS'), ...CACHED }),
+  );
 }
 
 /** The document client (plain JavaScript values), for everything but the hottest paths. */
 export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBDocumentClient {
-  const client = withoutSdkLogging(new DynamoDBClient(baseConfig(options, options.endpoints?.dynamodb)));
+  const client = withoutSdkLogging(
+    new DynamoDBClient(baseConfig(options, options.endpoints?.dynamodb, 'DYNAMODB')),
+  );
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
@@ -100,28 +132,32 @@ export function createDynamoClient(options: AwsClientOptions = {}): DynamoDBDocu
  */
 export function createPlainDynamoClient(options: AwsClientOptions = {}): DynamoDBClient {
   return withoutSdkLogging(
-    new DynamoDBClient({ ...baseConfig(options, options.endpoints?.dynamodb), ...CACHED }),
+    new DynamoDBClient({ ...baseConfig(options, options.endpoints?.dynamodb, 'DYNAMODB'), ...CACHED }),
   );
 }
 
 export function createSfnClient(options: AwsClientOptions = {}): SFNClient {
-  return withoutSdkLogging(new SFNClient({ ...baseConfig(options, options.endpoints?.sfn), ...CACHED }));
+  return withoutSdkLogging(
+    new SFNClient({ ...baseConfig(options, options.endpoints?.sfn, 'SFN'), ...CACHED }),
+  );
 }
 
 export function createKmsClient(options: AwsClientOptions = {}): KMSClient {
-  return withoutSdkLogging(new KMSClient({ ...baseConfig(options, options.endpoints?.kms), ...CACHED }));
+  return withoutSdkLogging(
+    new KMSClient({ ...baseConfig(options, options.endpoints?.kms, 'KMS'), ...CACHED }),
+  );
 }
 
 export function createEventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
   return withoutSdkLogging(
-    new EventBridgeClient({ ...baseConfig(options, options.endpoints?.events), ...CACHED }),
+    new EventBridgeClient({ ...baseConfig(options, options.endpoints?.events, 'EVENTBRIDGE'), ...CACHED }),
   );
 }
 
 /** EventBridge Scheduler (`AWS_ENDPOINT_URL_SCHEDULER` locally); only the CLI's schedule commands use it. */
 export function createSchedulerClient(options: AwsClientOptions = {}): SchedulerClient {
   return withoutSdkLogging(
-    new SchedulerClient({ ...baseConfig(options, options.endpoints?.scheduler), ...CACHED }),
+    new SchedulerClient({ ...baseConfig(options, options.endpoints?.scheduler, 'SCHEDULER'), ...CACHED }),
   );
 }
 
