@@ -8,12 +8,20 @@
  * - a message sent without delay is receivable at once (no timer per message: it was "delayed"
  *   until a 0 ms timer fired), while a delayed one still waits and is counted as delayed;
  * - duplicate batch entry ids are found in one pass, still refused with AWS's error;
+ * - ReceiveMessage's `MessageSystemAttributeNames` (AWS's parameter since 2024; the agent asks for
+ *   ApproximateReceiveCount with it) selects system attributes, as the deprecated
+ *   `AttributeNames` did: 2.0.2 ignored it, so the agent never saw a receive count locally;
+ * - ChangeMessageVisibility is not a receive: 2.0.2 added one to ApproximateReceiveCount for it,
+ *   which sent messages to the dead-letter queue early and, with the count now returned, made
+ *   the agent give up on a message after two handlings instead of three;
+ * - a waiting poll is woken by whatever makes a message receivable, with no rescan every second;
  * - private state lives in per-object slots and the handlers are native async functions (no
  *   behaviour of their own: every test of the emulator covers them).
  */
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteQueueCommand,
@@ -205,5 +213,85 @@ describe('local-aws-sqs batch entry ids (patched)', () => {
       }),
     );
     expect(out.Successful?.length).toBe(2);
+  });
+});
+
+describe('local-aws-sqs system attributes on receive (patched)', () => {
+  it('returns the system attributes named in MessageSystemAttributeNames, and only those', async () => {
+    const url = await create('sysattrs-named');
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'counted' }));
+
+    const first = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        VisibilityTimeout: 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    const second = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+    );
+
+    expect(first.Messages?.map((m) => m.Attributes)).toEqual([{ ApproximateReceiveCount: '1' }]);
+    expect(second.Messages?.map((m) => m.Attributes)).toEqual([{ ApproximateReceiveCount: '2' }]);
+  });
+
+  it('counts receives, not visibility changes, in ApproximateReceiveCount', async () => {
+    const url = await create('sysattrs-visibility');
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'retried' }));
+    const receive = async () =>
+      (
+        await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            WaitTimeSeconds: 5,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+        )
+      ).Messages?.[0];
+
+    const first = await receive();
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: url,
+        ReceiptHandle: first!.ReceiptHandle,
+        VisibilityTimeout: 1,
+      }),
+    );
+    const second = await receive();
+
+    expect([first?.Attributes, second?.Attributes]).toEqual([
+      { ApproximateReceiveCount: '1' },
+      { ApproximateReceiveCount: '2' },
+    ]);
+  });
+
+  it('returns every system attribute for All, and none when none are asked for', async () => {
+    const url = await create('sysattrs-all');
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: ['one', 'two'].map((Id) => ({ Id, MessageBody: Id })),
+      }),
+    );
+
+    const all = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 1,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    const none = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 1 }));
+
+    expect(Object.keys(all.Messages?.[0]?.Attributes ?? {})).toEqual(
+      expect.arrayContaining([
+        'ApproximateReceiveCount',
+        'SentTimestamp',
+        'SenderId',
+        'ApproximateFirstReceiveTimestamp',
+      ]),
+    );
+    expect(none.Messages?.[0]?.Attributes).toBeUndefined();
   });
 });
