@@ -14,6 +14,9 @@
  * - ChangeMessageVisibility is not a receive: 2.0.2 added one to ApproximateReceiveCount for it,
  *   which sent messages to the dead-letter queue early and, with the count now returned, made
  *   the agent give up on a message after two handlings instead of three;
+ * - message sizes are counted in UTF-8 bytes, as SQS counts them (2.0.2 counted UTF-16 code
+ *   units), and a body with a character SQS does not allow is refused with InvalidMessageContents
+ *   (2.0.2 stored it): local is never more lenient than AWS;
  * - a waiting poll is woken by whatever makes a message receivable, with no rescan every second;
  * - private state lives in per-object slots and the handlers are native async functions (no
  *   behaviour of their own: every test of the emulator covers them).
@@ -293,5 +296,79 @@ describe('local-aws-sqs system attributes on receive (patched)', () => {
       ]),
     );
     expect(none.Messages?.[0]?.Attributes).toBeUndefined();
+  });
+});
+
+describe('local-aws-sqs message size and contents, as SQS checks them (patched)', () => {
+  const euro = '€'; // 3 bytes in UTF-8, 1 UTF-16 code unit
+
+  it('counts a body in UTF-8 bytes against MaximumMessageSize', async () => {
+    const url = await create('size-bytes', { MaximumMessageSize: '1024' });
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: euro.repeat(341) + 'x' }));
+    const over = sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: euro.repeat(400) }));
+
+    // 1,200 bytes in 400 characters: 2.0.2 took it.
+    await expect(over).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+  });
+
+  it('fails a batch entry over the size in bytes, and sends the others', async () => {
+    const url = await create('size-bytes-batch', { MaximumMessageSize: '1024' });
+
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'small', MessageBody: 'fits' },
+          { Id: 'wide', MessageBody: euro.repeat(400) },
+        ],
+      }),
+    );
+
+    expect(out.Successful?.map((e) => e.Id)).toEqual(['small']);
+    expect(out.Failed?.map((e) => [e.Id, e.Code])).toEqual([['wide', 'InvalidParameterValue']]);
+  });
+
+  it('refuses a batch over 1 MiB in bytes in all with BatchRequestTooLong', async () => {
+    const url = await create('size-bytes-total');
+    // 5 × 210,000 bytes = 1,050,000 bytes (350,000 characters).
+    const Entries = Array.from({ length: 5 }, (_, i) => ({ Id: `e${i}`, MessageBody: euro.repeat(70_000) }));
+
+    await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries }))).rejects.toMatchObject({
+      name: 'BatchRequestTooLong',
+    });
+  });
+
+  it('refuses a body with a character SQS does not allow, with InvalidMessageContents', async () => {
+    const url = await create('contents');
+    const send = (MessageBody: string) => sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody }));
+
+    for (const bad of ['nul \u0000 here', 'bell \u0007', 'noncharacter \uFFFF', 'lone \uD800 surrogate']) {
+      await expect(send(bad), JSON.stringify(bad)).rejects.toMatchObject({ name: 'InvalidMessageContents' });
+    }
+    await send('tab\t, newline\n, return\r, emoji 😀, \uFFFD and \uE000 are allowed');
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages).toHaveLength(1);
+  });
+
+  it('fails a batch entry with a character SQS does not allow, and sends the others', async () => {
+    const url = await create('contents-batch');
+
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'good', MessageBody: '{"ok":true}' },
+          { Id: 'bad', MessageBody: 'form feed \f' },
+        ],
+      }),
+    );
+
+    expect(out.Successful?.map((e) => e.Id)).toEqual(['good']);
+    expect(out.Failed?.map((e) => [e.Id, e.Code, e.SenderFault])).toEqual([
+      ['bad', 'InvalidMessageContents', true],
+    ]);
   });
 });
