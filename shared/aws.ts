@@ -3,7 +3,6 @@
  * `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SFN`; local mode sets those (or passes
  * `endpoints`) so the same calls reach the loopback emulators.
  */
-import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +12,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { InProcessAwareAgent } from '#shared/in-process-connections.ts';
 
 export interface AwsEndpoints {
   sqs?: string;
@@ -41,7 +41,8 @@ function baseConfig(options: AwsClientOptions, endpoint: string | undefined) {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      // TCP, or no socket to an emulator of this process (the local stack's; in-process-connections.ts).
+      httpAgent: new InProcessAwareAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
       connectionTimeout: 3_000,
     }),

@@ -11,113 +11,11 @@
  * overflow the listen backlog (511), which the SDK's 3 s connection timeout turns into failures.
  */
 import { Agent } from 'node:http';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 
-/**
- * A Duplex that Node's HTTP client, Agent and server accept as a socket: what it writes goes to
- * `transmit`, what arrives is handed to `receive`; closing either side closes the other.
- */
-export abstract class SocketLike extends Duplex {
-  // What Node's HTTP client and server read from a socket they were handed.
-  readonly remoteAddress = '127.0.0.1';
-  readonly remotePort = 0;
-  readonly localAddress = '127.0.0.1';
-  readonly localPort = 0;
-  readonly remoteFamily = 'IPv4';
-  readonly encrypted = false;
-  readonly connecting = false;
-
-  constructor() {
-    super({ allowHalfOpen: false });
-  }
-
-  /** Sends bytes to the other end; false once it is gone. */
-  protected abstract transmit(chunk: Buffer): boolean;
-  /** Tells the other end we stopped writing (`end`) or closed (`close`). */
-  protected abstract signal(what: 'end' | 'close'): void;
-
-  /** Bytes from the other end. */
-  receive(chunk: Buffer): void {
-    if (!this.destroyed) this.push(chunk);
-  }
-
-  /** The other end stopped writing, or closed: as a TCP FIN or reset. */
-  remoteClosed(what: 'end' | 'close'): void {
-    if (this.destroyed) return;
-    this.push(null);
-    if (what === 'close') this.destroy();
-  }
-
-  override _read(): void {
-    // Data is pushed as it arrives; nothing to pull.
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.transmit(chunk)) done();
-    else done(Object.assign(new Error('write after the peer closed'), { code: 'ECONNRESET' }));
-  }
-
-  override _final(done: (error?: Error | null) => void): void {
-    this.signal('end');
-    done();
-  }
-
-  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.signal('close');
-    done(error);
-  }
-
-  // Socket methods Node's HTTP client, Agent and server call; meaningless without a kernel socket.
-  // Timeouts never fire: no idle connection is closed under a request about to reuse it.
-  setTimeout(): this {
-    return this;
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  setKeepAlive(): this {
-    return this;
-  }
-  ref(): this {
-    return this;
-  }
-  unref(): this {
-    return this;
-  }
-  address(): { address: string; family: string; port: number } {
-    return { address: '127.0.0.1', family: 'IPv4', port: 0 };
-  }
-}
-
-/** One end of an in-memory connection within a thread. */
-export class MemoryConnection extends SocketLike {
-  peer: MemoryConnection | undefined;
-
-  protected transmit(chunk: Buffer): boolean {
-    const peer = this.peer;
-    if (!peer || peer.destroyed) return false;
-    peer.receive(chunk);
-    return true;
-  }
-
-  protected signal(what: 'end' | 'close'): void {
-    const peer = this.peer;
-    if (what === 'close') this.peer = undefined;
-    if (peer && !peer.destroyed) {
-      if (what === 'close') peer.peer = undefined;
-      peer.remoteClosed(what);
-    }
-  }
-}
-
-/** A connected pair: `[client, server]`. */
-export function memoryConnectionPair(): [MemoryConnection, MemoryConnection] {
-  const client = new MemoryConnection();
-  const server = new MemoryConnection();
-  client.peer = server;
-  server.peer = client;
-  return [client, server];
-}
+// The connection classes live in shared/, since the local stack uses them too: its handlers reach
+// the SQS emulator of their own process without a socket.
+export { SocketLike, MemoryConnection, memoryConnectionPair } from '#shared/in-process-connections.ts';
 
 /**
  * An HTTP agent whose connections are made by `connect` (no socket): keep-alive, one connection
