@@ -35,11 +35,14 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** dynalite in memory, or on disk under `path`. */
-export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<Closable> {
+export async function startDynalite(
+  options: { path?: string; port?: number } = {},
+): Promise<Closable & Pick<SqsEmulator, 'accept'>> {
   const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const port = await listen(server, options.port ?? 0);
-  return { port, close: () => closeServer(server) };
+  // A connection made in this process, served without a socket (shared/in-process-connections.ts).
+  return { port, close: () => closeServer(server), accept: (c) => server.emit('connection', c) };
 }
 
 export interface SqsEmulator extends Closable {

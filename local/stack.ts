@@ -202,6 +202,8 @@ async function assemble(site: Site): Promise<LocalStack> {
 async function startStorage({ options, stage, region, stateDir, teardown }: Site) {
   const dynamo = await startDynalite({ path: options.persist ? join(stateDir, 'dynamodb') : undefined });
   teardown.server(dynamo);
+  // The handlers' DynamoDB calls (the ledger's writes, Plan's) reach it without a socket.
+  teardown.add(serveInProcess(`http://127.0.0.1:${dynamo.port}`, dynamo.accept));
   const senders = new SenderRegistry();
   const sqs = await startSqs({ region, senders });
   teardown.server(sqs);

@@ -1,5 +1,6 @@
 /**
- * The local stack's handlers reach the SQS emulator of their own process without a socket
+ * The local stack's handlers reach the SQS and DynamoDB emulators of their own process without a
+ * socket
  * (shared/in-process-connections.ts): the same HTTP requests, signed the same way, so the emulator
  * answers them and records who sent each message exactly as over TCP; every other host and port,
  * and a server no longer registered, still get TCP.
@@ -13,17 +14,20 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { Duplex } from 'node:stream';
-import { createSqsClient } from '#shared/aws.ts';
+import { CreateTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { createPlainDynamoClient, createSqsClient } from '#shared/aws.ts';
 import { InProcessAwareAgent, serveInProcess } from '#shared/in-process-connections.ts';
 import { localAgentKey } from '#shared/local-principals.ts';
-import { startSqs, type SqsEmulator } from '#local/emulators.ts';
+import { startDynalite, startSqs, type Closable, type SqsEmulator } from '#local/emulators.ts';
 import { SenderRegistry } from '#local/sqs-senders.ts';
 
 let emulator: SqsEmulator | undefined;
+let dynalite: Closable | undefined;
 const stops: (() => void)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) stop();
   await emulator?.close();
+  await dynalite?.close();
 });
 
 const client = (endpoint: string, accessKeyId: string) =>
@@ -34,12 +38,12 @@ const client = (endpoint: string, accessKeyId: string) =>
   });
 
 /** Registers the emulator for in-process connections, counting them. */
-function serveCounting(url: string, sqs: SqsEmulator): { accepted: () => number } {
+function serveCounting(url: string, server: Pick<SqsEmulator, 'accept'>): { accepted: () => number } {
   let accepted = 0;
   stops.push(
     serveInProcess(url, (connection: Duplex) => {
       accepted++;
-      sqs.accept(connection);
+      server.accept(connection);
     }),
   );
   return { accepted: () => accepted };
@@ -108,5 +112,31 @@ describe('in-process connections to the SQS emulator', () => {
     expect(await status(9)).toBe(200);
     expect(await status(10)).toBe('ECONNREFUSED');
     agent.destroy();
+  });
+
+  it('carry the DynamoDB calls to dynalite too', async () => {
+    const db = await startDynalite();
+    dynalite = db;
+    const endpoint = `http://127.0.0.1:${db.port}`;
+    const served = serveCounting(endpoint, db);
+    const client = createPlainDynamoClient({
+      region: 'us-east-1',
+      endpoints: { dynamodb: endpoint },
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'in-process',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const { TableNames } = await client.send(new ListTablesCommand({}));
+
+    expect(TableNames).toEqual(['in-process']);
+    expect(served.accepted()).toBeGreaterThanOrEqual(1);
+    client.destroy();
   });
 });
