@@ -42,6 +42,8 @@ async function serve(): Promise<void> {
     if (m === 'cpu') process.send!(process.cpuUsage());
     if (m === 'stop') void emulator.close().then(() => process.exit(0));
   });
+  // The driving process gone (ended, or killed) ends this one too.
+  process.on('disconnect', () => process.exit(0));
   process.send!({ port: emulator.port });
 }
 
@@ -231,8 +233,18 @@ async function drive(): Promise<void> {
     fleet?.abort.abort();
     stack.destroy();
     agents.destroy();
-    child.send('stop');
+    await stopChild(child);
   }
+}
+
+/** Asks the emulator's process to stop and waits until it has; kills it if it takes over 5 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.send('stop');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 // As bin/bench.js: the SDK's notice about Node 20 is not this benchmark's output.
