@@ -11,7 +11,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, createSqsClient } from '#shared/aws.ts';
 import { serveInProcess } from '#shared/in-process-endpoints.ts';
 import { ensureLocalKeyPair } from '#shared/signing.ts';
-import { serveInProcess } from '#shared/in-process-connections.ts';
 import { agentParameterName } from '#shared/agent-parameter.ts';
 import { assertNoLocalStack, localStackFilePath, type LocalStackFile } from '#shared/local-stack-file.ts';
 import { createApiServer, listen } from './api-server.ts';
@@ -203,13 +202,9 @@ async function assemble(site: Site): Promise<LocalStack> {
 async function startStorage({ options, stage, region, stateDir, teardown }: Site) {
   const dynamo = await startDynalite({ path: options.persist ? join(stateDir, 'dynamodb') : undefined });
   teardown.server(dynamo);
-  // The handlers' DynamoDB calls (the ledger's writes, Plan's) reach it without a socket.
-  teardown.add(serveInProcess(`http://127.0.0.1:${dynamo.port}`, dynamo.accept));
   const senders = new SenderRegistry();
   const sqs = await startSqs({ region, senders });
   teardown.server(sqs);
-  // The handlers' SQS calls (Dispatch's sends, ingest's receives) reach it without a socket.
-  teardown.add(serveInProcess(`http://127.0.0.1:${sqs.port}`, sqs.accept));
 
   const endpoints: Endpoints = {
     sqs: `http://127.0.0.1:${sqs.port}`,
