@@ -111,26 +111,9 @@ export class ReplyBatcher {
   /** The next bodies in arrival order, as many as one call may carry (always at least one). */
   #take(): Pending[] {
     const batch = [this.#waiting.shift()!];
-    let bytes = batch[0]!.bytes;
-    while (
-      batch.length < MAX_ENTRIES &&
-      this.#waiting.length > 0 &&
-      bytes + this.#waiting[0]!.bytes <= MAX_BATCH_BYTES
-    ) {
-      const next = this.#waiting.shift()!;
-      bytes += next.bytes;
-      batch.push(next);
-    }
+    const bytes = fill(batch, batch[0]!.bytes, this.#waiting);
     // Room left: lingering bodies ride along (they are sent no later than this anyway).
-    while (
-      batch.length < MAX_ENTRIES &&
-      this.#lingering.length > 0 &&
-      bytes + this.#lingering[0]!.bytes <= MAX_BATCH_BYTES
-    ) {
-      const next = this.#lingering.shift()!;
-      bytes += next.bytes;
-      batch.push(next);
-    }
+    fill(batch, bytes, this.#lingering);
     if (this.#lingering.length === 0) this.#stopLingerTimer();
     return batch;
   }
@@ -164,4 +147,14 @@ export class ReplyBatcher {
       this.#schedule();
     }
   }
+}
+
+/** Moves bodies from the front of `from` into `batch` while one call may carry them; returns the batch's bytes. */
+function fill(batch: Pending[], bytes: number, from: Pending[]): number {
+  while (batch.length < MAX_ENTRIES && from.length > 0 && bytes + from[0]!.bytes <= MAX_BATCH_BYTES) {
+    const next = from.shift()!;
+    bytes += next.bytes;
+    batch.push(next);
+  }
+  return bytes;
 }
