@@ -16,7 +16,6 @@ import { batchSk, type RunMetaItem } from '#shared/runs-table.ts';
 import { buildRunRequest } from '../../cli/run-request.ts';
 import type { SimulationEnvironment } from './environment.ts';
 import type { SimulationInput } from './figures.ts';
-import { DESIGN } from './aws-model.ts';
 
 const TIMEOUT_MS = 30 * 60_000;
 
@@ -89,9 +88,9 @@ export async function followExecution(
 export async function runOnce(env: SimulationEnvironment, hosts: number, log: (text: string) => void) {
   const { file } = env.stack;
   const runId = newRunId();
-  // A batch's answer sets must fit one DynamoDB item (functions/run/ledger-fit.ts).
-  const batch = hosts > DESIGN.maxBatchHosts ? { batch: DESIGN.maxBatchHosts } : {};
-  const request = buildRunRequest(runId, 'true', { timeout: 600, dt: 300, ...batch }, 'simulate');
+  // One batch of every host, as `drover run` sends without --batch: answers are counted per
+  // dispatch group (tally items), so a batch's size is no longer bound by one item's 400 KB.
+  const request = buildRunRequest(runId, 'true', { timeout: 600, dt: 300 }, 'simulate');
   log(`run ${runId} on ${hosts} simulated hosts…`);
   const wallStart = Date.now();
   const { executionArn } = await env.sfn.send(
