@@ -5,7 +5,7 @@
  * signatures — counted from the state machine's shape and the cost model (modeled), with the
  * latency the profile gives them added to a modeled end-to-end time.
  */
-import type { RunMetaItem } from '#shared/runs-table.ts';
+import type { RunMetaItem, RunSummary } from '#shared/runs-table.ts';
 import { defaultAssumptions, monthlyUsage } from '../../cli/cost/model.ts';
 import { estimateRunCost } from '../../cli/cost/run-cost.ts';
 import type { CallRecord, ServiceProfile } from './latency-proxy.ts';
@@ -100,10 +100,7 @@ export function runFigures(input: SimulationInput) {
     Buffer.byteLength(input.execution.output),
   );
   return {
-    ok: input.execution.status === 'SUCCEEDED' && meta.summary?.succeeded === hosts,
-    hosts,
-    status: meta.status,
-    succeeded: meta.summary?.succeeded ?? 0,
+    ...outcomes(input),
     latencyScale: input.latencyScale,
     factsKbAverage: Math.round(input.fleet.factsBytes / hosts / 102.4) / 10,
     phasesMs: {
@@ -149,3 +146,29 @@ export function runFigures(input: SimulationInput) {
 }
 
 export type SimulationReport = ReturnType<typeof runFigures>;
+
+/** Whether every host succeeded, and how many did not, by outcome. */
+function outcomes({ execution, meta, hosts }: SimulationInput) {
+  return {
+    ok: execution.status === 'SUCCEEDED' && meta.summary?.succeeded === hosts,
+    hosts,
+    status: meta.status,
+    succeeded: meta.summary?.succeeded ?? 0,
+    others: otherOutcomes(meta.summary),
+  };
+}
+
+/** The hosts that did not succeed, by outcome (only the outcomes some host had). */
+function otherOutcomes(summary: RunSummary | undefined): Record<string, number> {
+  if (!summary) return {};
+  const counts: Record<string, number> = {
+    failed: summary.failed,
+    'timed out': summary.timedOut,
+    'no response': summary.noResponse,
+    rejected: summary.rejected,
+    unreachable: summary.unreachable,
+    skipped: summary.skipped,
+    cancelled: summary.cancelled,
+  };
+  return Object.fromEntries(Object.entries(counts).filter(([, count]) => count > 0));
+}

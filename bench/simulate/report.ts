@@ -7,11 +7,17 @@ const s = (msValue: number | null) => (msValue === null ? '-' : `${(msValue / 10
 const mb = (bytes: number | null) => (bytes === null ? '-' : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 
+/** `, 641 rejected, 3 unreachable`: the hosts that did not succeed, by outcome. */
+const others = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([outcome, count]) => `, ${n(count)} ${outcome}`)
+    .join('');
+
 export function reportText(r: SimulationReport): string {
   const p = r.phasesMs;
   const m = r.modeled;
   const lines = [
-    `Simulated run on ${n(r.hosts)} hosts (facts ${r.factsKbAverage} KB on average): ${r.status}, ${n(r.succeeded)} succeeded`,
+    `Simulated run on ${n(r.hosts)} hosts (facts ${r.factsKbAverage} KB on average): ${r.status}, ${n(r.succeeded)} succeeded${others(r.others)}`,
     `Latency profile ×${r.latencyScale} on every SQS and DynamoDB call. Measured on a shared, loaded 2-core machine: the`,
     'emulators and the fake agents share its CPU, so times are upper bounds of what the design costs.',
     '',
