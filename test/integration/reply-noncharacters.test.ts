@@ -5,51 +5,32 @@
  * (ReplySender over a real ReplyBatcher and SQS client) against the patched local SQS, which
  * refuses such bodies as SQS does: the result arrives, and parses back to the same text.
  */
-import type { Server } from 'node:http';
-import { createServer } from 'node:http';
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createRequestHandler } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '#local/api-server.ts';
 import { ReplyBatcher } from '#agent/reply/reply-batcher.ts';
 import { ReplySender } from '#agent/reply/reply-sender.ts';
 import { jsonLog } from '#agent/json-log.ts';
 import { resultReplySchema } from '#shared/messages.ts';
 import { resultReply } from '../helpers/factories.ts';
+import { startBareSqs, type BareSqs } from '../helpers/bare-sqs.ts';
 
-let server: Server;
+let bare: BareSqs;
 let sqs: SQSClient;
 let queueUrl: string;
 
 beforeAll(async () => {
-  const emulator = createRequestHandler({
-    port: 0,
-    hostname: '127.0.0.1',
-    region: 'us-east-1',
-    emulateQueueCreationLifecycle: false,
-  });
-  server = createServer((req, res) => void emulator.requestHandler(req, res));
-  emulator.service.PORT = await listen(server);
-  sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${emulator.service.PORT}`,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  bare = await startBareSqs({ maxAttempts: 1 });
+  sqs = bare.sqs;
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'replies-nonchar' }))).QueueUrl!;
 });
 
 afterAll(async () => {
-  sqs?.destroy();
-  if (server) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  await bare?.close();
 });
 
 describe('a result whose output holds U+FFFE or U+FFFF', () => {

@@ -4,8 +4,6 @@
  * agents' inboxes that was a thousand comparisons per call). The index must never answer for a
  * queue that is gone, nor miss one that was created or recreated since it was built.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -15,28 +13,19 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBareSqs, type BareSqs } from '../helpers/bare-sqs.ts';
 
-let server: Server;
+let bare: BareSqs;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  server = await createSqsServer({ port: 0, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
-  const { port } = server.address() as AddressInfo;
-  sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  bare = await startBareSqs();
+  sqs = bare.sqs;
 });
 
 afterAll(async () => {
-  sqs?.destroy();
-  if (server) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-  }
+  await bare?.close();
 });
 
 const create = async (name: string) =>
